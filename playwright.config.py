@@ -1,0 +1,46 @@
+"""Browser settings for the test suite: the one place for Chromium path, flags, fake mic and timeouts.
+
+Tests import this module (tests/conftest.py loads it by path). Environment overrides:
+PYRTVI_CHROMIUM (binary), PYRTVI_FAKE_MIC_WAV (wav for the fake microphone), PYRTVI_HEADED=1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+#: Debian's Chromium; `playwright install` cannot download browsers on these machines.
+CHROMIUM = os.environ.get("PYRTVI_CHROMIUM", "/usr/bin/chromium")
+
+#: 48 kHz mono speech, looped by Chromium as the microphone.
+FAKE_MIC_WAV = Path(
+    os.environ.get("PYRTVI_FAKE_MIC_WAV", ROOT / "tests" / "data" / "speech48k.wav")
+)
+
+HEADLESS = os.environ.get("PYRTVI_HEADED") != "1"
+
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    f"--use-file-for-fake-audio-capture={FAKE_MIC_WAV}",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+#: Hosts a page may contact; anything else is aborted and fails the test.
+ALLOWED_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+#: Generous upper bounds (not performance assertions).
+BOOT_TIMEOUT_MS = 90_000
+ACTION_TIMEOUT_MS = 30_000
+SERVER_START_TIMEOUT_S = 90.0

@@ -1,0 +1,3 @@
+from pyrtvi_server.cli import main
+
+raise SystemExit(main())

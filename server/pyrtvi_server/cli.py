@@ -1,0 +1,74 @@
+"""`pyrtvi serve`: one command for the page, the runtime, the RTVI endpoints and the default bot."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pyrtvi_server import __version__
+from pyrtvi_server.config import Settings
+from pyrtvi_server.runtime import RuntimeMissingError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyrtvi", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pyrtvi {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="serve the page, the offline runtime and the RTVI endpoints",
+        description="Every flag has a PYRTVI_* environment equivalent; flags win.",
+    )
+    serve.add_argument("--host", help="bind address (PYRTVI_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port, 0 for any free one (PYRTVI_PORT, 8000)")
+    serve.add_argument(
+        "--bot",
+        dest="bot_mode",
+        choices=["embedded", "url", "none"],
+        help="bot service: the embedded offline Pipecat bot, a remote one, or none (PYRTVI_BOT)",
+    )
+    serve.add_argument("--bot-url", help="remote bot service base URL (PYRTVI_BOT_URL)")
+    serve.add_argument(
+        "--bot-pipecat",
+        dest="bot_pipecat_version",
+        help="pipecat version of the embedded bot (PYRTVI_BOT_PIPECAT, default 0.0.108)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="allow this origin cross-origin access; repeatable (PYRTVI_ALLOWED_ORIGINS, comma list)",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {
+        key: getattr(args, key)
+        for key in ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version")
+    }
+    if args.allowed_origins:
+        overrides["allowed_origins"] = tuple(o.rstrip("/") for o in args.allowed_origins)
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as exc:
+        print(f"pyrtvi: {exc}", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    from pyrtvi_server.app import create_app
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(settings)
+    except RuntimeMissingError as exc:
+        print(f"pyrtvi: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0

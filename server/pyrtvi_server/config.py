@@ -1,0 +1,83 @@
+"""Server settings, read from the command line or `PYRTVI_*` environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs; built once, passed explicitly (no globals)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_dir: Path = REPO_ROOT / "web"
+    node_modules: Path = REPO_ROOT / "node_modules"
+    #: Origins allowed to call the RTVI endpoints cross-origin. Empty: same origin only.
+    allowed_origins: tuple[str, ...] = ()
+    #: "embedded" starts the offline Pipecat bot as a child process; "url" uses `bot_url`;
+    #: "none" serves the page only (the RTVI endpoints answer 503).
+    bot_mode: str = "embedded"
+    bot_url: str | None = None
+    #: Pipecat version of the embedded bot (selects `.venvs/bot-<version>`).
+    bot_pipecat_version: str = "0.0.108"
+    #: Extra JSON merged into every bot start request, server-side only (secrets, config).
+    bot_extra: dict[str, object] = field(default_factory=dict)
+    #: Headers added to every upstream request (e.g. an API key for a hosted bot runner).
+    bot_headers: dict[str, str] = field(default_factory=dict)
+    #: Seconds to wait for the bot service before answering 504.
+    upstream_timeout: float = 30.0
+    #: Largest request body accepted by the RTVI endpoints, in bytes.
+    max_body_bytes: int = 256 * 1024
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then `PYRTVI_*` variables, then explicit overrides (CLI flags)."""
+        values: dict[str, object] = {}
+        env = os.environ
+        if "PYRTVI_HOST" in env:
+            values["host"] = env["PYRTVI_HOST"]
+        if "PYRTVI_PORT" in env:
+            values["port"] = int(env["PYRTVI_PORT"])
+        if "PYRTVI_ALLOWED_ORIGINS" in env:
+            values["allowed_origins"] = _env_list("PYRTVI_ALLOWED_ORIGINS")
+        if "PYRTVI_BOT" in env:
+            values["bot_mode"] = env["PYRTVI_BOT"]
+        if "PYRTVI_BOT_URL" in env:
+            values["bot_url"] = env["PYRTVI_BOT_URL"]
+            values.setdefault("bot_mode", "url")
+        if "PYRTVI_BOT_PIPECAT" in env:
+            values["bot_pipecat_version"] = env["PYRTVI_BOT_PIPECAT"]
+        if "PYRTVI_BOT_EXTRA" in env:
+            values["bot_extra"] = json.loads(env["PYRTVI_BOT_EXTRA"])
+        if "PYRTVI_BOT_HEADERS" in env:
+            values["bot_headers"] = json.loads(env["PYRTVI_BOT_HEADERS"])
+        if "PYRTVI_UPSTREAM_TIMEOUT" in env:
+            values["upstream_timeout"] = float(env["PYRTVI_UPSTREAM_TIMEOUT"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.bot_mode not in {"embedded", "url", "none"}:
+            raise ValueError(f"bot mode must be embedded, url or none, not {self.bot_mode!r}")
+        if self.bot_mode == "url" and not self.bot_url:
+            raise ValueError("bot mode 'url' needs a bot URL (--bot-url or PYRTVI_BOT_URL)")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port out of range: {self.port}")
+        for origin in self.allowed_origins:
+            if origin == "*":
+                raise ValueError("a wildcard origin is not allowed: list the origins explicitly")
+            if not origin.startswith(("http://", "https://")):
+                raise ValueError(f"allowed origin must start with http:// or https://: {origin!r}")

@@ -1,0 +1,150 @@
+"""Static files: the page, the pinned Pyodide/PyScript runtime, and the client package as a zip.
+
+Starlette's StaticFiles has no compression and no per-mount cache policy, and GZipMiddleware would
+recompress the 9.6 MB wasm on every request. This module compresses each compressible file once,
+keeps the gzip bytes in memory keyed by (path, mtime, size), and sets caching per mount:
+versioned runtime files are immutable, the page and the client package revalidate.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import mimetypes
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+#: Worth compressing: text and wasm. Zips and images already are compressed.
+COMPRESSIBLE = {".js", ".mjs", ".wasm", ".json", ".css", ".html", ".py", ".map", ".txt", ".toml"}
+MIN_COMPRESS_BYTES = 1024
+
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/x-python", ".py")
+mimetypes.add_type("application/toml", ".toml")
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes | None
+    etag: str
+    media_type: str
+
+
+class AssetCache:
+    """Reads files once per (mtime, size) and keeps their gzip form; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._assets: dict[Path, tuple[tuple[float, int], Asset]] = {}
+
+    def get(self, path: Path) -> Asset:
+        stat = path.stat()
+        key = (stat.st_mtime, stat.st_size)
+        with self._lock:
+            cached = self._assets.get(path)
+        if cached and cached[0] == key:
+            return cached[1]
+        asset = self._build(path.read_bytes(), path.suffix)
+        with self._lock:
+            self._assets[path] = (key, asset)
+        return asset
+
+    @staticmethod
+    def _build(body: bytes, suffix: str) -> Asset:
+        gz = None
+        if suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
+            gz = gzip.compress(body, compresslevel=6, mtime=0)
+            if len(gz) >= len(body):
+                gz = None
+        media_type = mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
+        if media_type.startswith("text/") or media_type.endswith(("json", "javascript")):
+            media_type += "; charset=utf-8"
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        return Asset(body, gz, etag, media_type)
+
+
+def asset_response(request: Request, asset: Asset, cache_control: str) -> Response:
+    headers = {
+        "Cache-Control": cache_control,
+        "ETag": asset.etag,
+        "Vary": "Accept-Encoding",
+        # Runtime files are public; cross-origin embedders load them as module scripts.
+        "Access-Control-Allow-Origin": "*",
+    }
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    body = asset.body
+    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
+    if asset.gzipped is not None and accepts_gzip:
+        body = asset.gzipped
+        headers["Content-Encoding"] = "gzip"
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=200, headers=headers, media_type=asset.media_type)
+    return Response(body, headers=headers, media_type=asset.media_type)
+
+
+class AssetDirectory:
+    """ASGI app serving one directory with a fixed cache policy; refuses path traversal."""
+
+    def __init__(self, directory: Path, cache: AssetCache, cache_control: str) -> None:
+        self.directory = directory.resolve()
+        self.cache = cache
+        self.cache_control = cache_control
+
+    def resolve(self, relative: str) -> Path | None:
+        candidate = (self.directory / relative.lstrip("/")).resolve()
+        if not candidate.is_relative_to(self.directory) or not candidate.is_file():
+            return None
+        return candidate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response: Response
+        if request.method not in {"GET", "HEAD"}:
+            response = PlainTextResponse("method not allowed", status_code=405)
+        else:
+            path = self.resolve(scope.get("path", "")[len(scope.get("root_path", "")) :])
+            if path is None:
+                response = PlainTextResponse("not found", status_code=404)
+            else:
+                response = asset_response(request, self.cache.get(path), self.cache_control)
+        await response(scope, receive, send)
+
+    def warm(self, suffixes: tuple[str, ...] = (".wasm", ".mjs", ".js")) -> None:
+        """Compress the big runtime files ahead of the first visitor."""
+        for path in self.directory.iterdir():
+            if path.is_file() and path.suffix in suffixes:
+                self.cache.get(path)
+
+
+def package_zip(package_dir: Path) -> tuple[bytes, str]:
+    """Zip a Python package (sources only) so PyScript can unpack it onto the page's sys.path.
+
+    Rebuilt when any file changes; the ETag is derived from the contents so browsers revalidate
+    cheaply. Zipping keeps the page to one request and avoids micropip (not in the npm runtime).
+    """
+    buffer = io.BytesIO()
+    root = package_dir.parent
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package_dir.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".typed", ".json"}:
+                if "__pycache__" in path.parts:
+                    continue
+                info = zipfile.ZipInfo(str(path.relative_to(root)), date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    data = buffer.getvalue()
+    return data, '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'

@@ -1,0 +1,77 @@
+// Boot progress for the PyScript page: says what is loading, then ready, or shows the error.
+// Python calls window.pyrtviBoot.ready(info) when the app is up; anything that fails before
+// that (a missing runtime file, an import error) ends in a visible error, never a blank page.
+const root = document.documentElement;
+const text = () => document.getElementById("boot-text");
+const bar = () => document.getElementById("boot-progress");
+const started = performance.now();
+
+const stages = [
+  [/core\.js$/, "Loading PyScript…"],
+  [/pyodide\.mjs$/, "Downloading the Python runtime (Pyodide)…"],
+  [/pyodide\.asm\.wasm$/, "Compiling the Python runtime…"],
+  [/python_stdlib\.zip$/, "Loading the Python standard library…"],
+  [/rtvi\.zip$/, "Loading the rtvi client package…"],
+];
+let reached = 0;
+
+function setText(message) {
+  const el = text();
+  if (el) el.textContent = message;
+}
+
+function fail(message) {
+  if (root.dataset.boot === "ready" || root.dataset.boot === "error") return;
+  root.dataset.boot = "error";
+  setText("Python failed to load.");
+  const box = document.getElementById("boot-error");
+  if (box) {
+    box.hidden = false;
+    box.textContent = String(message);
+  }
+}
+
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const url = new URL(entry.name, location.href);
+    stages.forEach(([pattern], index) => {
+      if (pattern.test(url.pathname) && index + 1 > reached) {
+        reached = index + 1;
+        const next = stages[index + 1];
+        if (next) setText(next[1]);
+        else setText("Starting Python…");
+        if (bar()) bar().value = reached;
+      }
+    });
+    if (entry.responseStatus >= 400 && /\/(runtime|py)\//.test(url.pathname)) {
+      fail(`${url.pathname} answered HTTP ${entry.responseStatus}`);
+    }
+  }
+}).observe({ type: "resource", buffered: true });
+
+window.addEventListener("error", (event) => fail(event.message || event.error));
+window.addEventListener("unhandledrejection", (event) =>
+  fail(event.reason && event.reason.message ? event.reason.message : event.reason),
+);
+// PyScript reports interpreter and script failures through its own error element.
+new MutationObserver(() => {
+  const pyError = document.querySelector(".py-error");
+  if (pyError) fail(pyError.textContent);
+}).observe(document.documentElement, { childList: true, subtree: true });
+
+const WATCHDOG_MS = 120000;
+setTimeout(() => fail(`Python did not start within ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS);
+
+window.pyrtviBoot = {
+  fail,
+  ready(info) {
+    if (root.dataset.boot === "error") return;
+    root.dataset.boot = "ready";
+    const ms = Math.round(performance.now() - started);
+    root.dataset.bootMs = String(ms);
+    if (bar()) bar().value = bar().max;
+    setText(`Python ready in ${(ms / 1000).toFixed(1)} s${info ? " — " + info : ""}`);
+    const app = document.getElementById("app");
+    if (app) app.hidden = false;
+  },
+};
