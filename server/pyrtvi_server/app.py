@@ -8,12 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from pyrtvi_server import __version__
+from pyrtvi_server import __version__, proxy
+from pyrtvi_server.bots import create_bot_service
 from pyrtvi_server.config import Settings
+from pyrtvi_server.cors import RTVICors
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_server.static import (
     IMMUTABLE,
@@ -39,6 +42,7 @@ def pyscript_config(runtime: Runtime) -> dict[str, object]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     runtime = Runtime.locate(settings.node_modules)
+    bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv
     cache = AssetCache()
     pyodide_files = AssetDirectory(runtime.pyodide_dir, cache, IMMUTABLE)
     pyscript_files = AssetDirectory(runtime.pyscript_dir, cache, IMMUTABLE)
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "pyscript": runtime.pyscript_version,
                 },
                 "bot_mode": settings.bot_mode,
+                "bot": await bots.status(),
             }
         )
 
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount(runtime.pyodide_url, app=pyodide_files),
         Mount(runtime.pyscript_url, app=pyscript_files),
         Mount("/app", app=AssetDirectory(web / "app", cache, REVALIDATE)),
+        *proxy.routes(settings, bots),
     ]
     if (web / "examples").is_dir():
         routes.append(Mount("/examples", app=AssetDirectory(web / "examples", cache, REVALIDATE)))
@@ -99,12 +105,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         warm = asyncio.gather(
             asyncio.to_thread(pyodide_files.warm), asyncio.to_thread(pyscript_files.warm)
         )
+        await bots.startup()
         try:
             yield
         finally:
+            await bots.shutdown()
             await warm
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    cors = Middleware(
+        RTVICors,
+        allowed_origins=settings.allowed_origins,
+        allowed_headers=settings.allowed_headers,
+    )
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors])
     app.state.settings = settings
+    app.state.bots = bots
     app.state.runtime = runtime
     return app

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from pyrtvi_server import __version__
+from pyrtvi_server.bots import BotSetupError
 from pyrtvi_server.config import Settings
 from pyrtvi_server.runtime import RuntimeMissingError
 
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = create_app(settings)
-    except RuntimeMissingError as exc:
+    except (RuntimeMissingError, BotSetupError) as exc:
         print(f"pyrtvi: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)

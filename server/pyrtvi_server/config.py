@@ -15,6 +15,13 @@ def _env_list(name: str) -> tuple[str, ...]:
     return tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
 
 
+def _env_json(name: str) -> object:
+    try:
+        return json.loads(os.environ[name])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app needs; built once, passed explicitly (no globals)."""
@@ -25,12 +32,18 @@ class Settings:
     node_modules: Path = REPO_ROOT / "node_modules"
     #: Origins allowed to call the RTVI endpoints cross-origin. Empty: same origin only.
     allowed_origins: tuple[str, ...] = ()
+    #: Request headers an allowed origin may send (preflight). Empty: any header it asks for.
+    allowed_headers: tuple[str, ...] = ()
     #: "embedded" starts the offline Pipecat bot as a child process; "url" uses `bot_url`;
     #: "none" serves the page only (the RTVI endpoints answer 503).
     bot_mode: str = "embedded"
     bot_url: str | None = None
     #: Pipecat version of the embedded bot (selects `.venvs/bot-<version>`).
     bot_pipecat_version: str = "0.0.108"
+    #: Python of the embedded bot; default `.venvs/bot-<bot_pipecat_version>/bin/python`.
+    bot_python: Path | None = None
+    #: Seconds the embedded bot may take to answer its /health after being started.
+    bot_start_timeout: float = 120.0
     #: Extra JSON merged into every bot start request, server-side only (secrets, config).
     bot_extra: dict[str, object] = field(default_factory=dict)
     #: Headers added to every upstream request (e.g. an API key for a hosted bot runner).
@@ -58,10 +71,18 @@ class Settings:
             values.setdefault("bot_mode", "url")
         if "PYRTVI_BOT_PIPECAT" in env:
             values["bot_pipecat_version"] = env["PYRTVI_BOT_PIPECAT"]
+        if "PYRTVI_ALLOWED_HEADERS" in env:
+            values["allowed_headers"] = _env_list("PYRTVI_ALLOWED_HEADERS")
+        if "PYRTVI_BOT_PYTHON" in env:
+            values["bot_python"] = Path(env["PYRTVI_BOT_PYTHON"])
+        if "PYRTVI_BOT_START_TIMEOUT" in env:
+            values["bot_start_timeout"] = float(env["PYRTVI_BOT_START_TIMEOUT"])
         if "PYRTVI_BOT_EXTRA" in env:
-            values["bot_extra"] = json.loads(env["PYRTVI_BOT_EXTRA"])
+            values["bot_extra"] = _env_json("PYRTVI_BOT_EXTRA")
         if "PYRTVI_BOT_HEADERS" in env:
-            values["bot_headers"] = json.loads(env["PYRTVI_BOT_HEADERS"])
+            values["bot_headers"] = _env_json("PYRTVI_BOT_HEADERS")
+        if "PYRTVI_MAX_BODY_BYTES" in env:
+            values["max_body_bytes"] = int(env["PYRTVI_MAX_BODY_BYTES"])
         if "PYRTVI_UPSTREAM_TIMEOUT" in env:
             values["upstream_timeout"] = float(env["PYRTVI_UPSTREAM_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -74,6 +95,18 @@ class Settings:
             raise ValueError(f"bot mode must be embedded, url or none, not {self.bot_mode!r}")
         if self.bot_mode == "url" and not self.bot_url:
             raise ValueError("bot mode 'url' needs a bot URL (--bot-url or PYRTVI_BOT_URL)")
+        if not isinstance(self.bot_extra, dict):
+            raise ValueError("bot extra (PYRTVI_BOT_EXTRA) must be a JSON object")
+        if not isinstance(self.bot_headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.bot_headers.items()
+        ):
+            raise ValueError("bot headers (PYRTVI_BOT_HEADERS) must be a JSON object of strings")
+        if self.bot_url and not self.bot_url.startswith(("http://", "https://")):
+            raise ValueError(f"bot URL must start with http:// or https://: {self.bot_url!r}")
+        if self.upstream_timeout <= 0 or self.bot_start_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.max_body_bytes <= 0:
+            raise ValueError("max body size must be positive")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port out of range: {self.port}")
         for origin in self.allowed_origins:

@@ -1,0 +1,223 @@
+"""Where the RTVI endpoints send their requests: no bot, a remote bot service, or the embedded bot.
+
+All three give the proxy the same thing, an `Upstream` speaking the bot service contract, so the
+embedded bot is reached through exactly the code path a remote runner is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+from pathlib import Path
+from typing import Protocol
+
+from pyrtvi_server.config import REPO_ROOT, Settings
+from pyrtvi_server.upstream import ProxyError, Upstream
+
+log = logging.getLogger("pyrtvi.bots")
+
+#: Seconds a remote bot service health probe may take (the result is cached briefly).
+PROBE_TIMEOUT = 1.0
+PROBE_CACHE_SECONDS = 5.0
+
+
+class ChildBot(Protocol):
+    """What the embedded bot's process manager offers (`pyrtvi_server.botproc.BotProcess`)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def returncode(self) -> int | None: ...
+    async def start(self, timeout: float) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class BotSetupError(RuntimeError):
+    """The configured bot cannot be started at all (e.g. its virtualenv is missing)."""
+
+
+class BotService:
+    """No bot (`--bot none`): the RTVI endpoints answer 503."""
+
+    mode = "none"
+
+    async def startup(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def upstream(self) -> Upstream:
+        """The client for the bot service, or a `ProxyError` telling why there is none."""
+        raise ProxyError(
+            503,
+            "no bot service",
+            "this server runs without a bot (--bot none); restart it with --bot embedded "
+            "or --bot url --bot-url URL",
+        )
+
+    async def status(self) -> dict[str, object]:
+        return {"mode": self.mode, "state": "disabled"}
+
+
+class RemoteBot(BotService):
+    """A bot service at a configured URL (`--bot url --bot-url ...`)."""
+
+    mode = "url"
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.bot_url
+        self.settings = settings
+        self._upstream: Upstream | None = None
+        self._probe: tuple[float, bool] | None = None
+
+    async def startup(self) -> None:
+        self._upstream = Upstream(
+            self.settings.bot_url or "", self.settings.bot_headers, self.settings.upstream_timeout
+        )
+
+    async def shutdown(self) -> None:
+        if self._upstream:
+            await self._upstream.aclose()
+
+    async def upstream(self) -> Upstream:
+        if self._upstream is None:
+            raise ProxyError(503, "bot service not ready", "the server is starting or stopping")
+        return self._upstream
+
+    async def status(self) -> dict[str, object]:
+        """Reachability of the remote service; its URL is not shown (it may carry secrets)."""
+        now = time.monotonic()
+        if self._upstream and (self._probe is None or now - self._probe[0] > PROBE_CACHE_SECONDS):
+            healthy = await self._upstream.health(
+                min(PROBE_TIMEOUT, self.settings.upstream_timeout)
+            )
+            self._probe = (time.monotonic(), healthy)
+        state = (
+            "unknown" if self._probe is None else "reachable" if self._probe[1] else "unreachable"
+        )
+        return {"mode": self.mode, "state": state}
+
+
+def bot_python(settings: Settings) -> Path:
+    return settings.bot_python or (
+        REPO_ROOT / ".venvs" / f"bot-{settings.bot_pipecat_version}" / "bin" / "python"
+    )
+
+
+class EmbeddedBot(BotService):
+    """The offline Pipecat bot as a child process on a loopback port, started with the app.
+
+    It starts in the background so the page is served at once; `/connect` waits for it.
+    """
+
+    mode = "embedded"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.python = bot_python(settings)
+        if not self.python.exists():
+            raise BotSetupError(
+                f"the embedded bot's Python environment is missing ({self.python}): run "
+                f"`make run` (or `make setup BOT_PIPECAT={settings.bot_pipecat_version}`) first, "
+                "or start with --bot url / --bot none"
+            )
+        self._process: ChildBot | None = None
+        self._upstream: Upstream | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failure: str | None = None
+        self._started_at: float | None = None
+        self._ready_after: float | None = None
+
+    async def startup(self) -> None:
+        self._started_at = time.monotonic()
+        self._task = asyncio.create_task(self._start(), name="embedded-bot-start")
+
+    async def _start(self) -> None:
+        botproc = importlib.import_module("pyrtvi_server.botproc")
+        process: ChildBot = botproc.BotProcess(
+            python=self.python, pipecat_version=self.settings.bot_pipecat_version
+        )
+        self._process = process
+        try:
+            await process.start(timeout=self.settings.bot_start_timeout)
+        except Exception as exc:
+            self._failure = f"the embedded bot did not start: {exc}"
+            log.error("%s", self._failure)
+            raise
+        self._upstream = Upstream(
+            process.url, self.settings.bot_headers, self.settings.upstream_timeout
+        )
+        assert self._started_at is not None
+        self._ready_after = time.monotonic() - self._started_at
+        log.info(
+            "embedded bot (pipecat %s) ready at %s in %.1f s",
+            self.settings.bot_pipecat_version,
+            process.url,
+            self._ready_after,
+        )
+
+    async def shutdown(self) -> None:
+        if self._task and not self._task.done():
+            self._task.cancel()
+        if self._task:
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._upstream:
+            await self._upstream.aclose()
+        if self._process:
+            await self._process.stop()
+
+    async def upstream(self) -> Upstream:
+        if self._task is None:
+            raise ProxyError(503, "bot not running", "the server is not started")
+        if not self._task.done():
+            # Starting: wait (bounded by the start timeout) rather than fail the first visitor.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._task)
+        if self._failure or self._upstream is None:
+            raise ProxyError(503, "bot not running", self._failure or "the bot did not start")
+        if self._process and not self._process.running:
+            raise ProxyError(
+                503,
+                "bot not running",
+                f"the embedded bot exited (code {self._process.returncode}); see the server log",
+            )
+        return self._upstream
+
+    async def status(self) -> dict[str, object]:
+        state: str
+        if self._failure:
+            state = "failed"
+        elif self._task is None:
+            state = "stopped"
+        elif not self._task.done():
+            state = "starting"
+        elif self._process and not self._process.running:
+            state = "exited"
+        else:
+            state = "running"
+        info: dict[str, object] = {
+            "mode": self.mode,
+            "state": state,
+            "pipecat": self.settings.bot_pipecat_version,
+        }
+        if self._ready_after is not None:
+            info["start_seconds"] = round(self._ready_after, 2)
+        if self._failure:
+            info["detail"] = self._failure
+        return info
+
+
+def create_bot_service(settings: Settings) -> BotService:
+    """The bot service for `settings.bot_mode`; raises `BotSetupError` when it cannot exist."""
+    if settings.bot_mode == "url":
+        return RemoteBot(settings)
+    if settings.bot_mode == "embedded":
+        return EmbeddedBot(settings)
+    return BotService()

@@ -1,0 +1,214 @@
+"""The RTVI developer endpoints: `/connect`, `/sessions/{id}/offer`, `/action`.
+
+Each validates the browser's request, adds the server-side extras (`Settings.bot_extra`,
+`Settings.bot_headers` via the upstream client) and forwards it to the configured bot service.
+Every failure is a JSON `{"error": ..., "detail": ...}` answer with a 4xx/5xx status.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from pyrtvi_server.bots import BotService
+from pyrtvi_server.config import Settings
+from pyrtvi_server.models import (
+    SESSION_ID_RE,
+    ActionRequest,
+    AnswerReply,
+    ConnectRequest,
+    IcePatch,
+    OfferRequest,
+    StartReply,
+)
+from pyrtvi_server.upstream import ProxyError, UpstreamReply
+
+log = logging.getLogger("pyrtvi.proxy")
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(exc: ProxyError) -> JSONResponse:
+    return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status)
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` laid over it: objects merge recursively, anything else is replaced.
+
+    `extra` is the server's configuration, so it wins: a browser cannot override a secret.
+    """
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+async def read_json(request: Request, max_bytes: int, *, empty: object = None) -> object:
+    """The request body as JSON, refusing oversized (413), non-JSON (415) and malformed (400) ones."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise ProxyError(
+            415,
+            "unsupported content type",
+            f"send Content-Type: application/json, not {content_type}",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ProxyError(413, "request body too large", f"the limit is {max_bytes} bytes")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ProxyError(413, "request body too large", f"the limit is {max_bytes} bytes")
+    except ClientDisconnect:
+        raise ProxyError(400, "request body incomplete", "the client disconnected") from None
+    if not body.strip() and empty is not None:
+        return empty
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise ProxyError(400, "invalid JSON", detail) from None
+
+
+def validate(model: type[M], data: object) -> M:
+    if not isinstance(data, dict):
+        raise ProxyError(422, "invalid request", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {
+                "loc": ".".join(str(part) for part in error["loc"]),
+                "msg": error["msg"],
+                "type": error["type"],
+            }
+            for error in exc.errors(include_url=False, include_input=False)[:20]
+        ]
+        raise ProxyError(422, "invalid request", errors) from None
+    except RecursionError:
+        raise ProxyError(400, "invalid JSON", "nested too deeply") from None
+
+
+def parse_reply(model: type[M], reply: UpstreamReply) -> M:
+    try:
+        return model.model_validate(reply.json())
+    except (ValueError, ValidationError, RecursionError) as exc:
+        log.warning("bot service sent an invalid %s: %s", model.__name__, exc)
+        raise ProxyError(
+            502, "bot service error", f"the bot service sent an invalid {model.__name__}"
+        ) from None
+
+
+def session_id_of(request: Request) -> str:
+    session_id = str(request.path_params["session_id"])
+    if not SESSION_ID_RE.match(session_id):
+        raise ProxyError(
+            400, "invalid session id", "session ids are 1-128 letters, digits, '-' or '_'"
+        )
+    return session_id
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn `ProxyError`s (and anything unexpected) into JSON answers."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ProxyError as exc:
+            return error_response(exc)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return JSONResponse(
+                {"error": "internal error", "detail": "see the server log"}, status_code=500
+            )
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
+    extra = dict(settings.bot_extra)
+    extra_request_data = extra.get("request_data")
+    action_extra: dict[str, Any] = (
+        dict(extra_request_data) if isinstance(extra_request_data, dict) else {}
+    )
+
+    async def connect(request: Request) -> Response:
+        upstream = await bots.upstream()
+        body = validate(ConnectRequest, await read_json(request, settings.max_body_bytes, empty={}))
+        start = deep_merge(
+            {
+                "request_data": body.bot_request_data(),
+                "services": dict(body.services),
+                "config": [item.model_dump() for item in body.config],
+            },
+            extra,
+        )
+        # The same again under "body", which is where a stock Pipecat runner's /start looks.
+        mirror = {key: copy.deepcopy(start[key]) for key in ("request_data", "services", "config")}
+        extra_body = extra.get("body")
+        start["body"] = deep_merge(mirror, extra_body) if isinstance(extra_body, dict) else mirror
+        reply = parse_reply(StartReply, await upstream.start(start))
+        ice = reply.iceConfig.iceServers if reply.iceConfig else []
+        return JSONResponse(
+            {
+                "session_id": reply.sessionId,
+                "offer_url": str(request.url_for("offer", session_id=reply.sessionId)),
+                "ice_servers": [server.model_dump(exclude_none=True) for server in ice],
+            }
+        )
+
+    async def offer(request: Request) -> Response:
+        upstream = await bots.upstream()
+        session_id = session_id_of(request)
+        data = await read_json(request, settings.max_body_bytes)
+        if request.method == "PATCH":
+            patch = validate(IcePatch, data)
+            await upstream.ice(session_id, patch.model_dump())
+            return Response(status_code=204)
+        body = validate(OfferRequest, data)
+        answer = parse_reply(AnswerReply, await upstream.offer(session_id, body.upstream_body()))
+        return JSONResponse(answer.model_dump())
+
+    async def action(request: Request) -> Response:
+        upstream = await bots.upstream()
+        body = validate(ActionRequest, await read_json(request, settings.max_body_bytes))
+        forwarded = deep_merge(body.model_dump(), action_extra)
+        reply = await upstream.stream("POST", "/action", forwarded)
+        return StreamingResponse(
+            reply.chunks(),
+            background=BackgroundTask(reply.aclose),
+            status_code=reply.status,
+            media_type=None,
+            headers={
+                "Content-Type": reply.content_type,
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            },
+        )
+
+    return [
+        Route("/connect", guarded(connect), methods=["POST"], name="connect"),
+        Route(
+            "/sessions/{session_id}/offer",
+            guarded(offer),
+            methods=["POST", "PATCH"],
+            name="offer",
+        ),
+        Route("/action", guarded(action), methods=["POST"], name="action"),
+    ]
