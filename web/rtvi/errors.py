@@ -1,0 +1,185 @@
+"""Typed errors. Every failure of the client surfaces as a subclass of :class:`RTVIError`.
+
+The first block mirrors the JS client's classes (same names, same default messages); the second
+block is what pyrtvi adds so that no request is ever left pending: a reply that never comes is a
+:class:`RequestTimeoutError`, an ``error-response`` is an :class:`ErrorResponse`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .messages import RTVIMessage
+
+
+class RTVIError(Exception):
+    """Base class of every pyrtvi error. ``status`` is an HTTP-like code when one applies."""
+
+    default_message = "RTVI error"
+
+    def __init__(self, message: str | None = None, status: int | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        self.status = status
+        super().__init__(self.message)
+
+
+class ConnectionTimeoutError(RTVIError):
+    """``connect()`` did not receive ``bot-ready`` within the client's ``timeout``."""
+
+    default_message = "Bot did not enter ready state within the specified timeout period."
+
+
+class StartBotError(RTVIError):
+    """The connect (start bot) request failed: non-2xx reply, network error or bad reply body."""
+
+    default_message = "Failed to start the bot"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        status: int | None = 500,
+        error: str = "invalid-request-error",
+    ) -> None:
+        super().__init__(message, status)
+        self.error = error
+
+
+class TransportStartError(RTVIError):
+    """The transport could not connect (join failure, rejected offer, missing URL...)."""
+
+    default_message = "Unable to connect to transport"
+
+
+class BotNotReadyError(RTVIError):
+    """A method that needs a ready session was called in another state."""
+
+    default_message = "Attempt to call action on transport when not in 'ready' state."
+
+
+class BotAlreadyStartedError(RTVIError):
+    """``connect()`` was called while a connect is in progress or established."""
+
+    default_message = (
+        "Voice client has already been started. Please call disconnect() before starting again."
+    )
+
+
+class ConfigUpdateError(RTVIError):
+    """The bot refused a configuration update."""
+
+    default_message = "Unable to update configuration"
+
+    def __init__(self, message: str | None = None, status: int | None = 400) -> None:
+        super().__init__(message, status)
+
+
+class ActionEndpointNotSetError(RTVIError):
+    """A disconnected ``action()`` was attempted but ``params.endpoints.action`` is ``None``."""
+
+    default_message = "Action endpoint is not set"
+
+
+class MessageTooLargeError(RTVIError):
+    """An outgoing message is larger than the transport's ``max_message_size``."""
+
+    default_message = "Message data too large"
+
+    def __init__(self, size: int, max_size: int) -> None:
+        super().__init__(f"Message of {size} bytes exceeds the transport limit of {max_size} bytes")
+        self.size = size
+        self.max_size = max_size
+
+
+class UnsupportedFeatureError(RTVIError):
+    """The bot (or the transport) does not support what was asked.
+
+    Raised e.g. when a pipecat ≥ 1.0 bot answers a config/action request with
+    ``error-response "Unsupported type ..."``, or a transport has no screen share.
+    """
+
+    def __init__(self, feature: str, source: str | None = None, detail: str | None = None) -> None:
+        text = f"{feature} is not supported"
+        if source:
+            text += f" by {source}"
+        if detail:
+            text += f": {detail}"
+        super().__init__(text)
+        self.feature = feature
+        self.source = source
+        self.detail = detail
+
+
+# --- pyrtvi additions -------------------------------------------------------------------------
+
+
+class InvalidMessageError(RTVIError):
+    """An inbound message is not a valid RTVI envelope (bad JSON, wrong shape...)."""
+
+    default_message = "Invalid RTVI message"
+
+    def __init__(self, message: str | None = None, raw: Any = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class RTVIMessageError(RTVIError):
+    """A request failed with a message from the bot; ``rtvi_message`` is that message."""
+
+    def __init__(self, message: str, rtvi_message: RTVIMessage | None = None) -> None:
+        super().__init__(message)
+        self.rtvi_message = rtvi_message
+
+
+class ErrorResponse(RTVIMessageError):
+    """The bot answered a request with ``error-response``; ``error`` is its text."""
+
+    def __init__(self, rtvi_message: RTVIMessage) -> None:
+        self.error = error_text(rtvi_message.data)
+        super().__init__(self.error or "error-response", rtvi_message)
+
+
+class RequestTimeoutError(RTVIError):
+    """No reply arrived for a request within its timeout."""
+
+    def __init__(self, request_type: str, request_id: str, timeout: float) -> None:
+        super().__init__(
+            f"Timed out after {timeout:g} s waiting for a reply to {request_type!r} (id {request_id})"
+        )
+        self.request_type = request_type
+        self.request_id = request_id
+        self.timeout = timeout
+
+
+class RequestCancelledError(RTVIError):
+    """A pending request was dropped because the session ended (disconnect)."""
+
+    default_message = "Request cancelled: the client disconnected"
+
+
+class AbortError(RTVIError):
+    """The operation was aborted, e.g. ``disconnect()`` during ``connect()``."""
+
+    default_message = "The operation was aborted"
+
+
+class ActionEndpointError(RTVIError):
+    """The disconnected action endpoint answered with an error or an unusable body."""
+
+    default_message = "Action endpoint returned an error response"
+
+
+def error_text(data: Any) -> str:
+    """The human text of an ``error``/``error-response`` payload.
+
+    Pipecat sends ``{"error": ...}``, the JS client and RTVI 1.0 docs use ``{"message": ...}``;
+    some servers send a bare string. Accept all three.
+    """
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail", "info"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return ""

@@ -1,0 +1,222 @@
+"""The RTVI envelope ``{"label": "rtvi-ai", "type", "id", "data"}``: build, serialize, parse.
+
+Pure functions and a frozen dataclass; no I/O. Inbound data from any transport goes through
+:func:`parse_message`, which either returns an :class:`RTVIMessage` or raises a typed error.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import InvalidMessageError
+
+MESSAGE_LABEL = "rtvi-ai"
+
+
+class MessageType(StrEnum):
+    """Every RTVI message type this client sends or understands (wire strings)."""
+
+    # client -> bot
+    CLIENT_READY = "client-ready"
+    DISCONNECT_BOT = "disconnect-bot"
+    GET_CONFIG = "get-config"
+    UPDATE_CONFIG = "update-config"
+    DESCRIBE_CONFIG = "describe-config"
+    DESCRIBE_ACTIONS = "describe-actions"
+    ACTION = "action"
+    LLM_FUNCTION_CALL_RESULT = "llm-function-call-result"
+    CLIENT_MESSAGE = "client-message"
+    SEND_TEXT = "send-text"
+    APPEND_TO_CONTEXT = "append-to-context"
+    # bot -> client: replies
+    BOT_READY = "bot-ready"
+    CONFIG = "config"
+    CONFIG_AVAILABLE = "config-available"
+    ACTIONS_AVAILABLE = "actions-available"
+    ACTION_RESPONSE = "action-response"
+    SERVER_RESPONSE = "server-response"
+    ERROR_RESPONSE = "error-response"
+    APPEND_TO_CONTEXT_RESULT = "append-to-context-result"
+    # bot -> client: events
+    ERROR = "error"
+    CONFIG_ERROR = "config-error"
+    USER_STARTED_SPEAKING = "user-started-speaking"
+    USER_STOPPED_SPEAKING = "user-stopped-speaking"
+    BOT_STARTED_SPEAKING = "bot-started-speaking"
+    BOT_STOPPED_SPEAKING = "bot-stopped-speaking"
+    USER_TRANSCRIPTION = "user-transcription"
+    USER_LLM_TEXT = "user-llm-text"
+    BOT_TRANSCRIPTION = "bot-transcription"
+    BOT_OUTPUT = "bot-output"
+    BOT_LLM_TEXT = "bot-llm-text"
+    BOT_LLM_STARTED = "bot-llm-started"
+    BOT_LLM_STOPPED = "bot-llm-stopped"
+    BOT_TTS_TEXT = "bot-tts-text"
+    BOT_TTS_STARTED = "bot-tts-started"
+    BOT_TTS_STOPPED = "bot-tts-stopped"
+    METRICS = "metrics"
+    SERVER_MESSAGE = "server-message"
+    STORAGE_ITEM_STORED = "storage-item-stored"
+    BOT_LLM_SEARCH_RESPONSE = "bot-llm-search-response"
+    USER_MUTE_STARTED = "user-mute-started"
+    USER_MUTE_STOPPED = "user-mute-stopped"
+    LLM_FUNCTION_CALL = "llm-function-call"
+    LLM_FUNCTION_CALL_START = "llm-function-call-start"
+    LLM_FUNCTION_CALL_STARTED = "llm-function-call-started"
+    LLM_FUNCTION_CALL_IN_PROGRESS = "llm-function-call-in-progress"
+    LLM_FUNCTION_CALL_STOPPED = "llm-function-call-stopped"
+    LLM_JSON_COMPLETION = "llm-json-completion"
+
+
+def new_id() -> str:
+    """A fresh message id: 8 lowercase hex characters, like the JS client's."""
+    return secrets.token_hex(4)
+
+
+@dataclass(frozen=True, slots=True)
+class RTVIMessage:
+    """One RTVI envelope. ``type`` is a plain string so unknown types survive parsing."""
+
+    type: str
+    data: Any = None
+    id: str = field(default_factory=new_id)
+    label: str = MESSAGE_LABEL
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire object; ``data`` is always present (``{}`` when there is none)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "type": str(self.type),
+            "data": {} if self.data is None else self.data,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    def byte_size(self) -> int:
+        """Size of the JSON encoding in UTF-8 bytes (what the transport will send)."""
+        return len(self.to_json().encode("utf-8"))
+
+
+def parse_message(raw: str | bytes | bytearray | Mapping[str, Any]) -> RTVIMessage:
+    """Validate inbound data (JSON text, bytes or an already-decoded dict) as an RTVI envelope.
+
+    Raises :class:`NotRTVIMessageError` when the object is valid JSON but not labelled
+    ``rtvi-ai`` (transports and the client ignore those) and :class:`InvalidMessageError` for
+    anything else that is wrong, with a message saying what.
+    """
+    obj: Any = raw
+    if isinstance(raw, bytes | bytearray):
+        try:
+            obj = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidMessageError(f"message is not UTF-8: {exc}", raw) from None
+    if isinstance(obj, str):
+        try:
+            obj = json.loads(obj)
+        except ValueError as exc:
+            raise InvalidMessageError(f"message is not valid JSON: {exc}", raw) from None
+    if not isinstance(obj, Mapping):
+        raise InvalidMessageError(
+            f"message must be a JSON object, got {type(obj).__name__}", raw
+        )
+    label = obj.get("label")
+    if label != MESSAGE_LABEL:
+        raise NotRTVIMessageError(f"label is {label!r}, not {MESSAGE_LABEL!r}", raw)
+    msg_type = obj.get("type")
+    if not isinstance(msg_type, str) or not msg_type:
+        raise InvalidMessageError("message has no 'type' string", raw)
+    msg_id = obj.get("id")
+    if msg_id is None:
+        msg_id = ""
+    elif not isinstance(msg_id, str | int):
+        raise InvalidMessageError(f"message 'id' must be a string, got {msg_id!r}", raw)
+    return RTVIMessage(type=msg_type, data=obj.get("data"), id=str(msg_id))
+
+
+class NotRTVIMessageError(InvalidMessageError):
+    """Valid JSON object whose ``label`` is not ``rtvi-ai`` (ignored by the client)."""
+
+
+# --- builders for client -> bot messages ------------------------------------------------------
+
+
+def client_ready(version: str, about: Mapping[str, Any]) -> RTVIMessage:
+    return RTVIMessage(MessageType.CLIENT_READY, {"version": version, "about": dict(about)})
+
+
+def disconnect_bot() -> RTVIMessage:
+    return RTVIMessage(MessageType.DISCONNECT_BOT, {})
+
+
+def get_config() -> RTVIMessage:
+    return RTVIMessage(MessageType.GET_CONFIG, {})
+
+
+def update_config(config: list[Any], interrupt: bool = False) -> RTVIMessage:
+    return RTVIMessage(MessageType.UPDATE_CONFIG, {"config": config, "interrupt": interrupt})
+
+
+def describe_config() -> RTVIMessage:
+    return RTVIMessage(MessageType.DESCRIBE_CONFIG, {})
+
+
+def describe_actions() -> RTVIMessage:
+    return RTVIMessage(MessageType.DESCRIBE_ACTIONS, {})
+
+
+def action(service: str, action: str, arguments: list[Mapping[str, Any]] | None = None) -> RTVIMessage:
+    data: dict[str, Any] = {"service": service, "action": action}
+    data["arguments"] = [dict(a) for a in arguments] if arguments else []
+    return RTVIMessage(MessageType.ACTION, data)
+
+
+def client_message(msg_type: str, data: Any = None) -> RTVIMessage:
+    payload: dict[str, Any] = {"t": msg_type}
+    if data is not None:
+        payload["d"] = data
+    return RTVIMessage(MessageType.CLIENT_MESSAGE, payload)
+
+
+def send_text(content: str, options: Mapping[str, Any] | None = None) -> RTVIMessage:
+    data: dict[str, Any] = {"content": content}
+    if options:
+        data["options"] = dict(options)
+    return RTVIMessage(MessageType.SEND_TEXT, data)
+
+
+def llm_function_call_result(
+    function_name: str, tool_call_id: str, arguments: Any, result: Any
+) -> RTVIMessage:
+    return RTVIMessage(
+        MessageType.LLM_FUNCTION_CALL_RESULT,
+        {
+            "function_name": function_name,
+            "tool_call_id": tool_call_id,
+            "arguments": arguments,
+            "result": result,
+        },
+    )
+
+
+def parse_version(version: Any) -> tuple[int, ...] | None:
+    """``"1.2.0"`` → ``(1, 2, 0)``; ``"0.3"`` → ``(0, 3)``; ``None`` when absent or unparsable."""
+    if not isinstance(version, str) or not version.strip():
+        return None
+    parts: list[int] = []
+    for piece in version.strip().lstrip("vV").split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or None
