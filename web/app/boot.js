@@ -4,7 +4,6 @@
 const root = document.documentElement;
 const text = () => document.getElementById("boot-text");
 const bar = () => document.getElementById("boot-progress");
-const started = performance.now();
 
 const stages = [
   [/core\.js$/, "Loading PyScript…"],
@@ -67,7 +66,8 @@ window.pyrtviBoot = {
   ready(info) {
     if (root.dataset.boot === "error") return;
     root.dataset.boot = "ready";
-    const ms = Math.round(performance.now() - started);
+    // performance.now() counts from navigation start.
+    const ms = Math.round(performance.now());
     root.dataset.bootMs = String(ms);
     if (bar()) bar().value = bar().max;
     setText(`Python ready in ${(ms / 1000).toFixed(1)} s${info ? " — " + info : ""}`);
