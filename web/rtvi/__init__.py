@@ -1,5 +1,106 @@
-"""pyrtvi: an RTVI client (the realtime-ai 0.2 ``RTVIClient`` API) for Pyodide and CPython."""
+"""pyrtvi: an RTVI client (the realtime-ai 0.2 ``RTVIClient`` API) for Pyodide and CPython.
+
+    from rtvi import RTVIClient, RTVIEvent
+    from rtvi.transports import MemoryTransport, FakeBot
+
+The core is sans-IO in spirit: protocol logic here, the pipe in a ``Transport``, HTTP in an
+``HTTPAdapter``. Nothing in the core imports ``js``.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import RTVI_PROTOCOL_VERSION, __version__
+from .abort import AbortController, AbortSignal
+from .client import CustomConnectHandler, RTVIClient
+from .config import ConfigOption, ServiceConfig
+from .errors import (
+    AbortError,
+    ActionEndpointError,
+    ActionEndpointNotSetError,
+    BotAlreadyStartedError,
+    BotNotReadyError,
+    ConfigUpdateError,
+    ConnectionTimeoutError,
+    ErrorResponse,
+    InvalidMessageError,
+    MessageTooLargeError,
+    RequestCancelledError,
+    RequestTimeoutError,
+    RTVIError,
+    RTVIMessageError,
+    StartBotError,
+    TransportStartError,
+    UnsupportedFeatureError,
+)
+from .events import CALLBACK_EVENTS, RTVIEvent
+from .helpers import FunctionCallParams, LLMActionType, LLMHelper, RTVIClientHelper
+from .http.base import BufferedHTTPResponse, HTTPAdapter, HTTPError, HTTPResponse
+from .log import LogLevel
+from .messages import MESSAGE_LABEL, MessageType, RTVIMessage
+from .params import Endpoints, RTVIClientParams
+from .state import TransportState
+from .transport import (
+    BotTracks,
+    DeviceInfo,
+    LocalTracks,
+    MessageHandler,
+    Participant,
+    Tracks,
+    Transport,
+    TransportCallbacks,
+    TransportOptions,
+)
+
+__all__ = [
+    "CALLBACK_EVENTS",
+    "MESSAGE_LABEL",
+    "RTVI_PROTOCOL_VERSION",
+    "AbortController",
+    "AbortError",
+    "AbortSignal",
+    "ActionEndpointError",
+    "ActionEndpointNotSetError",
+    "BotAlreadyStartedError",
+    "BotNotReadyError",
+    "BotTracks",
+    "BufferedHTTPResponse",
+    "ConfigOption",
+    "ConfigUpdateError",
+    "ConnectionTimeoutError",
+    "CustomConnectHandler",
+    "DeviceInfo",
+    "Endpoints",
+    "ErrorResponse",
+    "FunctionCallParams",
+    "HTTPAdapter",
+    "HTTPError",
+    "HTTPResponse",
+    "InvalidMessageError",
+    "LLMActionType",
+    "LLMHelper",
+    "LocalTracks",
+    "LogLevel",
+    "MessageHandler",
+    "MessageTooLargeError",
+    "MessageType",
+    "Participant",
+    "RTVIClient",
+    "RTVIClientHelper",
+    "RTVIClientParams",
+    "RTVIError",
+    "RTVIEvent",
+    "RTVIMessage",
+    "RTVIMessageError",
+    "RequestCancelledError",
+    "RequestTimeoutError",
+    "ServiceConfig",
+    "StartBotError",
+    "Tracks",
+    "Transport",
+    "TransportCallbacks",
+    "TransportOptions",
+    "TransportStartError",
+    "TransportState",
+    "UnsupportedFeatureError",
+    "__version__",
+]

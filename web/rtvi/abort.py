@@ -21,14 +21,14 @@ class AbortSignal:
     def __init__(self) -> None:
         self._aborted = False
         self.reason: Any = None
-        self._callbacks: list[Callable[[Any], None]] = []
+        self._callbacks: list[Callable[[Any], object]] = []
         self._event: asyncio.Event | None = None
 
     @property
     def aborted(self) -> bool:
         return self._aborted
 
-    def add_callback(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+    def add_callback(self, callback: Callable[[Any], object]) -> Callable[[], None]:
         """Call ``callback(reason)`` on abort (at once if already aborted); returns a remover."""
         if self._aborted:
             callback(self.reason)
