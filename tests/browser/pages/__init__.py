@@ -1,0 +1,88 @@
+"""The transport test harness: a page that boots the client package and runs Python on demand.
+
+The page and its Python are served by Playwright routes under ``/__harness__/`` on the server's
+own origin (so the page is a secure context and same-origin with the RTVI endpoints), which
+keeps test-only files out of the product's server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, Route
+
+from tests.conftest import LiveServer, browser_config
+
+PAGES = Path(__file__).resolve().parent
+PREFIX = "/__harness__/"
+
+
+class Harness:
+    """One page with Python ready; ``run()`` evaluates Python in it."""
+
+    def __init__(self, page: Page, server: LiveServer) -> None:
+        self.page = page
+        self.server = server
+        self.console: list[str] = []
+
+    @classmethod
+    def open(cls, page: Page, server: LiveServer) -> Harness:
+        harness = cls(page, server)
+        runtime = httpx.get(server.url + "/health", timeout=10).json()["runtime"]
+        pyscript_url = f"/runtime/pyscript/{runtime['pyscript']}"
+
+        def serve(route: Route) -> None:
+            name = route.request.url.split(PREFIX, 1)[1].split("?")[0]
+            path = (PAGES / name).resolve()
+            if path.parent != PAGES or not path.is_file():
+                route.fulfill(status=404, body="not found")
+                return
+            body = path.read_text()
+            if path.suffix == ".html":
+                body = body.replace("{{PYSCRIPT_URL}}", pyscript_url)
+            kinds = {".html": "text/html", ".py": "text/x-python"}
+            route.fulfill(status=200, body=body, content_type=kinds.get(path.suffix, "text/plain"))
+
+        page.route(f"{server.url}{PREFIX}**", serve)
+        page.on("console", lambda msg: harness.console.append(msg.text))
+        page.goto(f"{server.url}{PREFIX}harness.html")
+        page.wait_for_function(
+            "document.documentElement.dataset.harness === 'ready'",
+            timeout=browser_config.BOOT_TIMEOUT_MS,
+        )
+        return harness
+
+    def run(self, code: str, timeout_ms: float | None = None) -> Any:
+        """Evaluate Python in the page; returns the last expression's value (JSON round trip)."""
+        if timeout_ms is not None:
+            self.page.set_default_timeout(timeout_ms)
+        try:
+            raw = self.page.evaluate(
+                """async (code) => {
+                    const pending = window.pyrun(code);
+                    try { return await pending; } finally { pending.destroy?.(); }
+                }""",
+                code,
+            )
+        finally:
+            if timeout_ms is not None:
+                self.page.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
+        return json.loads(raw)
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        raw: list[str] = self.page.evaluate("window.rtviEvents.slice()")
+        events = [json.loads(item) for item in raw]
+        return [e for e in events if name is None or e["name"] == name]
+
+    def wait_event(self, name: str, timeout_ms: float = 30_000, count: int = 1) -> dict[str, Any]:
+        """Wait until ``count`` events called ``name`` were recorded; returns the last one."""
+        self.page.wait_for_function(
+            """([name, count]) => window.rtviEvents.filter(
+                (e) => JSON.parse(e).name === name).length >= count""",
+            arg=[name, count],
+            timeout=timeout_ms,
+        )
+        return self.events(name)[count - 1]

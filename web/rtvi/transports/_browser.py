@@ -1,0 +1,345 @@
+"""The browser's WebRTC objects, reached through Pyodide's JS interop.
+
+Small wrappers named after the objects they wrap and keeping the W3C method names
+(``pc.createOffer()``, ``dc.readyState``), as aiortc does, so a reader who knows the browser API
+knows this code. Everything here runs only under Pyodide; ``js`` and ``pyodide`` are imported
+lazily so that ``import rtvi`` keeps working in CPython.
+
+Two interop rules are enforced in one place:
+
+- A Python callable handed to JS must be a proxy made with ``create_proxy`` and later
+  destroyed, or it either never fires (a borrowed proxy) or leaks. :class:`ProxyRegistry`
+  creates and destroys them and counts the live ones (``live_proxies()``), so tests can prove
+  that connect/disconnect cycles release everything.
+- Python data handed to JS goes through :func:`to_js_object` (plain JS objects, and no hidden
+  PyProxies for things that cannot be converted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger("rtvi.transports.webrtc")
+
+
+# --- lazy access to the browser --------------------------------------------------------------
+
+
+def js_global() -> Any:
+    """The ``js`` module (the page's ``globalThis``); only importable under Pyodide."""
+    import js
+
+    return js
+
+
+def _ffi() -> Any:
+    import pyodide.ffi
+
+    return pyodide.ffi
+
+
+def is_js_exception(exc: BaseException) -> bool:
+    return type(exc).__name__ == "JsException"
+
+
+def js_error_text(exc: BaseException) -> str:
+    """``"NotAllowedError: Permission denied"`` from a JS exception (or any exception)."""
+    js_error = getattr(exc, "js_error", None)
+    if js_error is not None:
+        name = getattr(js_error, "name", "") or "Error"
+        message = getattr(js_error, "message", "") or ""
+        return f"{name}: {message}" if message else str(name)
+    return str(exc) or type(exc).__name__
+
+
+def to_js_object(value: Any) -> Any:
+    """Python data (dicts, lists, str, numbers, JS objects) as plain JS objects and arrays."""
+    ffi = _ffi()
+    return ffi.to_js(value, dict_converter=js_global().Object.fromEntries, create_pyproxies=False)
+
+
+def to_py(value: Any) -> Any:
+    """A JS value as Python data (objects become dicts); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    converter = getattr(value, "to_py", None)
+    return converter() if converter is not None else value
+
+
+def now_ms() -> int:
+    """``Date.now()``: wall-clock milliseconds (what the keepalive carries)."""
+    return int(js_global().Date.now())
+
+
+# --- proxies ---------------------------------------------------------------------------------
+
+
+class ProxyRegistry:
+    """Creates, destroys and counts the JS proxies of Python callables."""
+
+    def __init__(self) -> None:
+        self._live: dict[int, Any] = {}
+        self.created = 0
+        self.destroyed = 0
+
+    @property
+    def live(self) -> int:
+        return len(self._live)
+
+    def create(self, func: Callable[..., Any]) -> Any:
+        proxy = _ffi().create_proxy(func)
+        self._live[id(proxy)] = proxy
+        self.created += 1
+        return proxy
+
+    def destroy(self, proxy: Any) -> None:
+        if self._live.pop(id(proxy), None) is None:
+            return
+        self.destroyed += 1
+        try:
+            proxy.destroy()
+        except Exception:  # already destroyed by someone else
+            logger.debug("proxy was already destroyed", exc_info=True)
+
+
+#: Every proxy the browser transport hands to JS goes through this registry.
+PROXIES = ProxyRegistry()
+
+
+def live_proxies() -> int:
+    """How many JS proxies created by the transport are alive right now."""
+    return PROXIES.live
+
+
+def _guarded(handler: Callable[[Any], Any], what: str) -> Callable[[Any], None]:
+    """A JS-called handler must not throw into the browser: log instead."""
+
+    def call(event: Any = None) -> None:
+        try:
+            handler(event)
+        except Exception:
+            logger.exception("%s handler failed", what)
+
+    return call
+
+
+class Listeners:
+    """Event listeners added to JS event targets, removed and released together."""
+
+    def __init__(self, registry: ProxyRegistry = PROXIES) -> None:
+        self._registry = registry
+        self._added: list[tuple[Any, str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._added)
+
+    def add(self, target: Any, event: str, handler: Callable[[Any], Any]) -> None:
+        proxy = self._registry.create(_guarded(handler, event))
+        target.addEventListener(event, proxy)
+        self._added.append((target, event, proxy))
+
+    def clear(self) -> None:
+        while self._added:
+            target, event, proxy = self._added.pop()
+            try:
+                target.removeEventListener(event, proxy)
+            except Exception:
+                logger.debug("removeEventListener(%s) failed", event, exc_info=True)
+            self._registry.destroy(proxy)
+
+
+class EventTarget:
+    """Base of the wrappers: the JS object plus the listeners this wrapper added to it."""
+
+    def __init__(self, target: Any) -> None:
+        self.js = target
+        self.listeners = Listeners()
+
+    def on(self, event: str, handler: Callable[[Any], Any]) -> None:
+        self.listeners.add(self.js, event, handler)
+
+    def remove_listeners(self) -> None:
+        self.listeners.clear()
+
+
+# --- WebRTC ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RTCSessionDescription:
+    sdp: str
+    type: str
+
+    @classmethod
+    def from_js(cls, value: Any) -> RTCSessionDescription | None:
+        if value is None:
+            return None
+        return cls(sdp=str(value.sdp), type=str(value.type))
+
+    def to_js(self) -> Any:
+        return to_js_object({"sdp": self.sdp, "type": self.type})
+
+
+@dataclass(frozen=True)
+class RTCIceCandidate:
+    candidate: str
+    sdpMid: str | None
+    sdpMLineIndex: int | None
+
+    @classmethod
+    def from_js(cls, value: Any) -> RTCIceCandidate:
+        mline = value.sdpMLineIndex
+        return cls(
+            candidate=str(value.candidate),
+            sdpMid=None if value.sdpMid is None else str(value.sdpMid),
+            sdpMLineIndex=None if mline is None else int(mline),
+        )
+
+
+class RTCDataChannel(EventTarget):
+    @property
+    def label(self) -> str:
+        return str(self.js.label)
+
+    @property
+    def readyState(self) -> str:
+        return str(self.js.readyState)
+
+    @property
+    def bufferedAmount(self) -> int:
+        return int(self.js.bufferedAmount)
+
+    def send(self, data: str) -> None:
+        self.js.send(data)
+
+    def close(self) -> None:
+        """Remove our listeners first: a channel we close ourselves fires no events at us."""
+        self.remove_listeners()
+        try:
+            self.js.close()
+        except Exception:
+            logger.debug("data channel close failed", exc_info=True)
+
+
+class RTCRtpTransceiver:
+    def __init__(self, transceiver: Any) -> None:
+        self.js = transceiver
+
+    @property
+    def mid(self) -> str | None:
+        mid = self.js.mid
+        return None if mid is None else str(mid)
+
+    @property
+    def receiverTrack(self) -> Any:
+        return self.js.receiver.track
+
+    @property
+    def senderTrack(self) -> Any:
+        return self.js.sender.track
+
+    async def replaceTrack(self, track: Any) -> None:
+        await self.js.sender.replaceTrack(track)
+
+
+class RTCPeerConnection(EventTarget):
+    def __init__(self, ice_servers: Iterable[Mapping[str, Any]] = ()) -> None:
+        config = to_js_object({"iceServers": [dict(s) for s in ice_servers]})
+        super().__init__(js_global().RTCPeerConnection.new(config))
+        self.closed = False
+
+    # states
+    @property
+    def connectionState(self) -> str:
+        return str(self.js.connectionState)
+
+    @property
+    def iceConnectionState(self) -> str:
+        return str(self.js.iceConnectionState)
+
+    @property
+    def iceGatheringState(self) -> str:
+        return str(self.js.iceGatheringState)
+
+    @property
+    def signalingState(self) -> str:
+        return str(self.js.signalingState)
+
+    @property
+    def localDescription(self) -> RTCSessionDescription | None:
+        return RTCSessionDescription.from_js(self.js.localDescription)
+
+    @property
+    def maxMessageSize(self) -> int | None:
+        """``pc.sctp.maxMessageSize`` once the SCTP transport exists (after the answer)."""
+        sctp = self.js.sctp
+        if sctp is None:
+            return None
+        size = sctp.maxMessageSize
+        if size is None:
+            return None
+        size = float(size)
+        # Infinity means "no limit announced"; keep a finite, conservative number.
+        return int(size) if size == size and size not in (float("inf"), 0.0) else None
+
+    # media and data
+    def addTransceiver(self, kind: str, direction: str = "sendrecv") -> RTCRtpTransceiver:
+        init = to_js_object({"direction": direction})
+        return RTCRtpTransceiver(self.js.addTransceiver(kind, init))
+
+    def getTransceivers(self) -> list[RTCRtpTransceiver]:
+        return [RTCRtpTransceiver(t) for t in self.js.getTransceivers()]
+
+    def createDataChannel(self, label: str, *, ordered: bool = True) -> RTCDataChannel:
+        return RTCDataChannel(self.js.createDataChannel(label, to_js_object({"ordered": ordered})))
+
+    # signalling
+    async def createOffer(self) -> RTCSessionDescription:
+        offer = RTCSessionDescription.from_js(await self.js.createOffer())
+        assert offer is not None
+        return offer
+
+    async def setLocalDescription(self, description: RTCSessionDescription) -> None:
+        await self.js.setLocalDescription(description.to_js())
+
+    async def setRemoteDescription(self, description: RTCSessionDescription) -> None:
+        await self.js.setRemoteDescription(description.to_js())
+
+    async def addIceCandidate(self, candidate: RTCIceCandidate) -> None:
+        await self.js.addIceCandidate(
+            to_js_object(
+                {
+                    "candidate": candidate.candidate,
+                    "sdpMid": candidate.sdpMid,
+                    "sdpMLineIndex": candidate.sdpMLineIndex,
+                }
+            )
+        )
+
+    async def wait_ice_gathering(self, timeout: float) -> bool:
+        """Wait until ICE gathering is ``complete``, at most ``timeout`` s; True if it completed.
+
+        Polls the state (every 10 ms) rather than adding a listener: nothing to release, and
+        a late ``complete`` cannot be missed.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.iceGatheringState != "complete":
+            if self.closed or loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        self.remove_listeners()
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.js.close()
+        except Exception:
+            logger.debug("peer connection close failed", exc_info=True)

@@ -1,0 +1,299 @@
+"""Local and bot media in the browser: devices, tracks, the bot's audio element, audio levels.
+
+Audio never passes through Python: tracks go from ``getUserMedia`` to the peer connection, the
+bot's track goes to an ``<audio>`` element, and levels are computed in JS (a WebAudio
+``AnalyserNode`` read by a small JS function); Python only reads one float per meter per tick.
+Runs only under Pyodide (see ``_browser``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ..transport import DeviceInfo
+from ._browser import Listeners, js_error_text, js_global, to_js_object, to_py
+
+logger = logging.getLogger("rtvi.transports.webrtc")
+
+#: JS body of a factory ``(analyser) => () => rms``: the samples stay in JS.
+_RMS_READER = """
+const buf = new Float32Array(analyser.fftSize);
+return () => {
+  analyser.getFloatTimeDomainData(buf);
+  let sum = 0;
+  for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
+  return Math.sqrt(sum / buf.length);
+};
+"""
+
+
+#: Fire-and-forget browser calls (resume/close an AudioContext), referenced until done.
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(coro)
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+def device_info(info: Any) -> DeviceInfo:
+    data = to_py(info.toJSON()) or {}
+    return DeviceInfo(
+        device_id=str(data.get("deviceId", "")),
+        label=str(data.get("label", "")),
+        kind=str(data.get("kind", "")),
+        group_id=str(data.get("groupId", "")),
+        raw=info,
+    )
+
+
+def media_devices() -> Any:
+    """``navigator.mediaDevices`` (absent outside a secure context)."""
+    devices = js_global().navigator.mediaDevices
+    if devices is None:
+        raise RuntimeError("navigator.mediaDevices is unavailable (page not in a secure context?)")
+    return devices
+
+
+async def enumerate_devices(kind: str) -> list[DeviceInfo]:
+    """Devices of one kind: ``audioinput``, ``videoinput`` or ``audiooutput``."""
+    infos = await media_devices().enumerateDevices()
+    return [device_info(info) for info in infos if str(info.kind) == kind]
+
+
+async def get_user_media_track(kind: str, device_id: str | None = None) -> Any:
+    """One new local track (``"audio"`` or ``"video"``), optionally from a given device."""
+    constraint: Any = {"deviceId": {"exact": device_id}} if device_id else True
+    stream = await media_devices().getUserMedia(to_js_object({kind: constraint}))
+    tracks = stream.getAudioTracks() if kind == "audio" else stream.getVideoTracks()
+    if not tracks.length:
+        raise RuntimeError(f"getUserMedia returned no {kind} track")
+    return tracks[0]
+
+
+def track_device_id(track: Any) -> str | None:
+    if track is None:
+        return None
+    settings = to_py(track.getSettings()) or {}
+    device_id = settings.get("deviceId")
+    return str(device_id) if device_id else None
+
+
+def media_stream(*tracks: Any) -> Any:
+    return js_global().MediaStream.new(to_js_object([t for t in tracks if t is not None]))
+
+
+class LocalMedia:
+    """The microphone and camera tracks, acquired only for what is enabled."""
+
+    def __init__(self) -> None:
+        self.mic: Any = None
+        self.cam: Any = None
+
+    @property
+    def active(self) -> bool:
+        return self.mic is not None or self.cam is not None
+
+    async def acquire(self, kind: str, device_id: str | None = None) -> Any:
+        """Open a new mic/cam track, replacing (and stopping) the current one."""
+        track = await get_user_media_track(kind, device_id)
+        old = self.mic if kind == "audio" else self.cam
+        if kind == "audio":
+            self.mic = track
+        else:
+            self.cam = track
+        if old is not None:
+            old.stop()
+        return track
+
+    def track(self, kind: str) -> Any:
+        return self.mic if kind == "audio" else self.cam
+
+    def set_enabled(self, kind: str, enabled: bool) -> None:
+        track = self.track(kind)
+        if track is not None:
+            track.enabled = enabled
+
+    def release(self) -> None:
+        for track in (self.mic, self.cam):
+            if track is not None:
+                track.stop()
+        self.mic = self.cam = None
+
+
+class DeviceWatcher:
+    """``devicechange`` on ``navigator.mediaDevices`` → a callback (debounced)."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        self._on_change = on_change
+        self._listeners = Listeners()
+
+    @property
+    def watching(self) -> bool:
+        return len(self._listeners) > 0
+
+    def start(self) -> None:
+        if not self.watching:
+            self._listeners.add(media_devices(), "devicechange", lambda _event: self._on_change())
+
+    def stop(self) -> None:
+        self._listeners.clear()
+
+
+class MediaElement:
+    """An ``<audio>``/``<video>`` element playing a remote track.
+
+    ``element`` may be an element, a CSS selector, or ``None``: then a hidden element is
+    created in ``document.body`` on first use and removed by :meth:`release`.
+    """
+
+    def __init__(self, tag: str, element: Any = None) -> None:
+        self.tag = tag
+        self._given = element
+        self._element: Any = None
+        self._owned = False
+        self._play: asyncio.Task[None] | None = None
+
+    @property
+    def element(self) -> Any:
+        """The element (created or looked up on first access)."""
+        if self._element is None:
+            document = js_global().document
+            given = self._given
+            if isinstance(given, str):
+                given = document.querySelector(given)
+                if given is None:
+                    raise ValueError(f"no element matches {self._given!r}")
+            if given is None:
+                given = document.createElement(self.tag)
+                given.hidden = True
+                given.dataset.pyrtvi = f"bot-{self.tag}"
+                document.body.appendChild(given)
+                self._owned = True
+            given.autoplay = True
+            given.setAttribute("playsinline", "")
+            self._element = given
+        return self._element
+
+    def set_element(self, element: Any) -> None:
+        """Use another element from now on (the current stream moves to it)."""
+        stream = self._element.srcObject if self._element is not None else None
+        self.release()
+        self._given = element
+        if stream is not None:
+            self.play(stream)
+
+    def play(self, stream: Any) -> None:
+        element = self.element
+        element.srcObject = stream
+        # An explicit play(): autoplay alone is not enough on Safari/iOS once the user gesture
+        # has passed (pipecat-client-web PR #254). A rejection is reported, never raised.
+        if self._play is not None:
+            self._play.cancel()
+        self._play = asyncio.ensure_future(self._start(element))
+
+    async def _start(self, element: Any) -> None:
+        try:
+            await element.play()
+        except Exception as exc:
+            if element.srcObject is not None:
+                logger.warning("bot %s did not start playing: %s", self.tag, js_error_text(exc))
+
+    async def set_sink_id(self, device_id: str) -> None:
+        element = self.element
+        if not hasattr(element, "setSinkId"):
+            raise NotImplementedError("this browser cannot choose the audio output (no setSinkId)")
+        await element.setSinkId(device_id)
+
+    @property
+    def sink_id(self) -> str:
+        element = self._element
+        return str(getattr(element, "sinkId", "") or "") if element is not None else ""
+
+    def detach(self) -> None:
+        if self._play is not None:
+            self._play.cancel()
+            self._play = None
+        if self._element is not None:
+            self._element.srcObject = None
+
+    def release(self) -> None:
+        """Stop playing; remove the element if we created it."""
+        self.detach()
+        if self._element is not None and self._owned:
+            self._element.remove()
+        self._element = None
+        self._owned = False
+
+
+class AudioLevelMeter:
+    """RMS level (0..1) of one audio track, computed in JS by an ``AnalyserNode``."""
+
+    def __init__(self, context: Any, track: Any) -> None:
+        self.track = track
+        self._source = context.createMediaStreamSource(media_stream(track))
+        self._analyser = context.createAnalyser()
+        self._analyser.fftSize = 1024
+        # Analyser only: never connected to the destination, so nothing is played twice.
+        self._source.connect(self._analyser)
+        self._read = js_global().Function.new("analyser", _RMS_READER)(self._analyser)
+
+    def level(self) -> float:
+        return float(self._read())
+
+    def close(self) -> None:
+        try:
+            self._source.disconnect()
+        except Exception:
+            logger.debug("audio source disconnect failed", exc_info=True)
+
+
+class AudioLevels:
+    """One ``AudioContext`` with a meter per named source (``"local"``, ``"bot"``)."""
+
+    def __init__(self) -> None:
+        self._context: Any = None
+        self._meters: dict[str, AudioLevelMeter] = {}
+
+    def watch(self, name: str, track: Any) -> None:
+        """Measure ``track`` under ``name`` (replacing the previous track); None stops it."""
+        meter = self._meters.pop(name, None)
+        if meter is not None:
+            meter.close()
+        if track is None:
+            return
+        if self._context is None:
+            self._context = js_global().AudioContext.new()
+        if str(self._context.state) == "suspended":
+            _spawn(self._resume(self._context))
+        self._meters[name] = AudioLevelMeter(self._context, track)
+
+    @staticmethod
+    async def _resume(context: Any) -> None:
+        try:
+            await context.resume()
+        except Exception as exc:
+            logger.debug("AudioContext.resume failed: %s", js_error_text(exc))
+
+    def level(self, name: str) -> float | None:
+        meter = self._meters.get(name)
+        return meter.level() if meter is not None else None
+
+    def close(self) -> None:
+        for meter in self._meters.values():
+            meter.close()
+        self._meters.clear()
+        if self._context is not None:
+            context, self._context = self._context, None
+            _spawn(self._close_context(context))
+
+    @staticmethod
+    async def _close_context(context: Any) -> None:
+        try:
+            await context.close()
+        except Exception:
+            logger.debug("AudioContext.close failed", exc_info=True)
