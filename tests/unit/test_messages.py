@@ -1,0 +1,100 @@
+"""The RTVI envelope: ids, serialization, validation, builders, versions."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from rtvi import InvalidMessageError, MessageType, RTVIMessage
+from rtvi import messages as m
+
+
+def test_ids_are_8_hex_and_unique() -> None:
+    ids = {m.new_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(re.fullmatch(r"[0-9a-f]{8}", i) for i in ids)
+
+
+def test_envelope_to_wire() -> None:
+    msg = RTVIMessage("get-config", id="abcd1234")
+    assert msg.to_dict() == {"id": "abcd1234", "label": "rtvi-ai", "type": "get-config", "data": {}}
+    assert json.loads(msg.to_json()) == msg.to_dict()
+    assert msg.byte_size() == len(msg.to_json().encode())
+    assert RTVIMessage("x", {"t": "é"}).byte_size() > len(RTVIMessage("x", {"t": "e"}).to_json()) - 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"label":"rtvi-ai","type":"bot-ready","id":"1","data":{"version":"1.0.0"}}',
+        b'{"label":"rtvi-ai","type":"bot-ready","id":"1","data":{"version":"1.0.0"}}',
+        {"label": "rtvi-ai", "type": "bot-ready", "id": "1", "data": {"version": "1.0.0"}},
+    ],
+)
+def test_parse_accepts_text_bytes_and_dicts(raw: object) -> None:
+    msg = m.parse_message(raw)  # type: ignore[arg-type]
+    assert (msg.type, msg.id, msg.data) == ("bot-ready", "1", {"version": "1.0.0"})
+
+
+def test_parse_event_without_id_or_data() -> None:
+    msg = m.parse_message('{"label":"rtvi-ai","type":"bot-started-speaking"}')
+    assert (msg.type, msg.id, msg.data) == ("bot-started-speaking", "", None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("not json", "not valid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        ("[1, 2]", "JSON object"),
+        ('{"label":"rtvi-ai"}', "no 'type'"),
+        ('{"label":"rtvi-ai","type":""}', "no 'type'"),
+        ('{"label":"rtvi-ai","type":"x","id":[1]}', "'id' must be a string"),
+    ],
+)
+def test_parse_rejects_with_clear_reason(raw: str | bytes, reason: str) -> None:
+    with pytest.raises(InvalidMessageError, match=re.escape(reason)) as info:
+        m.parse_message(raw)
+    assert info.value.raw == raw
+
+
+def test_foreign_label_is_its_own_error() -> None:
+    with pytest.raises(m.NotRTVIMessageError):
+        m.parse_message('{"label":"other","type":"x"}')
+    with pytest.raises(m.NotRTVIMessageError):
+        m.parse_message('{"type":"signalling","message":{}}')
+
+
+def test_builders() -> None:
+    ready = m.client_ready("1.0.0", {"library": "pyrtvi"})
+    assert ready.type == MessageType.CLIENT_READY
+    assert ready.data == {"version": "1.0.0", "about": {"library": "pyrtvi"}}
+    assert m.update_config([{"service": "s", "options": []}], True).data == {
+        "config": [{"service": "s", "options": []}],
+        "interrupt": True,
+    }
+    assert m.action("llm", "run").data == {"service": "llm", "action": "run", "arguments": []}
+    assert m.client_message("ping").data == {"t": "ping"}
+    assert m.client_message("ping", {"a": 1}).data == {"t": "ping", "d": {"a": 1}}
+    assert m.send_text("hi").data == {"content": "hi"}
+    assert m.send_text("hi", {"run_immediately": False}).data == {
+        "content": "hi",
+        "options": {"run_immediately": False},
+    }
+    assert m.llm_function_call_result("f", "c1", {"a": 1}, 2).data == {
+        "function_name": "f",
+        "tool_call_id": "c1",
+        "arguments": {"a": 1},
+        "result": 2,
+    }
+    assert m.disconnect_bot().type == "disconnect-bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1.0.0", (1, 0, 0)), ("0.3", (0, 3)), ("v2.1.0-rc1", (2, 1, 0)), ("", None), (None, None),
+     ("abc", None), (3, None)],
+)
+def test_parse_version(text: object, expected: tuple[int, ...] | None) -> None:
+    assert m.parse_version(text) == expected
