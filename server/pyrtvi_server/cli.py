@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pyrtvi_server.app import create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.log_level != "debug":  # httpx logs every proxied request at INFO
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         app = create_app(settings)
     except (RuntimeMissingError, BotSetupError) as exc:
