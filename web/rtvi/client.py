@@ -791,7 +791,12 @@ class RTVIClient:
         except HTTPError as exc:
             self._dispatcher.fail(action_id, ActionEndpointError(f"Action reply broke off: {exc}"))
             return
-        self._handle_message(text)
+        try:
+            message = m.parse_message(text)  # a foreign label is an error here, not noise
+        except InvalidMessageError as exc:
+            self._report_malformed(exc)
+        else:
+            self._route(message)
         self._dispatcher.fail(
             action_id,
             ActionEndpointError(f"Action endpoint {url} did not reply with the action-response"),

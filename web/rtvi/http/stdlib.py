@@ -151,6 +151,8 @@ class StdlibAdapter:
             writer.write("\r\n".join(lines).encode("latin-1") + data)
             await writer.drain()
             status_line = await reader.readline()
+            if not status_line:
+                raise HTTPError(f"{url}: the server closed the connection without a response")
             try:
                 _version, status, *reason = status_line.decode("latin-1").split(" ", 2)
                 code = int(status)
