@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Request, Route
 
 from tests.conftest import LiveServer, browser_config
 
@@ -27,6 +27,8 @@ class Harness:
         self.page = page
         self.server = server
         self.console: list[str] = []
+        #: Offer and trickle requests the page made: {"method", "url", "body", "t"}.
+        self.offers: list[dict[str, Any]] = []
 
     @classmethod
     def open(cls, page: Page, server: LiveServer) -> Harness:
@@ -48,12 +50,24 @@ class Harness:
 
         page.route(f"{server.url}{PREFIX}**", serve)
         page.on("console", lambda msg: harness.console.append(msg.text))
+        page.on("request", harness._capture)
         page.goto(f"{server.url}{PREFIX}harness.html")
         page.wait_for_function(
             "document.documentElement.dataset.harness === 'ready'",
             timeout=browser_config.BOOT_TIMEOUT_MS,
         )
         return harness
+
+    def _capture(self, request: Request) -> None:
+        if request.url.endswith("/offer") and request.method in ("POST", "PATCH"):
+            body = request.post_data
+            self.offers.append(
+                {"method": request.method, "url": request.url, "body": json.loads(body or "null")}
+            )
+
+    def dc_sent(self) -> list[str]:
+        """Every data channel message the page sent, in order."""
+        return [item["data"] for item in self.page.evaluate("window.dcSent")]
 
     def run(self, code: str, timeout_ms: float | None = None) -> Any:
         """Evaluate Python in the page; returns the last expression's value (JSON round trip)."""

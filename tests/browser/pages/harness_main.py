@@ -1,16 +1,22 @@
 """Runs in the test page (PyScript): lets the tests execute Python in Pyodide and see events.
 
 ``window.pyrun(code)`` evaluates ``code`` (top-level ``await`` allowed) in one namespace shared by
-all calls of a page and resolves to the JSON of the last expression. ``record(name, data)``
-appends an event to ``window.rtviEvents`` (JSON strings), which tests poll from JS.
+all calls of a page and resolves to the JSON of the last expression. Clients made with
+``make_client()`` record every event in ``window.rtviEvents`` (JSON strings, polled by the
+tests) except the 10 Hz audio levels, which go to ``LEVELS``.
 """
 
+import dataclasses
 import json
 import logging
+from typing import Any
 
 import js  # type: ignore[import-not-found]
 from pyodide.code import eval_code_async  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from rtvi import RTVIClient, RTVIEvent, RTVIMessage
+from rtvi.transports import _browser
+from rtvi.transports.small_webrtc import SmallWebRTCTransport
 
 
 class ConsoleHandler(logging.Handler):
@@ -19,25 +25,74 @@ class ConsoleHandler(logging.Handler):
 
 
 handler = ConsoleHandler()
-handler.setFormatter(logging.Formatter("py %(levelname)s %(name)s: %(message)s"))
+handler.setFormatter(
+    logging.Formatter("py %(relativeCreated)d %(levelname)s %(name)s: %(message)s")
+)
 logging.getLogger("rtvi").addHandler(handler)
 logging.getLogger("rtvi").setLevel(logging.DEBUG)
 
 js.rtviEvents = js.Array.new()
+#: Audio levels per source ("local", "bot"): [(ms since page load, level), ...].
+LEVELS: dict[str, list[tuple[float, float]]] = {"local": [], "bot": []}
+LEVEL_EVENTS = {RTVIEvent.LOCAL_AUDIO_LEVEL: "local", RTVIEvent.REMOTE_AUDIO_LEVEL: "bot"}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, RTVIMessage):
+        return value.to_dict()
+    if isinstance(value, BaseException):
+        return {"error": type(value).__name__, "message": str(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return repr(value)
 
 
 def record(name: str, data: object = None) -> None:
-    js.rtviEvents.push(
-        json.dumps({"name": name, "data": data, "t": js.performance.now()}, default=repr)
-    )
+    js.rtviEvents.push(json.dumps({"name": name, "data": data, "t": js.performance.now()}))
 
 
-NS: dict[str, object] = {"__name__": "harness", "record": record, "js": js}
+def _event_recorder(event: RTVIEvent) -> Any:
+    if event in LEVEL_EVENTS:
+        samples = LEVELS[LEVEL_EVENTS[event]]
+        return lambda level, *_: samples.append((js.performance.now(), level))
+    return lambda *args: record(str(event), [jsonable(a) for a in args])
+
+
+def make_client(transport: SmallWebRTCTransport | None = None, **kwargs: Any) -> RTVIClient:
+    """A client on the SmallWebRTC transport, talking to this server's /connect."""
+    kwargs.setdefault("params", {"base_url": str(js.location.origin)})
+    client = RTVIClient(transport or SmallWebRTCTransport(), **kwargs)
+    for event in RTVIEvent:
+        client.on(event, _event_recorder(event))
+    return client
+
+
+def names() -> list[str]:
+    return [json.loads(e)["name"] for e in js.rtviEvents]
+
+
+NS: dict[str, object] = {
+    "__name__": "harness",
+    "js": js,
+    "record": record,
+    "names": names,
+    "make_client": make_client,
+    "jsonable": jsonable,
+    "LEVELS": LEVELS,
+    "SmallWebRTCTransport": SmallWebRTCTransport,
+    "live_proxies": _browser.live_proxies,
+}
 
 
 async def run(code: str) -> str:
     result = await eval_code_async(code, NS)
-    return json.dumps(result, default=repr)
+    return json.dumps(jsonable(result))
 
 
 js.pyrun = create_proxy(run)

@@ -166,6 +166,25 @@ class EventTarget:
         self.listeners.clear()
 
 
+_PACKETS_COUNTER = """
+return pc.getStats().then((report) => {
+  let packets = 0;
+  report.forEach((stats) => {
+    if (stats.type === "inbound-rtp" && stats.kind === kind) packets += stats.packetsReceived || 0;
+  });
+  return packets;
+});
+"""
+_packets_counter_fn: Any = None
+
+
+def _packets_counter() -> Any:
+    global _packets_counter_fn
+    if _packets_counter_fn is None:
+        _packets_counter_fn = js_global().Function.new("pc", "kind", _PACKETS_COUNTER)
+    return _packets_counter_fn
+
+
 # --- WebRTC ----------------------------------------------------------------------------------
 
 
@@ -319,6 +338,13 @@ class RTCPeerConnection(EventTarget):
                 }
             )
         )
+
+    async def inboundPackets(self, kind: str) -> int:
+        """Packets received so far on the inbound RTP streams of ``kind`` (from ``getStats``).
+
+        The report is summed in JS: only one number crosses into Python.
+        """
+        return int(await _packets_counter()(self.js, kind))
 
     async def wait_ice_gathering(self, timeout: float) -> bool:
         """Wait until ICE gathering is ``complete``, at most ``timeout`` s; True if it completed.

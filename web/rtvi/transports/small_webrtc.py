@@ -118,7 +118,9 @@ class SmallWebRTCTransport(Transport):
       played only when a ``video_element`` is given.
     - timings, in seconds: ``ice_gathering_timeout`` (2), ``offer_timeout`` (10),
       ``open_timeout`` (15, offer answered → data channel open), ``ice_disconnected_grace``
-      (2, how long ICE may stay ``disconnected`` before a reconnect), ``reconnect_delay`` (1),
+      (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (3,
+      no bot audio packets for that long also means a lost connection; ``None`` turns this
+      off, e.g. for bots that send no audio), ``reconnect_delay`` (1),
       ``keepalive_interval`` (1), ``audio_level_interval`` (0.1); ``reconnect_attempts`` (3).
     """
 
@@ -136,6 +138,7 @@ class SmallWebRTCTransport(Transport):
         offer_timeout: float = 10.0,
         open_timeout: float = 15.0,
         ice_disconnected_grace: float = 2.0,
+        media_timeout: float | None = 3.0,
         reconnect_attempts: int = 3,
         reconnect_delay: float = 1.0,
         keepalive_interval: float = 1.0,
@@ -150,6 +153,7 @@ class SmallWebRTCTransport(Transport):
         self.offer_timeout = offer_timeout
         self.open_timeout = open_timeout
         self.ice_disconnected_grace = ice_disconnected_grace
+        self.media_timeout = media_timeout
         self.reconnect_attempts = reconnect_attempts
         self.reconnect_delay = reconnect_delay
         self.keepalive_interval = keepalive_interval
@@ -258,6 +262,7 @@ class SmallWebRTCTransport(Transport):
             raise AbortError()
         self._start_task(session, self._keepalive(session))
         self._start_task(session, self._report_levels(session))
+        self._start_task(session, self._watch_media(session))
         self.state = TransportState.CONNECTED
         self.callbacks.on_connected()
         self.callbacks.on_bot_connected(session.bot)
@@ -587,6 +592,8 @@ class SmallWebRTCTransport(Transport):
         self._bot_left(session)
 
     def _on_channel_error(self, session: _Session, dc: Any, event: Any) -> None:
+        if session.dc is not dc or session.closed:
+            return
         error = getattr(event, "error", None)
         text = str(getattr(error, "message", "") or "data channel error")
         logger.warning("data channel error: %s", text)
@@ -652,6 +659,38 @@ class SmallWebRTCTransport(Transport):
                     logger.debug("keepalive send failed: %s", _describe(exc))
             await asyncio.sleep(self.keepalive_interval)
 
+    async def _watch_media(self, session: _Session) -> None:
+        """Bot audio stopped arriving → handle it as a lost connection.
+
+        A bot that dies without a goodbye is noticed by ICE consent checks only after ~7 s
+        (then ``ice_disconnected_grace``); a Pipecat bot streams audio (silence included) all
+        the time, so ``media_timeout`` seconds without a packet is a faster, reliable signal.
+        """
+        timeout = self.media_timeout
+        if not timeout:
+            return
+        loop = asyncio.get_running_loop()
+        pc: Any = None
+        packets = 0
+        changed = loop.time()
+        while not session.closed:
+            await asyncio.sleep(min(0.5, timeout / 2))
+            if session.reconnecting or session.pc is None:
+                pc = None
+                continue
+            try:
+                count = await session.pc.inboundPackets("audio")
+            except Exception as exc:
+                logger.debug("getStats failed: %s", _describe(exc))
+                continue
+            now = loop.time()
+            if session.pc is not pc or count != packets:
+                pc, packets, changed = session.pc, count, now
+            elif packets > 0 and now - changed >= timeout:
+                logger.info("no audio from the bot for %.1f s: reconnecting", now - changed)
+                pc = None
+                self._schedule_reconnect(session)
+
     # --- media ------------------------------------------------------------------------------
 
     def _on_track(self, session: _Session, pc: Any, event: Any) -> None:
@@ -663,6 +702,9 @@ class SmallWebRTCTransport(Transport):
         logger.debug("bot %s track (mid %s)", kind, mid)
         from .media import media_stream
 
+        previous = session.bot_audio if kind == "audio" else session.bot_video
+        if previous is not None:  # a recreated connection replaces the bot's tracks
+            self.callbacks.on_track_stopped(previous, session.bot)
         if kind == "audio":
             session.bot_audio = track
             self._bot_media("audio").play(media_stream(track))
