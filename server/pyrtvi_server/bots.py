@@ -22,6 +22,8 @@ log = logging.getLogger("pyrtvi.bots")
 #: Seconds a remote bot service health probe may take (the result is cached briefly).
 PROBE_TIMEOUT = 1.0
 PROBE_CACHE_SECONDS = 5.0
+#: Least seconds between two restarts of a dead embedded bot (the first one is immediate).
+RESTART_BACKOFF = 10.0
 
 
 class ChildBot(Protocol):
@@ -113,7 +115,9 @@ def bot_python(settings: Settings) -> Path:
 class EmbeddedBot(BotService):
     """The offline Pipecat bot as a child process on a loopback port, started with the app.
 
-    It starts in the background so the page is served at once; `/connect` waits for it.
+    It starts in the background so the page is served at once; `/connect` waits for it. If it
+    dies (or failed to start), the next request restarts it — at once the first time, then at
+    most once per `RESTART_BACKOFF` seconds, so a crashing bot cannot eat the CPU.
     """
 
     mode = "embedded"
@@ -131,14 +135,25 @@ class EmbeddedBot(BotService):
         self._upstream: Upstream | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: str | None = None
-        self._started_at: float | None = None
         self._ready_after: float | None = None
+        self._last_restart: float | None = None
+        self.restarts = 0
 
     async def startup(self) -> None:
-        self._started_at = time.monotonic()
+        self._launch()
+
+    def _launch(self) -> None:
         self._task = asyncio.create_task(self._start(), name="embedded-bot-start")
 
     async def _start(self) -> None:
+        started = time.monotonic()
+        self._failure = None
+        old_process, old_upstream = self._process, self._upstream
+        self._upstream = None
+        if old_upstream:
+            await old_upstream.aclose()
+        if old_process:
+            await old_process.stop()
         botproc = importlib.import_module("pyrtvi_server.botproc")
         process: ChildBot = botproc.BotProcess(
             python=self.python, pipecat_version=self.settings.bot_pipecat_version
@@ -149,12 +164,11 @@ class EmbeddedBot(BotService):
         except Exception as exc:
             self._failure = f"the embedded bot did not start: {exc}"
             log.error("%s", self._failure)
-            raise
+            return
         self._upstream = Upstream(
             process.url, self.settings.bot_headers, self.settings.upstream_timeout
         )
-        assert self._started_at is not None
-        self._ready_after = time.monotonic() - self._started_at
+        self._ready_after = time.monotonic() - started
         log.info(
             "embedded bot (pipecat %s) ready at %s in %.1f s",
             self.settings.bot_pipecat_version,
@@ -162,11 +176,15 @@ class EmbeddedBot(BotService):
             self._ready_after,
         )
 
+    def _exited(self) -> bool:
+        return (
+            self._process is not None and self._upstream is not None and not self._process.running
+        )
+
     async def shutdown(self) -> None:
         if self._task and not self._task.done():
             self._task.cancel()
-        if self._task:
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._upstream:
             await self._upstream.aclose()
@@ -176,29 +194,37 @@ class EmbeddedBot(BotService):
     async def upstream(self) -> Upstream:
         if self._task is None:
             raise ProxyError(503, "bot not running", "the server is not started")
+        if self._task.done() and (self._failure or self._exited()):
+            now = time.monotonic()
+            wait = 0.0 if self._last_restart is None else self._last_restart + RESTART_BACKOFF - now
+            if wait > 0:
+                raise ProxyError(503, "bot not running", f"{self._why()}; retrying in {wait:.0f} s")
+            log.warning("%s; restarting it", self._why())
+            self._last_restart = now
+            self.restarts += 1
+            self._launch()
         if not self._task.done():
-            # Starting: wait (bounded by the start timeout) rather than fail the first visitor.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._task)
-        if self._failure or self._upstream is None:
-            raise ProxyError(503, "bot not running", self._failure or "the bot did not start")
-        if self._process and not self._process.running:
-            raise ProxyError(
-                503,
-                "bot not running",
-                f"the embedded bot exited (code {self._process.returncode}); see the server log",
-            )
+            # Starting: wait (bounded by the start timeout) rather than fail the visitor.
+            await asyncio.shield(self._task)
+        if self._failure or self._upstream is None or self._exited():
+            raise ProxyError(503, "bot not running", self._why())
         return self._upstream
+
+    def _why(self) -> str:
+        if self._failure:
+            return self._failure
+        code = self._process.returncode if self._process else None
+        return f"the embedded bot exited (code {code}); see the server log"
 
     async def status(self) -> dict[str, object]:
         state: str
-        if self._failure:
-            state = "failed"
-        elif self._task is None:
+        if self._task is None:
             state = "stopped"
         elif not self._task.done():
             state = "starting"
-        elif self._process and not self._process.running:
+        elif self._failure:
+            state = "failed"
+        elif self._exited():
             state = "exited"
         else:
             state = "running"
@@ -206,11 +232,12 @@ class EmbeddedBot(BotService):
             "mode": self.mode,
             "state": state,
             "pipecat": self.settings.bot_pipecat_version,
+            "restarts": self.restarts,
         }
         if self._ready_after is not None:
             info["start_seconds"] = round(self._ready_after, 2)
-        if self._failure:
-            info["detail"] = self._failure
+        if state in {"failed", "exited"}:
+            info["detail"] = self._why()
         return info
 
 
