@@ -42,6 +42,13 @@ def _ffi() -> Any:
     return pyodide.ffi
 
 
+def js_value(value: Any) -> Any:
+    """``value``, or ``None`` for JS ``null``/``undefined`` (Pyodide gives ``jsnull`` for null)."""
+    if value is None or type(value).__name__ == "JsNull":
+        return None
+    return value
+
+
 def is_js_exception(exc: BaseException) -> bool:
     return type(exc).__name__ == "JsException"
 
@@ -64,6 +71,7 @@ def to_js_object(value: Any) -> Any:
 
 def to_py(value: Any) -> Any:
     """A JS value as Python data (objects become dicts); ``None`` stays ``None``."""
+    value = js_value(value)
     if value is None:
         return None
     converter = getattr(value, "to_py", None)
@@ -195,7 +203,7 @@ class RTCSessionDescription:
 
     @classmethod
     def from_js(cls, value: Any) -> RTCSessionDescription | None:
-        if value is None:
+        if js_value(value) is None:
             return None
         return cls(sdp=str(value.sdp), type=str(value.type))
 
@@ -211,10 +219,11 @@ class RTCIceCandidate:
 
     @classmethod
     def from_js(cls, value: Any) -> RTCIceCandidate:
-        mline = value.sdpMLineIndex
+        mline = js_value(value.sdpMLineIndex)
+        mid = js_value(value.sdpMid)
         return cls(
             candidate=str(value.candidate),
-            sdpMid=None if value.sdpMid is None else str(value.sdpMid),
+            sdpMid=None if mid is None else str(mid),
             sdpMLineIndex=None if mline is None else int(mline),
         )
 
@@ -250,7 +259,7 @@ class RTCRtpTransceiver:
 
     @property
     def mid(self) -> str | None:
-        mid = self.js.mid
+        mid = js_value(self.js.mid)
         return None if mid is None else str(mid)
 
     @property
@@ -295,10 +304,10 @@ class RTCPeerConnection(EventTarget):
     @property
     def maxMessageSize(self) -> int | None:
         """``pc.sctp.maxMessageSize`` once the SCTP transport exists (after the answer)."""
-        sctp = self.js.sctp
+        sctp = js_value(self.js.sctp)
         if sctp is None:
             return None
-        size = sctp.maxMessageSize
+        size = js_value(sctp.maxMessageSize)
         if size is None:
             return None
         size = float(size)

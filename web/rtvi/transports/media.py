@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..transport import DeviceInfo
-from ._browser import Listeners, js_error_text, js_global, to_js_object, to_py
+from ._browser import Listeners, js_error_text, js_global, js_value, to_js_object, to_py
 
 logger = logging.getLogger("rtvi.transports.webrtc")
 
@@ -53,7 +53,7 @@ def device_info(info: Any) -> DeviceInfo:
 
 def media_devices() -> Any:
     """``navigator.mediaDevices`` (absent outside a secure context)."""
-    devices = js_global().navigator.mediaDevices
+    devices = js_value(js_global().navigator.mediaDevices)
     if devices is None:
         raise RuntimeError("navigator.mediaDevices is unavailable (page not in a secure context?)")
     return devices
@@ -165,7 +165,7 @@ class MediaElement:
             document = js_global().document
             given = self._given
             if isinstance(given, str):
-                given = document.querySelector(given)
+                given = js_value(document.querySelector(given))
                 if given is None:
                     raise ValueError(f"no element matches {self._given!r}")
             if given is None:
@@ -181,7 +181,7 @@ class MediaElement:
 
     def set_element(self, element: Any) -> None:
         """Use another element from now on (the current stream moves to it)."""
-        stream = self._element.srcObject if self._element is not None else None
+        stream = js_value(self._element.srcObject) if self._element is not None else None
         self.release()
         self._given = element
         if stream is not None:
@@ -200,7 +200,7 @@ class MediaElement:
         try:
             await element.play()
         except Exception as exc:
-            if element.srcObject is not None:
+            if js_value(element.srcObject) is not None:
                 logger.warning("bot %s did not start playing: %s", self.tag, js_error_text(exc))
 
     async def set_sink_id(self, device_id: str) -> None:

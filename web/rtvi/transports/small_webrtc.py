@@ -17,6 +17,9 @@ Media stays in the browser: the bot's audio plays in an ``<audio>`` element (its
 in a ``<video>`` element), levels come from WebAudio analysers. Every JS proxy the transport
 creates is released on disconnect (see ``_browser.live_proxies``).
 
+``js`` is imported only when a browser object is first made (``_browser`` and ``media`` import
+it lazily), so this module imports anywhere.
+
 The offer URL comes from the auth bundle the client's connect request returns
 (``{session_id, offer_url, ice_servers}``) or, without a connect endpoint, from the
 ``offer_url`` (alias ``webrtc_url``) option.
@@ -51,6 +54,23 @@ from ..transport import (
     Tracks,
     Transport,
     transport_error,
+)
+from ._browser import (
+    RTCIceCandidate,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    js_error_text,
+    js_value,
+    now_ms,
+)
+from .media import (
+    AudioLevels,
+    DeviceWatcher,
+    LocalMedia,
+    MediaElement,
+    enumerate_devices,
+    media_stream,
+    track_device_id,
 )
 
 logger = logging.getLogger("rtvi.transports.webrtc")
@@ -200,8 +220,6 @@ class SmallWebRTCTransport(Transport):
         if self._bot_video_element is not None:
             self._bot_video_element.set_element(element)
         elif self._session is not None and self._session.bot_video is not None:
-            from .media import media_stream
-
             self._bot_media("video").play(media_stream(self._session.bot_video))
 
     @property
@@ -217,8 +235,6 @@ class SmallWebRTCTransport(Transport):
     # --- lifecycle --------------------------------------------------------------------------
 
     async def init_devices(self) -> None:
-        from .media import DeviceWatcher, LocalMedia
-
         self.state = TransportState.INITIALIZING
         if self._local is None:
             self._local = LocalMedia()
@@ -255,7 +271,7 @@ class SmallWebRTCTransport(Transport):
                 self._session = None
             if isinstance(exc, RTVIError | asyncio.CancelledError):
                 raise
-            raise TransportStartError(f"WebRTC connection failed: {_describe(exc)}") from exc
+            raise TransportStartError(f"WebRTC connection failed: {js_error_text(exc)}") from exc
         finally:
             aborted.cancel()
         if self._session is not session:  # disconnect() won the race
@@ -306,18 +322,12 @@ class SmallWebRTCTransport(Transport):
     # --- devices ----------------------------------------------------------------------------
 
     async def get_all_mics(self) -> list[DeviceInfo]:
-        from .media import enumerate_devices
-
         return await enumerate_devices("audioinput")
 
     async def get_all_cams(self) -> list[DeviceInfo]:
-        from .media import enumerate_devices
-
         return await enumerate_devices("videoinput")
 
     async def get_all_speakers(self) -> list[DeviceInfo]:
-        from .media import enumerate_devices
-
         return await enumerate_devices("audiooutput")
 
     async def update_mic(self, device_id: str) -> None:
@@ -428,7 +438,6 @@ class SmallWebRTCTransport(Transport):
 
     def _build_peer_connection(self, session: _Session) -> None:
         """A new pc with transceivers audio, video and the ``chat`` data channel, wired up."""
-        from ._browser import RTCPeerConnection
 
         pc = RTCPeerConnection(session.target.ice_servers)
         session.pc = pc
@@ -458,7 +467,6 @@ class SmallWebRTCTransport(Transport):
 
     async def _negotiate(self, session: _Session, *, restart_pc: bool) -> None:
         """Offer → (gathering or trickle) → POST → answer, on ``session.pc``."""
-        from ._browser import RTCSessionDescription
 
         pc = session.pc
         async with session.negotiation:
@@ -519,7 +527,7 @@ class SmallWebRTCTransport(Transport):
         except RTVIError as exc:
             raise TransportStartError(f"{method} {url} failed: {exc.message}") from exc
         except Exception as exc:
-            raise TransportStartError(f"{method} {url} failed: {_describe(exc)}") from exc
+            raise TransportStartError(f"{method} {url} failed: {js_error_text(exc)}") from exc
         if not response.ok:
             raise TransportStartError(
                 f"{method} {url} answered HTTP {response.status}{_error_detail(text)}",
@@ -542,18 +550,16 @@ class SmallWebRTCTransport(Transport):
     # --- trickle ICE ------------------------------------------------------------------------
 
     def _on_ice_candidate(self, session: _Session, pc: Any, event: Any) -> None:
-        if session.pc is not pc or event.candidate is None:
+        if session.pc is not pc or js_value(event.candidate) is None:
             return
-        candidate = event.candidate
-        if not str(candidate.candidate):
+        candidate = RTCIceCandidate.from_js(event.candidate)
+        if not candidate.candidate:
             return  # end of candidates: nothing to tell
         session.pending_candidates.append(
             {
-                "candidate": str(candidate.candidate),
-                "sdp_mid": None if candidate.sdpMid is None else str(candidate.sdpMid),
-                "sdp_mline_index": (
-                    None if candidate.sdpMLineIndex is None else int(candidate.sdpMLineIndex)
-                ),
+                "candidate": candidate.candidate,
+                "sdp_mid": candidate.sdpMid,
+                "sdp_mline_index": candidate.sdpMLineIndex,
             }
         )
         if session.can_trickle:
@@ -648,15 +654,13 @@ class SmallWebRTCTransport(Transport):
         dc.send(json.dumps({"type": "signalling", "message": status}))
 
     async def _keepalive(self, session: _Session) -> None:
-        from ._browser import now_ms
-
         while not session.closed:
             dc = session.dc
             if dc is not None and dc.readyState == "open":
                 try:
                     dc.send(f"ping: {now_ms()}")
                 except Exception as exc:
-                    logger.debug("keepalive send failed: %s", _describe(exc))
+                    logger.debug("keepalive send failed: %s", js_error_text(exc))
             await asyncio.sleep(self.keepalive_interval)
 
     async def _watch_media(self, session: _Session) -> None:
@@ -681,7 +685,7 @@ class SmallWebRTCTransport(Transport):
             try:
                 count = await session.pc.inboundPackets("audio")
             except Exception as exc:
-                logger.debug("getStats failed: %s", _describe(exc))
+                logger.debug("getStats failed: %s", js_error_text(exc))
                 continue
             now = loop.time()
             if session.pc is not pc or count != packets:
@@ -696,11 +700,12 @@ class SmallWebRTCTransport(Transport):
     def _on_track(self, session: _Session, pc: Any, event: Any) -> None:
         if session.pc is not pc or session.closed:
             return
+
         track = event.track
-        mid = event.transceiver.mid if event.transceiver is not None else None
+        transceiver = js_value(event.transceiver)
+        mid = js_value(transceiver.mid) if transceiver is not None else None
         kind = str(track.kind)
         logger.debug("bot %s track (mid %s)", kind, mid)
-        from .media import media_stream
 
         previous = session.bot_audio if kind == "audio" else session.bot_video
         if previous is not None:  # a recreated connection replaces the bot's tracks
@@ -716,8 +721,6 @@ class SmallWebRTCTransport(Transport):
         self.callbacks.on_track_started(track, session.bot)
 
     def _bot_media(self, kind: str) -> Any:
-        from .media import MediaElement
-
         if kind == "audio":
             if self._bot_audio_element is None:
                 self._bot_audio_element = MediaElement("audio", self._audio_element_option)
@@ -729,8 +732,6 @@ class SmallWebRTCTransport(Transport):
         return self._bot_video_element
 
     def _level_meters(self) -> Any:
-        from .media import AudioLevels
-
         if self._levels is None:
             self._levels = AudioLevels()
             if self._local is not None and self._local.mic is not None:
@@ -755,7 +756,7 @@ class SmallWebRTCTransport(Transport):
         try:
             track = await self._local.acquire(kind, device_id)
         except Exception as exc:
-            logger.warning("cannot open the %s device: %s", kind, _describe(exc))
+            logger.warning("cannot open the %s device: %s", kind, js_error_text(exc))
             self.callbacks.on_device_error(exc)
             raise
         track.enabled = self.is_mic_enabled if kind == "audio" else self.is_cam_enabled
@@ -768,8 +769,6 @@ class SmallWebRTCTransport(Transport):
         return track
 
     async def _switch_device(self, kind: str, device_id: str) -> None:
-        from .media import LocalMedia
-
         if self._local is None:
             self._local = LocalMedia()
         await self._acquire(kind, device_id)
@@ -780,8 +779,6 @@ class SmallWebRTCTransport(Transport):
             self.callbacks.on_cam_updated(device)
 
     def _selected(self, kind: str) -> DeviceInfo | None:
-        from .media import track_device_id
-
         track = self._local.track(kind) if self._local is not None else None
         device_id = track_device_id(track)
         if track is None or device_id is None:
@@ -813,8 +810,6 @@ class SmallWebRTCTransport(Transport):
             await self._acquire(kind)
 
     async def _find_device(self, kind: str, device_id: str) -> DeviceInfo:
-        from .media import enumerate_devices
-
         with contextlib.suppress(Exception):
             for device in await enumerate_devices(kind):
                 if device.device_id == device_id:
@@ -825,14 +820,12 @@ class SmallWebRTCTransport(Transport):
         self._start_background(self._report_devices())
 
     async def _report_devices(self) -> None:
-        from .media import enumerate_devices
-
         try:
             mics = await enumerate_devices("audioinput")
             cams = await enumerate_devices("videoinput")
             speakers = await enumerate_devices("audiooutput")
         except Exception as exc:
-            logger.warning("cannot list media devices: %s", _describe(exc))
+            logger.warning("cannot list media devices: %s", js_error_text(exc))
             self.callbacks.on_device_error(exc)
             return
         self.callbacks.on_available_mics_updated(mics)
@@ -886,7 +879,7 @@ class SmallWebRTCTransport(Transport):
                 except AbortError:
                     return
                 except Exception as exc:
-                    logger.warning("reconnect attempt %d failed: %s", attempt, _describe(exc))
+                    logger.warning("reconnect attempt %d failed: %s", attempt, js_error_text(exc))
                 if session.failed_attempts < self.reconnect_attempts:
                     await asyncio.sleep(self.reconnect_delay)
         finally:
@@ -991,12 +984,6 @@ def _first(bundle: Mapping[str, Any], *keys: str) -> Any:
         if value is not None:
             return value
     return None
-
-
-def _describe(exc: BaseException) -> str:
-    from ._browser import js_error_text
-
-    return js_error_text(exc)
 
 
 def _error_detail(text: str) -> str:
