@@ -1,0 +1,62 @@
+"""`python -m pyrtvi_bot --host H --port P`: serve the bot's HTTP interface until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pyrtvi_bot", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("PYRTVI_BOT_LOG_LEVEL", "INFO"),
+        choices=["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    # Before pipecat is imported: it looks for NLTK's punkt_tab data at import (see nltk_data/).
+    os.environ["NLTK_DATA"] = os.pathsep.join(
+        p for p in (str(NLTK_DATA), os.environ.get("NLTK_DATA", "")) if p
+    )
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level=args.log_level)
+
+    import uvicorn
+
+    from pyrtvi_bot.app import create_app
+
+    version = metadata.version("pipecat-ai")
+    if version.startswith("0."):
+        from pyrtvi_bot.legacy import LegacyBot
+
+        flavor: object = LegacyBot(version)
+    else:
+        from pyrtvi_bot.modern import ModernBot
+
+        flavor = ModernBot(version)
+    app = create_app(flavor)  # type: ignore[arg-type]
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+
+
+if __name__ == "__main__":
+    main()

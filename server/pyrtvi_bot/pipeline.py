@@ -1,0 +1,243 @@
+"""Pipecat processors shared by both bot flavours (their APIs match in 0.0.108 and 1.14).
+
+The conversation path, all offline:
+
+    transport.input() → [RTVI] → VADProcessor → SpeechTurns → [real STT] → ContextKeeper
+        → StandInLLM (or a real LLM) → AssistantRecorder → EspeakTTSService → transport.output()
+
+* `SpeechTurns` turns VAD frames into user started/stopped speaking (and interrupts the bot); with
+  no STT it stands in for one: each speech turn becomes a user message saying how long it was, so
+  real bot speech follows user speech.
+* `ContextKeeper` owns the `LLMContext`: appends/updates/runs (from send-text, actions, speech)
+  become an `LLMContextFrame` for the LLM, exactly what a real pipecat LLM service consumes.
+* `StandInLLM` answers from `rules.reply()`, streaming word tokens between the usual
+  LLMFullResponseStart/End frames; `AssistantRecorder` writes the reply back into the context.
+* `EspeakTTSService` is a regular pipecat `TTSService`, so TTS and bot-speaking events are pipecat's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from loguru import logger
+from pipecat.audio.utils import create_stream_resampler
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    LLMConfigureOutputFrame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMMessagesAppendFrame,
+    LLMMessagesUpdateFrame,
+    LLMRunFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.tts_service import TTSService
+
+from pyrtvi_bot import espeak, rules
+from pyrtvi_bot.state import BotSettings
+
+#: Seconds between streamed stand-in LLM tokens (a little pacing makes the stream observable).
+TOKEN_DELAY = 0.02
+#: TTS audio is pushed in chunks of this many seconds.
+TTS_CHUNK_SECONDS = 0.1
+#: Silence that ends a user turn. Pipecat's VAD default (0.2 s) leaves turn ends to a turn
+#: analyzer; with no such analyzer here, a longer pause keeps one spoken sentence one turn.
+VAD_STOP_SECS = 0.8
+
+
+def vad_params() -> VADParams:
+    return VADParams(stop_secs=VAD_STOP_SECS)
+
+
+class SpeechTurns(FrameProcessor):
+    """User speaking events from VAD frames; a speech-turn message when there is no STT."""
+
+    def __init__(self, *, echo: bool, vad_start_secs: float, vad_stop_secs: float) -> None:
+        super().__init__()
+        self._echo = echo
+        self._start_secs = vad_start_secs
+        self._stop_secs = vad_stop_secs
+        self._speaking = False
+        self._captured = 0.0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+        if isinstance(frame, VADUserStartedSpeakingFrame):
+            self._speaking, self._captured = True, 0.0
+            await self.broadcast_interruption()
+            await self.broadcast_frame(UserStartedSpeakingFrame)
+        elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking:
+            self._speaking = False
+            await self.broadcast_frame(UserStoppedSpeakingFrame)
+            if self._echo:
+                seconds = max(0.0, self._captured + self._start_secs - self._stop_secs)
+                message = {"role": "user", "content": rules.speech_marker(seconds)}
+                await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
+        elif isinstance(frame, InputAudioRawFrame) and self._speaking:
+            bytes_per_second = 2 * frame.num_channels * frame.sample_rate
+            self._captured += len(frame.audio) / bytes_per_second
+        elif isinstance(frame, TranscriptionFrame) and not self._echo and frame.text.strip():
+            # A real STT is in the pipeline: each final transcript is a user turn.
+            message = {"role": "user", "content": frame.text.strip()}
+            await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
+
+
+class ContextKeeper(FrameProcessor):
+    """Owns the conversation's `LLMContext`; turns context edits and runs into LLMContextFrames."""
+
+    def __init__(self, context: LLMContext) -> None:
+        super().__init__()
+        self.context = context
+
+    async def run(self) -> None:
+        await self.push_frame(LLMContextFrame(context=self.context))
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, LLMMessagesAppendFrame):
+            self.context.add_messages(list(frame.messages))
+            if frame.run_llm:
+                await self.run()
+        elif isinstance(frame, LLMMessagesUpdateFrame):
+            self.context.set_messages(list(frame.messages))
+            if frame.run_llm:
+                await self.run()
+        elif isinstance(frame, LLMRunFrame):
+            await self.run()
+        else:
+            await self.push_frame(frame, direction)
+
+
+class StandInLLM(FrameProcessor):
+    """An LLM service stand-in: answers each LLMContextFrame from the rule set, streaming tokens."""
+
+    def __init__(self, settings: BotSettings, token_delay: float = TOKEN_DELAY) -> None:
+        super().__init__()
+        self._settings = settings
+        self._token_delay = token_delay
+        self._skip_tts = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, LLMContextFrame):
+            await self._stop_generating()
+            messages = list(frame.context.get_messages())
+            self._task = self.create_task(self._generate(messages), "stand-in-llm")
+        elif isinstance(frame, LLMConfigureOutputFrame):
+            self._skip_tts = frame.skip_tts
+        elif isinstance(frame, InterruptionFrame | EndFrame | CancelFrame):
+            await self._stop_generating()
+            await self.push_frame(frame, direction)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def _stop_generating(self) -> None:
+        if self._task is not None and not self._task.done():
+            await self.cancel_task(self._task)
+        self._task = None
+
+    def _mark(self, frame: Frame) -> Frame:
+        if self._skip_tts and hasattr(frame, "skip_tts"):
+            frame.skip_tts = True
+        return frame
+
+    async def _generate(self, messages: list[Any]) -> None:
+        text = rules.reply(messages, self._settings.model)
+        logger.debug(f"{self}: replying {text!r}")
+        await self.push_frame(self._mark(LLMFullResponseStartFrame()))
+        for token in rules.tokens(text):
+            await self.push_frame(self._mark(LLMTextFrame(text=token)))
+            await asyncio.sleep(self._token_delay)
+        await self.push_frame(self._mark(LLMFullResponseEndFrame()))
+
+
+class AssistantRecorder(FrameProcessor):
+    """Adds each LLM reply (or what was said of it before an interruption) to the context."""
+
+    def __init__(self, context: LLMContext) -> None:
+        super().__init__()
+        self._context = context
+        self._parts: list[str] | None = None
+
+    def _commit(self) -> None:
+        text = "".join(self._parts or []).strip()
+        if text:
+            self._context.add_message({"role": "assistant", "content": text})
+        self._parts = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, LLMFullResponseStartFrame):
+            self._parts = []
+        elif isinstance(frame, LLMTextFrame) and self._parts is not None:
+            self._parts.append(frame.text)
+        elif isinstance(frame, LLMFullResponseEndFrame | InterruptionFrame):
+            self._commit()
+        await self.push_frame(frame, direction)
+
+
+class EspeakTTSService(TTSService):
+    """Text to speech with the local espeak-ng; voice and rate are read live from the settings."""
+
+    def __init__(self, settings: BotSettings, **kwargs: Any) -> None:
+        super().__init__(push_start_frame=True, push_stop_frames=True, **kwargs)
+        self._bot_settings = settings
+        self._resampler = create_stream_resampler()
+
+    def can_generate_metrics(self) -> bool:
+        return True
+
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+        voice, rate = self._bot_settings.voice, self._bot_settings.rate
+        logger.debug(f"{self}: speaking [{text}] with voice {voice}")
+        try:
+            await self.start_tts_usage_metrics(text)
+            pcm, source_rate = await espeak.synthesize(text, voice, rate)
+            await self.stop_ttfb_metrics()
+            audio = await self._resampler.resample(pcm, source_rate, self.sample_rate)
+            step = max(2, int(self.sample_rate * TTS_CHUNK_SECONDS) * 2)
+            for start in range(0, len(audio), step):
+                yield TTSAudioRawFrame(
+                    audio=audio[start : start + step],
+                    sample_rate=self.sample_rate,
+                    num_channels=1,
+                    context_id=context_id,
+                )
+        except espeak.EspeakError as exc:
+            yield ErrorFrame(error=f"espeak-ng: {exc}")
+        finally:
+            await self.stop_ttfb_metrics()
+
+
+def client_message_reply(kind: str, data: Any, settings: BotSettings) -> tuple[bool, Any]:
+    """(ok, payload) for an RTVI `client-message`: payload is the `server-response` data or an
+    error text. Types: ping, echo, voices, settings."""
+    if kind == "ping":
+        return True, {"pong": True, "time": time.time(), "data": data}
+    if kind == "echo":
+        return True, data
+    if kind == "voices":
+        return True, {"voices": list(espeak.voices()), "current": settings.voice}
+    if kind == "settings":
+        return True, {"model": settings.model, "voice": settings.voice, "speed": settings.rate}
+    return False, f"unknown client message type {kind!r} (known: ping, echo, voices, settings)"
