@@ -328,3 +328,19 @@ async def test_constructor_validation(transport: MemoryTransport) -> None:
         RTVIClient(transport=transport, timeout=0)
     with pytest.raises(TypeError, match="unknown callback"):
         RTVIClient(transport=transport, callbacks={"on_nothing": print})
+
+
+async def test_fatal_error_before_bot_ready_fails_connect_with_its_reason(
+    make_client: Callable[..., RTVIClient], bot: FakeBot
+) -> None:
+    def crash(data: Any, msg_id: Any) -> None:
+        bot.send("error", {"error": "LLM service unavailable", "fatal": True})
+
+    bot._on_client_ready = crash  # type: ignore[method-assign]
+    client = make_client(timeout=None)
+    errors = next_event(client, RTVIEvent.ERROR)
+    with pytest.raises(RTVIError, match="LLM service unavailable"):
+        await asyncio.wait_for(client.connect(), WAIT)
+    assert (await asyncio.wait_for(errors, WAIT))[0].data["fatal"] is True
+    assert client.state == TransportState.ERROR
+    assert bot.transport is None  # torn down

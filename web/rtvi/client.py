@@ -16,7 +16,7 @@ import platform
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from . import config as config_helpers
 from . import messages as m
@@ -36,6 +36,7 @@ from .errors import (
     MessageTooLargeError,
     RequestCancelledError,
     RTVIError,
+    RTVIMessageError,
     StartBotError,
     TransportStartError,
     UnsupportedFeatureError,
@@ -60,6 +61,8 @@ from .transport import (
 )
 
 logger = logging.getLogger("rtvi")
+
+H = TypeVar("H", bound=Callable[..., Any])
 
 #: ``(params, timeout, abort_signal) -> auth bundle`` (sync or async).
 CustomConnectHandler = Callable[[RTVIClientParams, "float | None", AbortSignal], Any]
@@ -342,11 +345,17 @@ class RTVIClient:
     # events
     # ==========================================================================================
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
+
     def on(self, event: str, handler: Handler | None = None) -> Any:
         """Add an event handler (``RTVIEvent`` or its JS name); without one, a decorator."""
         return self._emitter.on(event, handler)
 
-    def once(self, event: str, handler: Handler) -> Handler:
+    def once(self, event: str, handler: H) -> H:
         return self._emitter.once(event, handler)
 
     def off(self, event: str, handler: Handler | None = None) -> None:
@@ -973,8 +982,14 @@ class RTVIClient:
         self._fire("on_error", message)
         data = message.data
         if isinstance(data, dict) and data.get("fatal"):
-            logger.error("fatal error from the bot: %s", error_text(data))
-            self._spawn(self.disconnect())
+            text = error_text(data) or "fatal error"
+            logger.error("fatal error: %s", text)
+            attempt = self._attempt
+            if attempt is not None and attempt.phase != "init" and not attempt.bot_ready.done():
+                # connect() in progress: fail it with the reason; its cleanup disconnects.
+                attempt.bot_ready.set_exception(RTVIMessageError(text, message))
+            else:
+                self._spawn(self.disconnect())
 
     def _handle_message(self, raw: str | bytes | Mapping[str, Any]) -> None:
         """The transport's message handler: validate, then route. Never raises."""

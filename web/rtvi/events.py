@@ -18,11 +18,12 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar, overload
 
 logger = logging.getLogger("rtvi")
 
 Handler = Callable[..., Any]
+H = TypeVar("H", bound=Callable[..., Any])
 
 
 class RTVIEvent(StrEnum):
@@ -187,6 +188,12 @@ class EventEmitter:
         self._handlers: dict[RTVIEvent, list[tuple[Handler, bool]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    @overload
+    def on(self, event: RTVIEvent | str, handler: None = None) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: RTVIEvent | str, handler: H) -> H: ...
+
     def on(self, event: RTVIEvent | str, handler: Handler | None = None) -> Any:
         """Add a handler; without one, return a decorator: ``@client.on("botReady")``."""
         ev = coerce_event(event)
@@ -200,7 +207,7 @@ class EventEmitter:
         self._handlers.setdefault(ev, []).append((handler, False))
         return handler
 
-    def once(self, event: RTVIEvent | str, handler: Handler) -> Handler:
+    def once(self, event: RTVIEvent | str, handler: H) -> H:
         self._handlers.setdefault(coerce_event(event), []).append((handler, True))
         return handler
 
