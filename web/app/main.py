@@ -1,10 +1,34 @@
-"""The page's Python entry point (runs in Pyodide via PyScript)."""
+"""The page's Python entry point (runs in Pyodide via PyScript): start the console."""
 
+import logging
 import sys
 
+import js  # type: ignore[import-not-found]
+import rtvi
 from pyscript import window  # type: ignore[import-not-found]
 
-import rtvi
 
+class BrowserConsoleHandler(logging.Handler):
+    """Python log records → the browser's devtools console."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if record.levelno >= logging.ERROR:
+            js.console.error(text)
+        elif record.levelno >= logging.WARNING:
+            js.console.warn(text)
+        else:
+            js.console.log(text)
+
+
+_handler = BrowserConsoleHandler()
+_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+for _name in ("rtvi", "pyrtvi"):
+    logging.getLogger(_name).addHandler(_handler)
+    logging.getLogger(_name).setLevel(logging.INFO)
+
+from pyrtvi_page.console import Console  # noqa: E402  (after logging is set up)
+
+console = Console()
 info = f"Python {sys.version.split()[0]}, rtvi {getattr(rtvi, '__version__', '?')}"
 window.pyrtviBoot.ready(info)
