@@ -72,8 +72,14 @@ def make_app(state: Endpoints) -> Starlette:
             # hold the stream open until the test has seen the first event in the page
             await asyncio.to_thread(state.gate.wait, 30)
             yield sse({"label": "rtvi-ai", "type": "bot-llm-text", "data": {"text": "lo"}})
-            yield sse({"label": "rtvi-ai", "type": "action-response", "id": action_id,
-                       "data": {"result": {"said": "Hello"}}})
+            yield sse(
+                {
+                    "label": "rtvi-ai",
+                    "type": "action-response",
+                    "id": action_id,
+                    "data": {"result": {"said": "Hello"}},
+                }
+            )
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
@@ -178,7 +184,12 @@ def test_memory_session_in_pyodide(page: Page, page_server: LiveServer) -> None:
     assert out["after_timeout"] == "error"
     assert out["reconnected"] == "1.0.0"
     assert out["states"][:6] == [
-        "initializing", "initialized", "authenticating", "connecting", "connected", "ready",
+        "initializing",
+        "initialized",
+        "authenticating",
+        "connecting",
+        "connected",
+        "ready",
     ]
     assert out["states"][-1] == "disconnected"
 
@@ -217,7 +228,9 @@ pending = asyncio.ensure_future(
     [action] = [r for r in endpoints.requests if r["path"] == "/action"]
     assert action["body"]["room"] == "r1"
     assert action["body"]["actions"][0]["data"] == {
-        "service": "tts", "action": "say", "arguments": [{"name": "text", "value": "Hello"}],
+        "service": "tts",
+        "action": "say",
+        "arguments": [{"name": "text", "value": "Hello"}],
     }
     assert action["body"]["actions"][0]["id"] == reply["id"]
 

@@ -37,7 +37,9 @@ PARAMS = {
 
 
 async def test_connect_posts_then_hands_bundle_to_transport(
-    make_client: Callable[..., RTVIClient], http: FakeHTTP, transport: MemoryTransport,
+    make_client: Callable[..., RTVIClient],
+    http: FakeHTTP,
+    transport: MemoryTransport,
     bot: FakeBot,
 ) -> None:
     http.responder = lambda req: json_response({"room_url": "memory://1", "token": "tok"})
@@ -54,7 +56,12 @@ async def test_connect_posts_then_hands_bundle_to_transport(
     assert ready_cb == [data] and client.bot_ready_data == data
     assert client.bot_version == (1, 0, 0)
     assert states == [
-        "initializing", "initialized", "authenticating", "connecting", "connected", "ready",
+        "initializing",
+        "initialized",
+        "authenticating",
+        "connecting",
+        "connected",
+        "ready",
     ]
     assert client.connected and client.state == "ready"
     [req] = http.requests
@@ -144,8 +151,12 @@ async def test_sync_custom_handler_and_direct_connect(
     ],
 )
 async def test_non_2xx_is_start_bot_error_with_server_message(
-    make_client: Callable[..., RTVIClient], http: FakeHTTP,
-    status: int, body: str, content_type: str, message: str,
+    make_client: Callable[..., RTVIClient],
+    http: FakeHTTP,
+    status: int,
+    body: str,
+    content_type: str,
+    message: str,
 ) -> None:
     http.responder = lambda req: BufferedHTTPResponse(
         status, body, {"Content-Type": content_type}, reason="Service Unavailable"
@@ -212,8 +223,11 @@ async def test_timeout_bounds_a_hanging_auth_request(
 
 @pytest.mark.parametrize("phase", ["auth", "transport", "bot-ready"])
 async def test_disconnect_cancels_connect_at_any_moment(
-    make_client: Callable[..., RTVIClient], http: FakeHTTP, bot: FakeBot,
-    transport: MemoryTransport, phase: str,
+    make_client: Callable[..., RTVIClient],
+    http: FakeHTTP,
+    bot: FakeBot,
+    transport: MemoryTransport,
+    phase: str,
 ) -> None:
     release = asyncio.Event()
 
@@ -247,7 +261,9 @@ async def test_disconnect_cancels_connect_at_any_moment(
     assert client.state == TransportState.READY
 
 
-async def test_second_connect_is_refused(make_client: Callable[..., RTVIClient], bot: FakeBot) -> None:
+async def test_second_connect_is_refused(
+    make_client: Callable[..., RTVIClient], bot: FakeBot
+) -> None:
     bot.answer_ready = False
     client = make_client(timeout=None)
     task = asyncio.ensure_future(client.connect())

@@ -21,8 +21,11 @@ from rtvi.http import HTTPError
 
 from .conftest import WAIT, FakeHTTP, Recorded, json_response, next_event
 
-PARAMS = {"base_url": "http://bots.example", "request_data": {"conversation_id": "c1"},
-          "headers": {"X-Key": "k"}}
+PARAMS = {
+    "base_url": "http://bots.example",
+    "request_data": {"conversation_id": "c1"},
+    "headers": {"X-Key": "k"},
+}
 
 
 def envelope(msg_type: str, data: Any, msg_id: str | None = None) -> dict[str, Any]:
@@ -103,11 +106,18 @@ async def test_sse_reply_is_read_incrementally_and_dispatched(
     assert req.headers["Content-Type"] == "application/json"
     assert req.headers["X-Key"] == "k" and req.headers["Cache-Control"] == "no-cache"
     assert req.body["conversation_id"] == "c1"
-    assert req.body["actions"] == [{
-        "id": aid, "label": "rtvi-ai", "type": "action",
-        "data": {"service": "llm", "action": "append_to_messages",
-                 "arguments": [{"name": "messages", "value": []}]},
-    }]
+    assert req.body["actions"] == [
+        {
+            "id": aid,
+            "label": "rtvi-ai",
+            "type": "action",
+            "data": {
+                "service": "llm",
+                "action": "append_to_messages",
+                "arguments": [{"name": "messages", "value": []}],
+            },
+        }
+    ]
 
 
 async def test_malformed_event_is_reported_and_stream_continues(
@@ -116,7 +126,9 @@ async def test_malformed_event_is_reported_and_stream_continues(
     def respond(req: Recorded) -> HTTPResponse:
         stream = StreamResponse()
         stream.queue.put_nowait("data: %%%not-base64%%%\n\n")
-        stream.queue.put_nowait(sse_event(envelope("action-response", {"result": 7}, action_id(req))))
+        stream.queue.put_nowait(
+            sse_event(envelope("action-response", {"result": 7}, action_id(req)))
+        )
         stream.queue.put_nowait(None)
         return stream
 
@@ -204,7 +216,9 @@ async def test_network_error(dclient: RTVIClient, http: FakeHTTP) -> None:
     assert len(dclient._dispatcher) == 0
 
 
-async def test_silent_stream_times_out_and_is_cancelled(dclient: RTVIClient, http: FakeHTTP) -> None:
+async def test_silent_stream_times_out_and_is_cancelled(
+    dclient: RTVIClient, http: FakeHTTP
+) -> None:
     stream = StreamResponse()
     http.responder = lambda req: stream
     with pytest.raises(RequestTimeoutError):

@@ -34,12 +34,19 @@ ROUTES: list[tuple[str, RTVIEvent, Any, tuple[Any, ...]]] = [
     ("bot-stopped-speaking", RTVIEvent.BOT_STOPPED_SPEAKING, None, ()),
     ("user-mute-started", RTVIEvent.USER_MUTE_STARTED, None, ()),
     ("user-mute-stopped", RTVIEvent.USER_MUTE_STOPPED, None, ()),
-    ("user-transcription", RTVIEvent.USER_TRANSCRIPT,
-     {"text": "hi", "final": True, "timestamp": "t", "user_id": "u"},
-     ({"text": "hi", "final": True, "timestamp": "t", "user_id": "u"},)),
+    (
+        "user-transcription",
+        RTVIEvent.USER_TRANSCRIPT,
+        {"text": "hi", "final": True, "timestamp": "t", "user_id": "u"},
+        ({"text": "hi", "final": True, "timestamp": "t", "user_id": "u"},),
+    ),
     ("bot-transcription", RTVIEvent.BOT_TRANSCRIPT, {"text": "a."}, ({"text": "a."},)),
-    ("bot-output", RTVIEvent.BOT_OUTPUT, {"text": "a", "aggregated_by": "word"},
-     ({"text": "a", "aggregated_by": "word"},)),
+    (
+        "bot-output",
+        RTVIEvent.BOT_OUTPUT,
+        {"text": "a", "aggregated_by": "word"},
+        ({"text": "a", "aggregated_by": "word"},),
+    ),
     ("user-llm-text", RTVIEvent.USER_LLM_TEXT, {"text": "q"}, ({"text": "q"},)),
     ("bot-llm-text", RTVIEvent.BOT_LLM_TEXT, {"text": "tok"}, ({"text": "tok"},)),
     ("bot-llm-text", RTVIEvent.BOT_TEXT, {"text": "tok"}, ({"text": "tok"},)),
@@ -48,23 +55,49 @@ ROUTES: list[tuple[str, RTVIEvent, Any, tuple[Any, ...]]] = [
     ("bot-tts-text", RTVIEvent.BOT_TTS_TEXT, {"text": "w"}, ({"text": "w"},)),
     ("bot-tts-started", RTVIEvent.BOT_TTS_STARTED, None, ()),
     ("bot-tts-stopped", RTVIEvent.BOT_TTS_STOPPED, None, ()),
-    ("metrics", RTVIEvent.METRICS, {"ttfb": [{"processor": "p", "value": 0.1}]},
-     ({"ttfb": [{"processor": "p", "value": 0.1}]},)),
+    (
+        "metrics",
+        RTVIEvent.METRICS,
+        {"ttfb": [{"processor": "p", "value": 0.1}]},
+        ({"ttfb": [{"processor": "p", "value": 0.1}]},),
+    ),
     ("server-message", RTVIEvent.SERVER_MESSAGE, {"any": 1}, ({"any": 1},)),
-    ("storage-item-stored", RTVIEvent.STORAGE_ITEM_STORED, {"action": "a", "items": []},
-     ({"action": "a", "items": []},)),
-    ("bot-llm-search-response", RTVIEvent.BOT_LLM_SEARCH_RESPONSE, {"origins": []},
-     ({"origins": []},)),
-    ("llm-function-call-started", RTVIEvent.LLM_FUNCTION_CALL_STARTED, {"function_name": "f"},
-     ({"function_name": "f"},)),
-    ("llm-function-call-in-progress", RTVIEvent.LLM_FUNCTION_CALL_IN_PROGRESS,
-     {"tool_call_id": "c", "function_name": "f", "arguments": {}},
-     ({"tool_call_id": "c", "function_name": "f", "arguments": {}},)),
-    ("llm-function-call-stopped", RTVIEvent.LLM_FUNCTION_CALL_STOPPED,
-     {"tool_call_id": "c", "cancelled": False}, ({"tool_call_id": "c", "cancelled": False},)),
-    ("llm-function-call", RTVIEvent.LLM_FUNCTION_CALL,
-     {"function_name": "f", "tool_call_id": "c", "args": {}},
-     ({"function_name": "f", "tool_call_id": "c", "args": {}},)),
+    (
+        "storage-item-stored",
+        RTVIEvent.STORAGE_ITEM_STORED,
+        {"action": "a", "items": []},
+        ({"action": "a", "items": []},),
+    ),
+    (
+        "bot-llm-search-response",
+        RTVIEvent.BOT_LLM_SEARCH_RESPONSE,
+        {"origins": []},
+        ({"origins": []},),
+    ),
+    (
+        "llm-function-call-started",
+        RTVIEvent.LLM_FUNCTION_CALL_STARTED,
+        {"function_name": "f"},
+        ({"function_name": "f"},),
+    ),
+    (
+        "llm-function-call-in-progress",
+        RTVIEvent.LLM_FUNCTION_CALL_IN_PROGRESS,
+        {"tool_call_id": "c", "function_name": "f", "arguments": {}},
+        ({"tool_call_id": "c", "function_name": "f", "arguments": {}},),
+    ),
+    (
+        "llm-function-call-stopped",
+        RTVIEvent.LLM_FUNCTION_CALL_STOPPED,
+        {"tool_call_id": "c", "cancelled": False},
+        ({"tool_call_id": "c", "cancelled": False},),
+    ),
+    (
+        "llm-function-call",
+        RTVIEvent.LLM_FUNCTION_CALL,
+        {"function_name": "f", "tool_call_id": "c", "args": {}},
+        ({"function_name": "f", "tool_call_id": "c", "args": {}},),
+    ),
     ("llm-function-call-start", RTVIEvent.LLM_FUNCTION_CALL_START, {"function_name": "f"}, ("f",)),
     ("llm-json-completion", RTVIEvent.LLM_JSON_COMPLETION, '{"a":1}', ('{"a":1}',)),
     ("config", RTVIEvent.CONFIG, {"config": [1]}, ([1],)),
@@ -78,8 +111,12 @@ ROUTES: list[tuple[str, RTVIEvent, Any, tuple[Any, ...]]] = [
 
 @pytest.mark.parametrize(("msg_type", "event", "data", "args"), ROUTES)
 async def test_each_message_type_fires_callback_and_event(
-    make_client: Callable[..., RTVIClient], bot: FakeBot,
-    msg_type: str, event: RTVIEvent, data: Any, args: tuple[Any, ...],
+    make_client: Callable[..., RTVIClient],
+    bot: FakeBot,
+    msg_type: str,
+    event: RTVIEvent,
+    data: Any,
+    args: tuple[Any, ...],
 ) -> None:
     callback_name = next(n for n, e in CALLBACK_EVENTS.items() if e is event)
     via_callback: list[tuple[Any, ...]] = []
@@ -91,7 +128,9 @@ async def test_each_message_type_fires_callback_and_event(
     assert via_callback == [args]
 
 
-async def test_error_message_accepts_error_and_message_keys(client: RTVIClient, bot: FakeBot) -> None:
+async def test_error_message_accepts_error_and_message_keys(
+    client: RTVIClient, bot: FakeBot
+) -> None:
     for data in ({"error": "stt down", "fatal": False}, {"message": "tts down", "fatal": False}):
         fired = next_event(client, "error")
         bot.send("error", data)
@@ -108,7 +147,8 @@ async def test_fatal_error_disconnects(client: RTVIClient, bot: FakeBot) -> None
 
 
 @pytest.mark.parametrize(
-    "raw", ["{not json", b"\xff", "[]", '{"label":"rtvi-ai","data":{}}', '{"label":"rtvi-ai","type":7}']
+    "raw",
+    ["{not json", b"\xff", "[]", '{"label":"rtvi-ai","data":{}}', '{"label":"rtvi-ai","type":7}'],
 )
 async def test_malformed_message_fires_message_error_and_client_carries_on(
     client: RTVIClient, bot: FakeBot, raw: str | bytes
@@ -144,7 +184,11 @@ async def test_raising_callbacks_never_break_dispatch(
         raise RuntimeError("async user bug")
 
     client = make_client(
-        callbacks={"on_bot_ready": boom, "on_transport_state_changed": boom, "on_metrics": async_boom}
+        callbacks={
+            "on_bot_ready": boom,
+            "on_transport_state_changed": boom,
+            "on_metrics": async_boom,
+        }
     )
     client.on("botReady", boom)
     with caplog.at_level(logging.ERROR, logger="rtvi"):
@@ -178,7 +222,9 @@ async def test_async_callbacks_are_scheduled_not_awaited(
     await asyncio.wait_for(finished.wait(), WAIT)
 
 
-async def test_transport_events_reach_callbacks(client: RTVIClient, transport: MemoryTransport) -> None:
+async def test_transport_events_reach_callbacks(
+    client: RTVIClient, transport: MemoryTransport
+) -> None:
     left = next_event(client, RTVIEvent.BOT_DISCONNECTED)
     await client.disconnect_bot()
     assert await asyncio.wait_for(left, WAIT) == (BOT,)
@@ -221,7 +267,9 @@ async def test_disconnect_cancels_pending_requests(client: RTVIClient, bot: Fake
         await asyncio.wait_for(pending, WAIT)
 
 
-async def test_error_response_rejects_the_matching_request(client: RTVIClient, bot: FakeBot) -> None:
+async def test_error_response_rejects_the_matching_request(
+    client: RTVIClient, bot: FakeBot
+) -> None:
     message_errors = next_event(client, RTVIEvent.MESSAGE_ERROR)
     with pytest.raises(ErrorResponse, match="Action tts:say not registered") as info:
         await client.action("tts", "say", [{"name": "text", "value": "hi"}])
@@ -262,7 +310,9 @@ async def test_message_too_large(make_client: Callable[..., RTVIClient], bot: Fa
     assert len(client._dispatcher) == 0  # the failed request left nothing pending
 
 
-async def test_bot_version_parsed_for_old_bots(make_client: Callable[..., RTVIClient], bot: FakeBot) -> None:
+async def test_bot_version_parsed_for_old_bots(
+    make_client: Callable[..., RTVIClient], bot: FakeBot
+) -> None:
     bot.protocol_version = "0.3.0"
     client = make_client()
     data = await client.connect()

@@ -81,12 +81,16 @@ async def server() -> AsyncIterator[Server]:
 async def test_json_reply_with_content_length(server: Server) -> None:
     async def connect(req: Request, w: Writer) -> None:
         body = json.dumps({"echo": json.loads(req.body), "ua": req.headers.get("x-key")}).encode()
-        w.write(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(body))}))
+        w.write(
+            head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(body))})
+        )
         w.write(body)
 
     server.routes["/connect"] = connect
     resp = await StdlibAdapter().request(
-        "POST", server.url + "/connect?x=1", headers={"X-Key": "k", "Connection": "keep-alive"},
+        "POST",
+        server.url + "/connect?x=1",
+        headers={"X-Key": "k", "Connection": "keep-alive"},
         body=json.dumps({"a": "é"}),
     )
     assert resp.ok and resp.status == 200 and resp.content_type == "application/json"
@@ -96,8 +100,9 @@ async def test_json_reply_with_content_length(server: Server) -> None:
 
 async def test_chunked_stream_is_incremental_and_utf8_safe(server: Server) -> None:
     async def stream(req: Request, w: Writer) -> None:
-        w.write(head("200 OK", {"Content-Type": "text/event-stream",
-                                "Transfer-Encoding": "chunked"}))
+        w.write(
+            head("200 OK", {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"})
+        )
         snowman = "☃".encode()
         w.write(chunk(b"one " + snowman[:1]))
         await w.drain()
@@ -139,7 +144,9 @@ async def test_truncated_body_and_unreachable_host(server: Server) -> None:
         await resp.text()
     port = server.url.rsplit(":", 1)[1]
     with pytest.raises(HTTPError, match="cannot connect"):
-        await StdlibAdapter().request("GET", f"http://127.0.0.1:{int(port) + 1 if int(port) < 65535 else 1}/")
+        await StdlibAdapter().request(
+            "GET", f"http://127.0.0.1:{int(port) + 1 if int(port) < 65535 else 1}/"
+        )
     with pytest.raises(HTTPError, match="unsupported URL"):
         await StdlibAdapter().request("GET", "ftp://x/")
 
@@ -155,6 +162,7 @@ async def test_timeout_and_abort(server: Server) -> None:
     task = asyncio.ensure_future(
         StdlibAdapter().request("GET", server.url + "/hang", abort=controller.signal)
     )
+
     async def second_request_arrived() -> None:
         while len(server.requests) < 2:
             await asyncio.sleep(0.01)
@@ -170,16 +178,37 @@ async def test_client_end_to_end_over_real_http(server: Server) -> None:
 
     async def connect(req: Request, w: Writer) -> None:
         body = json.dumps({"session": "s1"}).encode()
-        w.write(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(body))}))
+        w.write(
+            head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(body))})
+        )
         w.write(body)
 
     async def action(req: Request, w: Writer) -> None:
         aid = json.loads(req.body)["actions"][0]["id"]
-        w.write(head("200 OK", {"Content-Type": "text/event-stream; charset=utf-8",
-                                "Transfer-Encoding": "chunked"}))
-        w.write(chunk(sse({"label": "rtvi-ai", "type": "bot-tts-text", "data": {"text": "Bonjour"}})))
-        w.write(chunk(sse({"label": "rtvi-ai", "type": "action-response", "id": aid,
-                           "data": {"result": "said"}})))
+        w.write(
+            head(
+                "200 OK",
+                {
+                    "Content-Type": "text/event-stream; charset=utf-8",
+                    "Transfer-Encoding": "chunked",
+                },
+            )
+        )
+        w.write(
+            chunk(sse({"label": "rtvi-ai", "type": "bot-tts-text", "data": {"text": "Bonjour"}}))
+        )
+        w.write(
+            chunk(
+                sse(
+                    {
+                        "label": "rtvi-ai",
+                        "type": "action-response",
+                        "id": aid,
+                        "data": {"result": "said"},
+                    }
+                )
+            )
+        )
         w.write(b"0\r\n\r\n")
 
     async def refuse(req: Request, w: Writer) -> None:
@@ -188,8 +217,9 @@ async def test_client_end_to_end_over_real_http(server: Server) -> None:
 
     server.routes.update({"/connect": connect, "/action": action, "/refuse": refuse})
     transport = MemoryTransport(FakeBot())
-    client = RTVIClient(transport=transport, params={"base_url": server.url}, timeout=WAIT,
-                        http=StdlibAdapter())
+    client = RTVIClient(
+        transport=transport, params={"base_url": server.url}, timeout=WAIT, http=StdlibAdapter()
+    )
     tts = next_event(client, RTVIEvent.BOT_TTS_TEXT)
     reply = await client.action("tts", "say", [{"name": "text", "value": "Bonjour"}])
     assert reply.data == {"result": "said"}

@@ -21,7 +21,9 @@ def test_envelope_to_wire() -> None:
     assert msg.to_dict() == {"id": "abcd1234", "label": "rtvi-ai", "type": "get-config", "data": {}}
     assert json.loads(msg.to_json()) == msg.to_dict()
     assert msg.byte_size() == len(msg.to_json().encode())
-    assert RTVIMessage("x", {"t": "é"}).byte_size() > len(RTVIMessage("x", {"t": "e"}).to_json()) - 1
+    assert (
+        RTVIMessage("x", {"t": "é"}).byte_size() > len(RTVIMessage("x", {"t": "e"}).to_json()) - 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,8 +95,15 @@ def test_builders() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1.0.0", (1, 0, 0)), ("0.3", (0, 3)), ("v2.1.0-rc1", (2, 1, 0)), ("", None), (None, None),
-     ("abc", None), (3, None)],
+    [
+        ("1.0.0", (1, 0, 0)),
+        ("0.3", (0, 3)),
+        ("v2.1.0-rc1", (2, 1, 0)),
+        ("", None),
+        (None, None),
+        ("abc", None),
+        (3, None),
+    ],
 )
 def test_parse_version(text: object, expected: tuple[int, ...] | None) -> None:
     assert m.parse_version(text) == expected

@@ -126,8 +126,15 @@ def test_config_helpers_reject_bad_input() -> None:
 
 def test_transport_states_in_order_with_js_values() -> None:
     assert [s.value for s in TransportState] == [
-        "disconnected", "initializing", "initialized", "authenticating", "connecting",
-        "connected", "ready", "disconnecting", "error",
+        "disconnected",
+        "initializing",
+        "initialized",
+        "authenticating",
+        "connecting",
+        "connected",
+        "ready",
+        "disconnecting",
+        "error",
     ]
     assert TransportState.READY == "ready"
 

@@ -36,7 +36,9 @@ async def test_get_update_describe_config(client: RTVIClient, bot: FakeBot) -> N
     assert sent["data"]["interrupt"] is True
     assert await client.get_service_option_value_from_config("tts", "voice") == "v2"
     assert (await client.get_service_options_from_config("llm"))["service"] == "llm"
-    assert await client.get_service_option_value_from_config("llm", "model", CONFIG) == "llama-3.1-8b"
+    assert (
+        await client.get_service_option_value_from_config("llm", "model", CONFIG) == "llama-3.1-8b"
+    )
     both = await client.set_config_options(
         [{"service": "llm", "options": [{"name": "model", "value": "m2"}]}]
     )
@@ -54,17 +56,25 @@ async def test_update_config_refused_is_config_update_error(client: RTVIClient) 
 
 
 async def test_connected_action_and_describe_actions(client: RTVIClient, bot: FakeBot) -> None:
-    bot.add_action("llm", "run", lambda args: {"ran": args["interrupt"]},
-                   arguments=[{"name": "interrupt", "type": "bool"}])
+    bot.add_action(
+        "llm",
+        "run",
+        lambda args: {"ran": args["interrupt"]},
+        arguments=[{"name": "interrupt", "type": "bool"}],
+    )
     reply = await client.action("llm", "run", [{"name": "interrupt", "value": True}])
     assert reply.type == "action-response" and reply.data == {"result": {"ran": True}}
     # the JS object form works too
-    reply = await client.action({"service": "llm", "action": "run",
-                                 "arguments": [{"name": "interrupt", "value": False}]})
+    reply = await client.action(
+        {"service": "llm", "action": "run", "arguments": [{"name": "interrupt", "value": False}]}
+    )
     assert reply.data["result"] == {"ran": False}
     sent = await bot.wait_for("action")
-    assert sent["data"] == {"service": "llm", "action": "run",
-                            "arguments": [{"name": "interrupt", "value": True}]}
+    assert sent["data"] == {
+        "service": "llm",
+        "action": "run",
+        "arguments": [{"name": "interrupt", "value": True}],
+    }
     available = next_event(client, RTVIEvent.ACTIONS_AVAILABLE)
     actions = await client.describe_actions()
     assert actions.data["actions"][0]["action"] == "run"
@@ -162,8 +172,12 @@ async def test_registered_function_call_handler(
     client.register_function_call_handler("get_weather", weather)
     call_id = bot.call_function("get_weather", {"city": "Paris"}, legacy=legacy)
     result = await bot.wait_for("llm-function-call-result")
-    assert result["data"] == {"function_name": "get_weather", "tool_call_id": call_id,
-                              "arguments": {"city": "Paris"}, "result": {"temp": 21}}
+    assert result["data"] == {
+        "function_name": "get_weather",
+        "tool_call_id": call_id,
+        "arguments": {"city": "Paris"},
+        "result": {"temp": 21},
+    }
     assert calls == [FunctionCallParams("get_weather", {"city": "Paris"}, call_id)]
 
 
@@ -176,8 +190,10 @@ async def test_function_call_handler_edge_cases(client: RTVIClient, bot: FakeBot
     # 1.x bots send both the legacy call and in-progress for the same tool call: run once
     tool = "call_same"
     bot.send("llm-function-call", {"function_name": "fails", "tool_call_id": tool, "args": {}})
-    bot.send("llm-function-call-in-progress",
-             {"function_name": "fails", "tool_call_id": tool, "arguments": {}})
+    bot.send(
+        "llm-function-call-in-progress",
+        {"function_name": "fails", "tool_call_id": tool, "arguments": {}},
+    )
     result = await bot.wait_for("llm-function-call-result")
     assert "no such city" in result["data"]["result"]["error"]
     bot.call_function("silent", {}, legacy=False)  # None → no result sent
@@ -197,11 +213,13 @@ async def test_llm_helper_actions_and_function_calls(client: RTVIClient, bot: Fa
     starts: list[Any] = []
     completions: list[Any] = []
     helper_calls: list[Any] = []
-    llm = LLMHelper(callbacks={
-        "on_llm_function_call_start": starts.append,
-        "on_llm_json_completion": completions.append,
-        "on_llm_function_call": helper_calls.append,
-    })
+    llm = LLMHelper(
+        callbacks={
+            "on_llm_function_call_start": starts.append,
+            "on_llm_json_completion": completions.append,
+            "on_llm_function_call": helper_calls.append,
+        }
+    )
     client.register_helper("llm", llm)
     assert await llm.get_context() == context
     assert await llm.set_context(context) is True

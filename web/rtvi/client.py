@@ -502,9 +502,7 @@ class RTVIClient:
         except HTTPError as exc:
             raise StartBotError(f"Connect request to {url} failed: {exc}") from exc
         if not response.ok:
-            raise StartBotError(
-                await _error_body_message(response), status=response.status
-            )
+            raise StartBotError(await _error_body_message(response), status=response.status)
         try:
             return await response.json()
         except ValueError:
@@ -539,7 +537,9 @@ class RTVIClient:
     def _on_transport_state(self, state: TransportState) -> None:
         self._fire("on_transport_state_changed", state)
         if state in (TransportState.DISCONNECTING, TransportState.DISCONNECTED):
-            self._dispatcher.cancel_all(RequestCancelledError("Request cancelled: transport closed"))
+            self._dispatcher.cancel_all(
+                RequestCancelledError("Request cancelled: transport closed")
+            )
         attempt = self._attempt
         if (
             attempt is not None
@@ -631,7 +631,9 @@ class RTVIClient:
         return config if isinstance(config, list) else []
 
     async def update_config(
-        self, config: Sequence[Mapping[str, Any]], interrupt: bool = False,
+        self,
+        config: Sequence[Mapping[str, Any]],
+        interrupt: bool = False,
         timeout: float | None = None,
     ) -> RTVIMessage:
         """Apply ``config`` on the bot; returns the bot's ``config`` reply.
@@ -834,7 +836,9 @@ class RTVIClient:
             helper.client = None
             helper.service = None
 
-    def register_function_call_handler(self, function_name: str, handler: FunctionCallHandler) -> None:
+    def register_function_call_handler(
+        self, function_name: str, handler: FunctionCallHandler
+    ) -> None:
         """RTVI 1.x: run ``handler(FunctionCallParams)`` when the bot calls ``function_name``;
         a non-``None`` result is sent back as ``llm-function-call-result``."""
         self._functions.handlers[function_name] = handler
@@ -1019,7 +1023,9 @@ class RTVIClient:
             if is_unsupported_type(text):
                 self._fire(
                     "on_unsupported_feature",
-                    UnsupportedFeatureError(f"message type {request_type or '?'!r}", "the bot", text),
+                    UnsupportedFeatureError(
+                        f"message type {request_type or '?'!r}", "the bot", text
+                    ),
                 )
         elif msg_type == MessageType.ERROR:
             self._on_error_message(message)

@@ -117,8 +117,8 @@ def snake_callback_name(name: str) -> str:
     """``"onBotReady"`` → ``"on_bot_ready"``; snake_case names are returned unchanged."""
     if "_" in name or name.islower():
         return name
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("l_l_m", "llm").replace(
-        "u_i_", "ui_"
+    return (
+        re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("l_l_m", "llm").replace("u_i_", "ui_")
     )
 
 

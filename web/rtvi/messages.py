@@ -123,9 +123,7 @@ def parse_message(raw: str | bytes | bytearray | Mapping[str, Any]) -> RTVIMessa
         except ValueError as exc:
             raise InvalidMessageError(f"message is not valid JSON: {exc}", raw) from None
     if not isinstance(obj, Mapping):
-        raise InvalidMessageError(
-            f"message must be a JSON object, got {type(obj).__name__}", raw
-        )
+        raise InvalidMessageError(f"message must be a JSON object, got {type(obj).__name__}", raw)
     label = obj.get("label")
     if label != MESSAGE_LABEL:
         raise NotRTVIMessageError(f"label is {label!r}, not {MESSAGE_LABEL!r}", raw)
@@ -171,7 +169,9 @@ def describe_actions() -> RTVIMessage:
     return RTVIMessage(MessageType.DESCRIBE_ACTIONS, {})
 
 
-def action(service: str, action: str, arguments: list[Mapping[str, Any]] | None = None) -> RTVIMessage:
+def action(
+    service: str, action: str, arguments: list[Mapping[str, Any]] | None = None
+) -> RTVIMessage:
     data: dict[str, Any] = {"service": service, "action": action}
     data["arguments"] = [dict(a) for a in arguments] if arguments else []
     return RTVIMessage(MessageType.ACTION, data)

@@ -79,7 +79,9 @@ class RTVIClientParams:
         if isinstance(value, RTVIClientParams):
             return value
         if not isinstance(value, Mapping):
-            raise TypeError(f"params must be a mapping or RTVIClientParams, got {type(value).__name__}")
+            raise TypeError(
+                f"params must be a mapping or RTVIClientParams, got {type(value).__name__}"
+            )
         known = {f.name for f in fields(cls)} - {"extra"}
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = dict(value.get("extra") or {})

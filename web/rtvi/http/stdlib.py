@@ -144,9 +144,7 @@ class StdlibAdapter:
             data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             lines = [f"{method.upper()} {target} HTTP/1.1", f"Host: {parts.netloc}"]
-            lines += [
-                f"{k}: {v}" for k, v in headers.items() if k.lower() not in _HOP_HEADERS
-            ]
+            lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in _HOP_HEADERS]
             lines += [f"Content-Length: {len(data)}", "Connection: close", "", ""]
             writer.write("\r\n".join(lines).encode("latin-1") + data)
             await writer.drain()

@@ -54,10 +54,13 @@ class FakeBot:
         self.protocol_version = protocol_version
         self.config: list[dict[str, Any]] = copy.deepcopy(config or [])
         self.config_description = config_description or [
-            {"name": entry.get("service"), "options": [
-                {"name": o.get("name"), "type": type(o.get("value")).__name__}
-                for o in entry.get("options", [])
-            ]}
+            {
+                "name": entry.get("service"),
+                "options": [
+                    {"name": o.get("name"), "type": type(o.get("value")).__name__}
+                    for o in entry.get("options", [])
+                ],
+            }
             for entry in self.config
         ]
         self.supports_config_actions = supports_config_actions
@@ -76,8 +79,12 @@ class FakeBot:
     # --- scripting ----------------------------------------------------------------------------
 
     def add_action(
-        self, service: str, action: str, handler: ActionHandler,
-        arguments: list[dict[str, str]] | None = None, result: str = "object",
+        self,
+        service: str,
+        action: str,
+        handler: ActionHandler,
+        arguments: list[dict[str, str]] | None = None,
+        result: str = "object",
     ) -> None:
         """Register ``service:action``; ``handler({name: value})`` returns the result."""
         self.actions[(service, action)] = handler
@@ -108,19 +115,26 @@ class FakeBot:
         """Ask the client to run a function; returns the tool_call_id."""
         tool_call_id = "call_" + new_id()
         if legacy:
-            self.send(MessageType.LLM_FUNCTION_CALL,
-                      {"function_name": function_name, "tool_call_id": tool_call_id,
-                       "args": arguments})
+            self.send(
+                MessageType.LLM_FUNCTION_CALL,
+                {"function_name": function_name, "tool_call_id": tool_call_id, "args": arguments},
+            )
         else:
-            self.send(MessageType.LLM_FUNCTION_CALL_IN_PROGRESS,
-                      {"function_name": function_name, "tool_call_id": tool_call_id,
-                       "arguments": arguments})
+            self.send(
+                MessageType.LLM_FUNCTION_CALL_IN_PROGRESS,
+                {
+                    "function_name": function_name,
+                    "tool_call_id": tool_call_id,
+                    "arguments": arguments,
+                },
+            )
         return tool_call_id
 
     async def wait_for(
         self, msg_type: str, predicate: Callable[[dict[str, Any]], bool] | None = None
     ) -> dict[str, Any]:
         """Wait until the bot has received a message of ``msg_type`` (past or future)."""
+
         def match(obj: dict[str, Any]) -> bool:
             return obj.get("type") == msg_type and (predicate is None or predicate(obj))
 
@@ -173,9 +187,13 @@ class FakeBot:
 
     def _on_update_config(self, data: dict[str, Any], msg_id: Any) -> None:
         for entry in data.get("config") or []:
-            target = next((c for c in self.config if c.get("service") == entry.get("service")), None)
+            target = next(
+                (c for c in self.config if c.get("service") == entry.get("service")), None
+            )
             if target is None:
-                self._reply("error-response", {"error": f"Unknown service {entry.get('service')}"}, msg_id)
+                self._reply(
+                    "error-response", {"error": f"Unknown service {entry.get('service')}"}, msg_id
+                )
                 return
             for option in entry.get("options") or []:
                 options = target.setdefault("options", [])
@@ -197,7 +215,9 @@ class FakeBot:
         key = (str(data.get("service")), str(data.get("action")))
         handler = self.actions.get(key)
         if handler is None:
-            self._reply("error-response", {"error": f"Action {key[0]}:{key[1]} not registered"}, msg_id)
+            self._reply(
+                "error-response", {"error": f"Action {key[0]}:{key[1]} not registered"}, msg_id
+            )
             return
         args = {a.get("name"): a.get("value") for a in data.get("arguments") or []}
         try:
@@ -223,8 +243,14 @@ class FakeBot:
         self.send("bot-llm-started")
         self.send("bot-llm-text", {"text": f"You said: {data.get('content')}"})
         self.send("bot-llm-stopped")
-        self.send("bot-output", {"text": f"You said: {data.get('content')}",
-                                 "aggregated_by": "sentence", "spoken": False})
+        self.send(
+            "bot-output",
+            {
+                "text": f"You said: {data.get('content')}",
+                "aggregated_by": "sentence",
+                "spoken": False,
+            },
+        )
 
     def _on_llm_function_call_result(self, data: dict[str, Any], msg_id: Any) -> None:
         self.function_results.append(data)
@@ -235,7 +261,11 @@ class FakeBot:
 
 
 _CONFIG_ACTION_TYPES = {
-    "get-config", "update-config", "describe-config", "describe-actions", "action",
+    "get-config",
+    "update-config",
+    "describe-config",
+    "describe-actions",
+    "action",
 }
 
 
