@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from pyrtvi_server import __version__, proxy
@@ -66,6 +66,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
+    async def pyscript_core(request: Request) -> Response:
+        """A stable URL for embedding pages: redirects to the pinned, versioned PyScript."""
+        headers = {"Cache-Control": REVALIDATE, "Access-Control-Allow-Origin": "*"}
+        return RedirectResponse(f"{runtime.pyscript_url}/core.js", 307, headers=headers)
+
     async def client_zip(request: Request) -> Response:
         data, etag = await asyncio.to_thread(package_zip, web / "rtvi")
         headers = {"Cache-Control": REVALIDATE, "ETag": etag, "Access-Control-Allow-Origin": "*"}
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/pyscript.json", config, methods=["GET", "HEAD"]),
         Route("/py/rtvi.zip", client_zip, methods=["GET", "HEAD"]),
+        Route("/pyscript/core.js", pyscript_core, methods=["GET", "HEAD"]),
         Mount(runtime.pyodide_url, app=pyodide_files),
         Mount(runtime.pyscript_url, app=pyscript_files),
         Mount("/app", app=AssetDirectory(web / "app", cache, REVALIDATE)),
