@@ -158,6 +158,17 @@ try:
 except Exception as exc:
     out["connect_timeout"] = type(exc).__name__
 out["after_timeout"] = str(client.state)
+client.timeout = None
+pending = asyncio.ensure_future(client.connect())
+for _ in range(500):
+    if str(client.state) == "ready":
+        break
+    await asyncio.sleep(0.01)
+await client.disconnect()
+try:
+    await pending
+except Exception as exc:
+    out["interrupted"] = [type(exc).__name__, str(client.state)]
 bot.answer_ready = True
 out["reconnected"] = (await client.connect())["version"]
 await client.disconnect()
@@ -182,6 +193,7 @@ def test_memory_session_in_pyodide(page: Page, page_server: LiveServer) -> None:
     assert out["after_disconnect"] == "disconnected"
     assert out["connect_timeout"] == "ConnectionTimeoutError"
     assert out["after_timeout"] == "error"
+    assert out["interrupted"] == ["AbortError", "disconnected"]
     assert out["reconnected"] == "1.0.0"
     assert out["states"][:6] == [
         "initializing",
