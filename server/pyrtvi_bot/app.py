@@ -197,7 +197,7 @@ class BotService:
         connection = session.connections.get(pc_id)
         if connection is None:
             raise HTTPError(404, f"unknown peer connection {pc_id!r} in this session")
-        parsed = []
+        parsed: list[Any] = []  # RTCIceCandidate, or None for end-of-candidates
         for i, item in enumerate(candidates):
             if not isinstance(item, dict) or not isinstance(item.get("candidate"), str):
                 raise HTTPError(400, f"candidates[{i}] must be an object with a 'candidate' string")

@@ -9,7 +9,7 @@ config services and action handlers they use.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 from pipecat import version as pipecat_version
@@ -99,13 +99,13 @@ class PipelineAssistant:
         self._context = context
 
     def get_messages(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(list(self._context.get_messages()))
+        return cast(list[dict[str, Any]], copy.deepcopy(list(self._context.get_messages())))
 
     def set_messages(self, messages: list[dict[str, Any]]) -> None:
-        self._context.set_messages(messages)
+        self._context.set_messages(cast(Any, messages))
 
     def add_messages(self, messages: list[dict[str, Any]]) -> None:
-        self._context.add_messages(messages)
+        self._context.add_messages(cast(Any, messages))
 
     async def run_llm(self, interrupt: bool) -> None:
         if interrupt:
@@ -178,7 +178,7 @@ class LegacyBot:
 
     async def run_bot(self, connection: SmallWebRTCConnection, session: Session) -> None:
         settings = session.settings()
-        context = LLMContext(messages=copy.deepcopy(settings.messages))
+        context = LLMContext(messages=cast(Any, copy.deepcopy(settings.messages)))
         transport = SmallWebRTCTransport(
             webrtc_connection=connection,
             params=TransportParams(audio_in_enabled=True, audio_out_enabled=True),

@@ -9,7 +9,7 @@ session's `/start` config (voice, model, messages) still seeds the conversation,
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 from pipecat.audio.vad.silero import SileroVADAnalyzer
@@ -39,7 +39,7 @@ class ModernBot:
 
     async def run_bot(self, connection: SmallWebRTCConnection, session: Session) -> None:
         settings = session.settings()
-        context = LLMContext(messages=copy.deepcopy(settings.messages))
+        context = LLMContext(messages=cast(Any, copy.deepcopy(settings.messages)))
         transport = SmallWebRTCTransport(
             webrtc_connection=connection,
             params=TransportParams(audio_in_enabled=True, audio_out_enabled=True),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 from pipecat.audio.utils import create_stream_resampler
@@ -90,15 +90,17 @@ class SpeechTurns(FrameProcessor):
             await self.broadcast_frame(UserStoppedSpeakingFrame)
             if self._echo:
                 seconds = max(0.0, self._captured + self._start_secs - self._stop_secs)
-                message = {"role": "user", "content": rules.speech_marker(seconds)}
-                await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
+                await self._user_turn(rules.speech_marker(seconds))
         elif isinstance(frame, InputAudioRawFrame) and self._speaking:
             bytes_per_second = 2 * frame.num_channels * frame.sample_rate
             self._captured += len(frame.audio) / bytes_per_second
         elif isinstance(frame, TranscriptionFrame) and not self._echo and frame.text.strip():
             # A real STT is in the pipeline: each final transcript is a user turn.
-            message = {"role": "user", "content": frame.text.strip()}
-            await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
+            await self._user_turn(frame.text.strip())
+
+    async def _user_turn(self, text: str) -> None:
+        message: Any = {"role": "user", "content": text}
+        await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
 
 
 class ContextKeeper(FrameProcessor):
@@ -114,11 +116,11 @@ class ContextKeeper(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, LLMMessagesAppendFrame):
-            self.context.add_messages(list(frame.messages))
+            self.context.add_messages(cast(Any, list(frame.messages)))
             if frame.run_llm:
                 await self.run()
         elif isinstance(frame, LLMMessagesUpdateFrame):
-            self.context.set_messages(list(frame.messages))
+            self.context.set_messages(cast(Any, list(frame.messages)))
             if frame.run_llm:
                 await self.run()
         elif isinstance(frame, LLMRunFrame):
@@ -207,7 +209,9 @@ class EspeakTTSService(TTSService):
     def can_generate_metrics(self) -> bool:
         return True
 
-    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+    async def run_tts(  # type: ignore[override]  # pipecat declares it as a coroutine
+        self, text: str, context_id: str
+    ) -> AsyncGenerator[Frame, None]:
         voice, rate = self._bot_settings.voice, self._bot_settings.rate
         logger.debug(f"{self}: speaking [{text}] with voice {voice}")
         try:

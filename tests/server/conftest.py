@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -48,7 +49,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def connected_peer(
-    bot: BotProcess, http: httpx.AsyncClient, start_body: dict[str, object] | None = None
+    bot: BotProcess, http: httpx.AsyncClient, start_body: dict[str, Any] | None = None
 ) -> RTVIPeer:
     """A new session on `bot` with an aiortc peer whose data channel is open."""
     peer = RTVIPeer()

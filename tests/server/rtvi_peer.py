@@ -143,9 +143,18 @@ class RTVIPeer:
     # -- connection -------------------------------------------------------------------------
 
     async def connect(
-        self, offer_url: str, client: httpx.AsyncClient, timeout: float = 20.0
+        self,
+        offer_url: str,
+        client: httpx.AsyncClient,
+        timeout: float = 20.0,
+        *,
+        pc_id: str | None = None,
+        restart_pc: bool = False,
     ) -> dict[str, Any]:
-        """Offer/answer over HTTP, then wait for the data channel to open. Returns the answer."""
+        """Offer/answer over HTTP, then wait for the data channel to open. Returns the answer.
+
+        With `pc_id` and `restart_pc=True` this peer replaces that (older) peer connection on the
+        bot, as the transports do when they recreate a failed connection."""
         self.pc.addTransceiver(self.mic, direction="sendrecv")
         self.pc.addTransceiver("video", direction="sendrecv")
         channel = self.pc.createDataChannel("chat", ordered=True)
@@ -153,19 +162,33 @@ class RTVIPeer:
         channel.on("open", self._open.set)
         channel.on("message", self._on_message)
         self.pc.on("track", self._on_track)
+        answer = await self._negotiate(offer_url, client, pc_id, restart_pc, timeout)
+        await asyncio.wait_for(self._open.wait(), timeout)
+        self._tasks.append(asyncio.create_task(self._keepalive()))
+        return answer
+
+    async def renegotiate(
+        self, offer_url: str, client: httpx.AsyncClient, timeout: float = 20.0
+    ) -> dict[str, Any]:
+        """A new offer on the same peer connection (`restart_pc: false`)."""
+        return await self._negotiate(offer_url, client, self.pc_id, False, timeout)
+
+    async def _negotiate(
+        self,
+        offer_url: str,
+        client: httpx.AsyncClient,
+        pc_id: str | None,
+        restart_pc: bool,
+        timeout: float,
+    ) -> dict[str, Any]:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = self.pc.localDescription
-        reply = await client.post(
-            offer_url,
-            json={"sdp": offer.sdp, "type": offer.type, "pc_id": None, "restart_pc": False},
-            timeout=timeout,
-        )
+        body = {"sdp": offer.sdp, "type": offer.type, "pc_id": pc_id, "restart_pc": restart_pc}
+        reply = await client.post(offer_url, json=body, timeout=timeout)
         reply.raise_for_status()
         answer: dict[str, Any] = reply.json()
         self.pc_id = answer["pc_id"]
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-        await asyncio.wait_for(self._open.wait(), timeout)
-        self._tasks.append(asyncio.create_task(self._keepalive()))
         return answer
 
     async def close(self) -> None:

@@ -349,3 +349,58 @@ async def test_disconnected_actions_share_a_sessions_context(
     assert got["data"]["result"]["messages"] == context
     spoken = await run(action("tts", "say", text="hi"))
     assert spoken["type"] == "error-response"
+
+
+async def test_renegotiation_trickle_ice_and_restart(
+    legacy_bot: BotProcess, http: httpx.AsyncClient
+) -> None:
+    offer_url = await start_session(http, legacy_bot.base_url)
+    first = RTVIPeer()
+    second = RTVIPeer()
+    try:
+        await first.connect(offer_url, http)
+        await first.ready()
+        old_pc = first.pc_id
+        assert (await first.renegotiate(offer_url, http))["pc_id"] == old_pc
+
+        host = "candidate:1 1 udp 2130706431 192.0.2.7 40000 typ host"
+        candidates = [
+            {"candidate": host, "sdp_mid": "0", "sdp_mline_index": 0},
+            {"candidate": "", "sdp_mid": "0", "sdp_mline_index": 0},  # end of candidates
+        ]
+        reply = await http.patch(offer_url, json={"pc_id": old_pc, "candidates": candidates})
+        assert reply.status_code == 200 and reply.json()["added"] == 2
+        garbage = [{"candidate": "candidate:nonsense", "sdp_mid": "0"}]
+        reply = await http.patch(offer_url, json={"pc_id": old_pc, "candidates": garbage})
+        assert reply.status_code == 400
+
+        # A recreated peer connection takes over the session's bot (restart_pc).
+        answer = await second.connect(offer_url, http, pc_id=old_pc, restart_pc=True)
+        assert answer["pc_id"] != old_pc
+        await first.close()
+        reply = await http.patch(offer_url, json={"pc_id": old_pc, "candidates": candidates})
+        assert reply.status_code == 404
+        pong = await second.request("client-message", {"t": "ping"})
+        assert pong["type"] == "server-response"
+        start = time.monotonic()
+        second.send("send-text", {"content": "say Back again.", "options": {}})
+        await second.wait_for("bot-started-speaking", after=start, timeout=15)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_run_on_config_makes_the_bot_speak_first(
+    legacy_bot: BotProcess, http: httpx.AsyncClient
+) -> None:
+    body = {"config": [{"service": "llm", "options": [{"name": "run_on_config", "value": True}]}]}
+    peer = await connected_peer(legacy_bot, http, body)
+    try:
+        start = time.monotonic()
+        await peer.ready()
+        await peer.wait_for("bot-llm-stopped", after=start)
+        said = "".join(r.message["data"]["text"] for r in peer.log if r.type == "bot-llm-text")
+        assert said == "Hello! How can I help you today?"
+        await peer.wait_for("bot-started-speaking", after=start, timeout=15)
+    finally:
+        await peer.close()
