@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
 from pathlib import Path
 from typing import Protocol
 
+from pyrtvi_server import botproc
 from pyrtvi_server.config import REPO_ROOT, Settings
 from pyrtvi_server.upstream import ProxyError, Upstream
 
@@ -107,9 +107,7 @@ class RemoteBot(BotService):
 
 
 def bot_python(settings: Settings) -> Path:
-    return settings.bot_python or (
-        REPO_ROOT / ".venvs" / f"bot-{settings.bot_pipecat_version}" / "bin" / "python"
-    )
+    return settings.bot_python or botproc.bot_python(settings.bot_pipecat_version, REPO_ROOT)
 
 
 class EmbeddedBot(BotService):
@@ -154,7 +152,6 @@ class EmbeddedBot(BotService):
             await old_upstream.aclose()
         if old_process:
             await old_process.stop()
-        botproc = importlib.import_module("pyrtvi_server.botproc")
         process: ChildBot = botproc.BotProcess(
             python=self.python, pipecat_version=self.settings.bot_pipecat_version
         )

@@ -7,12 +7,11 @@ awkward to provoke for real: a bot that cannot start, dies repeatedly, and the r
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from pyrtvi_server import bots
+from pyrtvi_server import botproc, bots
 from pyrtvi_server.bots import BotSetupError, EmbeddedBot, create_bot_service
 from pyrtvi_server.config import Settings
 from pyrtvi_server.upstream import ProxyError
@@ -51,9 +50,7 @@ class FakeProcess:
 
 @pytest.fixture
 def embedded(monkeypatch: pytest.MonkeyPatch) -> EmbeddedBot:
-    fake_botproc = types.ModuleType("pyrtvi_server.botproc")
-    fake_botproc.BotProcess = FakeProcess  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pyrtvi_server.botproc", fake_botproc)
+    monkeypatch.setattr(botproc, "BotProcess", FakeProcess)
     FakeProcess.instances = []
     FakeProcess.outcomes = []
     settings = Settings(bot_mode="embedded", bot_python=Path(sys.executable))
