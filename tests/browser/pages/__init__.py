@@ -8,6 +8,8 @@ keeps test-only files out of the product's server.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,13 @@ class Harness:
             if timeout_ms is not None:
                 self.page.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
         return json.loads(raw)
+
+    def wait_for(self, condition: Callable[[], object], timeout_s: float = 10) -> None:
+        """Poll a test-side condition (e.g. on captured requests) while the page runs."""
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, "condition not met in time"
+            self.page.wait_for_timeout(50)
 
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         raw: list[str] = self.page.evaluate("window.rtviEvents.slice()")

@@ -204,6 +204,18 @@ class SmallWebRTCTransport(Transport):
         return self._session.target.session_id if self._session else None
 
     @property
+    def peer_connection(self) -> Any:
+        """The browser ``RTCPeerConnection`` of the current session (for stats), or ``None``."""
+        session = self._session
+        return session.pc.js if session and session.pc else None
+
+    @property
+    def data_channel(self) -> Any:
+        """The browser ``RTCDataChannel`` of the current session, or ``None``."""
+        session = self._session
+        return session.dc.js if session and session.dc else None
+
+    @property
     def audio_element(self) -> Any:
         """The ``<audio>`` element the bot plays in (created on first access if none given)."""
         return self._bot_media("audio").element

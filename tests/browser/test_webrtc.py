@@ -1,0 +1,410 @@
+"""The SmallWebRTC transport in Chromium against real Pipecat bots (0.0.108 and 1.14.0).
+
+Each bot runs behind its own `pyrtvi serve --bot embedded --bot-pipecat X` (shared by the module);
+the page is the transport test harness (tests/browser/pages). The fake microphone plays
+tests/data/speech48k.wav (2 s silence, 5 s speech, 3 s silence, looped), which Silero VAD on the
+bot turns into user speech; the bot then answers with espeak speech.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.pages import Harness
+from tests.conftest import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.bot]
+
+STATES = ["initializing", "initialized", "authenticating", "connecting", "connected", "ready"]
+
+
+@dataclass(frozen=True)
+class Bot:
+    server: LiveServer
+    pipecat: str
+    #: Trickle ICE (PATCH) with the newest bot, full gathering with the older one: both paths.
+    trickle: bool
+
+    @property
+    def legacy(self) -> bool:
+        """RTVI 0.3 config/actions are available (pipecat < 1.0)."""
+        return self.pipecat.startswith("0.")
+
+
+@pytest.fixture(scope="module")
+def bot_0108(server_factory: Any) -> Bot:
+    server = server_factory("--bot", "embedded", "--bot-pipecat", "0.0.108")
+    return Bot(server, "0.0.108", trickle=False)
+
+
+@pytest.fixture(scope="module")
+def bot_114(server_factory: Any) -> Bot:
+    server = server_factory("--bot", "embedded", "--bot-pipecat", "1.14.0")
+    return Bot(server, "1.14.0", trickle=True)
+
+
+@pytest.fixture(scope="module", params=["0.0.108", "1.14.0"])
+def bot(request: pytest.FixtureRequest) -> Bot:
+    name = "bot_0108" if request.param == "0.0.108" else "bot_114"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+def open_connected(page: Page, bot: Bot, client_args: str = "", **transport: Any) -> Harness:
+    """The harness page with `client` connected (bot-ready received)."""
+    harness = Harness.open(page, bot.server)
+    options = {"ice_trickle": bot.trickle, **transport}
+    args = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    harness.run(
+        f"""
+import asyncio, time
+client = make_client(transport=SmallWebRTCTransport({args}){client_args})
+started = time.monotonic()
+ready = await client.connect()
+connect_seconds = time.monotonic() - started
+"""
+    )
+    return harness
+
+
+def assert_bot_answers(harness: Harness, bot: Bot) -> None:
+    """A request/reply round trip over the data channel."""
+    if bot.legacy:
+        assert harness.run("(await client.describe_actions()).type") == "actions-available"
+    else:
+        assert harness.run("await client.send_client_request('echo', [1, 'x'])") == [1, "x"]
+
+
+def state_changes(harness: Harness) -> list[str]:
+    return [e["data"][0] for e in harness.events("transportStateChanged")]
+
+
+def test_connect_reaches_bot_ready_with_the_smallwebrtc_handshake(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    ready = harness.run("ready")
+    assert ready["about"]["library_version"] == bot.pipecat
+    assert harness.run("client.state") == "ready"
+    assert state_changes(harness) == STATES
+    names = [e["name"] for e in harness.events()]
+    assert names.index("connected") < names.index("botConnected") < names.index("botReady")
+    # One offer: transceivers audio then video, the "chat" channel, no pc_id yet.
+    offers = [o for o in harness.offers if o["method"] == "POST"]
+    assert len(offers) >= 1
+    first = offers[0]["body"]
+    assert first["type"] == "offer" and first["pc_id"] is None and first["restart_pc"] is False
+    sdp: str = first["sdp"]
+    assert sdp.index("m=audio") < sdp.index("m=video") < sdp.index("m=application")
+    patches = [o for o in harness.offers if o["method"] == "PATCH"]
+    if bot.trickle:
+        assert "a=candidate" not in sdp
+        harness.wait_for(lambda: any(o["method"] == "PATCH" for o in harness.offers))
+        patches = [o for o in harness.offers if o["method"] == "PATCH"]
+        assert patches and patches[0]["body"]["pc_id"] == harness.run("client.transport.pc_id")
+        assert patches[0]["body"]["candidates"][0]["candidate"].startswith("candidate:")
+    else:
+        assert "a=candidate" in sdp
+        assert not patches
+    pc = harness.page.evaluate(
+        """() => {
+            const pc = window.peerConnections.at(-1);
+            return {
+                kinds: pc.getTransceivers().map((t) => t.receiver.track.kind),
+                directions: pc.getTransceivers().map((t) => t.direction),
+                state: pc.connectionState,
+            };
+        }"""
+    )
+    assert pc == {
+        "kinds": ["audio", "video"],
+        "directions": ["sendrecv", "sendrecv"],
+        "state": "connected",
+    }
+    assert harness.run(
+        "[client.transport.data_channel.label, client.transport.data_channel.ordered]"
+    ) == ["chat", True]
+    # On open: trackStatus for mic (enabled) and cam (disabled), then client-ready, then pings.
+    harness.page.wait_for_function(
+        "window.dcSent.filter((m) => m.data.startsWith('ping: ')).length >= 2"
+    )
+    sent = harness.dc_sent()
+    assert sent[0] == (
+        '{"type": "signalling", "message": {"type": "trackStatus", "receiver_index": 0, '
+        '"enabled": true}}'
+    )
+    assert sent[1] == (
+        '{"type": "signalling", "message": {"type": "trackStatus", "receiver_index": 1, '
+        '"enabled": false}}'
+    )
+    assert '"type":"client-ready"' in sent[2]
+    pings = [m for m in harness.page.evaluate("window.dcSent") if m["data"].startswith("ping: ")]
+    now_ms = harness.page.evaluate("Date.now()")
+    assert abs(int(pings[0]["data"].removeprefix("ping: ")) - now_ms) < 10_000
+    assert 700 < pings[1]["t"] - pings[0]["t"] < 1500
+    # SCTP's limit, as the answer announced it (aiortc: 65536).
+    assert harness.run("client.transport.max_message_size") == harness.page.evaluate(
+        "window.peerConnections.at(-1).sctp.maxMessageSize"
+    )
+    harness.run("await client.disconnect()")
+    assert state_changes(harness)[-2:] == ["disconnecting", "disconnected"]
+    assert harness.run("live_proxies()") == 0
+
+
+def test_speech_makes_both_sides_speak_and_audio_flows(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    started = harness.wait_event("userStartedSpeaking", timeout_ms=20_000)
+    stopped = harness.wait_event("userStoppedSpeaking", timeout_ms=20_000)
+    assert stopped["t"] - started["t"] > 2000  # the wav holds ~5 s of speech
+    bot_started = harness.wait_event("botStartedSpeaking", timeout_ms=20_000)
+    # Measured from the page's <audio> element while the bot talks, independently of the
+    # transport's own meter.
+    energy = harness.page.evaluate(
+        "window.measureElement(document.querySelector('audio[data-pyrtvi=\"bot-audio\"]'), 1500)"
+    )
+    assert energy > 0.02, f"bot audio is silent in the page (max RMS {energy})"
+    bot_stopped = harness.wait_event("botStoppedSpeaking", timeout_ms=30_000)
+    levels = harness.run("LEVELS")
+    during = [lv for t, lv in levels["bot"] if bot_started["t"] <= t <= bot_stopped["t"]]
+    assert during and max(during) > 0.02
+    speaking = [lv for t, lv in levels["local"] if started["t"] <= t <= stopped["t"]]
+    assert speaking and max(speaking) > 0.05
+    # About 10 Hz.
+    assert 5 < len(levels["local"]) / ((levels["local"][-1][0] - levels["local"][0][0]) / 1000) < 15
+    harness.run("await client.disconnect()")
+
+
+def test_config_and_actions_over_the_data_channel(page: Page, bot_0108: Bot) -> None:
+    config = [{"service": "tts", "options": [{"name": "speed", "value": 180}]}]
+    base_url = bot_0108.server.url
+    harness = open_connected(
+        page, bot_0108, f", params={{'base_url': {base_url!r}, 'config': {config!r}}}"
+    )
+    result = harness.run(
+        """
+described = await client.describe_config()
+config = await client.get_config()
+speed_before = await client.get_service_option_value_from_config("tts", "speed", config)
+updated = await client.update_config(
+    [{"service": "tts", "options": [{"name": "speed", "value": 220}]}]
+)
+config_after = await client.get_config()
+actions = await client.describe_actions()
+response = await client.action("llm", "get_context")
+[
+    described.type,
+    sorted(s["name"] for s in described.data["config"]),
+    speed_before,
+    updated.type,
+    await client.get_service_option_value_from_config("tts", "speed", config_after),
+    sorted(f"{a['service']}:{a['action']}" for a in actions.data["actions"]),
+    response.type,
+    "messages" in response.data["result"],
+]
+"""
+    )
+    assert result[0] == "config-available"
+    assert result[1] == ["llm", "tts"]
+    assert result[2] == 180
+    assert result[3] == "config"
+    assert result[4] == 220
+    assert "llm:get_context" in result[5] and "tts:say" in result[5]
+    assert result[6:] == ["action-response", True]
+    assert [e["name"] for e in harness.events("error")] == []
+    harness.run("await client.disconnect()")
+
+
+def test_client_request_and_send_text(page: Page, bot_114: Bot) -> None:
+    harness = open_connected(page, bot_114)
+    reply = harness.run("await client.send_client_request('echo', {'n': 42, 'text': 'héllo'})")
+    assert reply == {"n": 42, "text": "héllo"}
+    harness.run("client.send_text('say hello from the browser')")
+    # The typed text reaches the bot's context and the bot answers (text, then speech).
+    output = harness.wait_event("botOutput", timeout_ms=20_000)
+    assert "hello from the browser" in output["data"][0]["text"].lower()
+    harness.wait_event("botStartedSpeaking", timeout_ms=20_000)
+    harness.run("await client.disconnect()")
+
+
+def test_disconnect_then_connect_again_with_the_same_client(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    first_pc = harness.run("client.transport.pc_id")
+    harness.run("await client.disconnect()")
+    assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
+    assert harness.page.evaluate("document.querySelectorAll('audio[data-pyrtvi]').length") == 0
+    assert harness.page.evaluate(
+        "window.peerConnections.every((pc) => pc.connectionState === 'closed')"
+    )
+    harness.run("await client.connect()")
+    assert harness.run("client.state") == "ready"
+    assert harness.run("client.transport.pc_id") != first_pc
+    assert len(harness.events("botReady")) == 2
+    assert state_changes(harness) == [*STATES, "disconnecting", "disconnected", *STATES]
+    first_offers = [o["body"]["pc_id"] for o in harness.offers if o["method"] == "POST"]
+    assert first_offers[-1] is None  # a new session starts with a new peer connection
+    # The mic was released and opened again; the new connection sends it.
+    assert (
+        harness.page.evaluate(
+            """window.peerConnections.at(-1).getTransceivers()[0].sender.track.readyState"""
+        )
+        == "live"
+    )
+    assert_bot_answers(harness, bot)
+    harness.run("await client.disconnect()")
+
+
+def test_renegotiation_and_recreated_connection_keep_the_session(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    pc_id = harness.run("client.transport.pc_id")
+    posts_before = posts(harness)
+    # The bot asks to renegotiate (as pipecat does): a new offer on the same connection.
+    harness.run(
+        """
+from pyodide.ffi import to_js
+signal = '{"type": "signalling", "message": {"type": "renegotiate"}}'
+client.transport.data_channel.dispatchEvent(
+    js.MessageEvent.new("message", to_js({"data": signal}, dict_converter=js.Object.fromEntries))
+)
+"""
+    )
+    harness.page.wait_for_function(
+        "window.peerConnections.at(-1).signalingState === 'stable'", timeout=10_000
+    )
+    harness.wait_for(lambda: posts(harness) == posts_before + 1)
+    renegotiation = [o for o in harness.offers if o["method"] == "POST"][-1]["body"]
+    assert renegotiation["pc_id"] == pc_id and renegotiation["restart_pc"] is False
+    assert harness.page.evaluate("window.peerConnections.length") == 1
+    # A network failure: the transport recreates the connection with restart_pc.
+    harness.run("client.transport._schedule_reconnect(client.transport._session)")
+    harness.wait_for(lambda: posts(harness) == posts_before + 2)
+    restart = [o for o in harness.offers if o["method"] == "POST"][-1]["body"]
+    assert restart["pc_id"] == pc_id and restart["restart_pc"] is True
+    harness.page.wait_for_function(
+        "window.peerConnections.length === 2 && "
+        "window.peerConnections[0].connectionState === 'closed' && "
+        "window.peerConnections[1].connectionState === 'connected'",
+        timeout=15_000,
+    )
+    harness.page.wait_for_function(
+        "window.dcSent.filter((m) => m.data.includes('trackStatus')).length >= 4"
+    )
+    # The same client session still talks to the bot over the new data channel.
+    assert_bot_answers(harness, bot)
+    assert harness.run("client.state") == "ready"
+    assert harness.events("disconnected") == []
+    harness.run("await client.disconnect()")
+    assert harness.run("live_proxies()") == 0
+
+
+def posts(harness: Harness) -> int:
+    return len([o for o in harness.offers if o["method"] == "POST"])
+
+
+def test_bot_leaving_disconnects_the_client(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    harness.run("await client.disconnect_bot()")
+    harness.wait_event("disconnected", timeout_ms=15_000)
+    names = [e["name"] for e in harness.events()]
+    assert names.index("botDisconnected") < names.index("disconnected")
+    assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
+    assert [e["name"] for e in harness.events("error")] == []
+
+
+def test_other_messages_are_ignored_and_oversized_ones_refused(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    result = harness.run(
+        """
+from pyodide.ffi import to_js
+from rtvi import MessageTooLargeError
+dc = client.transport.data_channel
+for data in ["garbage", '{"foo": 1}', "[1, 2]", '{"label": "other", "type": "x"}', "ping: 1"]:
+    dc.dispatchEvent(
+        js.MessageEvent.new("message", to_js({"data": data}, dict_converter=js.Object.fromEntries))
+    )
+dc.dispatchEvent(js.MessageEvent.new(
+    "message", to_js({"data": js.ArrayBuffer.new(4)}, dict_converter=js.Object.fromEntries)
+))
+limit = client.transport.max_message_size
+try:
+    client.send_client_message("echo", "x" * limit)
+    refused = None
+except MessageTooLargeError as exc:
+    refused = [exc.size > limit, exc.max_size == limit]
+try:
+    client.transport.send_text("y" * (limit + 1))
+    refused_raw = False
+except MessageTooLargeError:
+    refused_raw = True
+await asyncio.sleep(0.3)
+[refused, refused_raw, dc.readyState]
+"""
+    )
+    assert result == [[True, True], True, "open"]
+    # Nothing reached the client as an error, and the channel still works.
+    for name in ("error", "messageError", "genericMessage", "disconnected"):
+        assert harness.events(name) == [], name
+    assert any("ignoring a non-JSON data channel message" in line for line in harness.console)
+    assert any("ignoring a non-RTVI data channel message" in line for line in harness.console)
+    assert_bot_answers(harness, bot)
+    harness.run("await client.disconnect()")
+
+
+def test_twenty_cycles_release_every_js_proxy(page: Page, bot: Bot) -> None:
+    harness = Harness.open(page, bot.server)
+    result = harness.run(
+        f"""
+from rtvi.transports._browser import PROXIES
+client = make_client(transport=SmallWebRTCTransport(ice_trickle={bot.trickle}))
+baseline = live_proxies()
+created = PROXIES.created
+peak = []
+for _ in range(20):
+    await client.connect()
+    peak.append(live_proxies())
+    await client.disconnect()
+[baseline, live_proxies(), min(peak), PROXIES.created - created, client.state]
+"""
+    )
+    baseline, after, peak, created, state = result
+    assert (baseline, after, state) == (0, 0, "disconnected")
+    assert peak >= 8  # pc and channel listeners, device watcher: the count is real
+    assert created >= 20 * peak
+    assert harness.page.evaluate("document.querySelectorAll('audio[data-pyrtvi]').length") == 0
+    assert harness.page.evaluate(
+        "window.peerConnections.length === 20 && "
+        "window.peerConnections.every((pc) => pc.connectionState === 'closed')"
+    )
+    assert len(harness.events("botReady")) == 20
+
+
+def bot_pid(server: LiveServer) -> int:
+    """The embedded bot: the server's child process running pyrtvi_bot."""
+    assert server.process is not None
+    pid = server.process.pid
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"pyrtvi_bot" in cmdline:
+                return int(child)
+    raise AssertionError(f"no bot process under the server (pid {pid})")
+
+
+# Keep last: it kills the module's bot (the server restarts it on the next request).
+def test_bot_killed_mid_session_ends_in_disconnected_within_15_s(page: Page, bot: Bot) -> None:
+    harness = open_connected(page, bot)
+    harness.wait_event("botReady")
+    os.kill(bot_pid(bot.server), signal.SIGKILL)
+    killed = harness.page.evaluate("performance.now()")
+    disconnected = harness.wait_event("disconnected", timeout_ms=30_000)
+    assert disconnected["t"] - killed < 15_000
+    error = harness.events("error")[-1]["data"][0]["data"]
+    assert error["fatal"] is True and "reconnect attempts" in error["message"]
+    names = [e["name"] for e in harness.events()]
+    assert names.index("botDisconnected") < names.index("disconnected")
+    restarts = [o for o in harness.offers if o["method"] == "POST" and o["body"]["restart_pc"]]
+    assert len(restarts) == 3
+    assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
