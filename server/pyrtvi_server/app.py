@@ -31,11 +31,15 @@ from pyrtvi_server.static import (
 log = logging.getLogger("pyrtvi.server")
 
 
-def pyscript_config(runtime: Runtime) -> dict[str, object]:
-    """PyScript config: the local interpreter and the client package unpacked onto sys.path."""
+def pyscript_config(runtime: Runtime, origin: str = "") -> dict[str, object]:
+    """PyScript config: the local interpreter and the client package unpacked onto sys.path.
+
+    ``origin`` (e.g. ``http://127.0.0.1:8000``) makes the URLs absolute, so that a page on
+    another origin that uses this config loads everything from this server.
+    """
     return {
-        "interpreter": f"{runtime.pyodide_url}/pyodide.mjs",
-        "files": {"/py/rtvi.zip": "./*"},
+        "interpreter": f"{origin}{runtime.pyodide_url}/pyodide.mjs",
+        "files": {f"{origin}/py/rtvi.zip": "./*"},
     }
 
 
@@ -62,7 +66,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return asset_response(request, render_page("index.html"), REVALIDATE)
 
     async def config(request: Request) -> Response:
-        response = JSONResponse(pyscript_config(runtime), headers={"Cache-Control": REVALIDATE})
+        origin = str(request.base_url).rstrip("/")
+        headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
+        response = JSONResponse(pyscript_config(runtime, origin), headers=headers)
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
