@@ -8,6 +8,7 @@ bot turns into user speech; the bot then answers with espeak speech.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from dataclasses import dataclass
@@ -379,6 +380,121 @@ for _ in range(20):
         "window.peerConnections.every((pc) => pc.connectionState === 'closed')"
     )
     assert len(harness.events("botReady")) == 20
+
+
+def track_statuses(harness: Harness) -> list[tuple[int, bool]]:
+    out = []
+    for raw in harness.dc_sent():
+        if '"trackStatus"' in raw:
+            message = json.loads(raw)["message"]
+            out.append((message["receiver_index"], message["enabled"]))
+    return out
+
+
+def sender_track(harness: Harness, index: int) -> dict[str, Any] | None:
+    return harness.page.evaluate(  # type: ignore[no-any-return]
+        """(index) => {
+            const track = window.peerConnections.at(-1).getTransceivers()[index].sender.track;
+            return track && {
+                id: track.id, enabled: track.enabled, state: track.readyState,
+                device: track.getSettings().deviceId,
+            };
+        }""",
+        index,
+    )
+
+
+def test_mic_and_camera_are_opened_only_when_enabled(page: Page, bot_114: Bot) -> None:
+    harness = open_connected(page, bot_114, ", enable_mic=False")
+    # A disabled mic is never opened (pipecat #2755, RN transports #24); the bot is told.
+    assert harness.page.evaluate("window.userMediaCalls") == []
+    assert harness.run(
+        "[client.transport.tracks().local.audio, client.transport.is_mic_enabled]"
+    ) == [
+        None,
+        False,
+    ]
+    assert track_statuses(harness)[:2] == [(0, False), (1, False)]
+    assert sender_track(harness, 0) is None
+    harness.run("client.enable_mic(True)")
+    harness.page.wait_for_function(
+        "window.peerConnections.at(-1).getTransceivers()[0].sender.track !== null"
+    )
+    assert sender_track(harness, 0)["enabled"] is True  # type: ignore[index]
+    assert track_statuses(harness)[-1] == (0, True)
+    harness.wait_for(lambda: harness.run("max([l for _, l in LEVELS['local']] or [0])") > 0.05)
+    # Muting: the same track, disabled, and silent in the level meter.
+    harness.run("client.enable_mic(False)")
+    assert sender_track(harness, 0)["enabled"] is False  # type: ignore[index]
+    assert track_statuses(harness)[-1] == (0, False)
+    harness.run("await asyncio.sleep(0.5); LEVELS['local'].clear(); await asyncio.sleep(0.5)")
+    assert max(lv for _, lv in harness.run("LEVELS['local']")) < 0.001
+    # The camera, enabled mid-session: opened, sent on the video transceiver, announced.
+    harness.run("client.enable_cam(True)")
+    harness.page.wait_for_function(
+        "window.peerConnections.at(-1).getTransceivers()[1].sender.track !== null"
+    )
+    assert track_statuses(harness)[-1] == (1, True)
+    tracks = harness.run(
+        "t = client.transport.tracks(); [t.local.audio is not None, t.local.video is not None, "
+        "t.bot.audio is not None]"
+    )
+    assert tracks == [True, True, True]
+    kinds = [json.loads(c) for c in harness.page.evaluate("window.userMediaCalls")]
+    assert kinds == [{"audio": True}, {"video": True}]
+    harness.run("await client.disconnect()")
+    assert harness.page.evaluate(
+        "window.peerConnections.at(-1).getTransceivers().every((t) => !t.sender.track || "
+        "t.sender.track.readyState === 'ended')"
+    )
+
+
+def test_devices_can_be_listed_switched_and_watched(page: Page, bot_114: Bot) -> None:
+    harness = open_connected(page, bot_114)
+    devices = harness.run(
+        """
+mics = await client.get_all_mics()
+cams = await client.get_all_cams()
+speakers = await client.get_all_speakers()
+[[d.kind for d in mics], [d.kind for d in cams], [d.device_id for d in speakers],
+ [d.device_id for d in mics]]
+"""
+    )
+    mic_kinds, cam_kinds, speaker_ids, mic_ids = devices
+    assert len(mic_kinds) >= 2 and set(mic_kinds) == {"audioinput"}
+    assert cam_kinds and set(cam_kinds) == {"videoinput"}
+    assert speaker_ids
+    before = sender_track(harness, 0)
+    other = next(i for i in mic_ids if i not in ("default", before["device"]))  # type: ignore[index]
+    harness.run(f"await client.update_mic({other!r})")
+    after = sender_track(harness, 0)
+    assert after is not None and after["device"] == other and after["id"] != before["id"]  # type: ignore[index]
+    assert harness.run("client.transport.selected_mic.device_id") == other
+    assert harness.wait_event("micUpdated")["data"][0]["device_id"] == other
+    speaker = speaker_ids[-1]
+    harness.run(f"await client.update_speaker({speaker!r})")
+    assert harness.run("client.transport.audio_element.sinkId") == speaker
+    assert harness.wait_event("speakerUpdated")["data"][0]["device_id"] == speaker
+    # A device appearing or leaving: the lists are sent again.
+    lists_before = len(harness.events("availableMicsUpdated"))
+    harness.page.evaluate("navigator.mediaDevices.dispatchEvent(new Event('devicechange'))")
+    harness.wait_event("availableMicsUpdated", count=lists_before + 1)
+    harness.wait_event("availableSpeakersUpdated", count=lists_before + 1)
+    harness.run("await client.disconnect()")
+    assert harness.run("live_proxies()") == 0
+
+
+def test_bot_audio_plays_in_a_given_element(page: Page, bot_114: Bot) -> None:
+    harness = open_connected(page, bot_114, audio_element="#bot-audio")
+    assert harness.page.evaluate("document.querySelectorAll('audio').length") == 1
+    assert (
+        harness.page.evaluate(
+            "document.querySelector('#bot-audio').srcObject.getAudioTracks()[0].readyState"
+        )
+        == "live"
+    )
+    harness.run("await client.disconnect()")
+    assert harness.page.evaluate("document.querySelector('#bot-audio').srcObject") is None
 
 
 def bot_pid(server: LiveServer) -> int:

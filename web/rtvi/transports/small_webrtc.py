@@ -43,6 +43,7 @@ from ..errors import (
     TransportStartError,
     UnsupportedFeatureError,
 )
+from ..http.base import HTTPTimeoutError
 from ..messages import MESSAGE_LABEL, RTVIMessage
 from ..state import TransportState
 from ..transport import (
@@ -532,7 +533,7 @@ class SmallWebRTCTransport(Transport):
                 self.offer_timeout + 1,
             )
             text = await response.text()
-        except TimeoutError:
+        except (TimeoutError, HTTPTimeoutError):
             raise TransportStartError(
                 f"{method} {url}: no answer within {self.offer_timeout:g} s"
             ) from None
