@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
 
@@ -23,12 +25,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def quiet_pipecat_deprecations() -> None:
+    """pipecat 0.0.x warns on every config/action message (the API 0.x clients need) inside
+    `catch_warnings(); simplefilter("always")`, which defeats warning filters: drop them at
+    display instead."""
+    show = warnings.showwarning
+    marker = f"{os.sep}pipecat{os.sep}"
+
+    def showwarning(message: Any, category: type[Warning], filename: str, *args: Any) -> None:
+        if issubclass(category, DeprecationWarning) and marker in filename:
+            return
+        show(message, category, filename, *args)
+
+    warnings.showwarning = showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     # Before pipecat is imported: it looks for NLTK's punkt_tab data at import (see nltk_data/).
     os.environ["NLTK_DATA"] = os.pathsep.join(
         p for p in (str(NLTK_DATA), os.environ.get("NLTK_DATA", "")) if p
     )
+    quiet_pipecat_deprecations()
     from loguru import logger
 
     logger.remove()

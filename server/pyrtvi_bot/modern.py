@@ -51,10 +51,10 @@ class ModernBot:
         processors = [
             transport.input(),
             VADProcessor(vad_analyzer=SileroVADAnalyzer(params=vad)),
+            *([stt] if stt else []),
             pipeline.SpeechTurns(
                 echo=stt is None, vad_start_secs=vad.start_secs, vad_stop_secs=vad.stop_secs
             ),
-            *([stt] if stt else []),
             pipeline.ContextKeeper(context),
             llm,
             pipeline.AssistantRecorder(context),

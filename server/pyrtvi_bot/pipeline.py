@@ -2,7 +2,7 @@
 
 The conversation path, all offline:
 
-    transport.input() → [RTVI] → VADProcessor → SpeechTurns → [real STT] → ContextKeeper
+    transport.input() → [RTVI] → VADProcessor → [real STT] → SpeechTurns → ContextKeeper
         → StandInLLM (or a real LLM) → AssistantRecorder → EspeakTTSService → transport.output()
 
 * `SpeechTurns` turns VAD frames into user started/stopped speaking (and interrupts the bot); with
@@ -49,6 +49,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
 from pyrtvi_bot import espeak, rules
@@ -202,7 +203,12 @@ class EspeakTTSService(TTSService):
     """Text to speech with the local espeak-ng; voice and rate are read live from the settings."""
 
     def __init__(self, settings: BotSettings, **kwargs: Any) -> None:
-        super().__init__(push_start_frame=True, push_stop_frames=True, **kwargs)
+        # voice/language live in BotSettings (changed by update-config); pipecat wants every
+        # TTSSettings field given, None meaning "not used by this service".
+        tts_settings = TTSSettings(model="espeak-ng", voice=settings.voice, language=None)
+        super().__init__(
+            push_start_frame=True, push_stop_frames=True, settings=tts_settings, **kwargs
+        )
         self._bot_settings = settings
         self._resampler = create_stream_resampler()
 

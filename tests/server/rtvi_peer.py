@@ -287,6 +287,15 @@ class RTVIPeer:
             seen = [r.type for r in self.log if r.at >= after]
             raise AssertionError(f"no {match!r} within {timeout} s; received {seen}") from None
 
+    async def receive_audio(self, frames: int, timeout: float = 10.0) -> None:
+        """Wait until `frames` more bot audio frames (20 ms each) have arrived."""
+        target = self.audio.frames + frames
+        deadline = time.monotonic() + timeout
+        while self.audio.frames < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"bot audio stalled at {self.audio.frames} frames")
+            await asyncio.sleep(0.02)
+
     def types(self, after: float = 0.0) -> list[str]:
         return [r.type for r in self.log if r.at >= after]
 

@@ -215,12 +215,19 @@ async def test_action_reply_is_streamed_and_spoken(peer: RTVIPeer) -> None:
         {"role": "assistant", "content": "Hello from the test."},
     ]
 
+    # tts:say speaks text as is; tts:interrupt cuts it off.
     said = time.monotonic()
-    reply = await peer.request("action", action("tts", "say", text="Saying this directly."))
+    long_text = "This sentence is long enough to be cut off. " * 4
+    reply = await peer.request("action", action("tts", "say", text=long_text))
     assert reply["data"]["result"] is True
     await peer.wait_for("bot-tts-started", after=said)
-    await peer.wait_for("bot-stopped-speaking", after=said, timeout=20)
-    assert (await peer.request("action", action("tts", "interrupt")))["data"]["result"] is True
+    speaking = await peer.wait_for("bot-started-speaking", after=said, timeout=15)
+    interrupted = await peer.request("action", action("tts", "interrupt"))
+    assert interrupted["data"]["result"] is True
+    stopped = await peer.wait_for("bot-stopped-speaking", after=speaking.at, timeout=5)
+    assert stopped.at - speaking.at < 5  # the whole text would take about 10 s
+    await peer.receive_audio(75)  # 1.5 s more of the bot's (now silent) track
+    assert peer.audio.sound_between(stopped.at + 0.5) == 0
 
 
 async def test_send_text_is_answered_and_spoken(peer: RTVIPeer) -> None:

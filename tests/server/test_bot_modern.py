@@ -3,6 +3,8 @@ client messages, send-text with a spoken reply, and config/action messages refus
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -93,3 +95,25 @@ async def test_user_speech_gets_spoken_reply(peer: RTVIPeer) -> None:
     assert said.startswith("I heard you speak for about")
     await peer.wait_for("bot-tts-text", after=bot_started.at, timeout=15)
     assert peer.audio.sound_between(bot_started.at) >= 10
+
+
+async def test_disconnected_action_works_on_1x_too(
+    modern_bot: BotProcess, http: httpx.AsyncClient
+) -> None:
+    """No pipecat in the path: the HTTP actions behave as on 0.0.108."""
+    data = {"service": "llm", "action": "run", "arguments": [{"name": "interrupt", "value": False}]}
+    body = {"actions": [{"label": "rtvi-ai", "type": "action", "id": "r1", "data": data}]}
+    reply = await http.post(modern_bot.base_url + "/action", json=body)
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    events = [
+        json.loads(base64.b64decode(line.removeprefix("data: ")))
+        for line in reply.text.split("\n\n")
+        if line
+    ]
+    assert events[0]["type"] == "bot-llm-started"
+    assert events[-1] == {
+        "label": "rtvi-ai",
+        "type": "action-response",
+        "id": "r1",
+        "data": {"result": True},
+    }
