@@ -29,7 +29,7 @@ system-deps:
 browser-deps:
 	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml web/rtvi/__init__.py server/pyrtvi_server/__init__.py
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -53,8 +53,11 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy server/pyrtvi_server web/rtvi
 
+# Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
+# which breaks the asyncio tests (pytest-asyncio) that would come after it.
 pytest: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit tests/server $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit -q
