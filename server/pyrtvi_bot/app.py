@@ -169,7 +169,12 @@ class BotService:
                 if len(session.connections) >= MAX_CONNECTIONS_PER_SESSION:
                     raise HTTPError(429, "too many peer connections in this session")
                 connection = SmallWebRTCConnection(ice_servers=[])
-                await connection.initialize(sdp=sdp, type=kind)
+                try:
+                    await connection.initialize(sdp=sdp, type=kind)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await connection.pc.close()
+                    raise
                 self._launch(session, connection)
         except HTTPError:
             raise

@@ -117,3 +117,29 @@ async def test_disconnected_action_works_on_1x_too(
         "id": "r1",
         "data": {"result": True},
     }
+
+
+async def test_sessions_are_independent(
+    peer: RTVIPeer, modern_bot: BotProcess, http: httpx.AsyncClient
+) -> None:
+    start = {"config": [{"service": "tts", "options": [{"name": "voice", "value": "en-us"}]}]}
+    other = await connected_peer(modern_bot, http, start)
+    try:
+        await peer.ready(version="2.1.0")
+        await other.ready(version="2.1.0")
+        mine = await peer.request("client-message", {"t": "settings"})
+        theirs = await other.request("client-message", {"t": "settings"})
+        assert (mine["data"]["d"]["voice"], theirs["data"]["d"]["voice"]) == ("en-gb", "en-us")
+        begin = time.monotonic()
+        peer.send("send-text", {"content": "say one.", "options": {}})
+        other.send("send-text", {"content": "say two.", "options": {}})
+        for who, expected in ((peer, "one."), (other, "two.")):
+            await who.wait_for("bot-llm-stopped", after=begin)
+            said = "".join(
+                r.message["data"]["text"]
+                for r in who.log
+                if r.at >= begin and r.type == "bot-llm-text"
+            )
+            assert said == expected
+    finally:
+        await other.close()
