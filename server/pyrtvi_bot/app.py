@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from loguru import logger
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -314,6 +315,17 @@ def _guard(
     return guarded
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown path 404, wrong method 405) as JSON too."""
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    logger.opt(exception=exc).error(f"{request.method} {request.url.path} failed")
+    return JSONResponse({"detail": f"internal error: {exc}"}, status_code=500)
+
+
 def create_app(flavor: Flavor) -> Starlette:
     service = BotService(flavor)
 
@@ -331,6 +343,10 @@ def create_app(flavor: Flavor) -> Starlette:
         Route(offer_path, _guard(service.ice_candidates), methods=["PATCH"]),
         Route("/action", _guard(service.action), methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_error, Exception: _internal_error},
+    )
     app.state.service = service
     return app

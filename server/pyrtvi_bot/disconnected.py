@@ -138,6 +138,9 @@ async def stream_actions(
                         )
                     except actions.ActionError as exc:
                         queue.put_nowait(envelope("error-response", {"error": str(exc)}, msg_id))
+                    except Exception as exc:  # a bug: still answer, or the client waits forever
+                        error = {"error": f"internal error: {exc!r}"}
+                        queue.put_nowait(envelope("error-response", error, msg_id))
                     else:
                         queue.put_nowait(envelope("action-response", {"result": result}, msg_id))
         finally:

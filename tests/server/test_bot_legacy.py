@@ -94,6 +94,8 @@ async def test_bad_http_inputs_are_4xx_json(
         ("POST", "/action", b'{"actions": [{"type": "action", "id": "a"}]}', 400),
         ("POST", "/action", b'{"actions": [{"type": "nope", "id": "a", "data": {}}]}', 400),
         ("POST", "/action", b'{"actions": [], "sessionId": "nope"}', 400),
+        ("GET", "/nope", b"", 404),
+        ("GET", "/start", b"", 405),
     ]
     for method, path, body, status in cases:
         url = path if path.startswith("http") else base + path
