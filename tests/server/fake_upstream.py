@@ -55,6 +55,8 @@ class FakeUpstream:
     gate: threading.Event = field(default_factory=threading.Event)
     gate_timed_out: bool = False
     stream_finished: threading.Event = field(default_factory=threading.Event)
+    #: Set when the streaming action ended early (its client, the proxy, went away).
+    stream_abandoned: threading.Event = field(default_factory=threading.Event)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -124,17 +126,23 @@ class FakeUpstream:
         if name != "stream":
             return JSONResponse(reply)
         self.stream_finished.clear()
+        self.stream_abandoned.clear()
 
         async def events() -> AsyncIterator[bytes]:
-            yield sse_event({"label": "rtvi-ai", "type": "bot-llm-started", "data": {}})
-            opened = await anyio.to_thread.run_sync(self.gate.wait, GATE_TIMEOUT)
-            self.gate_timed_out = not opened
-            for word in ("Hello", " world"):
-                yield sse_event(
-                    {"label": "rtvi-ai", "type": "bot-llm-text", "data": {"text": word}}
-                )
-            yield sse_event(reply)
-            self.stream_finished.set()
+            try:
+                yield sse_event({"label": "rtvi-ai", "type": "bot-llm-started", "data": {}})
+                opened = await anyio.to_thread.run_sync(self.gate.wait, GATE_TIMEOUT)
+                self.gate_timed_out = not opened
+                for word in ("Hello", " world"):
+                    yield sse_event(
+                        {"label": "rtvi-ai", "type": "bot-llm-text", "data": {"text": word}}
+                    )
+                    await asyncio.sleep(0.05)
+                yield sse_event(reply)
+                self.stream_finished.set()
+            finally:
+                if not self.stream_finished.is_set():
+                    self.stream_abandoned.set()
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

@@ -382,6 +382,23 @@ def test_action_streams_event_by_event(server: LiveServer, upstream: FakeUpstrea
     assert events[-1]["id"] == "a1b2c3d4"
 
 
+def test_action_client_gone_closes_upstream_stream(
+    server: LiveServer, upstream: FakeUpstream
+) -> None:
+    """A browser that leaves mid-stream must not leave the bot streaming to nobody."""
+    upstream.gate.clear()
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as c,
+        c.stream("POST", "/action", json=action_body("stream")) as response,
+    ):
+        assert response.status_code == 200
+        first = next(response.iter_raw())
+        assert first.startswith(b"data: ")
+    upstream.gate.set()  # let the bot go on: it must find its listener gone
+    assert upstream.stream_abandoned.wait(10), "the proxy kept the upstream stream open"
+    assert not upstream.stream_finished.is_set()
+
+
 def test_action_upstream_errors(client: httpx.Client) -> None:
     assert_error(client.post("/action", json=action_body("refuse")), 400, "unknown action")
     assert_error(client.post("/action", json=action_body("slow")), 504, "timeout")
