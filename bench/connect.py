@@ -1,0 +1,375 @@
+"""Connect, request round trip, disconnect and heap: pyrtvi in Pyodide vs the official JS client.
+
+Run: `.venv/bin/python -m bench.connect [--runs 5] [--requests 20] [--ice both]`.
+
+One `pyrtvi serve --bot embedded --bot-pipecat 1.14.0` (a real Pipecat 1.14.0 bot, started by the
+server as a BotProcess) on a free port, or `--bot-url URL` for a bot service already running. Both
+clients talk to that same server, over SmallWebRTC:
+
+- pyrtvi: `RTVIClient(SmallWebRTCTransport(ice_trickle=...), params={"base_url": origin})` in
+  Pyodide (PyScript page, the server's `/pyscript.json`);
+- JS: `@pipecat-ai/client-js` 1.13.1 + `@pipecat-ai/small-webrtc-transport` 1.10.8, bundled by
+  esbuild from `bench/js/` (built here when missing or stale), with `WavMediaManager` (the default
+  media manager downloads from Daily's CDN) and `offerUrlTemplate` pointing at our offer proxy.
+
+Both do the same two steps inside one timed call: POST `/connect` (the bot starts a session), then
+the WebRTC handshake, then client-ready → bot-ready. pyrtvi: `await client.connect()`; JS:
+`await client.startBotAndConnect({endpoint: origin + "/connect"})`. Every run opens a fresh page
+per client and times only after it is ready (Pyodide boot is `bench.boot`'s subject). The pages
+are served from the server's own origin by Playwright routes under `/__bench__/`; any request to
+another host is aborted and fails the run. Runs alternate which client goes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+
+from tests.conftest import LiveServer, browser_config
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+BUNDLE = JS_DIR / "dist" / "bench-client.js"
+PREFIX = "/__bench__/"
+PIPECAT = "1.14.0"
+ECHO_TYPE = "echo"  # server/pyrtvi_bot answers client-message echo with its data
+
+PYRTVI_HTML = """<!doctype html>
+<html lang="en" data-bench="loading">
+<head>
+  <meta charset="utf-8">
+  <title>pyrtvi connect bench</title>
+  <script type="module" src="{pyscript_url}/core.js"></script>
+</head>
+<body>
+  <script type="py" config="/pyscript.json" src="/__bench__/pyrtvi_main.py"></script>
+</body>
+</html>
+"""
+
+#: Runs in Pyodide. Each step is timed in the page with performance.now(), like the JS side.
+PYRTVI_MAIN = """
+import json
+
+import js
+from pyodide.ffi import create_proxy
+from rtvi import RTVIClient, RTVIEvent
+from rtvi.transports.small_webrtc import SmallWebRTCTransport
+
+state = {}
+
+
+async def connect(trickle):
+    marks = {}
+    client = RTVIClient(
+        SmallWebRTCTransport(ice_trickle=bool(trickle)),
+        params={"base_url": str(js.location.origin)},
+    )
+    client.on(RTVIEvent.BOT_STARTED, lambda *_: marks.setdefault("started", js.performance.now()))
+    state["client"] = client
+    t0 = js.performance.now()
+    ready = await client.connect()
+    t1 = js.performance.now()
+    about = (ready.get("about") or {}) if isinstance(ready, dict) else {}
+    return json.dumps(
+        {"total": t1 - t0, "start": marks["started"] - t0, "bot": about.get("library_version")}
+    )
+
+
+async def requests(n):
+    client = state["client"]
+    times = []
+    for i in range(int(n)):
+        t0 = js.performance.now()
+        reply = await client.send_client_request("echo", {"i": i})
+        times.append(js.performance.now() - t0)
+        if reply != {"i": i}:
+            raise RuntimeError(f"unexpected echo reply {reply!r}")
+    return json.dumps(times)
+
+
+async def disconnect(_=None):
+    client = state.pop("client")
+    t0 = js.performance.now()
+    await client.disconnect()
+    return json.dumps(js.performance.now() - t0)
+
+
+def wasm_memory(_=None):
+    import pyodide_js
+
+    return json.dumps(pyodide_js._module.HEAPU8.buffer.byteLength)
+
+
+js.bench = js.Object.new()
+js.bench.wasm = create_proxy(wasm_memory)
+js.bench.connect = create_proxy(connect)
+js.bench.requests = create_proxy(requests)
+js.bench.disconnect = create_proxy(disconnect)
+js.document.documentElement.dataset.bench = "ready"
+"""
+
+JS_HTML = """<!doctype html>
+<html lang="en" data-bench="loading">
+<head>
+  <meta charset="utf-8">
+  <title>JS client connect bench</title>
+  <script src="/__bench__/bench-client.js"></script>
+  <script>
+    const { LogLevel, PipecatClient, SmallWebRTCTransport, WavMediaManager } = window.PipecatBench;
+    const state = {};
+    window.bench = {
+      async connect(trickle) {
+        const marks = {};
+        const transport = new SmallWebRTCTransport({
+          mediaManager: new WavMediaManager(),
+          waitForICEGathering: !trickle,
+          offerUrlTemplate: location.origin + "/sessions/:sessionId/offer",
+        });
+        const client = new PipecatClient({
+          transport,
+          enableMic: true,
+          enableCam: false,
+          callbacks: { onBotStarted: () => { marks.started ??= performance.now(); } },
+        });
+        client.setLogLevel(LogLevel.WARN);  // its default (DEBUG) logs every message
+        state.client = client;
+        const t0 = performance.now();
+        const ready = await client.startBotAndConnect({ endpoint: location.origin + "/connect" });
+        const t1 = performance.now();
+        return JSON.stringify({
+          total: t1 - t0, start: marks.started - t0, bot: ready?.about?.library_version ?? null,
+        });
+      },
+      async requests(n) {
+        const times = [];
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          const reply = await state.client.sendClientRequest("echo", { i });
+          times.push(performance.now() - t0);
+          if (reply?.i !== i) throw new Error("unexpected echo reply " + JSON.stringify(reply));
+        }
+        return JSON.stringify(times);
+      },
+      wasm() {
+        return JSON.stringify(0);  // no WebAssembly in this client
+      },
+      async disconnect() {
+        const client = state.client;
+        delete state.client;
+        const t0 = performance.now();
+        await client.disconnect();
+        return JSON.stringify(performance.now() - t0);
+      },
+    };
+    document.documentElement.dataset.bench = "ready";
+  </script>
+</head>
+<body></body>
+</html>
+"""
+
+CALL = """async ([name, arg]) => {
+  const pending = window.bench[name](arg);
+  try { return await pending; } finally { pending.destroy?.(); }
+}"""
+
+
+def ensure_bundle() -> None:
+    """`npm ci` + esbuild in bench/js when the bundle is missing or older than its inputs."""
+    lock = JS_DIR / "package-lock.json"
+    installed = JS_DIR / "node_modules" / ".package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True)
+    inputs = [lock, JS_DIR / "package.json", JS_DIR / "entry.js"]
+    if not BUNDLE.exists() or BUNDLE.stat().st_mtime < max(p.stat().st_mtime for p in inputs):
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=JS_DIR, check=True)
+
+
+@dataclass
+class Samples:
+    """Per client: everything measured, in ms (heap in bytes)."""
+
+    connect: dict[str, list[float]] = field(default_factory=dict)  # per ICE mode
+    start: dict[str, list[float]] = field(default_factory=dict)
+    rtt: list[float] = field(default_factory=list)
+    disconnect: list[float] = field(default_factory=list)
+    heap_after: list[float] = field(default_factory=list)
+    heap_growth: list[float] = field(default_factory=list)
+    backing: list[float] = field(default_factory=list)
+    wasm: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Bench:
+    browser: Browser
+    server_url: str
+    pages: dict[str, str]
+    requests: int
+    offhost: list[str] = field(default_factory=list)
+
+    def _guard(self, route: Route) -> None:
+        url = route.request.url
+        host = urlsplit(url).hostname or ""
+        if url.startswith(("http://", "https://", "ws://", "wss://")) and (
+            host not in browser_config.ALLOWED_HOSTS
+            and f"[{host}]" not in browser_config.ALLOWED_HOSTS
+        ):
+            self.offhost.append(url)
+            route.abort()
+        else:
+            route.fallback()
+
+    def _serve(self, route: Route) -> None:
+        name = route.request.url.split(PREFIX, 1)[1].split("?")[0]
+        if name == "bench-client.js":
+            route.fulfill(path=str(BUNDLE), content_type="text/javascript")
+        elif name in self.pages:
+            kinds = {".html": "text/html", ".py": "text/x-python"}
+            kind = kinds.get(Path(name).suffix, "text/plain")
+            route.fulfill(body=self.pages[name], content_type=kind)
+        else:
+            route.fulfill(status=404, body="not found")
+
+    def open(self, page_name: str) -> tuple[BrowserContext, Page, Any]:
+        context = self.browser.new_context()
+        context.route("**/*", self._guard)
+        context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
+        page = context.new_page()
+        page.route(f"{self.server_url}{PREFIX}**", self._serve)
+        page.goto(f"{self.server_url}{PREFIX}{page_name}")
+        page.wait_for_function(
+            "document.documentElement.dataset.bench === 'ready'",
+            timeout=browser_config.BOOT_TIMEOUT_MS,
+        )
+        return context, page, context.new_cdp_session(page)
+
+    def measure(self, page_name: str, trickle: bool, samples: Samples, mode: str) -> None:
+        context, page, cdp = self.open(page_name)
+        try:
+
+            def call(name: str, arg: object = None) -> Any:
+                return json.loads(page.evaluate(CALL, [name, arg]))
+
+            def heap() -> dict[str, float]:
+                cdp.send("HeapProfiler.collectGarbage")
+                return cdp.send("Runtime.getHeapUsage")  # type: ignore[no-any-return]
+
+            before = heap()
+            result = call("connect", trickle)
+            after = heap()
+            if result["bot"] != PIPECAT:
+                raise RuntimeError(f"{page_name}: bot-ready from pipecat {result['bot']!r}")
+            samples.connect.setdefault(mode, []).append(result["total"])
+            samples.start.setdefault(mode, []).append(result["start"])
+            samples.heap_after.append(after["usedSize"])
+            samples.heap_growth.append(after["usedSize"] - before["usedSize"])
+            samples.backing.append(after.get("backingStorageSize", float("nan")))
+            samples.wasm.append(call("wasm"))
+            samples.rtt.extend(call("requests", self.requests))
+            samples.disconnect.append(call("disconnect"))
+        finally:
+            context.close()
+
+
+def table(results: dict[str, Samples], modes: list[str], args: argparse.Namespace) -> str:
+    mb = 1024 * 1024
+    rows: list[tuple[str, Callable[[Samples], list[float]], float, str]] = []
+    for mode in modes:
+        rows.append((f"connect → bot-ready, {mode} (ms)", lambda s, m=mode: s.connect[m], 1, ".0f"))
+        rows.append(
+            (f"  of which POST /connect, {mode} (ms)", lambda s, m=mode: s.start[m], 1, ".0f")
+        )
+    rows += [
+        (f"client request round trip (ms, n={args.requests}/run)", lambda s: s.rtt, 1, ".1f"),
+        ("disconnect (ms)", lambda s: s.disconnect, 1, ".1f"),
+        ("JS heap used after connect (MB)", lambda s: s.heap_after, mb, ".1f"),
+        ("  growth by connect (MB)", lambda s: s.heap_growth, mb, ".2f"),
+        ("backing stores after connect (MB)", lambda s: s.backing, mb, ".1f"),
+        ("WebAssembly memory after connect (MB)", lambda s: s.wasm, mb, ".1f"),
+    ]
+    width = max(len(r[0]) for r in rows) + 2
+    lines = [
+        f"{'median of ' + str(args.runs) + ' runs':<{width}}{'pyrtvi':>10}{'JS':>10}{'ratio':>8}"
+    ]
+    for label, pick, scale, fmt in rows:
+        py = statistics.median(pick(results["pyrtvi"])) / scale
+        js = statistics.median(pick(results["js"])) / scale
+        ratio = f"{py / js:.2f}" if js else "-"
+        lines.append(f"{label:<{width}}{py:>10{fmt}}{js:>10{fmt}}{ratio:>8}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh pages per client and ICE mode")
+    parser.add_argument("--requests", type=int, default=20, help="round trips per session")
+    parser.add_argument(
+        "--ice",
+        choices=["trickle", "gather", "both"],
+        default="both",
+        help="trickle ICE (PATCH, the JS default) and/or full gathering before the offer",
+    )
+    parser.add_argument("--bot-url", help="use this bot service (pyrtvi serve --bot url)")
+    parser.add_argument(
+        "--settle", type=float, default=1.0, help="seconds between sessions (bot teardown)"
+    )
+    args = parser.parse_args(argv)
+    modes = ["trickle", "gather"] if args.ice == "both" else [args.ice]
+    ensure_bundle()
+    bot = ["--bot", "url", "--bot-url", args.bot_url] if args.bot_url else []
+    bot = bot or ["--bot", "embedded", "--bot-pipecat", PIPECAT]
+    server = LiveServer(bot).start(Path(tempfile.mkdtemp()))
+    results = {"pyrtvi": Samples(), "js": Samples()}
+    try:
+        runtime = httpx.get(server.url + "/health", timeout=10).json()["runtime"]
+        pages = {
+            "pyrtvi.html": PYRTVI_HTML.format(
+                pyscript_url=f"/runtime/pyscript/{runtime['pyscript']}"
+            ),
+            "pyrtvi_main.py": PYRTVI_MAIN,
+            "js.html": JS_HTML,
+        }
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=browser_config.CHROMIUM,
+                args=browser_config.LAUNCH_ARGS,
+                headless=browser_config.HEADLESS,
+            )
+            bench = Bench(browser, server.url, pages, args.requests)
+            # Not measured: the bot's first session is slow (first pipeline, first VAD load).
+            for page_name in ("pyrtvi.html", "js.html"):
+                bench.measure(page_name, True, Samples(), "warm-up")
+                time.sleep(args.settle)
+            for run in range(args.runs):
+                for mode in modes:
+                    order = [("pyrtvi", "pyrtvi.html"), ("js", "js.html")]
+                    for name, page_name in order if run % 2 == 0 else order[::-1]:
+                        bench.measure(page_name, mode == "trickle", results[name], mode)
+                        time.sleep(args.settle)
+                print(f"run {run + 1}/{args.runs} done", flush=True)
+            browser.close()
+        if bench.offhost:
+            raise SystemExit(f"the pages requested off-host URLs: {bench.offhost}")
+    finally:
+        server.stop()
+    print(table(results, modes, args))
+    print(
+        f"(pipecat {PIPECAT} bot; ratio = pyrtvi / JS; round trips pooled over all sessions;"
+        " heap via CDP Runtime.getHeapUsage after a forced GC)"
+    )
+
+
+if __name__ == "__main__":
+    main()
