@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -34,13 +36,17 @@ def bot_python(pipecat_version: str, root: Path = REPO_ROOT) -> Path:
     return root / ".venvs" / f"bot-{pipecat_version}" / "bin" / "python"
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the parent dies, so no bot is orphaned even if
-    the server is killed hard (Linux only; spawn from the main thread, as this is per-thread)."""
-    with contextlib.suppress(Exception):
+def _parent_death_signal() -> Callable[[], object] | None:
+    """A pre-exec hook giving the child SIGTERM when its parent dies (Linux `PR_SET_PDEATHSIG`),
+    so no bot is orphaned even if the server is killed hard. Resolved here, in the parent: the
+    hook itself only makes the system call (no imports between fork and exec)."""
+    try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    return functools.partial(prctl, 1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -50,7 +56,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class BotProcess:
-    """One bot process on `host:port` (a free port when `port` is None)."""
+    """One bot process on `host:port` (a free port when `port` is None).
+
+    Start it from a long-lived thread (the event loop's): Linux delivers the parent-death signal
+    when the *thread* that spawned the child ends."""
 
     def __init__(
         self,
@@ -114,7 +123,7 @@ class BotProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log or None,
             stderr=self._log or None,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_parent_death_signal(),
         )
 
     def log_tail(self, chars: int = 4000) -> str:

@@ -3,14 +3,17 @@ killing it hard, and clear errors when it cannot start."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from pyrtvi_server.botproc import BotProcess, BotStartError, bot_python
+from pyrtvi_server.botproc import SERVER_DIR, BotProcess, BotStartError, bot_python
 
 from tests.server.conftest import MODERN_PIPECAT
 from tests.server.rtvi_peer import RTVIPeer, start_session
@@ -70,3 +73,44 @@ async def test_stop_mid_session_is_graceful_and_kill_is_hard(python: Path, tmp_p
     second.kill()
     assert second.returncode == -signal.SIGKILL and not second.running
     await second.stop()  # stopping a dead bot is a no-op
+
+
+def _alive(pid: int) -> bool:
+    """True unless the process is gone or a zombie (in a container nobody may reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_bot_dies_with_its_parent(python: Path, tmp_path: Path) -> None:
+    """A server killed with SIGKILL leaves no orphan bot behind."""
+    script = (
+        "import asyncio, sys, time\n"
+        "from pathlib import Path\n"
+        "from pyrtvi_server.botproc import BotProcess\n"
+        "bot = BotProcess(Path(sys.argv[1]), log_path=Path(sys.argv[2]))\n"
+        "asyncio.run(bot.start(timeout=120))\n"
+        "print(bot.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(python), str(tmp_path / "bot.log")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SERVER_DIR)},
+    )
+    try:
+        assert parent.stdout is not None
+        bot_pid = int(parent.stdout.readline())
+        assert _alive(bot_pid)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 15
+        while _alive(bot_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(bot_pid)
+    finally:
+        parent.kill()
+        parent.wait()
