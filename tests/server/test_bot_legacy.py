@@ -228,8 +228,8 @@ async def test_action_reply_is_streamed_and_spoken(peer: RTVIPeer) -> None:
     assert interrupted["data"]["result"] is True
     stopped = await peer.wait_for("bot-stopped-speaking", after=speaking.at, timeout=5)
     assert stopped.at - speaking.at < 5  # the whole text would take about 10 s
-    await peer.receive_audio(75)  # 1.5 s more of the bot's (now silent) track
-    assert peer.audio.sound_between(stopped.at + 0.5) == 0
+    await peer.receive_audio(100)  # 2 s more of the bot's (now silent) track
+    assert peer.audio.sound_between(stopped.at + 1.0) == 0
 
 
 async def test_send_text_is_answered_and_spoken(peer: RTVIPeer) -> None:

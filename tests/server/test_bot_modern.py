@@ -143,3 +143,23 @@ async def test_sessions_are_independent(
             assert said == expected
     finally:
         await other.close()
+
+
+async def test_start_config_can_make_the_bot_speak_first(
+    modern_bot: BotProcess, http: httpx.AsyncClient
+) -> None:
+    messages = [{"role": "user", "content": "say Welcome back."}]
+    options = [{"name": "messages", "value": messages}, {"name": "run_on_config", "value": True}]
+    peer = await connected_peer(
+        modern_bot, http, {"config": [{"service": "llm", "options": options}]}
+    )
+    try:
+        start = time.monotonic()
+        await peer.ready(version="2.1.0")
+        await peer.wait_for("bot-llm-stopped", after=start)
+        said = "".join(r.message["data"]["text"] for r in peer.log if r.type == "bot-llm-text")
+        assert said == "Welcome back."
+        types = peer.types()
+        assert types.index("bot-ready") < types.index("bot-llm-started")
+    finally:
+        await peer.close()
