@@ -149,8 +149,8 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
     )
 
     async def connect(request: Request) -> Response:
-        upstream = await bots.upstream()
         body = validate(ConnectRequest, await read_json(request, settings.max_body_bytes, empty={}))
+        upstream = await bots.upstream()  # after validation: bad input is not kept waiting
         start = deep_merge(
             {
                 "request_data": body.bot_request_data(),
@@ -174,20 +174,20 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         )
 
     async def offer(request: Request) -> Response:
-        upstream = await bots.upstream()
         session_id = session_id_of(request)
         data = await read_json(request, settings.max_body_bytes)
         if request.method == "PATCH":
             patch = validate(IcePatch, data)
-            await upstream.ice(session_id, patch.model_dump())
+            await (await bots.upstream()).ice(session_id, patch.model_dump())
             return Response(status_code=204)
         body = validate(OfferRequest, data)
+        upstream = await bots.upstream()
         answer = parse_reply(AnswerReply, await upstream.offer(session_id, body.upstream_body()))
         return JSONResponse(answer.model_dump())
 
     async def action(request: Request) -> Response:
-        upstream = await bots.upstream()
         body = validate(ActionRequest, await read_json(request, settings.max_body_bytes))
+        upstream = await bots.upstream()
         forwarded = deep_merge(body.model_dump(), action_extra)
         reply = await upstream.stream("POST", "/action", forwarded)
         return StreamingResponse(
