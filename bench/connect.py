@@ -77,13 +77,19 @@ async def connect(trickle):
         params={"base_url": str(js.location.origin)},
     )
     client.on(RTVIEvent.BOT_STARTED, lambda *_: marks.setdefault("started", js.performance.now()))
+    client.on(RTVIEvent.CONNECTED, lambda *_: marks.setdefault("connected", js.performance.now()))
     state["client"] = client
     t0 = js.performance.now()
     ready = await client.connect()
     t1 = js.performance.now()
     about = (ready.get("about") or {}) if isinstance(ready, dict) else {}
     return json.dumps(
-        {"total": t1 - t0, "start": marks["started"] - t0, "bot": about.get("library_version")}
+        {
+            "total": t1 - t0,
+            "start": marks["started"] - t0,
+            "connected": marks["connected"] - t0,
+            "bot": about.get("library_version"),
+        }
     )
 
 
@@ -141,7 +147,10 @@ JS_HTML = """<!doctype html>
           transport,
           enableMic: true,
           enableCam: false,
-          callbacks: { onBotStarted: () => { marks.started ??= performance.now(); } },
+          callbacks: {
+            onBotStarted: () => { marks.started ??= performance.now(); },
+            onConnected: () => { marks.connected ??= performance.now(); },
+          },
         });
         client.setLogLevel(LogLevel.WARN);  // its default (DEBUG) logs every message
         state.client = client;
@@ -149,7 +158,10 @@ JS_HTML = """<!doctype html>
         const ready = await client.startBotAndConnect({ endpoint: location.origin + "/connect" });
         const t1 = performance.now();
         return JSON.stringify({
-          total: t1 - t0, start: marks.started - t0, bot: ready?.about?.library_version ?? null,
+          total: t1 - t0,
+          start: marks.started - t0,
+          connected: marks.connected - t0,
+          bot: ready?.about?.library_version ?? null,
         });
       },
       async requests(n) {
@@ -203,6 +215,8 @@ class Samples:
 
     connect: dict[str, list[float]] = field(default_factory=dict)  # per ICE mode
     start: dict[str, list[float]] = field(default_factory=dict)
+    handshake: dict[str, list[float]] = field(default_factory=dict)
+    ready: dict[str, list[float]] = field(default_factory=dict)
     rtt: list[float] = field(default_factory=list)
     disconnect: list[float] = field(default_factory=list)
     heap_after: list[float] = field(default_factory=list)
@@ -273,6 +287,8 @@ class Bench:
                 raise RuntimeError(f"{page_name}: bot-ready from pipecat {result['bot']!r}")
             samples.connect.setdefault(mode, []).append(result["total"])
             samples.start.setdefault(mode, []).append(result["start"])
+            samples.handshake.setdefault(mode, []).append(result["connected"] - result["start"])
+            samples.ready.setdefault(mode, []).append(result["total"] - result["connected"])
             samples.heap_after.append(after["usedSize"])
             samples.heap_growth.append(after["usedSize"] - before["usedSize"])
             samples.backing.append(after.get("backingStorageSize", float("nan")))
@@ -288,9 +304,11 @@ def table(results: dict[str, Samples], modes: list[str], args: argparse.Namespac
     rows: list[tuple[str, Callable[[Samples], list[float]], float, str]] = []
     for mode in modes:
         rows.append((f"connect → bot-ready, {mode} (ms)", lambda s, m=mode: s.connect[m], 1, ".0f"))
-        rows.append(
-            (f"  of which POST /connect, {mode} (ms)", lambda s, m=mode: s.start[m], 1, ".0f")
-        )
+        rows += [
+            ("  devices + POST /connect (ms)", lambda s, m=mode: s.start[m], 1, ".0f"),
+            ("  WebRTC handshake → connected (ms)", lambda s, m=mode: s.handshake[m], 1, ".0f"),
+            ("  client-ready → bot-ready (ms)", lambda s, m=mode: s.ready[m], 1, ".0f"),
+        ]
     rows += [
         (f"client request round trip (ms, n={args.requests}/run)", lambda s: s.rtt, 1, ".1f"),
         ("disconnect (ms)", lambda s: s.disconnect, 1, ".1f"),
@@ -300,14 +318,21 @@ def table(results: dict[str, Samples], modes: list[str], args: argparse.Namespac
         ("WebAssembly memory after connect (MB)", lambda s: s.wasm, mb, ".1f"),
     ]
     width = max(len(r[0]) for r in rows) + 2
+    head = f"median of {args.runs} runs"
     lines = [
-        f"{'median of ' + str(args.runs) + ' runs':<{width}}{'pyrtvi':>10}{'JS':>10}{'ratio':>8}"
+        f"{head:<{width}}{'pyrtvi':>9}{'JS':>9}{'ratio':>7}   {'pyrtvi min-max':>15}"
+        f"{'JS min-max':>15}"
     ]
     for label, pick, scale, fmt in rows:
-        py = statistics.median(pick(results["pyrtvi"])) / scale
-        js = statistics.median(pick(results["js"])) / scale
+        cells = []
+        for name in ("pyrtvi", "js"):
+            values = [v / scale for v in pick(results[name])]
+            cells.append((statistics.median(values), f"{min(values):{fmt}}-{max(values):{fmt}}"))
+        (py, py_range), (js, js_range) = cells
         ratio = f"{py / js:.2f}" if js else "-"
-        lines.append(f"{label:<{width}}{py:>10{fmt}}{js:>10{fmt}}{ratio:>8}")
+        lines.append(
+            f"{label:<{width}}{py:>9{fmt}}{js:>9{fmt}}{ratio:>7}   {py_range:>15}{js_range:>15}"
+        )
     return "\n".join(lines)
 
 
