@@ -183,6 +183,7 @@ class Console:
         self.set_pressed("mic", mic_on)
         self.clock.reset(now_ms())
         self.connect_started = now_ms()
+        self.config = {}
         set_text(self.el["connect-time"], "…")
         self.el["connect"].disabled = True
         self.el["disconnect"].disabled = False
@@ -318,7 +319,7 @@ class Console:
             self.report(error)
 
     def on_level(self, meter_id: str, level: Any) -> None:
-        value = min(1.0, float(level) * METER_GAIN)
+        value = round(min(1.0, float(level) * METER_GAIN), 3)
         meter = self.el[meter_id]
         meter.value = value
         if value > self.peaks[meter_id]:
@@ -448,7 +449,9 @@ class Console:
         try:
             described = await self.client.describe_config()
             self.services = model.described_services(described.data)
-            self.config = model.config_values(await self.client.get_config())
+            # Merge: a bot may report only the options it was started with (pipecat does), so
+            # values applied in this session stay known.
+            self.config.update(model.config_values(await self.client.get_config()))
         except Exception as exc:
             self.config_status(f"Configuration unavailable: {exc}", "error")
             self.log("describe_config()", str(exc), kind="error")
@@ -483,7 +486,12 @@ class Console:
         return h(
             "div",
             {"class": "field"},
-            h("label", {"for": control_id}, f"{name} ", h("span", {"class": "type", "text": kind})),
+            h(
+                "label",
+                {"for": control_id},
+                f"{name} ",
+                h("span", {"class": "type", "aria-hidden": "true", "text": kind}),
+            ),
             control,
         )
 
@@ -604,7 +612,10 @@ class Console:
                         "label",
                         {"for": control_id},
                         f"{argument['name']} ",
-                        h("span", {"class": "type", "text": argument["type"]}),
+                        h(
+                            "span",
+                            {"class": "type", "aria-hidden": "true", "text": argument["type"]},
+                        ),
                     ),
                     control,
                 )
@@ -632,9 +643,16 @@ class Console:
         form_id = "action-custom"
         fieldset = h("fieldset", None, h("legend", {"text": "Any action"}))
         for name, kind, value in (
-            ("service", "string", "tts"),
-            ("action", "string", "say"),
-            ("arguments", "object", {"text": "Hello from a disconnected action."}),
+            ("service", "string", "llm"),
+            ("action", "string", "append_to_messages"),
+            (
+                "arguments",
+                "object",
+                {
+                    "messages": [{"role": "user", "content": "Tell me a joke"}],
+                    "run_immediately": True,
+                },
+            ),
         ):
             control = self.value_control(f"{form_id}-{name}", kind, value)
             control.dataset.field = name

@@ -1,0 +1,259 @@
+"""The console page, driven as a person would, against the embedded offline bot (pipecat 0.0.108).
+
+Chromium's fake microphone plays tests/data/speech48k.wav in a loop, so a connected session with
+the mic on hears speech; the bot answers typed text with its rule-based stand-in LLM and speaks
+with espeak. Screenshots land in test-results/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.page_support import (
+    DESKTOP,
+    PHONE,
+    keep_as_docs_screenshot,
+    no_horizontal_overflow,
+    open_console,
+    record_attribute,
+    record_texts,
+    recorded_attribute,
+    recorded_texts,
+    screenshot,
+)
+from tests.conftest import LiveServer, browser_config
+
+pytestmark = [pytest.mark.browser, pytest.mark.bot]
+
+T = browser_config.ACTION_TIMEOUT_MS
+
+
+@pytest.fixture(scope="module")
+def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One `pyrtvi serve` with its embedded bot for the whole module."""
+    server = LiveServer(["--bot", "embedded"]).start(tmp_path_factory.mktemp("page-server"))
+    try:
+        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
+        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
+
+
+def connect(page: Page, *, mic: bool = True) -> None:
+    """Open the settings, choose whether the mic starts on, press Connect, wait for bot-ready."""
+    if not mic:
+        page.get_by_text("Connection settings").click()
+        page.get_by_label("Microphone on at start").uncheck()
+    page.get_by_role("button", name="Connect", exact=True).click()
+    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
+
+
+def test_connect_shows_transport_states_and_bot_ready(page: Page, bot_server: LiveServer) -> None:
+    open_console(page, bot_server.url)
+    state = page.locator("#transport-state")
+    expect(state).to_have_text("disconnected")
+    expect(page.locator("#bot-ready")).to_have_text("not ready")
+    expect(page.get_by_role("button", name="Disconnect", exact=True)).to_be_disabled()
+    record_attribute(page, "state", "#transport-state", "data-state")
+
+    connect(page, mic=False)
+
+    expect(state).to_have_text("ready")
+    states = recorded_attribute(page, "state")
+    for expected in ("initializing", "authenticating", "connecting", "connected", "ready"):
+        assert expected in states, states
+    assert states.index("authenticating") < states.index("connecting") < states.index("ready")
+    expect(page.locator("#bot-version")).to_have_text("RTVI 1.2.0")
+    expect(page.locator("#connect-time")).to_have_text(re.compile(r"^\d+ ms$|^\d+\.\d s$"))
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_disabled()
+    # The event log shows bot-ready with a timing relative to the Connect click.
+    ready_entry = page.locator('#event-log li[data-event="botReady"]').first
+    expect(ready_entry).to_be_visible()
+    expect(ready_entry.locator(".t")).to_have_text(re.compile(r"^\+\d"))
+
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(state).to_have_text("disconnected", timeout=T)
+    expect(page.locator("#bot-ready")).to_have_text("not ready")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+    expect(page.locator("#banner")).to_be_hidden()
+
+
+def test_live_voice_session_meters_transcript_and_devices(
+    page: Page, bot_server: LiveServer
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    open_console(page, bot_server.url)
+    connect(page, mic=True)
+
+    # The fake microphone's speech moves the local meter and is heard by the bot's VAD.
+    expect(page.locator("#user-speaking")).to_have_text("speaking", timeout=T)
+    user_turn = page.locator(".turn.user").first
+    expect(user_turn).to_contain_text("[speech:", timeout=T)
+    bot_turn = page.locator(".turn.bot").first
+    expect(bot_turn).to_contain_text("I heard you speak", timeout=T)
+    expect(page.locator("#bot-speaking")).to_have_text("speaking", timeout=T)
+    # Meters: the peaks the page saw (the bars themselves move too fast to catch).
+    for meter in ("local-level", "bot-level"):
+        page.wait_for_function(
+            "(id) => parseFloat(document.getElementById(id).dataset.peak || '0') > 0.02",
+            arg=meter,
+            timeout=T,
+        )
+
+    # Device pickers list Chromium's fake devices; the mic can be muted and unmuted.
+    expect(page.get_by_label("Microphone", exact=True)).to_be_enabled()
+    assert "Fake" in page.locator("#mic-select option").first.inner_text()
+    assert page.locator("#speaker-select option").count() >= 1
+    mic = page.locator("#mic-toggle")
+    expect(mic).to_have_attribute("aria-pressed", "true")
+    mic.click()
+    expect(mic).to_have_attribute("aria-pressed", "false")
+    expect(mic).to_have_text("Mic muted")
+    expect(page.locator('#event-log li[data-event="enable_mic(False)"]')).to_have_count(1)
+    mic.click()
+    expect(mic).to_have_text("Mic on")
+
+    screenshot(page, "console-voice-desktop")
+    page.set_viewport_size(PHONE)
+    assert no_horizontal_overflow(page)
+    screenshot(page, "console-voice-phone")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, "console-voice-phone-top", full_page=False)
+
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+
+
+def test_type_pick_a_voice_and_run_an_action(page: Page, bot_server: LiveServer) -> None:
+    page.set_viewport_size(DESKTOP)
+    open_console(page, bot_server.url)
+    connect(page, mic=False)
+
+    # Type to the bot: the text appears as the user's turn, the answer streams in.
+    box = page.get_by_role("textbox", name="Message to the bot")
+    box.fill("hello there")
+    box.press("Enter")
+    expect(page.locator(".turn.user").last).to_contain_text("hello there")
+    answer = page.locator(".turn.bot").last
+    expect(answer).to_contain_text("Hello! I am the pyrtvi test bot", timeout=T)
+    expect(answer).to_have_attribute("data-final", "true", timeout=T)
+    expect(answer.locator(".spoken")).to_contain_text("offline", timeout=T)
+    expect(box).to_have_value("")
+
+    # The bot's config, described by describe-config: pick another TTS voice and apply it.
+    voice = page.get_by_label("voice")
+    expect(voice).to_be_visible(timeout=T)
+    assert voice.locator("option").count() > 5
+    expect(voice).to_have_value("en-us")
+    voice.select_option("en-gb")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#config-status")).to_have_text("Applied: tts.voice = en-gb", timeout=T)
+    update = page.locator('#event-log li[data-event="update_config()"] .data')
+    expect(update).to_contain_text('"value": "en-gb"')
+    # Applying again without a change sends nothing.
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#config-status")).to_have_text("Nothing changed.")
+    # Bad JSON is refused in the page, before anything is sent.
+    messages = page.locator("#config-llm-messages")
+    messages.fill("[not json")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#config-status")).to_contain_text("llm.messages: not valid JSON")
+    expect(messages).to_be_focused()
+    messages.fill("")
+
+    # The actions described by describe-actions: make the bot say something.
+    say = page.locator("#action-tts-say")
+    expect(say).to_be_visible()
+    say.get_by_role("textbox", name="text", exact=True).fill("Testing the new voice.")
+    say.get_by_role("button", name="Run").click()
+    expect(say.locator("output")).to_contain_text("result: true", timeout=T)
+    expect(page.locator("#bot-speaking")).to_have_text("speaking", timeout=T)
+    # llm:get_context returns the conversation so far.
+    context = page.locator("#action-llm-get_context")
+    context.get_by_role("button", name="Run").click()
+    expect(context.locator("output")).to_contain_text("hello there", timeout=T)
+
+    page.evaluate("() => window.scrollTo(0, 0)")
+    path = screenshot(page, "console-live-session", full_page=False)
+    keep_as_docs_screenshot(path)
+    screenshot(page, "console-live-session-full")
+
+
+def test_disconnected_action_streams_its_output(page: Page, bot_server: LiveServer) -> None:
+    open_console(page, bot_server.url)
+    # Never connected: the "Any action" form runs over HTTP (/action) and streams.
+    custom = page.locator("#action-custom")
+    expect(custom.get_by_role("button")).to_have_text("Run over HTTP")
+    record_texts(page, "custom", "#action-custom .stream")
+    custom.get_by_role("button", name="Run over HTTP").click()
+    expect(custom.locator("output")).to_contain_text("result: true", timeout=T)
+    expect(custom.locator(".stream")).to_have_text(
+        "Why did the developer go broke? Because he used up all his cache. "
+        "Sorry, I only know offline jokes."
+    )
+    texts = [entry["text"] for entry in recorded_texts(page, "custom")]
+    # It arrived piece by piece: many growing prefixes of the final text, not one block.
+    assert len(texts) >= 5, texts
+    assert all(texts[-1].startswith(text) for text in texts), texts
+    # The streamed reply is also in the transcript.
+    expect(page.locator(".turn.bot").last).to_contain_text("offline jokes")
+
+    # After a session, the bot's described actions stay listed and run over HTTP too.
+    connect(page, mic=False)
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    append = page.locator("#action-llm-append_to_messages")
+    append.get_by_label("messages").fill(json.dumps([{"role": "user", "content": "count"}]))
+    record_texts(page, "append", "#action-llm-append_to_messages .stream")
+    append.get_by_role("button", name="Run over HTTP").click()
+    expect(append.locator("output")).to_contain_text("result: true", timeout=T)
+    expect(append.locator(".stream")).to_have_text("One, two, three, four, five.")
+    assert len(recorded_texts(page, "append")) >= 3
+    expect(page.locator('#event-log li[data-event="action() over HTTP"]')).to_have_count(2)
+    # tts:say needs audio: over HTTP the bot refuses, and the page says so.
+    say = page.locator("#action-tts-say")
+    say.get_by_role("button", name="Run over HTTP").click()
+    expect(say.locator("output")).to_have_attribute("data-status", "error", timeout=T)
+    expect(say.locator("output")).to_contain_text("connected session")
+    screenshot(page, "console-disconnected-action")
+
+
+def test_keyboard_only(page: Page, bot_server: LiveServer) -> None:
+    open_console(page, bot_server.url)
+    # Skip link → session panel → Connect, all from the keyboard.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the console")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    connect_button = page.get_by_role("button", name="Connect", exact=True)
+    expect(connect_button).to_be_focused()
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none"), outline
+    page.keyboard.press("Enter")
+    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
+
+    def tab_to(element_id: str) -> None:
+        for _ in range(40):
+            if page.evaluate("() => document.activeElement.id") == element_id:
+                return
+            page.keyboard.press("Tab")
+        raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+    tab_to("mic-toggle")
+    page.keyboard.press("Space")
+    expect(page.locator("#mic-toggle")).to_have_attribute("aria-pressed", "false")
+    tab_to("text-input")
+    page.keyboard.type("please say keyboard works")
+    page.keyboard.press("Enter")
+    reply = page.locator(".turn.bot", has_text="Keyboard works")
+    expect(reply).to_have_count(1, timeout=T)
