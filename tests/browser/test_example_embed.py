@@ -1,0 +1,130 @@
+"""The embed example (web/examples/embed.html): the documented snippet, served by pyrtvi itself
+and, rewritten exactly as docs/embedding.md says, from another origin.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.page_support import screenshot
+from tests.conftest import ROOT, LiveServer, browser_config, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.bot]
+
+T = browser_config.ACTION_TIMEOUT_MS
+EXAMPLE = ROOT / "web" / "examples" / "embed.html"
+#: The other origin: `localhost` is a different origin from `127.0.0.1` (and a secure context).
+OTHER_PORT = free_port()
+OTHER_ORIGIN = f"http://localhost:{OTHER_PORT}"
+
+
+def for_another_origin(html: str, server: str) -> str:
+    """The three edits docs/embedding.md lists for a page on another origin."""
+    edits = {
+        'src="/pyscript/core.js"': f'src="{server}/pyscript/core.js"',
+        'config="/pyscript.json"': f'config="{server}/pyscript.json"',
+        "SERVER = window.location.origin": f'SERVER = "{server}"',
+    }
+    for old, new in edits.items():
+        assert html.count(old) == 1, f"the example no longer has {old!r}"
+        html = html.replace(old, new)
+    return html
+
+
+@pytest.fixture(scope="module")
+def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(["--bot", "embedded", "--allowed-origin", OTHER_ORIGIN])
+    server.start(tmp_path_factory.mktemp("embed-server"))
+    try:
+        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
+        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[int], Path]]:
+    """Plain static web servers (someone else's site) on given ports; returns the folder."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(port: int) -> Path:
+        folder = tmp_path_factory.mktemp(f"site-{port}")
+        handler = functools.partial(_Quiet, directory=str(folder))
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return folder
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def talk_and_hang_up(page: Page) -> None:
+    status = page.locator("#status")
+    expect(status).to_have_text("ready, press Talk", timeout=browser_config.BOOT_TIMEOUT_MS)
+    page.get_by_role("button", name="Talk").click()
+    expect(status).to_have_text("ready", timeout=T)
+    # The fake microphone speaks; the bot answers and the page shows its words.
+    expect(page.locator("#bot-text")).to_contain_text("I heard you speak", timeout=T)
+    page.get_by_role("button", name="Hang up").click()
+    expect(status).to_have_text("disconnected", timeout=T)
+
+
+def test_example_served_by_pyrtvi(page: Page, bot_server: LiveServer) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(bot_server.url + "/examples/embed.html")
+    talk_and_hang_up(page)
+    assert all(url.startswith(bot_server.url) for url in requested), requested
+    assert bot_server.url + "/pyscript/core.js" in requested
+    screenshot(page, "embed-same-origin")
+
+
+def test_example_on_another_origin(
+    page: Page, bot_server: LiveServer, static_site: Callable[[int], Path]
+) -> None:
+    folder = static_site(OTHER_PORT)
+    (folder / "embed.html").write_text(for_another_origin(EXAMPLE.read_text(), bot_server.url))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{OTHER_ORIGIN}/embed.html")
+    talk_and_hang_up(page)
+    # The page came from the other origin; Python, the client and the session from pyrtvi.
+    assert requested[0] == f"{OTHER_ORIGIN}/embed.html"
+    assert all(url.startswith(bot_server.url) for url in requested[1:]), requested
+    for path in ("/pyscript.json", "/py/rtvi.zip", "/connect"):
+        assert bot_server.url + path in requested, path
+    screenshot(page, "embed-other-origin")
+
+
+def test_origin_not_allowed_cannot_start_a_session(
+    page: Page, bot_server: LiveServer, static_site: Callable[[int], Path]
+) -> None:
+    port = free_port()
+    folder = static_site(port)
+    (folder / "embed.html").write_text(for_another_origin(EXAMPLE.read_text(), bot_server.url))
+    page.goto(f"http://localhost:{port}/embed.html")
+    status = page.locator("#status")
+    expect(status).to_have_text("ready, press Talk", timeout=browser_config.BOOT_TIMEOUT_MS)
+    page.get_by_role("button", name="Talk").click()
+    # The server refuses the CORS request, so the browser does not even let the page read why.
+    expect(status).to_contain_text("could not connect", timeout=T)
