@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser
 
-from tests.browser.pages import Harness
+from tests.browser.pages import Harness, HarnessPool
 from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
@@ -40,6 +41,13 @@ class Bot:
 
 
 @pytest.fixture(scope="module")
+def pool(browser: Browser) -> Iterator[HarnessPool]:
+    pool = HarnessPool(browser)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
 def bot_0108(server_factory: Any) -> Bot:
     server = server_factory("--bot", "embedded", "--bot-pipecat", "0.0.108")
     return Bot(server, "0.0.108", trickle=False)
@@ -57,9 +65,9 @@ def bot(request: pytest.FixtureRequest) -> Bot:
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
-def open_connected(page: Page, bot: Bot, client_args: str = "", **transport: Any) -> Harness:
+def open_connected(pool: HarnessPool, bot: Bot, client_args: str = "", **transport: Any) -> Harness:
     """The harness page with `client` connected (bot-ready received)."""
-    harness = Harness.open(page, bot.server)
+    harness = pool.get(bot.server)
     options = {"ice_trickle": bot.trickle, **transport}
     args = ", ".join(f"{k}={v!r}" for k, v in options.items())
     harness.run(
@@ -86,8 +94,10 @@ def state_changes(harness: Harness) -> list[str]:
     return [e["data"][0] for e in harness.events("transportStateChanged")]
 
 
-def test_connect_reaches_bot_ready_with_the_smallwebrtc_handshake(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_connect_reaches_bot_ready_with_the_smallwebrtc_handshake(
+    pool: HarnessPool, bot: Bot
+) -> None:
+    harness = open_connected(pool, bot)
     ready = harness.run("ready")
     assert ready["about"]["library_version"] == bot.pipecat
     assert harness.run("client.state") == "ready"
@@ -156,8 +166,8 @@ def test_connect_reaches_bot_ready_with_the_smallwebrtc_handshake(page: Page, bo
     assert harness.run("live_proxies()") == 0
 
 
-def test_speech_makes_both_sides_speak_and_audio_flows(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_speech_makes_both_sides_speak_and_audio_flows(pool: HarnessPool, bot: Bot) -> None:
+    harness = open_connected(pool, bot)
     started = harness.wait_event("userStartedSpeaking", timeout_ms=20_000)
     stopped = harness.wait_event("userStoppedSpeaking", timeout_ms=20_000)
     assert stopped["t"] - started["t"] > 2000  # the wav holds ~5 s of speech
@@ -179,11 +189,11 @@ def test_speech_makes_both_sides_speak_and_audio_flows(page: Page, bot: Bot) -> 
     harness.run("await client.disconnect()")
 
 
-def test_config_and_actions_over_the_data_channel(page: Page, bot_0108: Bot) -> None:
+def test_config_and_actions_over_the_data_channel(pool: HarnessPool, bot_0108: Bot) -> None:
     config = [{"service": "tts", "options": [{"name": "speed", "value": 180}]}]
     base_url = bot_0108.server.url
     harness = open_connected(
-        page, bot_0108, f", params={{'base_url': {base_url!r}, 'config': {config!r}}}"
+        pool, bot_0108, f", params={{'base_url': {base_url!r}, 'config': {config!r}}}"
     )
     result = harness.run(
         """
@@ -219,8 +229,8 @@ response = await client.action("llm", "get_context")
     harness.run("await client.disconnect()")
 
 
-def test_client_request_and_send_text(page: Page, bot_114: Bot) -> None:
-    harness = open_connected(page, bot_114)
+def test_client_request_and_send_text(pool: HarnessPool, bot_114: Bot) -> None:
+    harness = open_connected(pool, bot_114)
     reply = harness.run("await client.send_client_request('echo', {'n': 42, 'text': 'héllo'})")
     assert reply == {"n": 42, "text": "héllo"}
     harness.run("client.send_text('say hello from the browser')")
@@ -231,8 +241,8 @@ def test_client_request_and_send_text(page: Page, bot_114: Bot) -> None:
     harness.run("await client.disconnect()")
 
 
-def test_disconnect_then_connect_again_with_the_same_client(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_disconnect_then_connect_again_with_the_same_client(pool: HarnessPool, bot: Bot) -> None:
+    harness = open_connected(pool, bot)
     first_pc = harness.run("client.transport.pc_id")
     harness.run("await client.disconnect()")
     assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
@@ -258,8 +268,10 @@ def test_disconnect_then_connect_again_with_the_same_client(page: Page, bot: Bot
     harness.run("await client.disconnect()")
 
 
-def test_renegotiation_and_recreated_connection_keep_the_session(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_renegotiation_and_recreated_connection_keep_the_session(
+    pool: HarnessPool, bot: Bot
+) -> None:
+    harness = open_connected(pool, bot)
     pc_id = harness.run("client.transport.pc_id")
     posts_before = posts(harness)
     # The bot asks to renegotiate (as pipecat does): a new offer on the same connection.
@@ -305,8 +317,8 @@ def posts(harness: Harness) -> int:
     return len([o for o in harness.offers if o["method"] == "POST"])
 
 
-def test_bot_leaving_disconnects_the_client(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_bot_leaving_disconnects_the_client(pool: HarnessPool, bot: Bot) -> None:
+    harness = open_connected(pool, bot)
     harness.run("await client.disconnect_bot()")
     harness.wait_event("disconnected", timeout_ms=15_000)
     names = [e["name"] for e in harness.events()]
@@ -315,8 +327,8 @@ def test_bot_leaving_disconnects_the_client(page: Page, bot: Bot) -> None:
     assert [e["name"] for e in harness.events("error")] == []
 
 
-def test_other_messages_are_ignored_and_oversized_ones_refused(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_other_messages_are_ignored_and_oversized_ones_refused(pool: HarnessPool, bot: Bot) -> None:
+    harness = open_connected(pool, bot)
     result = harness.run(
         """
 from pyodide.ffi import to_js
@@ -354,8 +366,8 @@ await asyncio.sleep(0.3)
     harness.run("await client.disconnect()")
 
 
-def test_twenty_cycles_release_every_js_proxy(page: Page, bot: Bot) -> None:
-    harness = Harness.open(page, bot.server)
+def test_twenty_cycles_release_every_js_proxy(pool: HarnessPool, bot: Bot) -> None:
+    harness = pool.get(bot.server)
     result = harness.run(
         f"""
 from rtvi.transports._browser import PROXIES
@@ -404,8 +416,8 @@ def sender_track(harness: Harness, index: int) -> dict[str, Any] | None:
     )
 
 
-def test_mic_and_camera_are_opened_only_when_enabled(page: Page, bot_114: Bot) -> None:
-    harness = open_connected(page, bot_114, ", enable_mic=False")
+def test_mic_and_camera_are_opened_only_when_enabled(pool: HarnessPool, bot_114: Bot) -> None:
+    harness = open_connected(pool, bot_114, ", enable_mic=False")
     # A disabled mic is never opened (pipecat #2755, RN transports #24); the bot is told.
     assert harness.page.evaluate("window.userMediaCalls") == []
     assert harness.run(
@@ -449,8 +461,8 @@ def test_mic_and_camera_are_opened_only_when_enabled(page: Page, bot_114: Bot) -
     )
 
 
-def test_devices_can_be_listed_switched_and_watched(page: Page, bot_114: Bot) -> None:
-    harness = open_connected(page, bot_114)
+def test_devices_can_be_listed_switched_and_watched(pool: HarnessPool, bot_114: Bot) -> None:
+    harness = open_connected(pool, bot_114)
     devices = harness.run(
         """
 mics = await client.get_all_mics()
@@ -484,8 +496,8 @@ speakers = await client.get_all_speakers()
     assert harness.run("live_proxies()") == 0
 
 
-def test_bot_audio_plays_in_a_given_element(page: Page, bot_114: Bot) -> None:
-    harness = open_connected(page, bot_114, audio_element="#bot-audio")
+def test_bot_audio_plays_in_a_given_element(pool: HarnessPool, bot_114: Bot) -> None:
+    harness = open_connected(pool, bot_114, audio_element="#bot-audio")
     assert harness.page.evaluate("document.querySelectorAll('audio').length") == 1
     assert (
         harness.page.evaluate(
@@ -510,13 +522,16 @@ def bot_pid(server: LiveServer) -> int:
 
 
 # Keep last: it kills the module's bot (the server restarts it on the next request).
-def test_bot_killed_mid_session_ends_in_disconnected_within_15_s(page: Page, bot: Bot) -> None:
-    harness = open_connected(page, bot)
+def test_bot_killed_mid_session_ends_in_disconnected_within_15_s(
+    pool: HarnessPool, bot: Bot
+) -> None:
+    harness = open_connected(pool, bot)
     harness.wait_event("botReady")
     os.kill(bot_pid(bot.server), signal.SIGKILL)
     killed = harness.page.evaluate("performance.now()")
     disconnected = harness.wait_event("disconnected", timeout_ms=30_000)
-    assert disconnected["t"] - killed < 15_000
+    took = disconnected["t"] - killed
+    assert took < 15_000, f"disconnected {took / 1000:.1f} s after the bot died"
     error = harness.events("error")[-1]["data"][0]["data"]
     assert error["fatal"] is True and "reconnect attempts" in error["message"]
     names = [e["name"] for e in harness.events()]

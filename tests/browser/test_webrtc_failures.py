@@ -6,12 +6,13 @@ runs with `--bot none`; Playwright routes stand in for broken offer endpoints.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Browser, Route
 
-from tests.browser.pages import Harness
+from tests.browser.pages import Harness, HarnessPool
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -32,14 +33,21 @@ local = client.transport.tracks().local
 """
 
 
+@pytest.fixture(scope="module")
+def pool(browser: Browser) -> Iterator[HarnessPool]:
+    pool = HarnessPool(browser)
+    yield pool
+    pool.close()
+
+
 def connect_failing(harness: Harness, options: str) -> Any:
     return harness.run(CONNECT.format(options=options))
 
 
 def test_offer_endpoint_failures_are_transport_start_errors(
-    page: Page, page_server: LiveServer
+    pool: HarnessPool, page_server: LiveServer
 ) -> None:
-    harness = Harness.open(page, page_server)
+    harness = pool.get(page_server)
     # The server answers, but has no bot behind it: HTTP 503 with a JSON reason.
     outcome, state, live, released = connect_failing(harness, "offer_url='/sessions/s1/offer'")
     assert outcome[0] == "TransportStartError" and outcome[2] == 503
@@ -81,9 +89,9 @@ def test_offer_endpoint_failures_are_transport_start_errors(
 
 
 def test_a_silent_offer_endpoint_times_out_and_disconnect_aborts(
-    page: Page, page_server: LiveServer
+    pool: HarnessPool, page_server: LiveServer
 ) -> None:
-    harness = Harness.open(page, page_server)
+    harness = pool.get(page_server)
     held: list[Route] = []
 
     def hold(route: Route) -> None:  # never answered

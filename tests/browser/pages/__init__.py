@@ -12,14 +12,62 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from playwright.sync_api import Page, Request, Route
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
 from tests.conftest import LiveServer, browser_config
 
 PAGES = Path(__file__).resolve().parent
 PREFIX = "/__harness__/"
+
+
+def guard_offhost(context: BrowserContext) -> list[str]:
+    """Abort and record every request to a host other than loopback (as the suite's guard)."""
+    offhost: list[str] = []
+
+    def check(route: Route) -> None:
+        url = route.request.url
+        host = urlsplit(url).hostname or ""
+        if url.startswith(("http://", "https://", "ws://", "wss://")) and (
+            host not in browser_config.ALLOWED_HOSTS
+            and f"[{host}]" not in browser_config.ALLOWED_HOSTS
+        ):
+            offhost.append(url)
+            route.abort()
+        else:
+            route.fallback()
+
+    context.route("**/*", check)
+    return offhost
+
+
+class HarnessPool:
+    """One harness page per server, in one browser context shared by a test module.
+
+    Booting Python costs seconds per page (more when cold: each context has its own HTTP
+    cache), so a module's tests reuse a page, reset between tests.
+    """
+
+    def __init__(self, browser: Browser) -> None:
+        self.context = browser.new_context()
+        self.context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
+        self.offhost = guard_offhost(self.context)
+        self._pages: dict[str, Harness] = {}
+
+    def get(self, server: LiveServer) -> Harness:
+        harness = self._pages.get(server.url)
+        if harness is None or harness.page.is_closed():
+            harness = Harness.open(self.context.new_page(), server)
+            self._pages[server.url] = harness
+        else:
+            harness.reset()
+        return harness
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.offhost, f"the page requested off-host URLs: {self.offhost}"
 
 
 class Harness:
@@ -31,6 +79,12 @@ class Harness:
         self.console: list[str] = []
         #: Offer and trickle requests the page made: {"method", "url", "body", "t"}.
         self.offers: list[dict[str, Any]] = []
+
+    def reset(self) -> None:
+        """Make a reused page fresh for the next test (see ``harness_main.reset``)."""
+        self.run("await reset()")
+        self.offers.clear()
+        self.console.clear()
 
     @classmethod
     def open(cls, page: Page, server: LiveServer) -> Harness:

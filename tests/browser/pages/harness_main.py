@@ -64,13 +64,29 @@ def _event_recorder(event: RTVIEvent) -> Any:
     return lambda *args: record(str(event), [jsonable(a) for a in args])
 
 
+CLIENTS: list[RTVIClient] = []
+
+
 def make_client(transport: SmallWebRTCTransport | None = None, **kwargs: Any) -> RTVIClient:
     """A client on the SmallWebRTC transport, talking to this server's /connect."""
     kwargs.setdefault("params", {"base_url": str(js.location.origin)})
     client = RTVIClient(transport or SmallWebRTCTransport(), **kwargs)
     for event in RTVIEvent:
         client.on(event, _event_recorder(event))
+    CLIENTS.append(client)
     return client
+
+
+async def reset() -> None:
+    """Back to a fresh page for the next test: clients disconnected, records cleared."""
+    while CLIENTS:
+        client = CLIENTS.pop()
+        client.remove_all_listeners()
+        await client.disconnect()
+    for name in ("rtviEvents", "peerConnections", "dcSent", "userMediaCalls"):
+        getattr(js, name).length = 0
+    for samples in LEVELS.values():
+        samples.clear()
 
 
 def names() -> list[str]:
@@ -87,6 +103,7 @@ NS: dict[str, object] = {
     "LEVELS": LEVELS,
     "SmallWebRTCTransport": SmallWebRTCTransport,
     "live_proxies": _browser.live_proxies,
+    "reset": reset,
 }
 
 
