@@ -453,6 +453,7 @@ class Console:
             # values applied in this session stay known.
             self.config.update(model.config_values(await self.client.get_config()))
         except Exception as exc:
+            self.el["config-empty"].hidden = True
             self.config_status(f"Configuration unavailable: {exc}", "error")
             self.log("describe_config()", str(exc), kind="error")
             return
@@ -576,6 +577,12 @@ class Console:
             reply = await self.client.describe_actions()
         except Exception as exc:
             self.log("describe_actions()", str(exc), kind="error")
+            set_text(
+                self.el["actions-empty"],
+                f"This bot does not describe its actions ({getattr(exc, 'message', None) or exc}). "
+                "The form below still sends any action.",
+            )
+            self.el["actions-empty"].hidden = False
             return
         self.actions = model.described_actions(reply.data)
         self.render_actions()
