@@ -16,7 +16,8 @@ from typing import Any
 class Problem:
     """What the error banner shows. ``kind`` is stable (tests and CSS use it)."""
 
-    kind: str  # bot-down | timeout | permission | device | transport | bot-error | error
+    #: bot-down | server-down | timeout | permission | device | transport | bot-error | error
+    kind: str
     title: str
     text: str
 
@@ -76,6 +77,14 @@ def classify_error(exc: BaseException, *, timeout: float | None = None) -> Probl
             f"The bot did not answer{limit}. It may be overloaded or stuck; try again. ({detail})",
         )
     if name in ("StartBotError", "HTTPError", "ActionEndpointError"):
+        cause = exc.__cause__
+        if name == "HTTPError" or (cause is not None and type(cause).__name__ == "HTTPError"):
+            return Problem(
+                "server-down",
+                "Cannot reach the server",
+                f"The request got no answer ({detail}). Is `pyrtvi serve` running at the "
+                "server URL, and (from another site) is this page's origin allowed?",
+            )
         if status in (502, 503, 504) or status is None or status == 500:
             code = f"HTTP {status}: " if status else ""
             return Problem(

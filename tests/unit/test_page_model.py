@@ -1,0 +1,202 @@
+"""The console page's browser-free logic (web/app/pyrtvi_page/model.py), in CPython."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from app.pyrtvi_page import model
+from rtvi import (
+    ConnectionTimeoutError,
+    ErrorResponse,
+    RTVIMessage,
+    StartBotError,
+    TransportStartError,
+)
+from rtvi.http.base import HTTPError
+from rtvi.transport import DeviceInfo, Participant
+
+
+class FakeJsError:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class FakeJsException(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.js_error = FakeJsError(name)
+
+
+def _wrapped(cause: BaseException, outer: BaseException) -> BaseException:
+    try:
+        raise outer from cause
+    except BaseException as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "needle"),
+    [
+        (StartBotError("No bot is configured", status=503), "bot-down", "HTTP 503"),
+        (StartBotError("bad gateway", status=502), "bot-down", "HTTP 502"),
+        (StartBotError("bad body", status=422), "bot-error", "bad body"),
+        (
+            _wrapped(HTTPError("fetch failed"), StartBotError("Connect request to x failed")),
+            "server-down",
+            "Connect request",
+        ),
+        (ConnectionTimeoutError(), "timeout", "within 5 s"),
+        (
+            _wrapped(
+                FakeJsException("NotAllowedError", "Permission denied"),
+                TransportStartError("Unable to connect to transport: NotAllowedError"),
+            ),
+            "permission",
+            "NotAllowedError",
+        ),
+        (
+            _wrapped(
+                FakeJsException("NotFoundError", "Requested device not found"),
+                TransportStartError("Unable to connect to transport"),
+            ),
+            "device",
+            "could not be opened",
+        ),
+        (TransportStartError("offer refused"), "transport", "offer refused"),
+        (
+            ErrorResponse(RTVIMessage("error-response", {"error": "Action x not registered"})),
+            "bot-error",
+            "not registered",
+        ),
+        (ValueError("boom"), "error", "ValueError: boom"),
+    ],
+)
+def test_classify_error(exc: BaseException, kind: str, needle: str) -> None:
+    problem = model.classify_error(exc, timeout=5)
+    assert problem.kind == kind
+    assert needle in problem.text
+    assert problem.title
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "value"),
+    [
+        ("bool", True, True),
+        ("bool", "false", False),
+        ("number", "1.25", 1.25),
+        ("number", "3", 3),
+        ("string", "en-gb", "en-gb"),
+        ("array", '[{"role": "user"}]', [{"role": "user"}]),
+        ("array", "", []),
+        ("object", '{"a": 1}', {"a": 1}),
+    ],
+)
+def test_parse_value(kind: str, raw: object, value: object) -> None:
+    assert model.parse_value(kind, raw) == value
+    if kind != "bool" and raw != "":
+        assert model.parse_value(kind, model.format_value(kind, value)) == value
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "message"),
+    [
+        ("number", "fast", "not a number"),
+        ("number", " ", "required"),
+        ("array", "[1,", "not valid JSON"),
+        ("array", '{"a": 1}', "JSON array expected"),
+        ("object", "[]", "JSON object expected"),
+        ("bool", "maybe", "not true or false"),
+    ],
+)
+def test_parse_value_refuses_bad_input(kind: str, raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        model.parse_value(kind, raw)
+
+
+def test_config_round_trip() -> None:
+    config = [
+        {"service": "tts", "options": [{"name": "voice", "value": "en-us"}]},
+        {"service": "llm", "options": [{"name": "model", "value": "rules"}]},
+    ]
+    values = model.config_values(config)
+    assert values == {("tts", "voice"): "en-us", ("llm", "model"): "rules"}
+    assert model.config_update({("tts", "voice"): "en-gb", ("tts", "speed"): 1}) == [
+        {
+            "service": "tts",
+            "options": [{"name": "voice", "value": "en-gb"}, {"name": "speed", "value": 1}],
+        }
+    ]
+
+
+def test_described_payloads_are_cleaned() -> None:
+    services = model.described_services(
+        {"config": [{"name": "tts", "options": [{"name": "voice", "type": "string"}, {"x": 1}]}, 3]}
+    )
+    assert services == [{"name": "tts", "options": [{"name": "voice", "type": "string"}]}]
+    actions = model.described_actions(
+        {
+            "actions": [
+                {
+                    "service": "tts",
+                    "action": "say",
+                    "arguments": [{"name": "text", "type": "string"}],
+                },
+                {"service": "broken"},
+            ]
+        }
+    )
+    assert actions == [
+        {
+            "service": "tts",
+            "action": "say",
+            "arguments": [{"name": "text", "type": "string"}],
+            "result": None,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("choice", "version", "mode"),
+    [
+        ("auto", "1.2.0", "send-text"),
+        ("auto", "0.3.0", "append"),
+        ("auto", None, "append"),
+        ("send-text", "0.3.0", "send-text"),
+        ("append", "2.1.0", "append"),
+    ],
+)
+def test_text_mode(choice: str, version: str | None, mode: str) -> None:
+    assert model.text_mode(choice, version) == mode
+
+
+def test_event_clock_and_format() -> None:
+    clock = model.EventClock(1000.0)
+    assert clock.stamp(1250.0) == (250.0, 250.0)
+    assert clock.stamp(1300.0) == (300.0, 50.0)
+    assert model.format_ms(312.4) == "312 ms"
+    assert model.format_ms(12_345) == "12.3 s"
+
+
+def test_summarize_is_one_short_line() -> None:
+    @dataclass
+    class Thing:
+        name: str
+        raw: object = None
+
+    assert model.summarize(None) == ""
+    assert model.summarize({"text": "a\nb"}) == '{"text": "a\\nb"}'
+    assert model.summarize([Participant(id="p1", name="bot")]) == (
+        '[{"id": "p1", "name": "bot", "local": false}]'
+    )
+    assert model.summarize(Thing("x", raw=object())) == '{"name": "x"}'
+    long = model.summarize({"text": "word " * 100}, limit=40)
+    assert len(long) == 40 and long.endswith("…")
+
+
+def test_device_options_label_unnamed_devices() -> None:
+    devices = [
+        DeviceInfo(device_id="a", label="Desk mic", kind="audioinput"),
+        DeviceInfo(device_id="b", label="", kind="audioinput"),
+    ]
+    assert model.device_options(devices) == [("a", "Desk mic"), ("b", "Microphone 2")]
