@@ -509,6 +509,25 @@ def test_bot_audio_plays_in_a_given_element(pool: HarnessPool, bot_114: Bot) -> 
     assert harness.page.evaluate("document.querySelector('#bot-audio').srcObject") is None
 
 
+def test_reconnect_gives_up_after_three_failed_attempts(pool: HarnessPool, bot_114: Bot) -> None:
+    harness = open_connected(pool, bot_114)
+    harness.page.route("**/offer", lambda route: route.abort("connectionrefused"))
+    try:
+        harness.run("client.transport._schedule_reconnect(client.transport._session)")
+        harness.wait_event("disconnected", timeout_ms=15_000)
+    finally:
+        harness.page.unroute("**/offer")
+    error = harness.events("error")[-1]["data"][0]["data"]
+    assert error == {
+        "message": "connection lost; gave up after 3 reconnect attempts",
+        "error": "connection lost; gave up after 3 reconnect attempts",
+        "fatal": True,
+    }
+    attempts = [e for e in harness.console if "reconnecting, attempt" in e]
+    assert len(attempts) == 3
+    assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
+
+
 def bot_pid(server: LiveServer) -> int:
     """The embedded bot: the server's child process running pyrtvi_bot."""
     assert server.process is not None
@@ -533,9 +552,10 @@ def test_bot_killed_mid_session_ends_in_disconnected_within_15_s(
     took = disconnected["t"] - killed
     assert took < 15_000, f"disconnected {took / 1000:.1f} s after the bot died"
     error = harness.events("error")[-1]["data"][0]["data"]
-    assert error["fatal"] is True and "reconnect attempts" in error["message"]
+    assert error["fatal"] is True and error["message"].startswith("connection lost")
     names = [e["name"] for e in harness.events()]
     assert names.index("botDisconnected") < names.index("disconnected")
     restarts = [o for o in harness.offers if o["method"] == "POST" and o["body"]["restart_pc"]]
-    assert len(restarts) == 3
+    # The restarted bot no longer knows the session: its 404 ends the attempts early.
+    assert 1 <= len(restarts) <= 3
     assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]

@@ -139,7 +139,7 @@ class SmallWebRTCTransport(Transport):
       played only when a ``video_element`` is given.
     - timings, in seconds: ``ice_gathering_timeout`` (2), ``offer_timeout`` (10),
       ``open_timeout`` (15, offer answered → data channel open), ``ice_disconnected_grace``
-      (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (3,
+      (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (2,
       no bot audio packets for that long also means a lost connection; ``None`` turns this
       off, e.g. for bots that send no audio), ``reconnect_delay`` (1),
       ``keepalive_interval`` (1), ``audio_level_interval`` (0.1); ``reconnect_attempts`` (3).
@@ -159,7 +159,7 @@ class SmallWebRTCTransport(Transport):
         offer_timeout: float = 10.0,
         open_timeout: float = 15.0,
         ice_disconnected_grace: float = 2.0,
-        media_timeout: float | None = 3.0,
+        media_timeout: float | None = 2.0,
         reconnect_attempts: int = 3,
         reconnect_delay: float = 1.0,
         keepalive_interval: float = 1.0,
@@ -879,7 +879,12 @@ class SmallWebRTCTransport(Transport):
         self._start_task(session, self._reconnect(session))
 
     async def _reconnect(self, session: _Session) -> None:
-        """Recreate the peer connection (``restart_pc``) until it works or attempts run out."""
+        """Recreate the peer connection (``restart_pc``) until it works or attempts run out.
+
+        A 4xx answer to the offer (e.g. 404: the bot no longer knows this session, as after a
+        bot restart) is final: no further attempts.
+        """
+        reason = f"gave up after {self.reconnect_attempts} reconnect attempts"
         try:
             while session.failed_attempts < self.reconnect_attempts and not session.closed:
                 session.failed_attempts += 1
@@ -893,13 +898,17 @@ class SmallWebRTCTransport(Transport):
                     return
                 except Exception as exc:
                     logger.warning("reconnect attempt %d failed: %s", attempt, js_error_text(exc))
+                    status = getattr(exc, "status", None)
+                    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+                        reason = f"the bot refused to reconnect (HTTP {status})"
+                        break
                 if session.failed_attempts < self.reconnect_attempts:
                     await asyncio.sleep(self.reconnect_delay)
         finally:
             session.reconnecting = False
         if session.closed or self._session is not session:
             return
-        text = f"connection lost; gave up after {self.reconnect_attempts} reconnect attempts"
+        text = f"connection lost; {reason}"
         logger.warning(text)
         self.callbacks.on_error(transport_error(text, fatal=True))
         self.callbacks.on_bot_disconnected(session.bot)
