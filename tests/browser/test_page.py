@@ -122,6 +122,22 @@ def test_live_voice_session_meters_transcript_and_devices(
     expect(page.locator('#event-log li[data-event="enable_mic(False)"]')).to_have_count(1)
     mic.click()
     expect(mic).to_have_text("Mic on")
+    # Pick another microphone: the client switches the device (micUpdated).
+    mics = page.locator("#mic-select option")
+    if mics.count() > 1:
+        other = mics.nth(1).get_attribute("value")
+        page.get_by_label("Microphone", exact=True).select_option(other)
+        expect(page.locator('#event-log li[data-event="micUpdated"]')).to_have_count(1, timeout=T)
+        expect(page.get_by_label("Microphone", exact=True)).to_have_value(other or "")
+    # The camera: off by default, on shows the local preview.
+    cam = page.locator("#cam-toggle")
+    expect(cam).to_have_attribute("aria-pressed", "false")
+    cam.click()
+    expect(cam).to_have_text("Camera on")
+    expect(page.get_by_label("Your camera")).to_be_visible(timeout=T)
+    page.wait_for_function(
+        "() => document.getElementById('local-video').srcObject !== null", timeout=T
+    )
 
     screenshot(page, "console-voice-desktop")
     page.set_viewport_size(PHONE)
@@ -155,21 +171,27 @@ def test_type_pick_a_voice_and_run_an_action(page: Page, bot_server: LiveServer)
     expect(voice).to_be_visible(timeout=T)
     assert voice.locator("option").count() > 5
     expect(voice).to_have_value("en-us")
-    voice.select_option("en-gb")
-    page.get_by_role("button", name="Apply").click()
-    expect(page.locator("#config-status")).to_have_text("Applied: tts.voice = en-gb", timeout=T)
-    update = page.locator('#event-log li[data-event="update_config()"] .data')
-    expect(update).to_contain_text('"value": "en-gb"')
-    # Applying again without a change sends nothing.
-    page.get_by_role("button", name="Apply").click()
-    expect(page.locator("#config-status")).to_have_text("Nothing changed.")
     # Bad JSON is refused in the page, before anything is sent.
     messages = page.locator("#config-llm-messages")
     messages.fill("[not json")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#config-status")).to_contain_text("llm.messages: not valid JSON")
+    expect(page.locator("#config-status")).to_have_attribute("data-status", "error")
     expect(messages).to_be_focused()
     messages.fill("")
+    # Nothing changed: nothing is sent.
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#config-status")).to_have_text("Nothing changed.")
+    voice.select_option("en-gb")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#config-status")).to_have_text("Applied: tts.voice = en-gb", timeout=T)
+    update = page.locator('#event-log li[data-event="update_config()"] .data')
+    expect(update).to_have_count(1)
+    expect(update).to_contain_text('"value": "en-gb"')
+    # Reloading asks the bot again; the applied voice stays shown.
+    page.get_by_role("button", name="Reload").click()
+    expect(page.locator("#config-status")).to_have_text("2 services described by the bot.")
+    expect(page.get_by_label("voice")).to_have_value("en-gb")
 
     # The actions described by describe-actions: make the bot say something.
     say = page.locator("#action-tts-say")
@@ -178,6 +200,10 @@ def test_type_pick_a_voice_and_run_an_action(page: Page, bot_server: LiveServer)
     say.get_by_role("button", name="Run").click()
     expect(say.locator("output")).to_contain_text("result: true", timeout=T)
     expect(page.locator("#bot-speaking")).to_have_text("speaking", timeout=T)
+    # Speech without an LLM turn gets a turn of its own in the transcript.
+    said = page.locator(".turn.bot", has_text="Testing the new voice")
+    expect(said).to_have_count(1, timeout=T)
+    expect(said.locator(".who")).to_have_text("Bot (speaking)")
     # llm:get_context returns the conversation so far.
     context = page.locator("#action-llm-get_context")
     context.get_by_role("button", name="Run").click()

@@ -200,3 +200,9 @@ def test_device_options_label_unnamed_devices() -> None:
         DeviceInfo(device_id="b", label="", kind="audioinput"),
     ]
     assert model.device_options(devices) == [("a", "Desk mic"), ("b", "Microphone 2")]
+
+
+def test_spoken_complete_ignores_punctuation_and_spacing() -> None:
+    text = "Hello! I am the pyrtvi test bot."
+    assert not model.spoken_complete(text, "Hello! I am the")
+    assert model.spoken_complete(text, "Hello!  I am the pyrtvi test bot ")

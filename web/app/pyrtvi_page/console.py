@@ -105,7 +105,7 @@ class Console:
             RTVIEvent.USER_STARTED_SPEAKING: lambda: self.on_speaking("user", True),
             RTVIEvent.USER_STOPPED_SPEAKING: lambda: self.on_speaking("user", False),
             RTVIEvent.BOT_STARTED_SPEAKING: lambda: self.on_speaking("bot", True),
-            RTVIEvent.BOT_STOPPED_SPEAKING: lambda: self.on_speaking("bot", False),
+            RTVIEvent.BOT_STOPPED_SPEAKING: self.on_bot_stopped_speaking_event,
             RTVIEvent.USER_TRANSCRIPT: self.on_user_transcript,
             RTVIEvent.USER_LLM_TEXT: self.on_user_llm_text,
             RTVIEvent.BOT_LLM_STARTED: self.on_bot_llm_started,
@@ -390,11 +390,12 @@ class Console:
         if self.bot_turn is not None:
             self.bot_turn.dataset.final = "true"
         self.bot_turn = self.add_turn("bot", "Bot", "", final=False)
+        self.bot_turn.dataset.source = "llm"
 
     def on_bot_llm_text(self, data: Any) -> None:
         token = str(data.get("text") or "") if isinstance(data, dict) else ""
-        if self.bot_turn is None:
-            self.bot_turn = self.add_turn("bot", "Bot", "", final=False)
+        if self.bot_turn is None or str(self.bot_turn.dataset.source) != "llm":
+            self.on_bot_llm_started()
         text = self.bot_turn.querySelector(".text")
         text.textContent = str(text.textContent) + token
         for stream in self.streams:
@@ -407,15 +408,43 @@ class Console:
             self.bot_turn.dataset.final = "true"
 
     def on_bot_tts_text(self, data: Any) -> None:
+        """Words as spoken: under the LLM text of the turn, or a turn of their own when the bot
+        speaks without the LLM (e.g. the ``tts:say`` action)."""
         word = str(data.get("text") or "") if isinstance(data, dict) else ""
+        if not word:
+            return
         turn = self.bot_turn
-        if turn is None or not word:
+        if turn is None:
+            turn = self.bot_turn = self.add_turn("bot", "Bot (speaking)", "", final=True)
+            turn.dataset.source = "tts"
+        if str(turn.dataset.source) == "tts":
+            text = query(turn, ".text")
+            text.textContent = f"{text.textContent} {word}".strip()
             return
         spoken = query(turn, ".spoken")
         if spoken is None:
             spoken = h("span", {"class": "spoken"}, "spoken: ")
             turn.append(spoken)
         spoken.textContent = f"{spoken.textContent}{word} "
+
+    def on_bot_stopped_speaking_event(self) -> None:
+        self.on_speaking("bot", False)
+        self.on_bot_stopped_speaking()
+
+    def on_bot_stopped_speaking(self) -> None:
+        """A finished turn closes once it has been spoken; later speech starts a new one."""
+        turn = self.bot_turn
+        if turn is None:
+            return
+        if str(turn.dataset.source) == "tts":
+            self.bot_turn = None
+            return
+        spoken = query(turn, ".spoken")
+        said = str(spoken.textContent).removeprefix("spoken: ") if spoken is not None else ""
+        if str(turn.dataset.final) == "true" and model.spoken_complete(
+            str(query(turn, ".text").textContent), said
+        ):
+            self.bot_turn = None
 
     async def on_text_submit(self, event: Any) -> None:
         box = self.el["text-input"]

@@ -260,6 +260,18 @@ def text_mode(choice: str, bot_version: Any) -> str:
     return "send-text" if major is not None and major >= 1 else "append"
 
 
+# --- transcript -----------------------------------------------------------------------------------
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def spoken_complete(text: str, spoken: str) -> bool:
+    """Whether the words spoken so far cover the whole text (punctuation and spacing aside)."""
+    return len(_letters(spoken)) >= len(_letters(text))
+
+
 # --- event log ------------------------------------------------------------------------------------
 
 
