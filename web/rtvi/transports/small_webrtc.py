@@ -279,6 +279,7 @@ class SmallWebRTCTransport(Transport):
                 abort.throw_if_aborted()
             opening.result()
         except BaseException as exc:
+            opening.cancel()  # e.g. our caller was cancelled: stop the offer/answer too
             await self._close_session(session)
             if self._session is session:
                 self._session = None
@@ -521,18 +522,15 @@ class SmallWebRTCTransport(Transport):
         headers = {"Content-Type": "application/json"}
         if self._options is not None:
             headers = {**self.options.params.headers, **headers}
-        try:
-            response = await asyncio.wait_for(
-                http.request(
-                    method,
-                    url,
-                    headers=headers,
-                    body=json.dumps(body),
-                    timeout=self.offer_timeout,
-                ),
-                self.offer_timeout + 1,
+
+        async def exchange() -> tuple[Any, str]:
+            response = await http.request(
+                method, url, headers=headers, body=json.dumps(body), timeout=self.offer_timeout
             )
-            text = await response.text()
+            return response, await response.text()
+
+        try:
+            response, text = await asyncio.wait_for(exchange(), self.offer_timeout)
         except (TimeoutError, HTTPTimeoutError):
             raise TransportStartError(
                 f"{method} {url}: no answer within {self.offer_timeout:g} s"
