@@ -49,3 +49,16 @@ def test_python_error_in_page_code_is_shown(page: Page, page_server: LiveServer)
         "data-boot", "error", timeout=browser_config.BOOT_TIMEOUT_MS
     )
     expect(page.locator("#boot-error")).to_be_visible()
+
+
+def test_offhost_requests_are_blocked_and_recorded(
+    page: Page, page_server: LiveServer, offhost_guard: list[str]
+) -> None:
+    page.goto(page_server.url + "/health")
+    outcome = page.evaluate(
+        """() => fetch('http://pyrtvi-offhost.invalid/x', {mode: 'no-cors'})
+              .then(() => 'loaded', (error) => 'blocked: ' + error.message)"""
+    )
+    assert outcome.startswith("blocked"), outcome
+    assert offhost_guard == ["http://pyrtvi-offhost.invalid/x"]
+    offhost_guard.clear()  # recorded as expected: don't fail this test at teardown
