@@ -327,6 +327,20 @@ def test_bot_leaving_disconnects_the_client(pool: HarnessPool, bot: Bot) -> None
     assert [e["name"] for e in harness.events("error")] == []
 
 
+@pytest.mark.parametrize("closing", ["data channel", "peer connection"])
+def test_channel_or_connection_closing_ends_the_session(
+    pool: HarnessPool, bot_114: Bot, closing: str
+) -> None:
+    harness = open_connected(pool, bot_114)
+    target = "data_channel" if closing == "data channel" else "peer_connection"
+    harness.run(f"client.transport.{target}.close()")
+    harness.wait_event("disconnected", timeout_ms=10_000)
+    names = [e["name"] for e in harness.events()]
+    assert names.index("botDisconnected") < names.index("disconnected")
+    assert state_changes(harness)[-2:] == ["disconnecting", "disconnected"]
+    assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
+
+
 def test_other_messages_are_ignored_and_oversized_ones_refused(pool: HarnessPool, bot: Bot) -> None:
     harness = open_connected(pool, bot)
     result = harness.run(
