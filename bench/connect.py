@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -390,6 +391,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
     print(table(results, modes, args))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"(load average at the end: {load} on {os.cpu_count()} CPUs)")
     print(
         f"(pipecat {PIPECAT} bot; ratio = pyrtvi / JS; round trips pooled over all sessions;"
         " heap via CDP Runtime.getHeapUsage after a forced GC)"
