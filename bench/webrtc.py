@@ -76,19 +76,10 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):6.0f} ms ({min(values):.0f}–{max(values):.0f})"
 
 
-def bot_pid(server: LiveServer) -> int:
-    assert server.process is not None
-    for children in Path(f"/proc/{server.process.pid}/task").glob("*/children"):
-        for child in children.read_text().split():
-            if b"pyrtvi_bot" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return int(child)
-    raise RuntimeError("no embedded bot process found")
-
-
 def kill_to_disconnected(harness: Harness, server: LiveServer) -> float:
     harness.reset()
     harness.run("client = make_client(); await client.connect()")
-    os.kill(bot_pid(server), signal.SIGKILL)
+    os.kill(server.bot_pid(), signal.SIGKILL)
     killed = float(harness.page.evaluate("performance.now()"))
     event = harness.wait_event("disconnected", timeout_ms=60_000)
     return float(event["t"]) - killed

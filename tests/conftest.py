@@ -73,6 +73,15 @@ class LiveServer:
         self.stop()
         raise RuntimeError(f"server not healthy in time:\n{self.log()}")
 
+    def bot_pid(self) -> int:
+        """The embedded bot: this server's child process running pyrtvi_bot."""
+        assert self.process is not None
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            for child in children.read_text().split():
+                if b"pyrtvi_bot" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    return int(child)
+        raise AssertionError(f"no bot process under the server (pid {self.process.pid})")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 

@@ -8,7 +8,9 @@ with espeak. Screenshots land in test-results/screenshots/.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 
@@ -283,3 +285,27 @@ def test_keyboard_only(page: Page, bot_server: LiveServer) -> None:
     page.keyboard.press("Enter")
     reply = page.locator(".turn.bot", has_text="Keyboard works")
     expect(reply).to_have_count(1, timeout=T)
+
+
+# Keep last: it kills the module's bot (the server starts a new one on the next /connect).
+def test_bot_dying_mid_session_is_shown_and_connect_works_again(
+    page: Page, bot_server: LiveServer
+) -> None:
+    open_console(page, bot_server.url)
+    connect(page, mic=False)
+    os.kill(bot_server.bot_pid(), signal.SIGKILL)
+    # The reconnect attempts fail, the session ends, and the page says why.
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    banner = page.get_by_role("alert")
+    expect(banner).to_have_attribute("data-kind", "bot-error")
+    expect(banner.locator("#banner-title")).to_have_text("The session failed")
+    expect(banner.locator("#banner-text")).to_contain_text("connection lost")
+    expect(page.locator("#bot-ready")).to_have_text("not ready")
+    screenshot(page, "console-bot-died", full_page=False)
+    # The same page connects again to the bot the server starts anew.
+    connect(page, mic=False)
+    expect(banner).to_be_hidden()
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    # Leaving on purpose shows no banner.
+    expect(banner).to_be_hidden()

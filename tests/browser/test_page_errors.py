@@ -114,3 +114,19 @@ def test_denied_microphone_shows_permission_banner(
     # The browser refused before anything was asked of the server.
     assert not any(url.endswith("/connect") for url in requests), requests
     screenshot(page, "banner-permission", full_page=False)
+
+
+def test_disconnect_while_connecting_cancels_without_a_banner(
+    page: Page, page_server: LiveServer
+) -> None:
+    held: list[Route] = []
+    page.route("**/connect", lambda route: held.append(route))
+    open_console(page, page_server.url)
+    press_connect(page)
+    expect(page.locator("#transport-state")).to_have_text("authenticating", timeout=T)
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    expect(page.locator("#connect-time")).to_have_text("cancelled")
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+    assert held, "the connect request was not made"

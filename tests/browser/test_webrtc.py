@@ -13,7 +13,6 @@ import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -542,25 +541,13 @@ def test_reconnect_gives_up_after_three_failed_attempts(pool: HarnessPool, bot_1
     assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
 
 
-def bot_pid(server: LiveServer) -> int:
-    """The embedded bot: the server's child process running pyrtvi_bot."""
-    assert server.process is not None
-    pid = server.process.pid
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in children.read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"pyrtvi_bot" in cmdline:
-                return int(child)
-    raise AssertionError(f"no bot process under the server (pid {pid})")
-
-
 # Keep last: it kills the module's bot (the server restarts it on the next request).
 def test_bot_killed_mid_session_ends_in_disconnected_within_15_s(
     pool: HarnessPool, bot: Bot
 ) -> None:
     harness = open_connected(pool, bot)
     harness.wait_event("botReady")
-    os.kill(bot_pid(bot.server), signal.SIGKILL)
+    os.kill(bot.server.bot_pid(), signal.SIGKILL)
     killed = harness.page.evaluate("performance.now()")
     disconnected = harness.wait_event("disconnected", timeout_ms=30_000)
     took = disconnected["t"] - killed

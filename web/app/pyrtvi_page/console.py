@@ -76,6 +76,7 @@ class Console:
         self.last_typed = ""
         self.streams: list[Any] = []  # output elements of running actions
         self.peaks = {"local-level": 0.0, "bot-level": 0.0}
+        self.leaving = False  # the person asked to disconnect
 
         self.transport = SmallWebRTCTransport(audio_element=self.el["bot-audio"])
         self.client = RTVIClient(
@@ -101,6 +102,7 @@ class Console:
             RTVIEvent.TRANSPORT_STATE_CHANGED: self.on_state,
             RTVIEvent.BOT_READY: self.on_bot_ready,
             RTVIEvent.DISCONNECTED: self.on_disconnected,
+            RTVIEvent.BOT_DISCONNECTED: self.on_bot_disconnected,
             RTVIEvent.ERROR: self.on_bot_error,
             RTVIEvent.USER_STARTED_SPEAKING: lambda: self.on_speaking("user", True),
             RTVIEvent.USER_STOPPED_SPEAKING: lambda: self.on_speaking("user", False),
@@ -188,15 +190,20 @@ class Console:
         self.el["connect"].disabled = True
         self.el["disconnect"].disabled = False
         self.log("connect()", {"base_url": self.client.params.base_url}, kind="call")
+        self.leaving = False
         try:
             await self.client.connect()
         except Exception as exc:
             logger.warning("connect failed: %r", exc)
-            self.report(exc)
-            set_text(self.el["connect-time"], "failed")
+            if type(exc).__name__ == "AbortError" and self.leaving:
+                set_text(self.el["connect-time"], "cancelled")
+            else:
+                self.report(exc)
+                set_text(self.el["connect-time"], "failed")
             self.update_buttons()
 
     async def disconnect(self) -> None:
+        self.leaving = True
         self.log("disconnect()", None, kind="call")
         self.el["disconnect"].disabled = True
         await self.client.disconnect()
@@ -232,6 +239,18 @@ class Console:
         self.update_buttons()
         self.bind.spawn(self.load_config())
         self.bind.spawn(self.load_actions())
+
+    def on_bot_disconnected(self, *_args: Any) -> None:
+        # A banner already up (e.g. the fatal "connection lost" error) says more: keep it.
+        if not self.leaving and self.client.state not in IDLE_STATES and self.el["banner"].hidden:
+            self.show_problem(
+                model.Problem(
+                    "bot-left",
+                    "The bot left the session",
+                    "The bot disconnected (it ended the conversation, or stopped). Connect again "
+                    "to start a new session.",
+                )
+            )
 
     def on_disconnected(self) -> None:
         pill = self.el["bot-ready"]

@@ -16,7 +16,7 @@ from typing import Any
 class Problem:
     """What the error banner shows. ``kind`` is stable (tests and CSS use it)."""
 
-    #: bot-down | server-down | timeout | permission | device | transport | bot-error | error
+    #: bot-down | server-down | timeout | permission | device | transport | bot-error | bot-left | error
     kind: str
     title: str
     text: str
