@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +25,8 @@ PROBE_TIMEOUT = 1.0
 PROBE_CACHE_SECONDS = 5.0
 #: Least seconds between two restarts of a dead embedded bot (the first one is immediate).
 RESTART_BACKOFF = 10.0
+#: Sessions whose bot process the embedded service remembers (oldest forgotten first).
+MAX_TRACKED_SESSIONS = 1024
 
 
 class ChildBot(Protocol):
@@ -65,6 +68,12 @@ class BotService:
 
     async def status(self) -> dict[str, object]:
         return {"mode": self.mode, "state": "disabled"}
+
+    def session_started(self, session_id: str) -> None:
+        """`/connect` got `session_id` from this service."""
+
+    def check_session(self, session_id: str) -> None:
+        """Raise a `ProxyError` when `session_id` is known to be over (its bot is gone)."""
 
 
 class RemoteBot(BotService):
@@ -136,6 +145,8 @@ class EmbeddedBot(BotService):
         self._ready_after: float | None = None
         self._last_restart: float | None = None
         self.restarts = 0
+        #: session id → the process that runs it
+        self._sessions: OrderedDict[str, ChildBot] = OrderedDict()
 
     async def startup(self) -> None:
         self._launch()
@@ -206,6 +217,28 @@ class EmbeddedBot(BotService):
         if self._failure or self._upstream is None or self._exited():
             raise ProxyError(503, "bot not running", self._why())
         return self._upstream
+
+    def session_started(self, session_id: str) -> None:
+        if self._process is None:
+            return
+        self._sessions[session_id] = self._process
+        self._sessions.move_to_end(session_id)
+        while len(self._sessions) > MAX_TRACKED_SESSIONS:
+            self._sessions.popitem(last=False)
+
+    def check_session(self, session_id: str) -> None:
+        """A session whose bot process died is over: say so at once (410).
+
+        Without this a reconnecting client's offer would wait for a restart, only for the new
+        bot to answer 404 for a session it never had.
+        """
+        process = self._sessions.get(session_id)
+        if process is not None and (process is not self._process or not process.running):
+            raise ProxyError(
+                410,
+                "session ended",
+                "the bot process that ran this session has exited; connect again for a new one",
+            )
 
     def _why(self) -> str:
         if self._failure:

@@ -164,6 +164,7 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         extra_body = extra.get("body")
         start["body"] = deep_merge(mirror, extra_body) if isinstance(extra_body, dict) else mirror
         reply = parse_reply(StartReply, await upstream.start(start))
+        bots.session_started(reply.sessionId)
         ice = reply.iceConfig.iceServers if reply.iceConfig else []
         return JSONResponse(
             {
@@ -176,6 +177,7 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
     async def offer(request: Request) -> Response:
         session_id = session_id_of(request)
         data = await read_json(request, settings.max_body_bytes)
+        bots.check_session(session_id)
         if request.method == "PATCH":
             patch = validate(IcePatch, data)
             await (await bots.upstream()).ice(session_id, patch.model_dump())

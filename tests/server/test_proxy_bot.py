@@ -183,10 +183,17 @@ def test_disconnected_action_streams_from_bot(served: LiveServer) -> None:
 def test_dead_bot_is_restarted_and_shutdown_stops_the_bot(server_factory: Any) -> None:
     server: LiveServer = server_factory("--bot", "embedded", "--bot-pipecat", "1.14.0")
     wait_for_bot(server)
+    session = httpx.post(server.url + "/connect", json={}, timeout=60).json()
     (first_pid,) = bot_children(server)
     os.kill(first_pid, signal.SIGKILL)
     bot = wait_for_bot(server, "exited")
     assert "exited" in bot["detail"]
+    # That bot's session is over, and the server says so without starting a new bot.
+    offer = {"sdp": "v=0", "type": "offer", "pc_id": "x", "restart_pc": True}
+    gone = httpx.post(session["offer_url"], json=offer, timeout=10)
+    assert gone.status_code == 410, gone.text
+    assert gone.json()["error"] == "session ended"
+    assert wait_for_bot(server, "exited")["restarts"] == 0
     # The next visitor brings it back (the first restart is immediate).
     response = httpx.post(server.url + "/connect", json={}, timeout=60)
     assert response.status_code == 200, response.text

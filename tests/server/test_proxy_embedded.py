@@ -117,6 +117,44 @@ async def test_dead_bot_restart_and_backoff(
     assert FakeProcess.instances[2].stopped
 
 
+async def test_session_of_a_dead_bot_is_gone_at_once(embedded: EmbeddedBot) -> None:
+    FakeProcess.outcomes = ["ok", "ok"]
+    await embedded.startup()
+    await embedded.upstream()
+    embedded.session_started("s1")
+    embedded.check_session("s1")  # alive: fine
+    embedded.check_session("never-seen")  # not ours to judge: the bot answers
+
+    FakeProcess.instances[0].alive = False  # the bot dies
+    with pytest.raises(ProxyError) as gone:
+        embedded.check_session("s1")
+    assert gone.value.status == 410 and "exited" in str(gone.value.detail)
+    assert len(FakeProcess.instances) == 1, "the check does not wait for a restart"
+
+    await embedded.upstream()  # restarted for the next visitor
+    embedded.session_started("s2")
+    embedded.check_session("s2")
+    with pytest.raises(ProxyError, match="session ended"):
+        embedded.check_session("s1")  # still over: another process runs now
+    await embedded.shutdown()
+
+
+async def test_tracked_sessions_are_bounded(
+    embedded: EmbeddedBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bots, "MAX_TRACKED_SESSIONS", 3)
+    FakeProcess.outcomes = ["ok"]
+    await embedded.startup()
+    await embedded.upstream()
+    for i in range(5):
+        embedded.session_started(f"s{i}")
+    FakeProcess.instances[0].alive = False
+    embedded.check_session("s0")  # forgotten: passed on to the bot
+    with pytest.raises(ProxyError):
+        embedded.check_session("s4")
+    await embedded.shutdown()
+
+
 def test_missing_venv_is_a_setup_error(tmp_path: Path) -> None:
     settings = Settings(bot_mode="embedded", bot_pipecat_version="9.9.9")
     with pytest.raises(BotSetupError, match=r"bot-9\.9\.9.*make run"):
