@@ -51,7 +51,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(BIN)/mypy server/pyrtvi_server web/rtvi
+	$(BIN)/mypy server/pyrtvi_server web/rtvi web/app bench tests playwright.config.py
 
 # Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
 # which breaks the asyncio tests (pytest-asyncio) that would come after it.

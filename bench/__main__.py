@@ -1,11 +1,14 @@
-"""`python -m bench [--runs N]`: every benchmark in turn (page boot, then connect), as `make bench` runs them."""
+"""`python -m bench [--runs N]`: every benchmark in turn, as `make bench` runs them.
+
+Page boot; connect against the official JS client on both embedded bots (pipecat 1.14.0, then
+0.0.108); the SmallWebRTC transport per bot.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from bench import boot, connect
+from bench import boot, connect, webrtc
 
 
 def main() -> None:
@@ -14,10 +17,12 @@ def main() -> None:
     args = parser.parse_args()
     runs = ["--runs", str(args.runs)]
     print("== page boot (bench.boot) ==", flush=True)
-    sys.argv = [sys.argv[0], *runs]  # bench.boot reads sys.argv
-    boot.main()
-    print("\n== connect, round trip, disconnect, heap (bench.connect) ==", flush=True)
-    connect.main(runs)
+    boot.main(runs)
+    for pipecat in (connect.DEFAULT_PIPECAT, "0.0.108"):
+        print(f"\n== connect vs the JS client, pipecat {pipecat} (bench.connect) ==", flush=True)
+        connect.main([*runs, "--bot-pipecat", pipecat])
+    print("\n== SmallWebRTC transport per bot (bench.webrtc) ==", flush=True)
+    webrtc.main(runs)
 
 
 if __name__ == "__main__":

@@ -55,10 +55,10 @@ def bare_pyodide(browser: Browser, server: LiveServer, runtime: str) -> float:
         context.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     server = LiveServer(["--bot", "none"]).start(Path(tempfile.mkdtemp()))
     results: dict[str, list[Any]] = {}
     try:

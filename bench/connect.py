@@ -43,7 +43,7 @@ from tests.conftest import LiveServer, browser_config
 JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "bench-client.js"
 PREFIX = "/__bench__/"
-PIPECAT = "1.14.0"
+DEFAULT_PIPECAT = "1.14.0"
 ECHO_TYPE = "echo"  # server/pyrtvi_bot answers client-message echo with its data
 
 PYRTVI_HTML = """<!doctype html>
@@ -232,6 +232,7 @@ class Bench:
     server_url: str
     pages: dict[str, str]
     requests: int
+    pipecat: str  # the bot's library_version that bot-ready must report
     offhost: list[str] = field(default_factory=list)
 
     def _guard(self, route: Route) -> None:
@@ -284,7 +285,7 @@ class Bench:
             before = heap()
             result = call("connect", trickle)
             after = heap()
-            if result["bot"] != PIPECAT:
+            if result["bot"] != self.pipecat:
                 raise RuntimeError(f"{page_name}: bot-ready from pipecat {result['bot']!r}")
             samples.connect.setdefault(mode, []).append(result["total"])
             samples.start.setdefault(mode, []).append(result["start"])
@@ -304,11 +305,15 @@ def table(results: dict[str, Samples], modes: list[str], args: argparse.Namespac
     mb = 1024 * 1024
     rows: list[tuple[str, Callable[[Samples], list[float]], float, str]] = []
     for mode in modes:
-        rows.append((f"connect → bot-ready, {mode} (ms)", lambda s, m=mode: s.connect[m], 1, ".0f"))
+
+        def column(attribute: str, m: str = mode) -> Callable[[Samples], list[float]]:
+            return lambda s: getattr(s, attribute)[m]  # type: ignore[no-any-return]
+
         rows += [
-            ("  devices + POST /connect (ms)", lambda s, m=mode: s.start[m], 1, ".0f"),
-            ("  WebRTC handshake → connected (ms)", lambda s, m=mode: s.handshake[m], 1, ".0f"),
-            ("  client-ready → bot-ready (ms)", lambda s, m=mode: s.ready[m], 1, ".0f"),
+            (f"connect → bot-ready, {mode} (ms)", column("connect"), 1, ".0f"),
+            ("  devices + POST /connect (ms)", column("start"), 1, ".0f"),
+            ("  WebRTC handshake → connected (ms)", column("handshake"), 1, ".0f"),
+            ("  client-ready → bot-ready (ms)", column("ready"), 1, ".0f"),
         ]
     rows += [
         (f"client request round trip (ms, n={args.requests}/run)", lambda s: s.rtt, 1, ".1f"),
@@ -349,13 +354,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--bot-url", help="use this bot service (pyrtvi serve --bot url)")
     parser.add_argument(
+        "--bot-pipecat",
+        default=DEFAULT_PIPECAT,
+        help="the embedded bot's pipecat (its .venvs/bot-VERSION), and what bot-ready must report",
+    )
+    parser.add_argument(
         "--settle", type=float, default=1.0, help="seconds between sessions (bot teardown)"
     )
     args = parser.parse_args(argv)
     modes = ["trickle", "gather"] if args.ice == "both" else [args.ice]
     ensure_bundle()
     bot = ["--bot", "url", "--bot-url", args.bot_url] if args.bot_url else []
-    bot = bot or ["--bot", "embedded", "--bot-pipecat", PIPECAT]
+    bot = bot or ["--bot", "embedded", "--bot-pipecat", args.bot_pipecat]
     server = LiveServer(bot).start(Path(tempfile.mkdtemp()))
     results = {"pyrtvi": Samples(), "js": Samples()}
     try:
@@ -373,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
                 args=browser_config.LAUNCH_ARGS,
                 headless=browser_config.HEADLESS,
             )
-            bench = Bench(browser, server.url, pages, args.requests)
+            bench = Bench(browser, server.url, pages, args.requests, args.bot_pipecat)
             # Not measured: the bot's first session is slow (first pipeline, first VAD load).
             for page_name in ("pyrtvi.html", "js.html"):
                 bench.measure(page_name, True, Samples(), "warm-up")
@@ -394,7 +404,7 @@ def main(argv: list[str] | None = None) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"(load average at the end: {load} on {os.cpu_count()} CPUs)")
     print(
-        f"(pipecat {PIPECAT} bot; ratio = pyrtvi / JS; round trips pooled over all sessions;"
+        f"(pipecat {args.bot_pipecat} bot; ratio = pyrtvi / JS; round trips pooled over all sessions;"
         " heap via CDP Runtime.getHeapUsage after a forced GC)"
     )
 

@@ -107,10 +107,10 @@ def bench_bot(harness: Harness, server: LiveServer, version: str, runs: int) -> 
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as logs, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=browser_config.CHROMIUM,

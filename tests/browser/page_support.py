@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.conftest import ROOT, browser_config
 
@@ -19,8 +19,8 @@ ARTIFACTS = Path(os.environ.get("PYRTVI_SCREENSHOTS", ROOT / "test-results" / "s
 UPDATE_DOCS_SCREENSHOT = os.environ.get("PYRTVI_UPDATE_SCREENSHOT") == "1"
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 def open_console(page: Page, url: str) -> None:

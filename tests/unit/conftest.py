@@ -17,7 +17,7 @@ from rtvi.transports.memory import FakeBot, MemoryTransport
 
 WAIT = 5.0  # generous bound for "this should happen"; never an assertion by itself
 
-CONFIG = [
+CONFIG: list[dict[str, Any]] = [
     {"service": "tts", "options": [{"name": "voice", "value": "79a125e8"}]},
     {
         "service": "llm",

@@ -306,7 +306,7 @@ async def test_unexpected_transport_exception_is_wrapped(
     async def broken(bundle: Any, abort: AbortSignal) -> None:
         raise OSError("socket exploded")
 
-    transport.connect = broken  # type: ignore[method-assign]
+    transport.connect = broken  # type: ignore[method-assign,assignment]
     client = make_client()
     with pytest.raises(TransportStartError, match="socket exploded"):
         await client.connect()

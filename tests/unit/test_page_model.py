@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from app.pyrtvi_page import model
+from pyrtvi_page import model
 from rtvi import (
     ConnectionTimeoutError,
     ErrorResponse,

@@ -35,7 +35,8 @@ async def test_get_update_describe_config(client: RTVIClient, bot: FakeBot) -> N
     sent = await bot.wait_for("update-config")
     assert sent["data"]["interrupt"] is True
     assert await client.get_service_option_value_from_config("tts", "voice") == "v2"
-    assert (await client.get_service_options_from_config("llm"))["service"] == "llm"
+    llm = await client.get_service_options_from_config("llm")
+    assert llm is not None and llm["service"] == "llm"
     assert (
         await client.get_service_option_value_from_config("llm", "model", CONFIG) == "llama-3.1-8b"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import js  # type: ignore[import-not-found]
@@ -98,7 +99,7 @@ class Console:
         client = self.client
         for event in RTVIEvent:
             client.on(event, self._logger_for(event))
-        handlers = {
+        handlers: dict[RTVIEvent, Callable[..., Any]] = {
             RTVIEvent.TRANSPORT_STATE_CHANGED: self.on_state,
             RTVIEvent.BOT_READY: self.on_bot_ready,
             RTVIEvent.DISCONNECTED: self.on_disconnected,

@@ -104,7 +104,7 @@ class Bindings:
 
     def spawn(self, awaitable: Any) -> asyncio.Task[Any]:
         """Run a coroutine in the background; its exception goes to ``on_error``."""
-        task = asyncio.ensure_future(awaitable)
+        task: asyncio.Task[Any] = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
