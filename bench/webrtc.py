@@ -78,7 +78,16 @@ def spread(values: list[float]) -> str:
 
 def kill_to_disconnected(harness: Harness, server: LiveServer) -> float:
     harness.reset()
-    harness.run("client = make_client(); await client.connect()")
+    # Mid-session: wait until the bot's audio flows (what the transport watches for a stall).
+    harness.run(
+        """
+import asyncio
+client = make_client()
+await client.connect()
+while (pc := client.transport._session.pc) and await pc.inboundPackets("audio") == 0:
+    await asyncio.sleep(0.05)
+"""
+    )
     os.kill(server.bot_pid(), signal.SIGKILL)
     killed = float(harness.page.evaluate("performance.now()"))
     event = harness.wait_event("disconnected", timeout_ms=60_000)
