@@ -287,6 +287,25 @@ def test_keyboard_only(page: Page, bot_server: LiveServer) -> None:
     expect(reply).to_have_count(1, timeout=T)
 
 
+def test_asking_the_bot_to_leave_ends_the_session_quietly(
+    page: Page, bot_server: LiveServer
+) -> None:
+    open_console(page, bot_server.url)
+    leave = page.get_by_role("button", name="Ask the bot to leave")
+    expect(leave).to_be_disabled()
+    connect(page, mic=False)
+    expect(leave).to_be_enabled()
+    leave.click()
+    # disconnect-bot: the bot leaves (peerLeft), the client follows; nothing went wrong.
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    log = page.locator("#event-log")
+    expect(log.locator('li[data-event="disconnect_bot()"]')).to_have_count(1)
+    expect(log.locator('li[data-event="botDisconnected"]')).to_have_count(1)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(leave).to_be_disabled()
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+
+
 # Keep last: it kills the module's bot (the server starts a new one on the next /connect).
 def test_bot_dying_mid_session_is_shown_and_connect_works_again(
     page: Page, bot_server: LiveServer

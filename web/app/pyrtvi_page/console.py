@@ -58,7 +58,8 @@ class Console:
             name: by_id(name)
             for name in (
                 "banner", "banner-title", "banner-text", "banner-close", "connect", "disconnect",
-                "transport-state", "bot-ready", "bot-version", "connect-time", "base-url",
+                "bot-leave", "transport-state", "bot-ready", "bot-version", "connect-time",
+                "base-url",
                 "timeout", "start-mic", "mic-select", "speaker-select", "cam-select",
                 "mic-toggle", "cam-toggle", "local-level", "bot-level", "user-speaking",
                 "bot-speaking", "local-video", "bot-audio", "transcript", "text-form",
@@ -134,6 +135,7 @@ class Console:
         on, el = self.bind.on, self.el
         on(el["connect"], "click", lambda _e: self.connect())
         on(el["disconnect"], "click", lambda _e: self.disconnect())
+        on(el["bot-leave"], "click", lambda _e: self.ask_bot_to_leave())
         on(el["banner-close"], "click", lambda _e: self.hide_banner())
         on(el["mic-toggle"], "click", lambda _e: self.toggle("mic"))
         on(el["cam-toggle"], "click", lambda _e: self.toggle("cam"))
@@ -210,12 +212,24 @@ class Console:
         await self.client.disconnect()
         self.update_buttons()
 
+    async def ask_bot_to_leave(self) -> None:
+        self.leaving = True  # asked for: the bot leaving is no surprise
+        self.log("disconnect_bot()", None, kind="call")
+        self.el["bot-leave"].disabled = True
+        try:
+            await self.client.disconnect_bot()
+        except Exception as exc:
+            self.leaving = False
+            self.report(exc)
+            self.update_buttons()
+
     def update_buttons(self) -> None:
         state = self.client.state
         idle = state in IDLE_STATES
         ready = state == TransportState.READY
         self.el["connect"].disabled = not idle
         self.el["disconnect"].disabled = idle or state == TransportState.DISCONNECTING
+        self.el["bot-leave"].disabled = not ready or self.leaving
         for name in ("text-input", "text-send", "text-mode"):
             self.el[name].disabled = not ready
         self.el["config-apply"].disabled = not ready
