@@ -26,6 +26,8 @@ from loguru import logger
 from pipecat.audio.utils import create_stream_resampler
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
     CancelFrame,
     EndFrame,
     ErrorFrame,
@@ -54,6 +56,17 @@ from pipecat.services.tts_service import TTSService
 
 from pyrtvi_bot import espeak, rules
 from pyrtvi_bot.state import BotSettings
+
+# How this pipecat ends a session from inside the pipeline (as its RTVI `disconnect-bot` does):
+# 1.4+ pushes EndWorkerFrame downstream, older ones EndTaskFrame upstream.
+try:
+    from pipecat.frames.frames import EndWorkerFrame as _EndSession
+
+    _END_DIRECTION = FrameDirection.DOWNSTREAM
+except ImportError:  # pipecat < 1.4
+    from pipecat.frames.frames import EndTaskFrame as _EndSession
+
+    _END_DIRECTION = FrameDirection.UPSTREAM
 
 #: Seconds between streamed stand-in LLM tokens (a little pacing makes the stream observable).
 TOKEN_DELAY = 0.02
@@ -131,7 +144,11 @@ class ContextKeeper(FrameProcessor):
 
 
 class StandInLLM(FrameProcessor):
-    """An LLM service stand-in: answers each LLMContextFrame from the rule set, streaming tokens."""
+    """An LLM service stand-in: answers each LLMContextFrame from the rule set, streaming tokens.
+
+    After its farewell (`rules.ends_conversation`) has been spoken it ends the session, as a
+    Pipecat bot ending a call does; an interruption cancels that.
+    """
 
     def __init__(self, settings: BotSettings, token_delay: float = TOKEN_DELAY) -> None:
         super().__init__()
@@ -139,6 +156,8 @@ class StandInLLM(FrameProcessor):
         self._token_delay = token_delay
         self._skip_tts = False
         self._task: asyncio.Task[None] | None = None
+        #: None, or the farewell's progress: "said" (streamed) → "speaking" → session ends
+        self._farewell: str | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -149,10 +168,24 @@ class StandInLLM(FrameProcessor):
         elif isinstance(frame, LLMConfigureOutputFrame):
             self._skip_tts = frame.skip_tts
         elif isinstance(frame, InterruptionFrame | EndFrame | CancelFrame):
+            self._farewell = None
             await self._stop_generating()
             await self.push_frame(frame, direction)
         else:
             await self.push_frame(frame, direction)
+            if direction == FrameDirection.UPSTREAM and self._farewell is not None:
+                await self._follow_farewell(frame)
+
+    async def _follow_farewell(self, frame: Frame) -> None:
+        if isinstance(frame, BotStartedSpeakingFrame):
+            self._farewell = "speaking"
+        elif isinstance(frame, BotStoppedSpeakingFrame) and self._farewell == "speaking":
+            await self._end_session()
+
+    async def _end_session(self) -> None:
+        self._farewell = None
+        logger.info(f"{self}: farewell said, ending the session")
+        await self.push_frame(_EndSession(), _END_DIRECTION)
 
     async def _stop_generating(self) -> None:
         if self._task is not None and not self._task.done():
@@ -167,11 +200,16 @@ class StandInLLM(FrameProcessor):
     async def _generate(self, messages: list[Any]) -> None:
         text = rules.reply(messages, self._settings.model)
         logger.debug(f"{self}: replying {text!r}")
+        farewell = rules.ends_conversation(text)
+        if farewell and not self._skip_tts:
+            self._farewell = "said"  # before the tokens: the bot may start speaking at once
         await self.push_frame(self._mark(LLMFullResponseStartFrame()))
         for token in rules.tokens(text):
             await self.push_frame(self._mark(LLMTextFrame(text=token)))
             await asyncio.sleep(self._token_delay)
         await self.push_frame(self._mark(LLMFullResponseEndFrame()))
+        if farewell and self._skip_tts:
+            await self._end_session()  # nothing will be spoken: end now
 
 
 class AssistantRecorder(FrameProcessor):

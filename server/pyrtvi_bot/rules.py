@@ -22,6 +22,9 @@ _JOKE = (
     "Sorry, I only know offline jokes."
 )
 
+#: The farewell: after saying it, the bot ends the session (as Pipecat bots end a call).
+GOODBYE = "Goodbye! It was nice talking to you."
+
 #: (pattern, reply) pairs, first match wins; matched against the lower-cased user text.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -39,7 +42,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bjoke\b"), _JOKE),
     (re.compile(r"\bcount\b"), "One, two, three, four, five."),
     (re.compile(r"\b(thanks|thank you)\b"), "You are welcome!"),
-    (re.compile(r"\b(bye|goodbye)\b"), "Goodbye! It was nice talking to you."),
+    (re.compile(r"\b(bye|goodbye)\b"), GOODBYE),
 )
 
 _SAY = re.compile(r"^\s*(?:please\s+)?(?:say|repeat after me)[:,]?\s+(?P<text>.+)$", re.I | re.S)
@@ -105,6 +108,11 @@ def reply(messages: Sequence[Any], model: str = DEFAULT_MODEL) -> str:
             return answer
     quoted = text if len(text) <= 200 else text[:197] + "..."
     return f'You said: "{quoted}". I am a small offline bot, so that is all I can say.'
+
+
+def ends_conversation(reply_text: str) -> bool:
+    """Whether the bot ends the session after saying `reply_text` (its farewell)."""
+    return reply_text == GOODBYE
 
 
 def tokens(text: str) -> Iterator[str]:

@@ -306,6 +306,22 @@ def test_asking_the_bot_to_leave_ends_the_session_quietly(
     expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
 
 
+def test_bot_ending_the_conversation_is_shown(page: Page, bot_server: LiveServer) -> None:
+    open_console(page, bot_server.url)
+    connect(page, mic=False)
+    box = page.get_by_role("textbox", name="Message to the bot")
+    box.fill("ok, goodbye")
+    box.press("Enter")
+    # The bot says its farewell, then leaves on its own: the page says so.
+    expect(page.locator(".turn.bot").last).to_contain_text("Goodbye!", timeout=T)
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    banner = page.get_by_role("alert")
+    expect(banner).to_have_attribute("data-kind", "bot-left")
+    expect(banner.locator("#banner-title")).to_have_text("The bot left the session")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+    screenshot(page, "console-bot-left", full_page=False)
+
+
 # Keep last: it kills the module's bot (the server starts a new one on the next /connect).
 def test_bot_dying_mid_session_is_shown_and_connect_works_again(
     page: Page, bot_server: LiveServer

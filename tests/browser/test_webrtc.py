@@ -321,6 +321,7 @@ def test_bot_leaving_disconnects_the_client(pool: HarnessPool, bot: Bot) -> None
     harness.run("await client.disconnect_bot()")
     harness.wait_event("disconnected", timeout_ms=15_000)
     names = [e["name"] for e in harness.events()]
+    assert names.count("botDisconnected") == 1
     assert names.index("botDisconnected") < names.index("disconnected")
     assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
     assert [e["name"] for e in harness.events("error")] == []
@@ -335,6 +336,7 @@ def test_channel_or_connection_closing_ends_the_session(
     harness.run(f"client.transport.{target}.close()")
     harness.wait_event("disconnected", timeout_ms=10_000)
     names = [e["name"] for e in harness.events()]
+    assert names.count("botDisconnected") == 1
     assert names.index("botDisconnected") < names.index("disconnected")
     assert state_changes(harness)[-2:] == ["disconnecting", "disconnected"]
     assert harness.run("[client.state, live_proxies()]") == ["disconnected", 0]
@@ -557,6 +559,7 @@ def test_bot_killed_mid_session_ends_in_disconnected_within_15_s(
     # The server knows the session's bot died: its 410 ends the attempts at the first one.
     assert error["message"] == "connection lost; the bot refused to reconnect (HTTP 410)"
     names = [e["name"] for e in harness.events()]
+    assert names.count("botDisconnected") == 1
     assert names.index("botDisconnected") < names.index("disconnected")
     restarts = [o for o in harness.offers if o["method"] == "POST" and o["body"]["restart_pc"]]
     assert len(restarts) == 1

@@ -296,6 +296,19 @@ class RTVIPeer:
                 raise AssertionError(f"bot audio stalled at {self.audio.frames} frames")
             await asyncio.sleep(0.02)
 
+    async def wait_for_bot_to_leave(self, timeout: float = 10.0) -> str:
+        """Wait until the bot ends the session: its `peerLeft`, or the channel/connection closing."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(m.get("message", {}).get("type") == "peerLeft" for m in self.signalling):
+                return "peerLeft"
+            if self.channel is not None and self.channel.readyState == "closed":
+                return "data channel closed"
+            if self.pc.connectionState in ("closed", "failed"):
+                return f"connection {self.pc.connectionState}"
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the bot did not leave within {timeout} s")
+
     def types(self, after: float = 0.0) -> list[str]:
         return [r.type for r in self.log if r.at >= after]
 

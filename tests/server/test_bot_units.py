@@ -39,6 +39,14 @@ def test_rules_answer_from_the_last_user_message() -> None:
     assert len(pieces) > 3 and "".join(pieces) == text
 
 
+def test_only_the_farewell_ends_the_conversation() -> None:
+    assert rules.ends_conversation(rules.reply([user("ok, bye")]))
+    assert rules.ends_conversation(rules.reply([user("Goodbye!")]))
+    assert not rules.ends_conversation(rules.reply([user("please say bye")]))
+    assert not rules.ends_conversation(rules.reply([user("bye")], model="echo"))
+    assert not rules.ends_conversation(rules.reply([user("hello")]))
+
+
 def test_config_is_checked_and_applied() -> None:
     config = check_config(
         [

@@ -120,6 +120,7 @@ class _Session:
     bot_audio: Any = None
     bot_video: Any = None
     bot: Participant = field(default_factory=lambda: Participant(id="", name="bot"))
+    bot_left: bool = False  # bot-disconnected was reported (once per session)
     closed: bool = False
 
 
@@ -909,7 +910,7 @@ class SmallWebRTCTransport(Transport):
         text = f"connection lost; {reason}"
         logger.warning(text)
         self.callbacks.on_error(transport_error(text, fatal=True))
-        self.callbacks.on_bot_disconnected(session.bot)
+        self._report_bot_left(session)
         await self.disconnect()
 
     async def _recreate(self, session: _Session) -> None:
@@ -932,10 +933,16 @@ class SmallWebRTCTransport(Transport):
         await asyncio.wait_for(asyncio.shield(session.channel_open), self.open_timeout)
 
     def _bot_left(self, session: _Session) -> None:
-        if session.closed or self._session is not session:
+        if session.closed or self._session is not session or session.bot_left:
             return
-        self.callbacks.on_bot_disconnected(session.bot)
+        self._report_bot_left(session)
         self._start_background(self.disconnect())
+
+    def _report_bot_left(self, session: _Session) -> None:
+        """bot-disconnected, once: peerLeft is usually followed by the channel closing."""
+        if not session.bot_left:
+            session.bot_left = True
+            self.callbacks.on_bot_disconnected(session.bot)
 
     # --- teardown ---------------------------------------------------------------------------
 
