@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -44,6 +45,9 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "bench-client.js"
 PREFIX = "/__bench__/"
 DEFAULT_PIPECAT = "1.14.0"
+#: The kill test: seconds of session before the kill, and the longest wait for `disconnected`.
+KILL_AFTER_S = 1.5
+KILL_WAIT_S = 60.0
 ECHO_TYPE = "echo"  # server/pyrtvi_bot answers client-message echo with its data
 
 PYRTVI_HTML = """<!doctype html>
@@ -79,7 +83,9 @@ async def connect(trickle):
     )
     client.on(RTVIEvent.BOT_STARTED, lambda *_: marks.setdefault("started", js.performance.now()))
     client.on(RTVIEvent.CONNECTED, lambda *_: marks.setdefault("connected", js.performance.now()))
+    client.on(RTVIEvent.DISCONNECTED, lambda *_: state.setdefault("gone", js.performance.now()))
     state["client"] = client
+    state.pop("gone", None)
     t0 = js.performance.now()
     ready = await client.connect()
     t1 = js.performance.now()
@@ -113,6 +119,10 @@ async def disconnect(_=None):
     return json.dumps(js.performance.now() - t0)
 
 
+def disconnected_at(_=None):
+    return json.dumps(state.get("gone"))
+
+
 def wasm_memory(_=None):
     import pyodide_js
 
@@ -124,6 +134,7 @@ js.bench.wasm = create_proxy(wasm_memory)
 js.bench.connect = create_proxy(connect)
 js.bench.requests = create_proxy(requests)
 js.bench.disconnect = create_proxy(disconnect)
+js.bench.disconnectedAt = create_proxy(disconnected_at)
 js.document.documentElement.dataset.bench = "ready"
 """
 
@@ -151,8 +162,10 @@ JS_HTML = """<!doctype html>
           callbacks: {
             onBotStarted: () => { marks.started ??= performance.now(); },
             onConnected: () => { marks.connected ??= performance.now(); },
+            onDisconnected: () => { state.gone ??= performance.now(); },
           },
         });
+        delete state.gone;
         client.setLogLevel(LogLevel.WARN);  // its default (DEBUG) logs every message
         state.client = client;
         const t0 = performance.now();
@@ -174,6 +187,9 @@ JS_HTML = """<!doctype html>
           if (reply?.i !== i) throw new Error("unexpected echo reply " + JSON.stringify(reply));
         }
         return JSON.stringify(times);
+      },
+      disconnectedAt() {
+        return JSON.stringify(state.gone ?? null);
       },
       wasm() {
         return JSON.stringify(0);  // no WebAssembly in this client
@@ -224,6 +240,7 @@ class Samples:
     heap_growth: list[float] = field(default_factory=list)
     backing: list[float] = field(default_factory=list)
     wasm: list[float] = field(default_factory=list)
+    kill: list[float] = field(default_factory=list)  # bot killed → disconnected
 
 
 @dataclass
@@ -270,6 +287,23 @@ class Bench:
             timeout=browser_config.BOOT_TIMEOUT_MS,
         )
         return context, page, context.new_cdp_session(page)
+
+    def kill(self, page_name: str, server: LiveServer, samples: Samples) -> None:
+        """Connect, let the bot's audio flow, SIGKILL the bot: ms until the client disconnects."""
+        context, page, _ = self.open(page_name)
+        try:
+            page.evaluate(CALL, ["connect", True])
+            time.sleep(KILL_AFTER_S)
+            os.kill(server.bot_pid(), signal.SIGKILL)
+            killed = float(page.evaluate("performance.now()"))
+            deadline = time.monotonic() + KILL_WAIT_S
+            gone = None
+            while gone is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+                gone = json.loads(page.evaluate(CALL, ["disconnectedAt", None]))
+            samples.kill.append(float("inf") if gone is None else float(gone) - killed)
+        finally:
+            context.close()
 
     def measure(self, page_name: str, trickle: bool, samples: Samples, mode: str) -> None:
         context, page, cdp = self.open(page_name)
@@ -342,6 +376,36 @@ def table(results: dict[str, Samples], modes: list[str], args: argparse.Namespac
     return "\n".join(lines)
 
 
+def wait_for_bot(server: LiveServer, timeout: float = 60.0) -> None:
+    """After a kill: the next /connect restarts the embedded bot (after the server's backoff)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.post(server.url + "/connect", json={}, timeout=60).status_code == 200:
+            return
+        time.sleep(1.0)
+    raise SystemExit("the embedded bot did not come back after a kill")
+
+
+def kill_line(results: dict[str, Samples]) -> str:
+    def show(values: list[float]) -> str:
+        finite = [v / 1000 for v in values if v != float("inf")]
+        timed_out = len(values) - len(finite)
+        text = f"{statistics.median(finite):.1f} s" if finite else "-"
+        return text + (f" ({timed_out} never within {KILL_WAIT_S:.0f} s)" if timed_out else "")
+
+    py, js = results["pyrtvi"].kill, results["js"].kill
+    both = [v for v in py + js if v != float("inf")]
+    ratio = (
+        f"{statistics.median(py) / statistics.median(js):.2f}"
+        if len(both) == len(py) + len(js)
+        else "-"
+    )
+    return (
+        f"bot killed → disconnected, median of {len(py)}: pyrtvi {show(py)}, JS {show(js)}, "
+        f"ratio {ratio}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="fresh pages per client and ICE mode")
@@ -360,6 +424,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--settle", type=float, default=1.0, help="seconds between sessions (bot teardown)"
+    )
+    parser.add_argument(
+        "--kills",
+        type=int,
+        default=2,
+        help="bot kills per client, at the end (embedded bot only; 0: none)",
     )
     args = parser.parse_args(argv)
     modes = ["trickle", "gather"] if args.ice == "both" else [args.ice]
@@ -395,12 +465,21 @@ def main(argv: list[str] | None = None) -> None:
                         bench.measure(page_name, mode == "trickle", results[name], mode)
                         time.sleep(args.settle)
                 print(f"run {run + 1}/{args.runs} done", flush=True)
+            if not args.bot_url:
+                for kill in range(args.kills):
+                    order = [("pyrtvi", "pyrtvi.html"), ("js", "js.html")]
+                    for name, page_name in order if kill % 2 == 0 else order[::-1]:
+                        wait_for_bot(server)
+                        bench.kill(page_name, server, results[name])
+                    print(f"kill {kill + 1}/{args.kills} done", flush=True)
             browser.close()
         if bench.offhost:
             raise SystemExit(f"the pages requested off-host URLs: {bench.offhost}")
     finally:
         server.stop()
     print(table(results, modes, args))
+    if results["pyrtvi"].kill:
+        print(kill_line(results))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"(load average at the end: {load} on {os.cpu_count()} CPUs)")
     print(
