@@ -49,6 +49,8 @@ DEFAULT_PIPECAT = "1.14.0"
 KILL_AFTER_S = 1.5
 KILL_WAIT_S = 60.0
 ECHO_TYPE = "echo"  # server/pyrtvi_bot answers client-message echo with its data
+#: (client, page) pairs; runs alternate which goes first.
+CLIENTS = (("pyrtvi", "pyrtvi.html"), ("js", "js.html"))
 
 PYRTVI_HTML = """<!doctype html>
 <html lang="en" data-bench="loading">
@@ -394,12 +396,8 @@ def kill_line(results: dict[str, Samples]) -> str:
         return text + (f" ({timed_out} never within {KILL_WAIT_S:.0f} s)" if timed_out else "")
 
     py, js = results["pyrtvi"].kill, results["js"].kill
-    both = [v for v in py + js if v != float("inf")]
-    ratio = (
-        f"{statistics.median(py) / statistics.median(js):.2f}"
-        if len(both) == len(py) + len(js)
-        else "-"
-    )
+    finite = all(v != float("inf") for v in py + js)
+    ratio = f"{statistics.median(py) / statistics.median(js):.2f}" if finite else "-"
     return (
         f"bot killed → disconnected, median of {len(py)}: pyrtvi {show(py)}, JS {show(js)}, "
         f"ratio {ratio}"
@@ -455,20 +453,18 @@ def main(argv: list[str] | None = None) -> None:
             )
             bench = Bench(browser, server.url, pages, args.requests, args.bot_pipecat)
             # Not measured: the bot's first session is slow (first pipeline, first VAD load).
-            for page_name in ("pyrtvi.html", "js.html"):
+            for _, page_name in CLIENTS:
                 bench.measure(page_name, True, Samples(), "warm-up")
                 time.sleep(args.settle)
             for run in range(args.runs):
                 for mode in modes:
-                    order = [("pyrtvi", "pyrtvi.html"), ("js", "js.html")]
-                    for name, page_name in order if run % 2 == 0 else order[::-1]:
+                    for name, page_name in CLIENTS if run % 2 == 0 else CLIENTS[::-1]:
                         bench.measure(page_name, mode == "trickle", results[name], mode)
                         time.sleep(args.settle)
                 print(f"run {run + 1}/{args.runs} done", flush=True)
             if not args.bot_url:
                 for kill in range(args.kills):
-                    order = [("pyrtvi", "pyrtvi.html"), ("js", "js.html")]
-                    for name, page_name in order if kill % 2 == 0 else order[::-1]:
+                    for name, page_name in CLIENTS if kill % 2 == 0 else CLIENTS[::-1]:
                         wait_for_bot(server)
                         bench.kill(page_name, server, results[name])
                     print(f"kill {kill + 1}/{args.kills} done", flush=True)

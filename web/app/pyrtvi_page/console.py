@@ -16,7 +16,7 @@ from typing import Any
 
 import js  # type: ignore[import-not-found]
 from pyodide.ffi import to_js  # type: ignore[import-not-found]
-from rtvi import LLMHelper, RTVIClient, RTVIEvent, TransportState
+from rtvi import AbortError, LLMHelper, RTVIClient, RTVIEvent, TransportState
 from rtvi.transports.small_webrtc import SmallWebRTCTransport
 
 from . import model
@@ -78,7 +78,7 @@ class Console:
         self.last_typed = ""
         self.streams: list[Any] = []  # output elements of running actions
         self.peaks = {"local-level": 0.0, "bot-level": 0.0}
-        self.leaving = False  # the person asked to disconnect
+        self.leaving = False  # the person asked to disconnect, or the bot to leave
 
         self.transport = SmallWebRTCTransport(audio_element=self.el["bot-audio"])
         self.client = RTVIClient(
@@ -198,7 +198,7 @@ class Console:
             await self.client.connect()
         except Exception as exc:
             logger.warning("connect failed: %r", exc)
-            if type(exc).__name__ == "AbortError" and self.leaving:
+            if isinstance(exc, AbortError) and self.leaving:
                 set_text(self.el["connect-time"], "cancelled")
             else:
                 self.report(exc)
