@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -128,3 +132,25 @@ def test_origin_not_allowed_cannot_start_a_session(
     page.get_by_role("button", name="Talk").click()
     # The server refuses the CORS request, so the browser does not even let the page read why.
     expect(status).to_contain_text("could not connect", timeout=T)
+
+
+def test_the_documented_playwright_test_passes(bot_server: LiveServer, tmp_path: Path) -> None:
+    """docs/testing.md's test file, exactly as printed, run by pytest as a user would."""
+    doc = (ROOT / "docs" / "testing.md").read_text()
+    (code,) = re.findall(r"## A complete test.*?```python\n(.*?)```", doc, re.S)
+    (tmp_path / "test_my_page.py").write_text(code)
+    env = {
+        **os.environ,
+        "PYRTVI_URL": bot_server.url,
+        "FAKE_MIC_WAV": str(browser_config.FAKE_MIC_WAV),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_page.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout, run.stdout
