@@ -431,6 +431,73 @@ def sender_track(harness: Harness, index: int) -> dict[str, Any] | None:
     )
 
 
+SCREEN_BYTES_SENT = """async () => {
+    const sender = window.peerConnections.at(-1).getTransceivers()[2].sender;
+    let bytes = 0;
+    (await sender.getStats()).forEach((r) => { if (r.type === "outbound-rtp") bytes += r.bytesSent; });
+    return bytes;
+}"""
+
+
+def test_screen_share_is_sent_on_the_third_transceiver(pool: HarnessPool, bot: Bot) -> None:
+    harness = open_connected(pool, bot, screen_share=True)
+    offer = harness.offers[0]["body"]["sdp"]
+    assert offer.count("m=video") == 2  # camera, then the send-only screen
+    assert offer.index("m=audio") < offer.index("m=video") < offer.index("m=application")
+    assert track_statuses(harness)[:3] == [(0, True), (1, False), (2, False)]
+    assert harness.run("client.is_sharing_screen") is False
+
+    harness.run("client.enable_screen_share(True)")
+    harness.wait_event("screenTrackStarted")
+    sharing = "[client.is_sharing_screen, client.tracks().local.screen_video is not None]"
+    assert harness.run(sharing) == [True, True]
+    assert track_statuses(harness)[-1] == (2, True)
+    assert sender_track(harness, 2)["state"] == "live"  # type: ignore[index]
+    # Screen frames really go to the bot (it accepted the third m-line).
+    harness.wait_for(lambda: harness.page.evaluate(SCREEN_BYTES_SENT) > 20_000, timeout_s=15)
+    assert harness.run("client.transport.session_id is not None")  # still the same session
+    assert harness.run("client.state") == "ready"
+
+    harness.run("client.enable_screen_share(False)")
+    harness.wait_event("screenTrackStopped")
+    assert harness.run("client.is_sharing_screen") is False
+    assert track_statuses(harness)[-1] == (2, False)
+    assert sender_track(harness, 2) is None
+
+    # Sharing again, then the browser's own "Stop sharing" (the track ends) stops it too.
+    harness.run("client.enable_screen_share(True)")
+    harness.wait_event("screenTrackStarted", count=2)
+    harness.page.evaluate(
+        "window.peerConnections.at(-1).getTransceivers()[2].sender.track"
+        ".dispatchEvent(new Event('ended'))"
+    )
+    harness.wait_event("screenTrackStopped", count=2)
+    assert harness.run("client.is_sharing_screen") is False
+    harness.run("await client.disconnect()")
+    assert harness.run("live_proxies()") == 0
+    assert [e["name"] for e in harness.events("screenShareError")] == []
+
+
+def test_screen_share_needs_the_option(pool: HarnessPool, bot_114: Bot) -> None:
+    harness = open_connected(pool, bot_114)
+    assert harness.offers[0]["body"]["sdp"].count("m=video") == 1
+    result = harness.run(
+        """
+from rtvi import UnsupportedFeatureError
+try:
+    client.enable_screen_share(True)
+    outcome = "no error"
+except UnsupportedFeatureError as error:
+    outcome = str(error)
+outcome
+"""
+    )
+    assert result == (
+        "screen share is not supported by SmallWebRTCTransport: create it with screen_share=True"
+    )
+    harness.run("await client.disconnect()")
+
+
 def test_mic_and_camera_are_opened_only_when_enabled(pool: HarnessPool, bot_114: Bot) -> None:
     harness = open_connected(pool, bot_114, ", enable_mic=False")
     # A disabled mic is never opened (pipecat #2755, RN transports #24); the bot is told.

@@ -75,6 +75,18 @@ async def get_user_media_track(kind: str, device_id: str | None = None) -> Any:
     return tracks[0]
 
 
+async def get_display_media_track() -> Any:
+    """A new screen capture track (``getDisplayMedia``; the browser asks what to share)."""
+    devices = media_devices()
+    if js_value(getattr(devices, "getDisplayMedia", None)) is None:
+        raise RuntimeError("this browser has no getDisplayMedia (screen capture)")
+    stream = await devices.getDisplayMedia(to_js_object({"video": True, "audio": False}))
+    tracks = stream.getVideoTracks()
+    if not tracks.length:
+        raise RuntimeError("getDisplayMedia returned no video track")
+    return tracks[0]
+
+
 def track_device_id(track: Any) -> str | None:
     if track is None:
         return None
@@ -88,11 +100,12 @@ def media_stream(*tracks: Any) -> Any:
 
 
 class LocalMedia:
-    """The microphone and camera tracks, acquired only for what is enabled."""
+    """The microphone and camera tracks, acquired only for what is enabled, and the screen."""
 
     def __init__(self) -> None:
         self.mic: Any = None
         self.cam: Any = None
+        self.screen: Any = None  # a getDisplayMedia video track while sharing
 
     @property
     def active(self) -> bool:
@@ -111,7 +124,8 @@ class LocalMedia:
         return track
 
     def track(self, kind: str) -> Any:
-        return self.mic if kind == "audio" else self.cam
+        """``"audio"`` (mic), ``"video"`` (camera) or ``"screen"``."""
+        return {"audio": self.mic, "video": self.cam, "screen": self.screen}[kind]
 
     def set_enabled(self, kind: str, enabled: bool) -> None:
         track = self.track(kind)
@@ -119,10 +133,10 @@ class LocalMedia:
             track.enabled = enabled
 
     def release(self) -> None:
-        for track in (self.mic, self.cam):
+        for track in (self.mic, self.cam, self.screen):
             if track is not None:
                 track.stop()
-        self.mic = self.cam = None
+        self.mic = self.cam = self.screen = None
 
 
 class DeviceWatcher:

@@ -57,6 +57,7 @@ from ..transport import (
     transport_error,
 )
 from ._browser import (
+    Listeners,
     RTCIceCandidate,
     RTCPeerConnection,
     RTCSessionDescription,
@@ -70,6 +71,7 @@ from .media import (
     LocalMedia,
     MediaElement,
     enumerate_devices,
+    get_display_media_track,
     media_stream,
     track_device_id,
 )
@@ -81,8 +83,10 @@ T = TypeVar("T")
 #: Receiver indexes the bot maps to mic/camera (transceiver creation order).
 AUDIO_INDEX = 0
 VIDEO_INDEX = 1
+SCREEN_INDEX = 2  # a third, send-only video transceiver (small-webrtc-transport 1.3+)
 
-_KIND = {"audio": AUDIO_INDEX, "video": VIDEO_INDEX}
+_KIND = {"audio": AUDIO_INDEX, "video": VIDEO_INDEX, "screen": SCREEN_INDEX}
+_LOCAL = Participant(id="local", name="local", local=True)
 
 
 class TransportNotConnectedError(RTVIError):
@@ -138,6 +142,8 @@ class SmallWebRTCTransport(Transport):
     - ``audio_element`` / ``video_element``: where the bot plays (element or CSS selector);
       by default a hidden ``<audio>`` is created (and removed on disconnect), bot video is
       played only when a ``video_element`` is given.
+    - ``screen_share``: add the screen transceiver (index 2) so ``enable_screen_share`` works
+      (pipecat's SmallWebRTC reads it as the screen video input); off by default.
     - timings, in seconds: ``ice_gathering_timeout`` (2), ``offer_timeout`` (10),
       ``open_timeout`` (15, offer answered → data channel open), ``ice_disconnected_grace``
       (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (2,
@@ -165,6 +171,7 @@ class SmallWebRTCTransport(Transport):
         reconnect_delay: float = 1.0,
         keepalive_interval: float = 1.0,
         audio_level_interval: float = 0.1,
+        screen_share: bool = False,
     ) -> None:
         super().__init__()
         self.offer_url = offer_url or webrtc_url
@@ -180,6 +187,7 @@ class SmallWebRTCTransport(Transport):
         self.reconnect_delay = reconnect_delay
         self.keepalive_interval = keepalive_interval
         self.audio_level_interval = audio_level_interval
+        self.screen_share = screen_share
         self._audio_element_option = audio_element
         self._video_element_option = video_element
         self._session: _Session | None = None
@@ -193,6 +201,8 @@ class SmallWebRTCTransport(Transport):
         self._levels: Any = None  # media.AudioLevels
         self._level_values: dict[str, float] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._screen_listeners: Any = None  # _browser.Listeners on the shared screen track
+        self._screen_lock = asyncio.Lock()  # one start/stop at a time
 
     # --- public extras ----------------------------------------------------------------------
 
@@ -388,13 +398,30 @@ class SmallWebRTCTransport(Transport):
         super().enable_cam(enable)
         self._set_enabled("video", enable)
 
+    def enable_screen_share(self, enable: bool) -> None:
+        """Start (the browser asks what to share) or stop sharing the screen.
+
+        Needs ``screen_share=True``; failures are reported as ``screen_share_error``.
+        """
+        if not self.screen_share:
+            raise UnsupportedFeatureError(
+                "screen share", type(self).__name__, "create it with screen_share=True"
+            )
+        self._start_background(self._share_screen() if enable else self._stop_screen())
+
+    @property
+    def is_sharing_screen(self) -> bool:
+        return self._local is not None and self._local.screen is not None
+
     def tracks(self) -> Tracks:
         local = self._local
         session = self._session
         bot = BotTracks(audio=session.bot_audio, video=session.bot_video) if session else None
         return Tracks(
             local=LocalTracks(
-                audio=local.mic if local else None, video=local.cam if local else None
+                audio=local.mic if local else None,
+                video=local.cam if local else None,
+                screen_video=local.screen if local else None,
             ),
             bot=bot,
         )
@@ -460,6 +487,8 @@ class SmallWebRTCTransport(Transport):
             "audio": pc.addTransceiver("audio", "sendrecv"),
             "video": pc.addTransceiver("video", "sendrecv"),
         }
+        if self.screen_share:  # the bot only receives on it
+            session.transceivers["screen"] = pc.addTransceiver("video", "sendonly")
         dc = pc.createDataChannel("chat", ordered=True)
         session.dc = dc
         pc.on("track", lambda event: self._on_track(session, pc, event))
@@ -596,6 +625,8 @@ class SmallWebRTCTransport(Transport):
         logger.debug("data channel open (pc_id %s)", self._pc_id)
         self._send_track_status(session, "audio", self.is_mic_enabled)
         self._send_track_status(session, "video", self.is_cam_enabled)
+        if self.screen_share:
+            self._send_track_status(session, "screen", self.is_sharing_screen)
         if session.channel_open is not None and not session.channel_open.done():
             session.channel_open.set_result(None)
 
@@ -777,7 +808,7 @@ class SmallWebRTCTransport(Transport):
             await session.transceivers[kind].replaceTrack(track)
         if kind == "audio" and self._levels is not None:
             self._levels.watch("local", track)
-        self.callbacks.on_track_started(track, Participant(id="local", name="local", local=True))
+        self.callbacks.on_track_started(track, _LOCAL)
         return track
 
     async def _switch_device(self, kind: str, device_id: str) -> None:
@@ -820,6 +851,48 @@ class SmallWebRTCTransport(Transport):
     async def _acquire_quietly(self, kind: str) -> None:
         with contextlib.suppress(Exception):
             await self._acquire(kind)
+
+    async def _share_screen(self) -> None:
+        async with self._screen_lock:
+            if self.is_sharing_screen:
+                return
+            try:
+                track = await get_display_media_track()
+            except Exception as exc:
+                text = js_error_text(exc)
+                logger.warning("screen share failed: %s", text)
+                self.callbacks.on_screen_share_error(text)
+                return
+            if self._local is None:
+                self._local = LocalMedia()
+            self._local.screen = track
+            self._screen_listeners = Listeners()
+            # The person pressed the browser's own "Stop sharing".
+            self._screen_listeners.add(
+                track, "ended", lambda _e: self._start_background(self._stop_screen())
+            )
+            await self._send_screen(track, True)
+        self.callbacks.on_screen_track_started(track, _LOCAL)
+
+    async def _stop_screen(self) -> None:
+        async with self._screen_lock:
+            track = self._local.screen if self._local is not None else None
+            if track is None:
+                return
+            self._local.screen = None
+            if self._screen_listeners is not None:
+                self._screen_listeners.clear()
+                self._screen_listeners = None
+            track.stop()
+            await self._send_screen(None, False)
+        self.callbacks.on_screen_track_stopped(track, _LOCAL)
+
+    async def _send_screen(self, track: Any, enabled: bool) -> None:
+        session = self._session
+        if session is None or session.closed or "screen" not in session.transceivers:
+            return
+        await session.transceivers["screen"].replaceTrack(track)
+        self._send_track_status(session, "screen", enabled)
 
     async def _find_device(self, kind: str, device_id: str) -> DeviceInfo:
         with contextlib.suppress(Exception):
@@ -980,12 +1053,15 @@ class SmallWebRTCTransport(Transport):
     def _release_devices(self) -> None:
         if self._devices is not None:
             self._devices.stop()
+        if self._screen_listeners is not None:
+            self._screen_listeners.clear()
+            self._screen_listeners = None
         if self._local is not None:
             for track in (self._local.mic, self._local.cam):
                 if track is not None:
-                    self.callbacks.on_track_stopped(
-                        track, Participant(id="local", name="local", local=True)
-                    )
+                    self.callbacks.on_track_stopped(track, _LOCAL)
+            if self._local.screen is not None:
+                self.callbacks.on_screen_track_stopped(self._local.screen, _LOCAL)
             self._local.release()
 
     # --- tasks ------------------------------------------------------------------------------
