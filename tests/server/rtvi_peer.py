@@ -296,6 +296,15 @@ class RTVIPeer:
                 raise AssertionError(f"bot audio stalled at {self.audio.frames} frames")
             await asyncio.sleep(0.02)
 
+    async def say_goodbye(self) -> None:
+        """Type a farewell: the bot must say it (audibly), then end the session (`peerLeft`)."""
+        start = time.monotonic()
+        self.send("send-text", {"content": "ok, bye", "options": {"run_immediately": True}})
+        started = await self.wait_for("bot-started-speaking", after=start, timeout=15)
+        stopped = await self.wait_for("bot-stopped-speaking", after=started.at, timeout=15)
+        assert self.audio.sound_between(started.at, stopped.at) >= 10  # the farewell was heard
+        assert await self.wait_for_bot_to_leave() == "peerLeft"
+
     async def wait_for_bot_to_leave(self, timeout: float = 10.0) -> str:
         """Wait until the bot ends the session: its `peerLeft`, or the channel/connection closing."""
         deadline = time.monotonic() + timeout
