@@ -201,7 +201,7 @@ class SmallWebRTCTransport(Transport):
         self._levels: Any = None  # media.AudioLevels
         self._level_values: dict[str, float] = {}
         self._background: set[asyncio.Task[Any]] = set()
-        self._screen_listeners: Any = None  # _browser.Listeners on the shared screen track
+        self._screen_listeners = Listeners()  # on the shared screen track ("ended")
         self._screen_lock = asyncio.Lock()  # one start/stop at a time
 
     # --- public extras ----------------------------------------------------------------------
@@ -866,7 +866,6 @@ class SmallWebRTCTransport(Transport):
             if self._local is None:
                 self._local = LocalMedia()
             self._local.screen = track
-            self._screen_listeners = Listeners()
             # The person pressed the browser's own "Stop sharing".
             self._screen_listeners.add(
                 track, "ended", lambda _e: self._start_background(self._stop_screen())
@@ -880,9 +879,7 @@ class SmallWebRTCTransport(Transport):
             if track is None:
                 return
             self._local.screen = None
-            if self._screen_listeners is not None:
-                self._screen_listeners.clear()
-                self._screen_listeners = None
+            self._screen_listeners.clear()
             track.stop()
             await self._send_screen(None, False)
         self.callbacks.on_screen_track_stopped(track, _LOCAL)
@@ -1053,9 +1050,7 @@ class SmallWebRTCTransport(Transport):
     def _release_devices(self) -> None:
         if self._devices is not None:
             self._devices.stop()
-        if self._screen_listeners is not None:
-            self._screen_listeners.clear()
-            self._screen_listeners = None
+        self._screen_listeners.clear()
         if self._local is not None:
             for track in (self._local.mic, self._local.cam):
                 if track is not None:
