@@ -7,6 +7,8 @@ block is what pyrtvi adds so that no request is ever left pending: a reply that 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -169,17 +171,38 @@ class ActionEndpointError(RTVIError):
     default_message = "Action endpoint returned an error response"
 
 
-def error_text(data: Any) -> str:
-    """The human text of an ``error``/``error-response`` payload.
+#: Keys that carry an error's human text, in the order they are tried: RTVI/Pipecat (``error``),
+#: the JS client and RTVI 1.0 docs (``message``), FastAPI/Starlette (``detail``), Pipecat's HTTP
+#: endpoints (``info``).
+ERROR_TEXT_KEYS = ("error", "message", "detail", "info")
 
-    Pipecat sends ``{"error": ...}``, the JS client and RTVI 1.0 docs use ``{"message": ...}``;
-    some servers send a bare string. Accept all three.
+
+def error_text(data: Any, limit: int = 300) -> str:
+    """The human text of an error payload or an HTTP error body, at most ``limit`` characters.
+
+    ``data`` may be a decoded payload (a mapping, e.g. an ``error``/``error-response`` message's
+    data), the text or bytes of an HTTP body (a JSON object is looked into, anything else is used
+    as plain text), or None. The first of :data:`ERROR_TEXT_KEYS` with a value wins; a value that
+    is not a string is shown as JSON. Returns ``""`` when there is nothing to show.
+
+    The one place where the client, the transports, the server and the page turn error bodies
+    into text.
     """
+    if isinstance(data, bytes | bytearray):
+        data = bytes(data).decode("utf-8", errors="replace")
     if isinstance(data, str):
-        return data
-    if isinstance(data, dict):
-        for key in ("error", "message", "detail", "info"):
+        text = data.strip()
+        if not text.startswith("{"):
+            return text[:limit]
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text[:limit]
+    if isinstance(data, Mapping):
+        for key in ERROR_TEXT_KEYS:
             value = data.get(key)
-            if isinstance(value, str) and value:
-                return value
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:limit]
+            if value and not isinstance(value, str):
+                return json.dumps(value)[:limit]
     return ""
