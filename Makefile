@@ -50,8 +50,18 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(VENV)/.installed
+# The bot imports pipecat, whose API differs by version: mypy (from .venv) checks it against each
+# bot venv's packages, with the flavour module that pipecat runs (pipecat 0.* runs legacy.py, the
+# others modern.py: __main__ decides with LEGACY_PIPECAT, a constant to mypy). One cache per venv.
+BOT_SOURCES := $(wildcard server/pyrtvi_bot/*.py)
+legacy_pipecat = $(filter 0.%,$(1))
+bot_mypy = $(BIN)/mypy --python-executable .venvs/bot-$(1)/bin/python --cache-dir .mypy_cache/bot-$(1) \
+	--always-$(if $(legacy_pipecat),true,false) LEGACY_PIPECAT \
+	$(filter-out %/$(if $(legacy_pipecat),modern,legacy).py,$(BOT_SOURCES))
+
+typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed)
 	$(BIN)/mypy server/pyrtvi_server web/rtvi web/app bench tests playwright.config.py
+	$(foreach v,$(TEST_BOTS),$(call bot_mypy,$(v)) && ) true
 
 # Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
 # which breaks the asyncio tests (pytest-asyncio) that would come after it.

@@ -8,7 +8,7 @@ import sys
 import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
 
@@ -32,10 +32,17 @@ def quiet_pipecat_deprecations() -> None:
     show = warnings.showwarning
     marker = f"{os.sep}pipecat{os.sep}"
 
-    def showwarning(message: Any, category: type[Warning], filename: str, *args: Any) -> None:
+    def showwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         if issubclass(category, DeprecationWarning) and marker in filename:
             return
-        show(message, category, filename, *args)
+        show(message, category, filename, lineno, file, line)
 
     warnings.showwarning = showwarning
 
@@ -54,18 +61,22 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    from pyrtvi_bot.app import create_app
+    from pyrtvi_bot.app import Flavor, create_app
 
     version = metadata.version("pipecat-ai")
-    if version.startswith("0."):
+    # `make typecheck` runs mypy once per bot venv with LEGACY_PIPECAT always true or always
+    # false, so each pipecat's flavour module is checked against that pipecat only.
+    LEGACY_PIPECAT = version.startswith("0.")
+    flavor: Flavor
+    if LEGACY_PIPECAT:
         from pyrtvi_bot.legacy import LegacyBot
 
-        flavor: object = LegacyBot(version)
+        flavor = LegacyBot(version)
     else:
         from pyrtvi_bot.modern import ModernBot
 
         flavor = ModernBot(version)
-    app = create_app(flavor)  # type: ignore[arg-type]
+    app = create_app(flavor)
     uvicorn.run(
         app,
         host=args.host,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pyrtvi_bot.state import ConfigError, check_messages
+from pyrtvi_bot.state import ConfigError, OptionType, check_messages
 
 
 class ActionError(ValueError):
@@ -37,8 +37,8 @@ class Assistant(Protocol):
 class ActionSpec:
     service: str
     action: str
-    arguments: tuple[tuple[str, str], ...]
-    result: str
+    arguments: tuple[tuple[str, OptionType], ...]
+    result: OptionType
 
     @property
     def key(self) -> str:

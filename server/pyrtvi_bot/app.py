@@ -106,8 +106,8 @@ def _object(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
-class BotService:
-    """Sessions, their peer connections and running bots."""
+class SessionRoutes:
+    """The HTTP routes and what they keep: sessions, their peer connections and running bots."""
 
     def __init__(self, flavor: Flavor) -> None:
         self.flavor = flavor
@@ -269,10 +269,11 @@ class BotService:
             del self.sessions[idle.id]
 
     def _launch(self, session: Session, connection: SmallWebRTCConnection) -> None:
-        @connection.event_handler("closed")
         async def on_closed(conn: SmallWebRTCConnection) -> None:
             for key in [k for k, v in session.connections.items() if v is conn]:
                 del session.connections[key]
+
+        connection.add_event_handler("closed", on_closed)
 
         async def run() -> None:
             try:
@@ -327,7 +328,7 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(flavor: Flavor) -> Starlette:
-    service = BotService(flavor)
+    service = SessionRoutes(flavor)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -13,13 +13,10 @@ from typing import Any, cast
 
 from loguru import logger
 from pipecat import version as pipecat_version
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import LLMRunFrame, OutputTransportMessageUrgentFrame, TTSSpeakFrame
-from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineParams, PipelineTask
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.processors.frameworks.rtvi import RTVIObserver, RTVIProcessor
 from pipecat.processors.frameworks.rtvi.models import PROTOCOL_VERSION
 from pipecat.processors.frameworks.rtvi.models_deprecated import (
@@ -31,13 +28,9 @@ from pipecat.processors.frameworks.rtvi.models_deprecated import (
     RTVIServiceOption,
     RTVIServiceOptionConfig,
 )
-from pipecat.transports.base_transport import TransportParams
-from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
-from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
-from pyrtvi_bot import actions, pipeline, state
-from pyrtvi_bot.app import Session
-from pyrtvi_bot.services import real_service
+from pyrtvi_bot import actions, state
+from pyrtvi_bot.flavor import BaseFlavor, Conversation
 from pyrtvi_bot.state import BotSettings
 
 
@@ -140,7 +133,7 @@ def _register_config(rtvi: RTVIProcessor, settings: BotSettings, context: LLMCon
             RTVIService(
                 name=service,
                 options=[
-                    RTVIServiceOption(name=name, type=kind, handler=on_option)  # type: ignore[arg-type]
+                    RTVIServiceOption(name=name, type=kind, handler=on_option)
                     for name, kind in options.items()
                 ],
             )
@@ -162,79 +155,38 @@ def _register_actions(rtvi: RTVIProcessor, assistant: PipelineAssistant) -> None
             RTVIAction(
                 service=spec.service,
                 action=spec.action,
-                arguments=[RTVIActionArgument(name=n, type=t) for n, t in spec.arguments],  # type: ignore[arg-type]
-                result=spec.result,  # type: ignore[arg-type]
+                arguments=[RTVIActionArgument(name=n, type=t) for n, t in spec.arguments],
+                result=spec.result,
                 handler=handler,
             )
         )
 
 
-class LegacyBot:
+class LegacyBot(BaseFlavor[PipelineTask]):
     """`app.Flavor` for pipecat 0.0.x."""
 
-    def __init__(self, pipecat_version: str) -> None:
-        self.pipecat_version = pipecat_version
-        self.rtvi_version = PROTOCOL_VERSION
-
-    async def run_bot(self, connection: SmallWebRTCConnection, session: Session) -> None:
-        settings = session.settings()
-        context = LLMContext(messages=cast(Any, copy.deepcopy(settings.messages)))
-        transport = SmallWebRTCTransport(
-            webrtc_connection=connection,
-            params=TransportParams(audio_in_enabled=True, audio_out_enabled=True),
-        )
+    def worker(self, conversation: Conversation) -> PipelineTask:
+        settings, context = conversation.settings, conversation.context
         rtvi = ConfigurableRTVIProcessor(
             settings=settings,
-            transport=transport,
+            transport=conversation.transport,
             config=RTVIConfig(
                 config=[
                     RTVIServiceConfig(
                         service=entry["service"],
                         options=[RTVIServiceOptionConfig(**o) for o in entry["options"]],
                     )
-                    for entry in session.config
+                    for entry in conversation.session.config
                 ]
             ),
         )
         _register_config(rtvi, settings, context)
-        assistant = PipelineAssistant(rtvi, context)
-        _register_actions(rtvi, assistant)
-
-        @rtvi.event_handler("on_client_message")
-        async def on_client_message(processor: RTVIProcessor, message: Any) -> None:
-            ok, payload = pipeline.client_message_reply(message.type, message.data, settings)
-            if ok:
-                await processor.send_server_response(message, payload)
-            else:
-                await processor.send_error_response(message, payload)
-
-        vad = pipeline.vad_params()
-        stt = real_service("stt", session.services)
-        llm = real_service("llm", session.services) or pipeline.StandInLLM(settings)
-        tts = real_service("tts", session.services) or pipeline.EspeakTTSService(settings)
-        processors = [
-            transport.input(),
-            rtvi,
-            VADProcessor(vad_analyzer=SileroVADAnalyzer(params=vad)),
-            *([stt] if stt else []),
-            pipeline.SpeechTurns(
-                echo=stt is None, vad_start_secs=vad.start_secs, vad_stop_secs=vad.stop_secs
-            ),
-            pipeline.ContextKeeper(context),
-            llm,
-            pipeline.AssistantRecorder(context),
-            tts,
-            transport.output(),
-        ]
-        task = PipelineTask(
-            Pipeline(processors),
+        _register_actions(rtvi, PipelineAssistant(rtvi, context))
+        return PipelineTask(
+            conversation.pipeline(rtvi),
             params=PipelineParams(allow_interruptions=True),
             observers=[RTVIObserver(rtvi)],
         )
 
-        @transport.event_handler("on_client_disconnected")
-        async def on_client_disconnected(transport: Any, client: Any) -> None:
-            logger.info(f"session {session.id}: client left")
-            await task.cancel()
-
-        await PipelineRunner(handle_sigint=False).run(task)
+    async def run(self, worker: PipelineTask) -> None:
+        await PipelineRunner(handle_sigint=False).run(worker)

@@ -60,7 +60,9 @@ from pyrtvi_bot.state import BotSettings
 # How this pipecat ends a session from inside the pipeline (as its RTVI `disconnect-bot` does):
 # 1.4+ pushes EndWorkerFrame downstream, older ones EndTaskFrame upstream.
 try:
-    from pipecat.frames.frames import EndWorkerFrame as _EndSession
+    from pipecat.frames.frames import (  # type: ignore[attr-defined]  # absent before 1.4
+        EndWorkerFrame as _EndSession,
+    )
 
     _END_DIRECTION = FrameDirection.DOWNSTREAM
 except ImportError:  # pipecat < 1.4
@@ -97,7 +99,7 @@ class SpeechTurns(FrameProcessor):
         await self.push_frame(frame, direction)
         if isinstance(frame, VADUserStartedSpeakingFrame):
             self._speaking, self._captured = True, 0.0
-            await self.broadcast_interruption()
+            await self.broadcast_interruption()  # type: ignore[no-untyped-call]  # an inherited pipecat method
             await self.broadcast_frame(UserStartedSpeakingFrame)
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking:
             self._speaking = False

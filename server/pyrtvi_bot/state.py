@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pyrtvi_bot import espeak, rules
 
+#: The value types RTVI 0.3 names for config options and action arguments and results.
+OptionType = Literal["bool", "number", "string", "array", "object"]
+
 #: service -> option -> RTVI option type.
-CONFIG_SCHEMA: dict[str, dict[str, str]] = {
+CONFIG_SCHEMA: dict[str, dict[str, OptionType]] = {
     "llm": {
         "model": "string",
         "messages": "array",
