@@ -16,6 +16,12 @@ from rtvi.errors import error_text
         ({"detail": "d"}, "d"),
         ({"info": "i"}, "i"),
         ({"error": "", "message": "m"}, "m"),
+        (
+            {"error": "no bot service", "detail": "bot is starting"},
+            "no bot service: bot is starting",
+        ),
+        ({"error": "same", "detail": "same"}, "same"),
+        ({"message": "m", "detail": "d"}, "m"),
         ({"detail": [{"loc": ["body"], "msg": "bad"}]}, '[{"loc": ["body"], "msg": "bad"}]'),
         ('{"detail": "not found"}', "not found"),
         (b'{"error": "from bytes"}', "from bytes"),

@@ -182,8 +182,9 @@ def error_text(data: Any, limit: int = 300) -> str:
 
     ``data`` may be a decoded payload (a mapping, e.g. an ``error``/``error-response`` message's
     data), the text or bytes of an HTTP body (a JSON object is looked into, anything else is used
-    as plain text), or None. The first of :data:`ERROR_TEXT_KEYS` with a value wins; a value that
-    is not a string is shown as JSON. Returns ``""`` when there is nothing to show.
+    as plain text), or None. The first of :data:`ERROR_TEXT_KEYS` with a value wins (``error``
+    and ``detail`` together read "error: detail"); a value that is not a string is shown as JSON.
+    Returns ``""`` when there is nothing to show.
 
     The one place where the client, the transports, the server and the page turn error bodies
     into text.
@@ -199,10 +200,17 @@ def error_text(data: Any, limit: int = 300) -> str:
         except ValueError:
             return text[:limit]
     if isinstance(data, Mapping):
-        for key in ERROR_TEXT_KEYS:
-            value = data.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()[:limit]
-            if value and not isinstance(value, str):
-                return json.dumps(value)[:limit]
+        texts = [_value_text(data.get(key)) for key in ERROR_TEXT_KEYS]
+        first = next((text for text in texts if text), "")
+        error, detail = texts[0], texts[2]
+        if error and detail and detail != error:
+            # pyrtvi's server answers `{"error": <short>, "detail": <why>}`: both are worth reading.
+            first = f"{error}: {detail}"
+        return first[:limit]
     return ""
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value) if value else ""
