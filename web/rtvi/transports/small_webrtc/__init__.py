@@ -23,6 +23,7 @@ The package, one concept per module:
 - ``signalling``: pure wire formats (bundle → target, offer, answer, trickle, channel text);
 - ``offer_client``: the offer endpoint over HTTP, with its timeouts;
 - ``session``: one ``connect()``'s peer connection, data channel and tasks;
+- ``recovery``: a lost connection is rebuilt (``restart_pc``) or the session ends;
 - ``bot_media``: the bot's tracks as played, and the audio levels;
 - ``devices``: the local mic, camera and screen.
 

@@ -1,10 +1,10 @@
-"""``SmallWebRTCTransport``: the facade that wires a session, the media and the reconnect policy.
+"""``SmallWebRTCTransport``: the facade. The ``Transport`` API on top of the package's parts.
 
 The parts, one concept each: :mod:`.signalling` (pure wire formats), :mod:`.offer_client` (the
-offer endpoint over HTTP), :mod:`.session` (one connect()'s peer connection), :mod:`.bot_media`
-(the bot's tracks and the audio levels), :mod:`.devices` (mic, camera, screen), and the
-transport-agnostic :mod:`rtvi.transports.reconnect` and :mod:`rtvi.transports.liveness`. This
-module maps their events to the client's callbacks and decides when to reconnect.
+offer endpoint over HTTP), :mod:`.session` (one connect()'s peer connection), :mod:`.recovery`
+(lost connections: rebuild or give up), :mod:`.bot_media` (the bot's tracks and the audio
+levels), :mod:`.devices` (mic, camera, screen). This module creates them, maps their events to
+the client's callbacks and sets the transport states.
 """
 
 from __future__ import annotations
@@ -34,20 +34,20 @@ from ...transport import (
     Transport,
     transport_error,
 )
-from .._browser import inbound_packets, js_error_text, js_value, max_message_size, now_ms
-from ..liveness import LivenessTimings, LivenessWatch, PacketSample
+from .._browser import js_error_text, js_value, max_message_size
+from ..liveness import LivenessTimings
 from ..media import enumerate_devices
-from ..reconnect import ReconnectPolicy, reconnect
+from ..reconnect import ReconnectPolicy
 from ..tasks import TaskSet
 from .bot_media import BotMedia
 from .devices import LocalDevices
 from .offer_client import OfferClient
+from .recovery import Recovery
 from .session import Session, SessionEvents
 from .signalling import (
     ConnectionTarget,
     InboundKind,
     classify,
-    keepalive_text,
     resolve_target,
     track_status_text,
 )
@@ -136,10 +136,11 @@ class SmallWebRTCTransport(Transport):
             local_mic=lambda: self._devices.track("audio"),
             spawn=self._start_background,
         )
+        self._recovery = Recovery(lambda: self._session, self._timings, self._give_up)
         self._events = SessionEvents(
             on_track=self._on_track,
-            on_ice_state=self._on_ice_state,
-            on_connection_state=self._on_connection_state,
+            on_ice_state=self._recovery.on_ice_state,
+            on_connection_state=self._recovery.on_connection_state,
             on_channel_open=self._on_channel_open,
             on_channel_close=self._on_channel_close,
             on_channel_message=self._on_channel_message,
@@ -227,7 +228,8 @@ class SmallWebRTCTransport(Transport):
             aborted.cancel()
         if self._session is not session:  # disconnect() won the race
             raise AbortError()
-        self._start_liveness(session)
+        self._recovery.start(session)
+        self._report_levels(session)
         self.state = TransportState.CONNECTED
         self.callbacks.on_connected()
         self.callbacks.on_bot_connected(session.bot)
@@ -375,45 +377,21 @@ class SmallWebRTCTransport(Transport):
             reconnect=ReconnectPolicy(self.reconnect_attempts, self.reconnect_delay),
         )
 
-    def _liveness(self, session: Session) -> LivenessWatch:
-        timings = LivenessTimings(
+    def _timings(self) -> LivenessTimings:
+        return LivenessTimings(
             self.keepalive_interval, self.media_timeout, self.ice_disconnected_grace
         )
-        return LivenessWatch(
-            timings,
-            lambda reason: self._lost(session, reason),
-            log=logger,
-            describe=js_error_text,
-        )
 
-    def _start_liveness(self, session: Session) -> None:
-        """The keepalive, the level reports and the bot-audio stall watch, as session tasks."""
-        watch = self._liveness(session)
-
-        def running() -> bool:
-            return not session.closed
-
-        def ping() -> None:
-            if session.channel_is_open:
-                session.send(keepalive_text(now_ms()))
-
-        async def audio_packets() -> PacketSample:
-            pc = session.pc
-            if session.reconnecting or pc is None:
-                return None
-            return pc, await inbound_packets(pc, "audio")
-
+    def _report_levels(self, session: Session) -> None:
         callbacks = self.callbacks
-        session.tasks.start(watch.keepalive(ping, running))
         session.tasks.start(
             self._media.report_levels(
                 self.audio_level_interval,
-                running,
+                lambda: not session.closed,
                 callbacks.on_local_audio_level,
                 lambda level: callbacks.on_remote_audio_level(level, session.bot),
             )
         )
-        session.tasks.start(watch.watch_packets(audio_packets, running, "audio from the bot"))
 
     async def _attach_track(self, kind: str, track: Any) -> bool:
         session = self._session
@@ -452,7 +430,7 @@ class SmallWebRTCTransport(Transport):
         ice = session.pc.iceConnectionState if session.pc else ""
         if session.reconnecting or ice in ("disconnected", "failed"):
             logger.info("data channel closed with the network down: reconnecting")
-            self._schedule_reconnect(session)
+            self._recovery.schedule(session)
             return
         logger.info("data channel closed by the bot")
         self._bot_left(session)
@@ -482,55 +460,10 @@ class SmallWebRTCTransport(Transport):
             logger.warning("renegotiation failed: %s", exc.message)
             self.callbacks.on_error(transport_error(f"renegotiation failed: {exc.message}"))
 
-    # --- network trouble --------------------------------------------------------------------
+    # --- the end of a session -------------------------------------------------------------
 
-    def _on_ice_state(self, session: Session) -> None:
-        pc = session.pc
-        assert pc is not None
-        state = pc.iceConnectionState
-        logger.debug("ICE connection state: %s", state)
-        if state in ("connected", "completed"):
-            session.attempts.reset()
-        elif state == "failed":
-            self._schedule_reconnect(session)
-        elif state == "disconnected":
-
-            def still_lost() -> bool:
-                return session.pc is pc and pc.iceConnectionState in ("disconnected", "failed")
-
-            session.tasks.start(
-                self._liveness(session).confirm_lost(still_lost, "ICE disconnected")
-            )
-
-    def _on_connection_state(self, session: Session) -> None:
-        if session.pc is not None and session.pc.connectionState == "failed":
-            self._schedule_reconnect(session)
-
-    def _lost(self, session: Session, reason: str) -> None:
-        logger.info("%s: reconnecting", reason)
-        self._schedule_reconnect(session)
-
-    def _schedule_reconnect(self, session: Session) -> None:
-        if session.reconnecting or session.closed or self._session is not session:
-            return
-        if not session.established:
-            return  # still connecting: connect() reports the failure itself
-        session.attempts.begin()
-        session.tasks.start(self._reconnect(session))
-
-    async def _reconnect(self, session: Session) -> None:
-        """Rebuild the peer connection (``restart_pc``) as the reconnect policy allows."""
-        result = await reconnect(
-            session.attempts,
-            session.rebuild,
-            closed=lambda: session.closed,
-            sleep=asyncio.sleep,
-            log=logger,
-            describe=js_error_text,
-        )
-        if not result.gave_up or session.closed or self._session is not session:
-            return
-        text = f"connection lost; {result.reason}"
+    async def _give_up(self, session: Session, text: str) -> None:
+        """The connection is lost for good: a fatal error, bot-disconnected, disconnect."""
         logger.warning(text)
         self.callbacks.on_error(transport_error(text, fatal=True))
         self._report_bot_left(session)
