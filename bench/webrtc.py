@@ -82,9 +82,10 @@ def kill_to_disconnected(harness: Harness, server: LiveServer) -> float:
     harness.run(
         """
 import asyncio
+from rtvi.transports._browser import inbound_packets
 client = make_client()
 await client.connect()
-while (pc := client.transport._session.pc) and await pc.inboundPackets("audio") == 0:
+while (pc := client.transport._session.pc) and await inbound_packets(pc, "audio") == 0:
     await asyncio.sleep(0.05)
 """
     )

@@ -291,7 +291,7 @@ client.transport.data_channel.dispatchEvent(
     assert renegotiation["pc_id"] == pc_id and renegotiation["restart_pc"] is False
     assert harness.page.evaluate("window.peerConnections.length") == 1
     # A network failure: the transport recreates the connection with restart_pc.
-    harness.run("client.transport._schedule_reconnect(client.transport._session)")
+    harness.run("client.transport._recovery.schedule(client.transport._session)")
     harness.wait_for(lambda: posts(harness) == posts_before + 2)
     restart = [o for o in harness.offers if o["method"] == "POST"][-1]["body"]
     assert restart["pc_id"] == pc_id and restart["restart_pc"] is True
@@ -595,7 +595,7 @@ def test_reconnect_gives_up_after_three_failed_attempts(pool: HarnessPool, bot_1
     harness = open_connected(pool, bot_114)
     harness.page.route("**/offer", lambda route: route.abort("connectionrefused"))
     try:
-        harness.run("client.transport._schedule_reconnect(client.transport._session)")
+        harness.run("client.transport._recovery.schedule(client.transport._session)")
         harness.wait_event("disconnected", timeout_ms=15_000)
     finally:
         harness.page.unroute("**/offer")

@@ -2,7 +2,10 @@
 
 Small wrappers named after the objects they wrap and keeping the W3C method names
 (``pc.createOffer()``, ``dc.readyState``), as aiortc does, so a reader who knows the browser API
-knows this code. Everything here runs only under Pyodide; ``js`` and ``pyodide`` are imported
+knows this code. A wrapper has only W3C members (plus ``js``, the wrapped object, and
+``listeners``); what the browser API lacks is a plainly named function beside them
+(:func:`wait_ice_gathering`, :func:`inbound_packets`, :func:`max_message_size`). Everything here
+runs only under Pyodide; ``js`` and ``pyodide`` are imported
 lazily so that ``import rtvi`` keeps working in CPython.
 
 Two interop rules are enforced in one place:
@@ -47,10 +50,6 @@ def js_value(value: Any) -> Any:
     if value is None or type(value).__name__ == "JsNull":
         return None
     return value
-
-
-def is_js_exception(exc: BaseException) -> bool:
-    return type(exc).__name__ == "JsException"
 
 
 def js_error_text(exc: BaseException) -> str:
@@ -161,36 +160,18 @@ class Listeners:
 
 
 class EventTarget:
-    """Base of the wrappers: the JS object plus the listeners this wrapper added to it."""
+    """Base of the wrappers: the JS object (``js``) plus the listeners this wrapper added to it.
+
+    ``addEventListener`` registers through :class:`Listeners`, so :meth:`close` of a wrapper
+    removes and releases every handler it was given.
+    """
 
     def __init__(self, target: Any) -> None:
         self.js = target
         self.listeners = Listeners()
 
-    def on(self, event: str, handler: Callable[[Any], Any]) -> None:
-        self.listeners.add(self.js, event, handler)
-
-    def remove_listeners(self) -> None:
-        self.listeners.clear()
-
-
-_PACKETS_COUNTER = """
-return pc.getStats().then((report) => {
-  let packets = 0;
-  report.forEach((stats) => {
-    if (stats.type === "inbound-rtp" && stats.kind === kind) packets += stats.packetsReceived || 0;
-  });
-  return packets;
-});
-"""
-_packets_counter_fn: Any = None
-
-
-def _packets_counter() -> Any:
-    global _packets_counter_fn
-    if _packets_counter_fn is None:
-        _packets_counter_fn = js_global().Function.new("pc", "kind", _PACKETS_COUNTER)
-    return _packets_counter_fn
+    def addEventListener(self, type: str, listener: Callable[[Any], Any]) -> None:
+        self.listeners.add(self.js, type, listener)
 
 
 # --- WebRTC ----------------------------------------------------------------------------------
@@ -201,14 +182,15 @@ class RTCSessionDescription:
     sdp: str
     type: str
 
-    @classmethod
-    def from_js(cls, value: Any) -> RTCSessionDescription | None:
-        if js_value(value) is None:
-            return None
-        return cls(sdp=str(value.sdp), type=str(value.type))
+    def toJSON(self) -> dict[str, str]:
+        return {"sdp": self.sdp, "type": self.type}
 
-    def to_js(self) -> Any:
-        return to_js_object({"sdp": self.sdp, "type": self.type})
+
+def session_description(value: Any) -> RTCSessionDescription | None:
+    """A JS ``RTCSessionDescription`` (or ``null``) as Python."""
+    if js_value(value) is None:
+        return None
+    return RTCSessionDescription(sdp=str(value.sdp), type=str(value.type))
 
 
 @dataclass(frozen=True)
@@ -217,68 +199,53 @@ class RTCIceCandidate:
     sdpMid: str | None
     sdpMLineIndex: int | None
 
-    @classmethod
-    def from_js(cls, value: Any) -> RTCIceCandidate:
-        mline = js_value(value.sdpMLineIndex)
-        mid = js_value(value.sdpMid)
-        return cls(
-            candidate=str(value.candidate),
-            sdpMid=None if mid is None else str(mid),
-            sdpMLineIndex=None if mline is None else int(mline),
-        )
+
+def ice_candidate(value: Any) -> RTCIceCandidate:
+    """A JS ``RTCIceCandidate`` (e.g. ``event.candidate``) as Python."""
+    mline = js_value(value.sdpMLineIndex)
+    mid = js_value(value.sdpMid)
+    return RTCIceCandidate(
+        candidate=str(value.candidate),
+        sdpMid=None if mid is None else str(mid),
+        sdpMLineIndex=None if mline is None else int(mline),
+    )
 
 
 class RTCDataChannel(EventTarget):
     @property
-    def label(self) -> str:
-        return str(self.js.label)
-
-    @property
     def readyState(self) -> str:
         return str(self.js.readyState)
-
-    @property
-    def bufferedAmount(self) -> int:
-        return int(self.js.bufferedAmount)
 
     def send(self, data: str) -> None:
         self.js.send(data)
 
     def close(self) -> None:
         """Remove our listeners first: a channel we close ourselves fires no events at us."""
-        self.remove_listeners()
+        self.listeners.clear()
         try:
             self.js.close()
         except Exception:
             logger.debug("data channel close failed", exc_info=True)
 
 
+class RTCRtpSender:
+    def __init__(self, sender: Any) -> None:
+        self.js = sender
+
+    async def replaceTrack(self, track: Any) -> None:
+        await self.js.replaceTrack(track)
+
+
 class RTCRtpTransceiver:
     def __init__(self, transceiver: Any) -> None:
         self.js = transceiver
-
-    @property
-    def mid(self) -> str | None:
-        mid = js_value(self.js.mid)
-        return None if mid is None else str(mid)
-
-    @property
-    def receiverTrack(self) -> Any:
-        return self.js.receiver.track
-
-    @property
-    def senderTrack(self) -> Any:
-        return self.js.sender.track
-
-    async def replaceTrack(self, track: Any) -> None:
-        await self.js.sender.replaceTrack(track)
+        self.sender = RTCRtpSender(transceiver.sender)
 
 
 class RTCPeerConnection(EventTarget):
     def __init__(self, ice_servers: Iterable[Mapping[str, Any]] = ()) -> None:
         config = to_js_object({"iceServers": [dict(s) for s in ice_servers]})
         super().__init__(js_global().RTCPeerConnection.new(config))
-        self.closed = False
 
     # states
     @property
@@ -299,82 +266,89 @@ class RTCPeerConnection(EventTarget):
 
     @property
     def localDescription(self) -> RTCSessionDescription | None:
-        return RTCSessionDescription.from_js(self.js.localDescription)
-
-    @property
-    def maxMessageSize(self) -> int | None:
-        """``pc.sctp.maxMessageSize`` once the SCTP transport exists (after the answer)."""
-        sctp = js_value(self.js.sctp)
-        if sctp is None:
-            return None
-        size = js_value(sctp.maxMessageSize)
-        if size is None:
-            return None
-        size = float(size)
-        # Infinity means "no limit announced"; keep a finite, conservative number.
-        return int(size) if size == size and size not in (float("inf"), 0.0) else None
+        return session_description(self.js.localDescription)
 
     # media and data
     def addTransceiver(self, kind: str, direction: str = "sendrecv") -> RTCRtpTransceiver:
         init = to_js_object({"direction": direction})
         return RTCRtpTransceiver(self.js.addTransceiver(kind, init))
 
-    def getTransceivers(self) -> list[RTCRtpTransceiver]:
-        return [RTCRtpTransceiver(t) for t in self.js.getTransceivers()]
-
     def createDataChannel(self, label: str, *, ordered: bool = True) -> RTCDataChannel:
         return RTCDataChannel(self.js.createDataChannel(label, to_js_object({"ordered": ordered})))
 
     # signalling
     async def createOffer(self) -> RTCSessionDescription:
-        offer = RTCSessionDescription.from_js(await self.js.createOffer())
+        offer = session_description(await self.js.createOffer())
         assert offer is not None
         return offer
 
     async def setLocalDescription(self, description: RTCSessionDescription) -> None:
-        await self.js.setLocalDescription(description.to_js())
+        await self.js.setLocalDescription(to_js_object(description.toJSON()))
 
     async def setRemoteDescription(self, description: RTCSessionDescription) -> None:
-        await self.js.setRemoteDescription(description.to_js())
-
-    async def addIceCandidate(self, candidate: RTCIceCandidate) -> None:
-        await self.js.addIceCandidate(
-            to_js_object(
-                {
-                    "candidate": candidate.candidate,
-                    "sdpMid": candidate.sdpMid,
-                    "sdpMLineIndex": candidate.sdpMLineIndex,
-                }
-            )
-        )
-
-    async def inboundPackets(self, kind: str) -> int:
-        """Packets received so far on the inbound RTP streams of ``kind`` (from ``getStats``).
-
-        The report is summed in JS: only one number crosses into Python.
-        """
-        return int(await _packets_counter()(self.js, kind))
-
-    async def wait_ice_gathering(self, timeout: float) -> bool:
-        """Wait until ICE gathering is ``complete``, at most ``timeout`` s; True if it completed.
-
-        Polls the state (every 10 ms) rather than adding a listener: nothing to release, and
-        a late ``complete`` cannot be missed.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.iceGatheringState != "complete":
-            if self.closed or loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
+        await self.js.setRemoteDescription(to_js_object(description.toJSON()))
 
     def close(self) -> None:
-        self.remove_listeners()
-        if self.closed:
-            return
-        self.closed = True
+        """Remove our listeners, then close (closing twice is harmless, as in the browser)."""
+        self.listeners.clear()
         try:
             self.js.close()
         except Exception:
             logger.debug("peer connection close failed", exc_info=True)
+
+
+# --- helpers on a peer connection (not part of the W3C API) ----------------------------------
+
+_PACKETS_COUNTER = """
+return pc.getStats().then((report) => {
+  let packets = 0;
+  report.forEach((stats) => {
+    if (stats.type === "inbound-rtp" && stats.kind === kind) packets += stats.packetsReceived || 0;
+  });
+  return packets;
+});
+"""
+_packets_counter_fn: Any = None
+
+
+def _packets_counter() -> Any:
+    global _packets_counter_fn
+    if _packets_counter_fn is None:
+        _packets_counter_fn = js_global().Function.new("pc", "kind", _PACKETS_COUNTER)
+    return _packets_counter_fn
+
+
+def max_message_size(pc: RTCPeerConnection) -> int | None:
+    """``pc.sctp.maxMessageSize`` once the SCTP transport exists (after the answer)."""
+    sctp = js_value(pc.js.sctp)
+    if sctp is None:
+        return None
+    size = js_value(sctp.maxMessageSize)
+    if size is None:
+        return None
+    size = float(size)
+    # Infinity means "no limit announced"; keep a finite, conservative number.
+    return int(size) if size == size and size not in (float("inf"), 0.0) else None
+
+
+async def inbound_packets(pc: RTCPeerConnection, kind: str) -> int:
+    """Packets received so far on the inbound RTP streams of ``kind`` (from ``getStats``).
+
+    The report is summed in JS: only one number crosses into Python.
+    """
+    return int(await _packets_counter()(pc.js, kind))
+
+
+async def wait_ice_gathering(pc: RTCPeerConnection, timeout: float) -> bool:
+    """Wait until ICE gathering is ``complete``, at most ``timeout`` s; True if it completed.
+
+    Polls the state (every 10 ms) rather than adding a listener: nothing to release, and
+    a late ``complete`` cannot be missed.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while pc.iceGatheringState != "complete":
+        if pc.signalingState == "closed" or loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True

@@ -1,0 +1,237 @@
+"""``LocalDevices``: this side's microphone, camera and screen, and the device lists.
+
+A device is opened only when it is enabled (complaint #9/#15: a disabled mic is never opened);
+switching opens the new one and stops the old; the lists are reported again on ``devicechange``.
+The screen is shared with ``getDisplayMedia``, one start/stop at a time. What to do with a new
+track on the current connection (``replaceTrack``, ``trackStatus``) is the host's business: see
+:class:`DeviceHost`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
+
+from ...state import TransportState
+from ...transport import DeviceInfo, Participant, TransportCallbacks
+from .._browser import Listeners, js_error_text
+from ..media import (
+    DeviceWatcher,
+    LocalMedia,
+    enumerate_devices,
+    get_display_media_track,
+    track_device_id,
+)
+
+logger = logging.getLogger("rtvi.transports.webrtc")
+
+#: The local participant, as reported with local tracks.
+LOCAL = Participant(id="local", name="local", local=True)
+
+_INPUT_KIND = {"audio": "audioinput", "video": "videoinput"}
+
+
+class DeviceHost(Protocol):
+    """What :class:`LocalDevices` reads of its transport (a ``Transport`` is one)."""
+
+    @property
+    def callbacks(self) -> TransportCallbacks: ...
+
+    @property
+    def state(self) -> TransportState: ...
+
+    @property
+    def is_mic_enabled(self) -> bool: ...
+
+    @property
+    def is_cam_enabled(self) -> bool: ...
+
+
+class LocalDevices:
+    """The local tracks (``media.LocalMedia``) and the ``devicechange`` watch of one transport.
+
+    ``attach(kind, track)`` puts a track on the current connection (False when there is none or
+    it has no such sender), ``send_status(kind, enabled)`` sends ``trackStatus``,
+    ``watch_level(track)`` meters a new mic, ``spawn(coro)`` runs a background task.
+    """
+
+    def __init__(
+        self,
+        host: DeviceHost,
+        *,
+        attach: Callable[[str, Any], Awaitable[bool]],
+        send_status: Callable[[str, bool], None],
+        watch_level: Callable[[Any], None],
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+    ) -> None:
+        self.host = host
+        self._attach = attach
+        self._send_status = send_status
+        self._watch_level = watch_level
+        self._spawn = spawn
+        self.local: LocalMedia | None = None
+        self._watcher: DeviceWatcher | None = None
+        self._screen_listeners = Listeners()  # on the shared screen track ("ended")
+        self._screen_lock = asyncio.Lock()  # one start/stop at a time
+
+    def track(self, kind: str) -> Any:
+        """The local ``"audio"``, ``"video"`` or ``"screen"`` track, or None."""
+        return self.local.track(kind) if self.local is not None else None
+
+    @property
+    def sharing_screen(self) -> bool:
+        return self.track("screen") is not None
+
+    def _media(self) -> LocalMedia:
+        if self.local is None:
+            self.local = LocalMedia()
+        return self.local
+
+    # --- opening --------------------------------------------------------------------------
+
+    async def init(self) -> None:
+        """Open what is enabled (and not open yet), watch for changes, report the lists."""
+        local = self._media()
+        for kind, wanted in (
+            ("audio", self.host.is_mic_enabled),
+            ("video", self.host.is_cam_enabled),
+        ):
+            if wanted and local.track(kind) is None:
+                await self.acquire(kind)
+        if self._watcher is None:
+            self._watcher = DeviceWatcher(self._on_device_change)
+        self._watcher.start()
+        await self.report_lists()
+
+    async def acquire(self, kind: str, device_id: str | None = None) -> Any:
+        """Open the mic/cam (honouring its enabled flag); device errors are reported."""
+        callbacks = self.host.callbacks
+        try:
+            track = await self._media().acquire(kind, device_id)
+        except Exception as exc:
+            logger.warning("cannot open the %s device: %s", kind, js_error_text(exc))
+            callbacks.on_device_error(exc)
+            raise
+        track.enabled = self.host.is_mic_enabled if kind == "audio" else self.host.is_cam_enabled
+        await self._attach(kind, track)
+        if kind == "audio":
+            self._watch_level(track)
+        callbacks.on_track_started(track, LOCAL)
+        return track
+
+    async def switch(self, kind: str, device_id: str) -> None:
+        """``update_mic`` / ``update_cam``: a new track from ``device_id``."""
+        await self.acquire(kind, device_id)
+        device = self.selected(kind) or DeviceInfo(device_id=device_id)
+        if kind == "audio":
+            self.host.callbacks.on_mic_updated(device)
+        else:
+            self.host.callbacks.on_cam_updated(device)
+
+    def selected(self, kind: str) -> DeviceInfo | None:
+        track = self.track(kind)
+        device_id = track_device_id(track)
+        if track is None or device_id is None:
+            return None
+        return DeviceInfo(device_id=device_id, label=str(track.label), kind=_INPUT_KIND[kind])
+
+    def set_enabled(self, kind: str, enabled: bool) -> None:
+        """``enable_mic`` / ``enable_cam``: ``track.enabled``, or open it now if never opened."""
+        if self.local is None:
+            return
+        if self.local.track(kind) is None:
+            if enabled and self.host.state not in (
+                TransportState.DISCONNECTED,
+                TransportState.DISCONNECTING,
+            ):
+                # Enabled later than init_devices: open the device now.
+                self._spawn(self._acquire_quietly(kind))
+        else:
+            self.local.set_enabled(kind, enabled)
+        self._send_status(kind, enabled)
+
+    async def _acquire_quietly(self, kind: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.acquire(kind)
+
+    # --- screen ---------------------------------------------------------------------------
+
+    async def share_screen(self) -> None:
+        async with self._screen_lock:
+            if self.sharing_screen:
+                return
+            try:
+                track = await get_display_media_track()
+            except Exception as exc:
+                text = js_error_text(exc)
+                logger.warning("screen share failed: %s", text)
+                self.host.callbacks.on_screen_share_error(text)
+                return
+            self._media().screen = track
+            # The person pressed the browser's own "Stop sharing".
+            self._screen_listeners.add(track, "ended", lambda _e: self._spawn(self.stop_screen()))
+            await self._send_screen(track, True)
+        self.host.callbacks.on_screen_track_started(track, LOCAL)
+
+    async def stop_screen(self) -> None:
+        async with self._screen_lock:
+            track = self.track("screen")
+            if self.local is None or track is None:
+                return
+            self.local.screen = None
+            self._screen_listeners.clear()
+            track.stop()
+            await self._send_screen(None, False)
+        self.host.callbacks.on_screen_track_stopped(track, LOCAL)
+
+    async def _send_screen(self, track: Any, enabled: bool) -> None:
+        if await self._attach("screen", track):
+            self._send_status("screen", enabled)
+
+    # --- lists ----------------------------------------------------------------------------
+
+    def _on_device_change(self) -> None:
+        self._spawn(self.report_lists())
+
+    async def report_lists(self) -> None:
+        callbacks = self.host.callbacks
+        try:
+            mics = await enumerate_devices("audioinput")
+            cams = await enumerate_devices("videoinput")
+            speakers = await enumerate_devices("audiooutput")
+        except Exception as exc:
+            logger.warning("cannot list media devices: %s", js_error_text(exc))
+            callbacks.on_device_error(exc)
+            return
+        callbacks.on_available_mics_updated(mics)
+        callbacks.on_available_cams_updated(cams)
+        callbacks.on_available_speakers_updated(speakers)
+
+    async def find(self, kind: str, device_id: str) -> DeviceInfo:
+        """The listed device ``device_id`` of ``kind``, or a bare ``DeviceInfo`` for it."""
+        with contextlib.suppress(Exception):
+            for device in await enumerate_devices(kind):
+                if device.device_id == device_id:
+                    return device
+        return DeviceInfo(device_id=device_id, kind=kind)
+
+    # --- teardown -------------------------------------------------------------------------
+
+    def release(self) -> None:
+        """Stop watching and stop every local track (reported as stopped)."""
+        if self._watcher is not None:
+            self._watcher.stop()
+        self._screen_listeners.clear()
+        local = self.local
+        if local is None:
+            return
+        callbacks = self.host.callbacks
+        for track in (local.mic, local.cam):
+            if track is not None:
+                callbacks.on_track_stopped(track, LOCAL)
+        if local.screen is not None:
+            callbacks.on_screen_track_stopped(local.screen, LOCAL)
+        local.release()

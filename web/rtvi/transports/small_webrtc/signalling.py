@@ -1,0 +1,232 @@
+"""SmallWebRTC signalling, pure: what goes into and comes out of the offer endpoint and the channel.
+
+No browser, no IO (PROTOCOL §4): the auth bundle → a :class:`ConnectionTarget`; the offer body
+``{sdp, type, pc_id, restart_pc, requestData}``; the answer → :class:`Answer`; trickled ICE
+candidates (:class:`TrickleQueue`, ``PATCH {pc_id, candidates}``); data-channel text →
+:class:`Inbound`; the ``trackStatus`` and keepalive texts we send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ...errors import TransportStartError
+from ...messages import MESSAGE_LABEL
+
+#: Receiver indexes the bot maps to mic/camera (transceiver creation order).
+AUDIO_INDEX = 0
+VIDEO_INDEX = 1
+SCREEN_INDEX = 2  # a third, send-only video transceiver (small-webrtc-transport 1.3+)
+RECEIVER_INDEX = {"audio": AUDIO_INDEX, "video": VIDEO_INDEX, "screen": SCREEN_INDEX}
+
+#: The data channel's label (ordered), created before the first offer.
+DATA_CHANNEL_LABEL = "chat"
+
+
+# --- where to connect -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionTarget:
+    """Where and how to connect, resolved from the options and the auth bundle."""
+
+    offer_url: str
+    ice_servers: list[dict[str, Any]]
+    ice_trickle: bool
+    request_data: dict[str, Any] | None
+    session_id: str | None = None
+
+
+def _first(bundle: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = bundle.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def resolve_target(
+    auth_bundle: Any,
+    *,
+    offer_url: str | None = None,
+    ice_servers: Sequence[Mapping[str, Any]] | None = None,
+    ice_trickle: bool | None = None,
+    request_data: Mapping[str, Any] | None = None,
+    direct_request_data: Mapping[str, Any] | None = None,
+) -> ConnectionTarget:
+    """The offer URL, ICE servers and trickle flag: the options win, then the bundle.
+
+    ``direct_request_data`` (the client's ``params.request_data``) is sent with the offer when
+    there is no bundle (direct connect: the offer is the only request made) and no
+    ``request_data`` option.
+    """
+    bundle: Mapping[str, Any] = auth_bundle if isinstance(auth_bundle, Mapping) else {}
+    url = _first(bundle, "offer_url", "offerUrl", "webrtc_url", "webrtcUrl") or offer_url
+    if not url or not isinstance(url, str):
+        raise TransportStartError(
+            "no offer URL: the connect reply has no 'offer_url' and no offer_url option is set"
+        )
+    ice: Any = ice_servers
+    if ice is None:
+        ice = _first(bundle, "ice_servers", "iceServers")
+        ice_config = bundle.get("iceConfig")
+        if ice is None and isinstance(ice_config, Mapping):
+            ice = ice_config.get("iceServers")
+    if ice is None:
+        ice = []
+    if not isinstance(ice, list) or not all(isinstance(s, Mapping) for s in ice):
+        raise TransportStartError("ice_servers must be a list of RTCIceServer objects")
+    trickle = ice_trickle
+    if trickle is None:
+        trickle = bool(_first(bundle, "ice_trickle", "iceTrickle"))
+    data = dict(request_data) if request_data is not None else None
+    if data is None and not bundle and direct_request_data is not None:
+        data = dict(direct_request_data) or None
+    session_id = _first(bundle, "session_id", "sessionId")
+    return ConnectionTarget(
+        offer_url=url,
+        ice_servers=[dict(s) for s in ice],
+        ice_trickle=trickle,
+        request_data=data,
+        session_id=str(session_id) if session_id is not None else None,
+    )
+
+
+# --- offer and answer -----------------------------------------------------------------------
+
+
+def offer_body(
+    sdp: str,
+    type: str,
+    *,
+    pc_id: str | None,
+    restart_pc: bool,
+    request_data: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON body POSTed to the offer URL (``pc_id`` is None for a new peer connection)."""
+    body: dict[str, Any] = {"sdp": sdp, "type": type, "pc_id": pc_id, "restart_pc": restart_pc}
+    if request_data is not None:
+        body["requestData"] = request_data
+    return body
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The bot's SDP answer and its id for the peer connection (kept for every later offer)."""
+
+    sdp: str
+    pc_id: str | None
+
+
+def parse_answer(reply: Any) -> Answer:
+    """The offer endpoint's reply as an :class:`Answer`; anything else is a ``TransportStartError``."""
+    if not isinstance(reply, Mapping) or not isinstance(reply.get("sdp"), str):
+        raise TransportStartError("the offer endpoint sent no SDP answer")
+    if reply.get("type", "answer") != "answer":
+        raise TransportStartError(f"expected an SDP answer, got {reply.get('type')!r}")
+    pc_id = reply.get("pc_id")
+    return Answer(sdp=reply["sdp"], pc_id=str(pc_id) if pc_id else None)
+
+
+# --- trickle ICE ----------------------------------------------------------------------------
+
+
+def candidate_entry(
+    candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+) -> dict[str, Any] | None:
+    """One candidate as the bot's ``PATCH`` expects it; None for the end-of-candidates marker."""
+    if not candidate:
+        return None
+    return {"candidate": candidate, "sdp_mid": sdp_mid, "sdp_mline_index": sdp_mline_index}
+
+
+def trickle_body(pc_id: str, candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON body of the ``PATCH`` that trickles ``candidates`` to the bot."""
+    return {"pc_id": pc_id, "candidates": candidates}
+
+
+@dataclass
+class TrickleQueue:
+    """Local candidates of one peer connection, held until they can be sent.
+
+    Candidates wait until the answer is applied (:meth:`open`) and the bot's ``pc_id`` is known;
+    from then on each batch is taken as it comes. A new peer connection starts a new queue.
+    """
+
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    is_open: bool = False
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.pending.append(entry)
+
+    def open(self) -> None:
+        """The answer is in: candidates may go out."""
+        self.is_open = True
+
+    def take(self, pc_id: str | None) -> list[dict[str, Any]] | None:
+        """The candidates to send now (emptying the queue), or None when none may go yet."""
+        if not self.is_open or not self.pending or not pc_id:
+            return None
+        candidates, self.pending = self.pending, []
+        return candidates
+
+
+# --- the data channel -----------------------------------------------------------------------
+
+
+class InboundKind(Enum):
+    RTVI = "rtvi"  # an RTVI message for the client
+    RENEGOTIATE = "renegotiate"  # the bot asks for a new offer on the same connection
+    PEER_LEFT = "peerLeft"  # the bot left the session
+    IGNORED = "ignored"  # anything else: logged at debug level, never raised
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One data-channel message, classified; ``message`` is the RTVI object, ``note`` why ignored."""
+
+    kind: InboundKind
+    message: dict[str, Any] | None = None
+    note: str = ""
+
+
+def _ignored(note: str) -> Inbound:
+    return Inbound(InboundKind.IGNORED, note=note)
+
+
+def classify(data: object) -> Inbound:
+    """What a data-channel message is: RTVI, a signalling request, or something to ignore."""
+    if not isinstance(data, str):
+        return _ignored("a binary data channel message")
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return _ignored(f"a non-JSON data channel message: {data:.80}")
+    if not isinstance(message, dict):
+        return _ignored(f"a data channel message that is not an object: {data:.80}")
+    if message.get("type") == "signalling":
+        signal = message.get("message")
+        kind = signal.get("type") if isinstance(signal, dict) else None
+        if kind == "renegotiate":
+            return Inbound(InboundKind.RENEGOTIATE)
+        if kind == "peerLeft":
+            return Inbound(InboundKind.PEER_LEFT)
+        return _ignored(f"signalling message {signal!r}")
+    if message.get("label") == MESSAGE_LABEL:
+        return Inbound(InboundKind.RTVI, message)
+    return _ignored(f"a non-RTVI data channel message: {data:.80}")
+
+
+def track_status_text(kind: str, enabled: bool) -> str:
+    """The ``trackStatus`` signalling message for ``"audio"``, ``"video"`` or ``"screen"``."""
+    status = {"type": "trackStatus", "receiver_index": RECEIVER_INDEX[kind], "enabled": enabled}
+    return json.dumps({"type": "signalling", "message": status})
+
+
+def keepalive_text(now_ms: int) -> str:
+    """The keepalive the bot expects: ``"ping: <wall-clock ms>"``."""
+    return f"ping: {now_ms}"

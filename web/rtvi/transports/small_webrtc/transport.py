@@ -1,0 +1,496 @@
+"""``SmallWebRTCTransport``: the facade. The ``Transport`` API on top of the package's parts.
+
+The parts, one concept each: :mod:`.signalling` (pure wire formats), :mod:`.offer_client` (the
+offer endpoint over HTTP), :mod:`.session` (one connect()'s peer connection), :mod:`.recovery`
+(lost connections: rebuild or give up), :mod:`.bot_media` (the bot's tracks and the audio
+levels), :mod:`.devices` (mic, camera, screen). This module creates them, maps their events to
+the client's callbacks and sets the transport states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any
+
+from ...abort import AbortSignal
+from ...errors import (
+    AbortError,
+    MessageTooLargeError,
+    RTVIError,
+    TransportStartError,
+    UnsupportedFeatureError,
+)
+from ...messages import RTVIMessage
+from ...state import TransportState
+from ...transport import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    BotTracks,
+    DeviceInfo,
+    LocalTracks,
+    Tracks,
+    Transport,
+    transport_error,
+)
+from .._browser import js_error_text, js_value, max_message_size
+from ..liveness import LivenessTimings
+from ..media import enumerate_devices
+from ..reconnect import ReconnectPolicy
+from ..tasks import TaskSet
+from .bot_media import BotMedia
+from .devices import LocalDevices
+from .offer_client import OfferClient
+from .recovery import Recovery
+from .session import Session, SessionEvents
+from .signalling import (
+    ConnectionTarget,
+    InboundKind,
+    classify,
+    resolve_target,
+    track_status_text,
+)
+
+logger = logging.getLogger("rtvi.transports.webrtc")
+
+
+class TransportNotConnectedError(RTVIError):
+    """A message was sent while the data channel is not open (e.g. during a reconnect)."""
+
+    default_message = "The data channel is not open"
+
+
+class SmallWebRTCTransport(Transport):
+    """WebRTC transport for Pipecat's SmallWebRTC bots, in the browser (Pyodide).
+
+    Options (all keyword):
+
+    - ``offer_url`` / ``webrtc_url``: where to POST offers when the auth bundle has no
+      ``offer_url`` (connecting without a connect endpoint).
+    - ``ice_servers``: ``RTCIceServer`` dicts; default: the bundle's, else none.
+    - ``ice_trickle``: send candidates by ``PATCH`` instead of waiting for ICE gathering
+      (pipecat ≥ 0.0.91). ``None``: the bundle decides (``ice_trickle``), default off.
+    - ``request_data``: sent as ``requestData`` with every offer.
+    - ``audio_element`` / ``video_element``: where the bot plays (element or CSS selector);
+      by default a hidden ``<audio>`` is created (and removed on disconnect), bot video is
+      played only when a ``video_element`` is given.
+    - ``screen_share``: add the screen transceiver (index 2) so ``enable_screen_share`` works
+      (pipecat's SmallWebRTC reads it as the screen video input); off by default.
+    - timings, in seconds: ``ice_gathering_timeout`` (2), ``offer_timeout`` (10),
+      ``open_timeout`` (15, offer answered → data channel open), ``ice_disconnected_grace``
+      (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (2,
+      no bot audio packets for that long also means a lost connection; ``None`` turns this
+      off, e.g. for bots that send no audio), ``reconnect_delay`` (1),
+      ``keepalive_interval`` (1), ``audio_level_interval`` (0.1); ``reconnect_attempts`` (3).
+    """
+
+    def __init__(
+        self,
+        *,
+        offer_url: str | None = None,
+        webrtc_url: str | None = None,
+        ice_servers: Sequence[Mapping[str, Any]] | None = None,
+        ice_trickle: bool | None = None,
+        request_data: Mapping[str, Any] | None = None,
+        audio_element: Any = None,
+        video_element: Any = None,
+        ice_gathering_timeout: float = 2.0,
+        offer_timeout: float = 10.0,
+        open_timeout: float = 15.0,
+        ice_disconnected_grace: float = 2.0,
+        media_timeout: float | None = 2.0,
+        reconnect_attempts: int = 3,
+        reconnect_delay: float = 1.0,
+        keepalive_interval: float = 1.0,
+        audio_level_interval: float = 0.1,
+        screen_share: bool = False,
+    ) -> None:
+        super().__init__()
+        self.offer_url = offer_url or webrtc_url
+        self.ice_servers = [dict(s) for s in ice_servers] if ice_servers is not None else None
+        self.ice_trickle = ice_trickle
+        self.request_data = dict(request_data) if request_data is not None else None
+        self.ice_gathering_timeout = ice_gathering_timeout
+        self.offer_timeout = offer_timeout
+        self.open_timeout = open_timeout
+        self.ice_disconnected_grace = ice_disconnected_grace
+        self.media_timeout = media_timeout
+        self.reconnect_attempts = reconnect_attempts
+        self.reconnect_delay = reconnect_delay
+        self.keepalive_interval = keepalive_interval
+        self.audio_level_interval = audio_level_interval
+        self.screen_share = screen_share
+        self._session: Session | None = None
+        self._background = TaskSet(logger)
+        self._devices = LocalDevices(
+            self,
+            attach=self._attach_track,
+            send_status=self._send_track_status,
+            watch_level=lambda track: self._media.watch_local(track),
+            spawn=self._start_background,
+        )
+        self._media = BotMedia(
+            audio_element=audio_element,
+            video_element=video_element,
+            local_mic=lambda: self._devices.track("audio"),
+            spawn=self._start_background,
+        )
+        self._recovery = Recovery(lambda: self._session, self._timings, self._give_up)
+        self._events = SessionEvents(
+            on_track=self._on_track,
+            on_ice_state=self._recovery.on_ice_state,
+            on_connection_state=self._recovery.on_connection_state,
+            on_channel_open=self._on_channel_open,
+            on_channel_close=self._on_channel_close,
+            on_channel_message=self._on_channel_message,
+        )
+
+    # --- public extras ----------------------------------------------------------------------
+
+    @property
+    def pc_id(self) -> str | None:
+        """The bot's id for this peer connection (from the first answer)."""
+        return self._session.pc_id if self._session else None
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session.target.session_id if self._session else None
+
+    @property
+    def peer_connection(self) -> Any:
+        """The browser ``RTCPeerConnection`` of the current session (for stats), or ``None``."""
+        session = self._session
+        return session.pc.js if session and session.pc else None
+
+    @property
+    def data_channel(self) -> Any:
+        """The browser ``RTCDataChannel`` of the current session, or ``None``."""
+        session = self._session
+        return session.dc.js if session and session.dc else None
+
+    @property
+    def audio_element(self) -> Any:
+        """The ``<audio>`` element the bot plays in (created on first access if none given)."""
+        return self._media.element("audio").element
+
+    def set_audio_element(self, element: Any) -> None:
+        """Play the bot's audio in ``element`` (element or CSS selector) from now on."""
+        self._media.set_audio_element(element)
+
+    def set_video_element(self, element: Any) -> None:
+        """Play the bot's video in ``element`` (element or CSS selector) from now on."""
+        self._media.set_video_element(element)
+
+    @property
+    def local_audio_level(self) -> float:
+        """Latest microphone level (RMS, 0..1); 0 when not measured."""
+        return self._media.levels.get("local", 0.0)
+
+    @property
+    def bot_audio_level(self) -> float:
+        """Latest bot audio level (RMS, 0..1) as played; 0 when not measured."""
+        return self._media.levels.get("bot", 0.0)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def init_devices(self) -> None:
+        self.state = TransportState.INITIALIZING
+        await self._devices.init()
+        self.state = TransportState.INITIALIZED
+
+    async def connect(self, auth_bundle: Any, abort: AbortSignal) -> None:
+        if self._session is not None:
+            raise TransportStartError("already connected: disconnect() first")
+        target = self.resolve_target(auth_bundle)
+        self.state = TransportState.CONNECTING
+        session = self._new_session(target)
+        self._session = session
+        opening = asyncio.ensure_future(session.open())
+        aborted = asyncio.ensure_future(abort.wait())
+        try:
+            await asyncio.wait({opening, aborted}, return_when=asyncio.FIRST_COMPLETED)
+            if not opening.done():
+                opening.cancel()
+                with contextlib.suppress(BaseException):
+                    await opening
+                abort.throw_if_aborted()
+            opening.result()
+        except BaseException as exc:
+            opening.cancel()  # e.g. our caller was cancelled: stop the offer/answer too
+            await self._close_session(session)
+            if self._session is session:
+                self._session = None
+            if isinstance(exc, RTVIError | asyncio.CancelledError):
+                raise
+            raise TransportStartError(f"WebRTC connection failed: {js_error_text(exc)}") from exc
+        finally:
+            aborted.cancel()
+        if self._session is not session:  # disconnect() won the race
+            raise AbortError()
+        self._recovery.start(session)
+        self._report_levels(session)
+        self.state = TransportState.CONNECTED
+        self.callbacks.on_connected()
+        self.callbacks.on_bot_connected(session.bot)
+
+    async def disconnect(self) -> None:
+        session, self._session = self._session, None
+        if session is None and self.state in (
+            TransportState.DISCONNECTED,
+            TransportState.DISCONNECTING,
+        ):
+            self._devices.release()
+            return
+        self.state = TransportState.DISCONNECTING
+        if session is not None:
+            await self._close_session(session)
+        self._devices.release()
+        self.state = TransportState.DISCONNECTED
+        self.callbacks.on_disconnected()
+
+    def send_message(self, message: RTVIMessage) -> None:
+        self.send_text(message.to_json())
+
+    def send_text(self, text: str) -> None:
+        """Send one text message on the data channel, refusing what SCTP would choke on."""
+        session = self._session
+        if session is None or not session.channel_is_open:
+            raise TransportNotConnectedError()
+        size = len(text.encode("utf-8"))
+        if size > self.max_message_size:
+            raise MessageTooLargeError(size, self.max_message_size)
+        session.send(text)
+
+    @property
+    def max_message_size(self) -> int:
+        session = self._session
+        size = max_message_size(session.pc) if session and session.pc else None
+        return size or DEFAULT_MAX_MESSAGE_SIZE
+
+    def resolve_target(self, auth_bundle: Any) -> ConnectionTarget:
+        """The offer URL, ICE servers and trickle flag from the bundle and the options."""
+        return resolve_target(
+            auth_bundle,
+            offer_url=self.offer_url,
+            ice_servers=self.ice_servers,
+            ice_trickle=self.ice_trickle,
+            request_data=self.request_data,
+            direct_request_data=self.options.params.request_data if self._options else None,
+        )
+
+    # --- devices ----------------------------------------------------------------------------
+
+    async def get_all_mics(self) -> list[DeviceInfo]:
+        return await enumerate_devices("audioinput")
+
+    async def get_all_cams(self) -> list[DeviceInfo]:
+        return await enumerate_devices("videoinput")
+
+    async def get_all_speakers(self) -> list[DeviceInfo]:
+        return await enumerate_devices("audiooutput")
+
+    async def update_mic(self, device_id: str) -> None:
+        await self._devices.switch("audio", device_id)
+
+    async def update_cam(self, device_id: str) -> None:
+        await self._devices.switch("video", device_id)
+
+    async def update_speaker(self, device_id: str) -> None:
+        try:
+            await self._media.set_speaker(device_id)
+        except NotImplementedError as exc:
+            raise UnsupportedFeatureError(
+                "speaker selection", type(self).__name__, str(exc)
+            ) from None
+        except Exception as exc:
+            self.callbacks.on_device_error(exc)
+            raise
+        device = await self._devices.find("audiooutput", device_id)
+        self.callbacks.on_speaker_updated(device)
+
+    @property
+    def selected_mic(self) -> DeviceInfo | None:
+        return self._devices.selected("audio")
+
+    @property
+    def selected_cam(self) -> DeviceInfo | None:
+        return self._devices.selected("video")
+
+    @property
+    def selected_speaker(self) -> DeviceInfo | None:
+        speaker = self._media.speaker_id
+        return DeviceInfo(device_id=speaker, kind="audiooutput") if speaker is not None else None
+
+    def enable_mic(self, enable: bool) -> None:
+        super().enable_mic(enable)
+        self._devices.set_enabled("audio", enable)
+
+    def enable_cam(self, enable: bool) -> None:
+        super().enable_cam(enable)
+        self._devices.set_enabled("video", enable)
+
+    def enable_screen_share(self, enable: bool) -> None:
+        """Start (the browser asks what to share) or stop sharing the screen.
+
+        Needs ``screen_share=True``; failures are reported as ``screen_share_error``.
+        """
+        if not self.screen_share:
+            raise UnsupportedFeatureError(
+                "screen share", type(self).__name__, "create it with screen_share=True"
+            )
+        devices = self._devices
+        self._start_background(devices.share_screen() if enable else devices.stop_screen())
+
+    @property
+    def is_sharing_screen(self) -> bool:
+        return self._devices.sharing_screen
+
+    def tracks(self) -> Tracks:
+        media, devices = self._media, self._devices
+        return Tracks(
+            local=LocalTracks(
+                audio=devices.track("audio"),
+                video=devices.track("video"),
+                screen_video=devices.track("screen"),
+            ),
+            bot=BotTracks(audio=media.audio, video=media.video) if self._session else None,
+        )
+
+    # --- the session's wiring ---------------------------------------------------------------
+
+    def _new_session(self, target: ConnectionTarget) -> Session:
+        http = self.options.http if self._options is not None else None
+        if http is None:
+            from ...http import default_adapter
+
+            http = default_adapter()
+        headers = self.options.params.headers if self._options is not None else None
+        return Session(
+            target,
+            OfferClient(http, target.offer_url, headers=headers, timeout=self.offer_timeout),
+            self._events,
+            local_track=self._devices.track,
+            screen_share=self.screen_share,
+            ice_gathering_timeout=self.ice_gathering_timeout,
+            open_timeout=self.open_timeout,
+            reconnect=ReconnectPolicy(self.reconnect_attempts, self.reconnect_delay),
+        )
+
+    def _timings(self) -> LivenessTimings:
+        return LivenessTimings(
+            self.keepalive_interval, self.media_timeout, self.ice_disconnected_grace
+        )
+
+    def _report_levels(self, session: Session) -> None:
+        callbacks = self.callbacks
+        session.tasks.start(
+            self._media.report_levels(
+                self.audio_level_interval,
+                lambda: not session.closed,
+                callbacks.on_local_audio_level,
+                lambda level: callbacks.on_remote_audio_level(level, session.bot),
+            )
+        )
+
+    async def _attach_track(self, kind: str, track: Any) -> bool:
+        session = self._session
+        if session is None or session.closed or kind not in session.transceivers:
+            return False
+        await session.transceivers[kind].sender.replaceTrack(track)
+        return True
+
+    def _send_track_status(self, kind: str, enabled: bool) -> None:
+        if self._session is not None:
+            self._session.send(track_status_text(kind, enabled))
+
+    # --- session events ---------------------------------------------------------------------
+
+    def _on_track(self, session: Session, event: Any) -> None:
+        track = event.track
+        transceiver = js_value(event.transceiver)
+        mid = js_value(transceiver.mid) if transceiver is not None else None
+        logger.debug("bot %s track (mid %s)", track.kind, mid)
+        previous = self._media.play(track)
+        if previous is not None:  # a recreated connection replaces the bot's tracks
+            self.callbacks.on_track_stopped(previous, session.bot)
+        self.callbacks.on_track_started(track, session.bot)
+
+    def _on_channel_open(self, session: Session) -> None:
+        logger.debug("data channel open (pc_id %s)", session.pc_id)
+        self._send_track_status("audio", self.is_mic_enabled)
+        self._send_track_status("video", self.is_cam_enabled)
+        if self.screen_share:
+            self._send_track_status("screen", self.is_sharing_screen)
+        session.mark_open()
+
+    def _on_channel_close(self, session: Session) -> None:
+        if self._session is not session:
+            return
+        ice = session.pc.iceConnectionState if session.pc else ""
+        if session.reconnecting or ice in ("disconnected", "failed"):
+            logger.info("data channel closed with the network down: reconnecting")
+            self._recovery.schedule(session)
+            return
+        logger.info("data channel closed by the bot")
+        self._bot_left(session)
+
+    def _on_channel_message(self, session: Session, event: Any) -> None:
+        inbound = classify(event.data)
+        if inbound.kind is InboundKind.RTVI:
+            assert inbound.message is not None
+            self.deliver(inbound.message)
+        elif inbound.kind is InboundKind.RENEGOTIATE:
+            logger.debug("the bot asks to renegotiate")
+            session.tasks.start(self._renegotiate(session))
+        elif inbound.kind is InboundKind.PEER_LEFT:
+            logger.info("the bot left (peerLeft)")
+            self._bot_left(session)
+        else:
+            logger.debug("ignoring %s", inbound.note)
+
+    async def _renegotiate(self, session: Session) -> None:
+        if session.reconnecting:
+            return
+        try:
+            await session.negotiate(restart_pc=False)
+        except AbortError:
+            pass
+        except RTVIError as exc:
+            logger.warning("renegotiation failed: %s", exc.message)
+            self.callbacks.on_error(transport_error(f"renegotiation failed: {exc.message}"))
+
+    # --- the end of a session -------------------------------------------------------------
+
+    async def _give_up(self, session: Session, text: str) -> None:
+        """The connection is lost for good: a fatal error, bot-disconnected, disconnect."""
+        logger.warning(text)
+        self.callbacks.on_error(transport_error(text, fatal=True))
+        self._report_bot_left(session)
+        await self.disconnect()
+
+    def _bot_left(self, session: Session) -> None:
+        if session.closed or self._session is not session or session.bot_left:
+            return
+        self._report_bot_left(session)
+        self._start_background(self.disconnect())
+
+    def _report_bot_left(self, session: Session) -> None:
+        """bot-disconnected, once: peerLeft is usually followed by the channel closing."""
+        if not session.bot_left:
+            session.bot_left = True
+            self.callbacks.on_bot_disconnected(session.bot)
+
+    # --- teardown ---------------------------------------------------------------------------
+
+    async def _close_session(self, session: Session) -> None:
+        if session.closed:
+            return
+        session.close()
+        for track in self._media.tracks():
+            self.callbacks.on_track_stopped(track, session.bot)
+        self._media.release()
+        await session.tasks.wait()
+
+    def _start_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return self._background.start(coro)
