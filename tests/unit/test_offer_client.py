@@ -37,7 +37,7 @@ def failing(exc: Exception) -> Any:
     [
         (
             lambda req: json_response({"error": "no bot service", "detail": "restart it"}, 503),
-            "POST /offer answered HTTP 503: no bot service",
+            "POST /offer answered HTTP 503: no bot service: restart it",
             503,
         ),
         (
