@@ -170,4 +170,4 @@ class ConfigMethods:
     ) -> list[Any]:
         if config is None:
             config = await self.get_config()
-        return set_config_options(config, config_options)
+        return set_config_options(config, config_options)  # the module function above
