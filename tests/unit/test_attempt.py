@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from rtvi import AbortError, TransportStartError, TransportState
-from rtvi.attempt import ConnectAttempt
+from rtvi.attempt import ConnectAttempt, transport_step
 from rtvi.state import ConnectPhase
 
 from .conftest import WAIT
@@ -55,3 +55,16 @@ async def test_stop_aborts_cancels_and_waits() -> None:
     await attempt.stop(AbortError("bye"))
     assert attempt.interrupted and not attempt.running and attempt.task.cancelled()
     assert attempt.abort.signal.aborted
+
+
+async def test_transport_step_wraps_foreign_errors_only() -> None:
+    async def raising(exc: BaseException) -> None:
+        raise exc
+
+    with pytest.raises(TransportStartError, match="Unable to connect to transport: boom") as info:
+        await transport_step(raising(OSError("boom")))
+    assert isinstance(info.value.__cause__, OSError)
+    with pytest.raises(AbortError):  # an RTVIError passes as it is
+        await transport_step(raising(AbortError()))
+    with pytest.raises(asyncio.CancelledError):
+        await transport_step(raising(asyncio.CancelledError()))

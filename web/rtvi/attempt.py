@@ -4,7 +4,7 @@ future that ``bot-ready`` (or a failure) settles."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from .abort import AbortController
@@ -16,6 +16,17 @@ def being_cancelled() -> bool:
     """Whether the current task has been asked to stop (``Task.cancel()``)."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+async def transport_step(step: Awaitable[None]) -> None:
+    """Await one transport call of the connect flow; a foreign exception becomes a
+    :class:`TransportStartError` (RTVI errors and cancellation pass as they are)."""
+    try:
+        await step
+    except (RTVIError, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        raise TransportStartError(f"Unable to connect to transport: {exc}") from exc
 
 
 def _swallow(future: asyncio.Future[Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, assert_never, overload
 from . import messages as m
 from . import routing
 from ._version import RTVI_PROTOCOL_VERSION, __version__, about
-from .attempt import ConnectAttempt, being_cancelled
+from .attempt import ConnectAttempt, being_cancelled, transport_step
 from .auth import CustomConnectHandler, authenticate
 from .client_callbacks import ClientTransportCallbacks
 from .config import ConfigMethods
@@ -35,7 +35,6 @@ from .errors import (
     RequestCancelledError,
     RTVIError,
     RTVIMessageError,
-    TransportStartError,
     UnsupportedFeatureError,
 )
 from .events import CALLBACK_EVENTS, EventEmitter, Handler, call_handler, normalize_callbacks
@@ -46,7 +45,14 @@ from .log import LogLevel, set_log_level
 from .messages import BotReady, ErrorPayload, FunctionCallParams, MessageType, RTVIMessage
 from .params import RTVIClientParams
 from .routing import Call, Step
-from .state import CLOSING_STATES, CONNECTED_STATES, STARTED_STATES, ConnectPhase, TransportState
+from .state import (
+    CLOSING_STATES,
+    CONNECTED_STATES,
+    STARTED_STATES,
+    ConnectPhase,
+    TransportState,
+    check_transition,
+)
 from .transport import Transport, TransportOptions
 
 __all__ = ["CustomConnectHandler", "RTVIClient"]
@@ -228,10 +234,14 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         Raises :class:`BotAlreadyStartedError` when a session is starting or running,
         :class:`StartBotError` when the connect request fails, :class:`TransportStartError`
         when the transport cannot connect, :class:`ConnectionTimeoutError` when ``bot-ready``
-        has not arrived within ``timeout``, :class:`AbortError` when ``disconnect()`` interrupts.
+        has not arrived within ``timeout``, :class:`AbortError` when ``disconnect()`` interrupts,
+        :class:`TransportStateError` (at once, nothing started) while the transport is still
+        initializing or disconnecting.
         """
         if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
+        if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
+            check_transition(self.state, TransportState.AUTHENTICATING)
         self._bot_ready = None
         attempt = self._attempt = ConnectAttempt(self._run_connect)
         try:
@@ -256,7 +266,7 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         signal = attempt.abort.signal
         try:
             if transport.state == TransportState.DISCONNECTED:
-                await self._wrap_transport_errors(transport.init_devices())
+                await transport_step(transport.init_devices())
             attempt.phase = ConnectPhase.AUTH
             transport.state = TransportState.AUTHENTICATING
             bundle = await authenticate(
@@ -265,11 +275,11 @@ class RTVIClient(ConfigMethods, DeviceMethods):
             signal.throw_if_aborted()
             self._fire("on_bot_started", bundle)
             attempt.phase = ConnectPhase.TRANSPORT
-            await self._wrap_transport_errors(transport.connect(bundle, signal))
+            await transport_step(transport.connect(bundle, signal))
             signal.throw_if_aborted()
             ready = m.client_ready(RTVI_PROTOCOL_VERSION, about())
             self._check_size(ready)
-            await self._wrap_transport_errors(transport.send_ready_message(ready))
+            await transport_step(transport.send_ready_message(ready))
             attempt.phase = ConnectPhase.READY
             return await attempt.bot_ready
         except asyncio.CancelledError:
@@ -279,15 +289,6 @@ class RTVIClient(ConfigMethods, DeviceMethods):
                 await self._safe_transport_disconnect()
             transport.state = TransportState.ERROR
             raise
-
-    @staticmethod
-    async def _wrap_transport_errors(step: Awaitable[None]) -> None:
-        try:
-            await step
-        except (RTVIError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            raise TransportStartError(f"Unable to connect to transport: {exc}") from exc
 
     async def _abandon(self, attempt: ConnectAttempt, reason: RTVIError) -> None:
         """Stop an attempt that will not complete and disconnect the transport."""
