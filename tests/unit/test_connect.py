@@ -19,6 +19,7 @@ from rtvi import (
     StartBotError,
     TransportStartError,
     TransportState,
+    TransportStateError,
     __version__,
 )
 from rtvi.abort import AbortSignal
@@ -360,3 +361,31 @@ async def test_fatal_error_before_bot_ready_fails_connect_with_its_reason(
     assert (await asyncio.wait_for(errors, WAIT))[0].data["fatal"] is True
     assert client.state == TransportState.ERROR
     assert bot.transport is None  # torn down
+
+
+async def test_connect_while_devices_initialize_is_refused_and_nothing_breaks(
+    make_client: Callable[..., RTVIClient], transport: MemoryTransport
+) -> None:
+    client = make_client()
+    init = asyncio.ensure_future(client.init_devices())
+    await asyncio.sleep(0)
+    assert client.state == TransportState.INITIALIZING
+    with pytest.raises(TransportStateError, match="initializing -> authenticating"):
+        await client.connect()
+    await asyncio.wait_for(init, WAIT)  # init_devices() finishes undisturbed
+    assert client.state == TransportState.INITIALIZED
+    await client.connect()
+    assert client.state == TransportState.READY
+    assert transport.init_devices_calls == 1  # connect() did not initialize again
+
+
+async def test_connect_while_disconnecting_is_refused(client: RTVIClient) -> None:
+    leaving = asyncio.ensure_future(client.disconnect())
+    await asyncio.sleep(0)
+    assert client.state == TransportState.DISCONNECTING
+    with pytest.raises(TransportStateError, match="disconnecting -> authenticating"):
+        await client.connect()
+    await asyncio.wait_for(leaving, WAIT)
+    assert client.state == TransportState.DISCONNECTED
+    await client.connect()
+    assert client.state == TransportState.READY

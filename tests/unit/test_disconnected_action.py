@@ -15,8 +15,11 @@ from rtvi import (
     HTTPResponse,
     RequestTimeoutError,
     RTVIClient,
+    RTVIClientParams,
     RTVIEvent,
+    RTVIMessage,
 )
+from rtvi.disconnected import action_body, action_headers
 from rtvi.http import HTTPError
 
 from .conftest import WAIT, FakeHTTP, Recorded, json_response, next_event
@@ -235,3 +238,19 @@ async def test_endpoint_not_set_or_no_base_url(dclient: RTVIClient) -> None:
     dclient.params.base_url = None
     with pytest.raises(Exception, match="Base URL not set"):
         await dclient.action("x", "y")
+
+
+def test_action_request_headers_and_body() -> None:
+    params = RTVIClientParams.coerce(
+        {
+            "headers": {"content-type": "text/x", "Cache-Control": "max-age=0"},
+            "request_data": {"a": 1},
+        }
+    )
+    assert action_headers(params) == {
+        "content-type": "text/x",  # set by the caller, in any case: kept
+        "Cache-Control": "max-age=0",
+        "Connection": "keep-alive",
+    }
+    message = RTVIMessage("action", {"service": "s", "action": "x", "arguments": []}, id="i1")
+    assert action_body(params, message) == {"a": 1, "actions": [message.to_dict()]}

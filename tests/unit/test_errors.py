@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rtvi.errors import error_text
+from rtvi.errors import (
+    ERROR_TEXT_KEYS,
+    HTTP_ERROR_TEXT_KEYS,
+    RTVIError,
+    TransportStateError,
+    error_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +46,18 @@ def test_error_text(data: Any, expected: str) -> None:
 def test_error_text_is_bounded() -> None:
     assert error_text("x" * 1000) == "x" * 300
     assert error_text({"error": "y" * 50}, limit=10) == "y" * 10
+
+
+def test_error_text_key_order_is_the_callers_choice() -> None:
+    body = {"error": "invalid-request-error", "info": "bad key", "detail": "d"}
+    assert error_text(body) == "invalid-request-error: d"
+    assert error_text(body, keys=HTTP_ERROR_TEXT_KEYS) == "bad key"
+    assert HTTP_ERROR_TEXT_KEYS[0] == "info" and set(HTTP_ERROR_TEXT_KEYS) == set(ERROR_TEXT_KEYS)
+
+
+def test_transport_state_error_names_the_move() -> None:
+    exc = TransportStateError("ready", "connecting", ["disconnecting", "error"])
+    assert isinstance(exc, RTVIError) and (exc.old, exc.new) == ("ready", "connecting")
+    assert exc.message == (
+        "illegal transport state change ready -> connecting (from ready: disconnecting, error)"
+    )

@@ -1,4 +1,4 @@
-"""The RTVI envelope: ids, serialization, validation, builders, versions."""
+"""The RTVI envelope: ids, serialization, validation, builders, versions, typed payloads."""
 
 from __future__ import annotations
 
@@ -107,3 +107,101 @@ def test_builders() -> None:
 )
 def test_parse_version(text: object, expected: tuple[int, ...] | None) -> None:
     assert m.parse_version(text) == expected
+
+
+# --- typed payloads ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        ({"a": 1}, "a", 1),
+        ({"a": 1}, "b", None),
+        (["a"], "a", None),
+        (None, "a", None),
+        ("a", "a", None),
+    ],
+)
+def test_data_field(data: object, name: str, expected: object) -> None:
+    assert m.data_field(data, name) == expected
+
+
+def test_data_field_default() -> None:
+    assert m.data_field(None, "x", default=3) == 3 and m.data_field({}, "x", 4) == 4
+
+
+@pytest.mark.parametrize(
+    ("data", "version"),
+    [
+        ({"version": "1.0.0", "about": {}}, (1, 0, 0)),
+        ({"version": "bogus"}, None),
+        ({}, None),
+        ([1, 2], None),
+    ],
+)
+def test_bot_ready(data: object, version: tuple[int, ...] | None) -> None:
+    ready = m.BotReady.parse(data)
+    assert ready.data == data and ready.version == version
+
+
+def test_bot_ready_without_data_is_an_empty_object() -> None:
+    assert m.BotReady.parse(None) == m.BotReady({}, None)
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "fatal"),
+    [
+        ({"error": "stt down", "fatal": True}, "stt down", True),
+        ({"message": "tts down"}, "tts down", False),
+        ({"fatal": 1}, "", True),
+        ("plain", "plain", False),
+        (None, "", False),
+    ],
+)
+def test_error_payload(data: object, text: str, fatal: bool) -> None:
+    assert m.ErrorPayload.parse(data) == m.ErrorPayload(text, fatal)
+
+
+@pytest.mark.parametrize(
+    ("data", "legacy", "expected"),
+    [
+        (
+            {"function_name": "f", "tool_call_id": "c", "arguments": {"a": 1}},
+            False,
+            m.FunctionCallParams("f", {"a": 1}, "c"),
+        ),
+        ({"function_name": "f", "args": {"a": 1}}, False, m.FunctionCallParams("f", {"a": 1}, "")),
+        (
+            {
+                "function_name": "f",
+                "tool_call_id": "c",
+                "args": {"old": 1},
+                "arguments": {"new": 1},
+            },
+            True,
+            m.FunctionCallParams("f", {"old": 1}, "c"),
+        ),
+        (
+            {"function_name": "f", "arguments": {"new": 1}},
+            True,
+            m.FunctionCallParams("f", {"new": 1}, ""),
+        ),
+        ({"tool_call_id": 7}, False, m.FunctionCallParams("", None, "7")),
+        ("junk", False, None),
+        (None, True, None),
+    ],
+)
+def test_function_call_params(
+    data: object, legacy: bool, expected: m.FunctionCallParams | None
+) -> None:
+    assert m.FunctionCallParams.parse(data, legacy=legacy) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [("{bad", "{bad"), (b"\xff" * 300, "\ufffd" * 200), ({"a": 1}, "{'a': 1}"), (None, "")],
+)
+def test_malformed_report(raw: object, shown: str) -> None:
+    report = m.malformed_report(InvalidMessageError("message is not valid JSON", raw))
+    assert (report.type, report.id) == ("error-response", "")
+    assert report.data == {"error": "message is not valid JSON", "fatal": False, "raw": shown}

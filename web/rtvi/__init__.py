@@ -3,8 +3,9 @@
     from rtvi import RTVIClient, RTVIEvent
     from rtvi.transports import MemoryTransport, FakeBot
 
-The core is sans-IO in spirit: protocol logic here, the pipe in a ``Transport``, HTTP in an
-``HTTPAdapter``. Nothing in the core imports ``js``.
+The core is I/O-injected, httpx style: the protocol rules are pure modules (``messages``,
+``routing``, ``state``), the pipe is a ``Transport`` and HTTP an ``HTTPAdapter``, both handed
+to the client. Nothing in the core imports ``js``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .errors import (
     RTVIMessageError,
     StartBotError,
     TransportStartError,
+    TransportStateError,
     UnsupportedFeatureError,
 )
 from .events import CALLBACK_EVENTS, RTVIEvent
@@ -101,6 +103,7 @@ __all__ = [
     "TransportOptions",
     "TransportStartError",
     "TransportState",
+    "TransportStateError",
     "UnsupportedFeatureError",
     "__version__",
 ]

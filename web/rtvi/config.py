@@ -1,13 +1,18 @@
-"""Pure helpers over an RTVI configuration: ``[{"service": str, "options": [{"name", "value"}]}]``.
+"""RTVI 0.x service configuration: ``[{"service": str, "options": [{"name", "value"}]}]``.
 
-They never mutate their input: setters return a deep copy (apply it with ``update_config``).
+Pure helpers over a configuration (they never mutate their input: setters return a deep copy,
+to apply with ``update_config``), then :class:`ConfigMethods`, the client's config requests.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from . import messages as m
+from .errors import ConfigUpdateError, ErrorResponse
+from .messages import RTVIMessage
 
 
 class ConfigOption(TypedDict):
@@ -90,3 +95,79 @@ def set_config_options(
             raise TypeError(f"a config entry needs a 'service', got {entry!r}")
         new_config = set_service_option(new_config, entry["service"], entry.get("options") or [])
     return new_config
+
+
+class ConfigMethods:
+    """The client's RTVI 0.x configuration methods (``get-config``, ``update-config``,
+    ``describe-config``) and the helpers above applied to the bot's current config.
+
+    A mixin of :class:`~rtvi.client.RTVIClient`, which provides ``_request`` and ``_fire``.
+    """
+
+    if TYPE_CHECKING:
+
+        async def _request(
+            self, message: RTVIMessage, timeout: float | None = None, *, ready: bool = True
+        ) -> RTVIMessage: ...
+
+        def _fire(self, callback: str, *args: Any) -> None: ...
+
+    async def get_config(self, timeout: float | None = None) -> list[Any]:
+        reply = await self._request(m.get_config(), timeout)
+        config = m.data_field(reply.data, "config")
+        return config if isinstance(config, list) else []
+
+    async def update_config(
+        self,
+        config: Sequence[Mapping[str, Any]],
+        interrupt: bool = False,
+        timeout: float | None = None,
+    ) -> RTVIMessage:
+        """Apply ``config`` on the bot; returns the bot's ``config`` reply.
+
+        The bot refusing the update raises :class:`ConfigUpdateError`.
+        """
+        try:
+            reply = await self._request(
+                m.update_config([dict(c) for c in config], interrupt), timeout
+            )
+        except ErrorResponse as exc:
+            raise ConfigUpdateError(exc.error or "The bot refused the config update") from exc
+        self._fire("on_config_updated", reply.data)
+        return reply
+
+    async def describe_config(self, timeout: float | None = None) -> RTVIMessage:
+        return await self._request(m.describe_config(), timeout)
+
+    async def get_service_options_from_config(
+        self, service_key: str, config: Sequence[Mapping[str, Any]] | None = None
+    ) -> Any | None:
+        if config is None:
+            config = await self.get_config()
+        return get_service_options(config, service_key)
+
+    async def get_service_option_value_from_config(
+        self, service_key: str, option: str, config: Sequence[Mapping[str, Any]] | None = None
+    ) -> Any | None:
+        if config is None:
+            config = await self.get_config()
+        return get_service_option_value(config, service_key, option)
+
+    async def set_service_option_in_config(
+        self,
+        service_key: str,
+        option: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        config: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[Any]:
+        if config is None:
+            config = await self.get_config()
+        return set_service_option(config, service_key, option)
+
+    async def set_config_options(
+        self,
+        config_options: Sequence[Mapping[str, Any]],
+        config: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[Any]:
+        if config is None:
+            config = await self.get_config()
+        return set_config_options(config, config_options)  # the module function above

@@ -4,7 +4,8 @@ The JS 0.x dispatcher silently forgets requests after 10 s, leaving the caller w
 Here each pending request owns an asyncio future that always settles: with the reply, with an
 :class:`~rtvi.errors.ErrorResponse` / :class:`~rtvi.errors.UnsupportedFeatureError` when the
 bot answers ``error-response``, with :class:`~rtvi.errors.RequestTimeoutError` after its
-timeout, or with :class:`~rtvi.errors.RequestCancelledError` when the session ends.
+timeout, or with :class:`~rtvi.errors.RequestCancelledError` when the session ends. Which
+message types settle a request is :func:`rtvi.routing.settles`.
 """
 
 from __future__ import annotations
@@ -24,18 +25,6 @@ from .errors import (
 from .messages import MessageType, RTVIMessage
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
-
-#: Reply types that settle a pending request with the same id.
-REPLY_TYPES = frozenset(
-    {
-        MessageType.CONFIG,
-        MessageType.CONFIG_AVAILABLE,
-        MessageType.ACTIONS_AVAILABLE,
-        MessageType.ACTION_RESPONSE,
-        MessageType.SERVER_RESPONSE,
-        MessageType.APPEND_TO_CONTEXT_RESULT,
-    }
-)
 
 
 def is_unsupported_type(text: str) -> bool:

@@ -8,7 +8,7 @@ block is what pyrtvi adds so that no request is ever left pending: a reply that 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -165,6 +165,20 @@ class AbortError(RTVIError):
     default_message = "The operation was aborted"
 
 
+class TransportStateError(RTVIError):
+    """A transport tried a state move that is not in :data:`rtvi.state.TRANSITIONS`.
+
+    A bug in the transport (or a call in the wrong order, e.g. ``init_devices()`` while
+    connected): the state is left unchanged.
+    """
+
+    def __init__(self, old: str, new: str, allowed: Iterable[str] = ()) -> None:
+        targets = ", ".join(str(s) for s in allowed) or "nothing"
+        super().__init__(f"illegal transport state change {old} -> {new} (from {old}: {targets})")
+        self.old = old
+        self.new = new
+
+
 class ActionEndpointError(RTVIError):
     """The disconnected action endpoint answered with an error or an unusable body."""
 
@@ -176,15 +190,20 @@ class ActionEndpointError(RTVIError):
 #: endpoints (``info``).
 ERROR_TEXT_KEYS = ("error", "message", "detail", "info")
 
+#: The order for the body of a failed HTTP request to a bot-starting endpoint, as the JS client
+#: reads it: ``info`` then ``detail`` describe the failure, while ``error`` there is often only a
+#: code (``{"error": "invalid-request-error", "info": "..."}``).
+HTTP_ERROR_TEXT_KEYS = ("info", "detail", "error", "message")
 
-def error_text(data: Any, limit: int = 300) -> str:
+
+def error_text(data: Any, limit: int = 300, keys: Sequence[str] = ERROR_TEXT_KEYS) -> str:
     """The human text of an error payload or an HTTP error body, at most ``limit`` characters.
 
     ``data`` may be a decoded payload (a mapping, e.g. an ``error``/``error-response`` message's
     data), the text or bytes of an HTTP body (a JSON object is looked into, anything else is used
-    as plain text), or None. The first of :data:`ERROR_TEXT_KEYS` with a value wins (``error``
-    and ``detail`` together read "error: detail"); a value that is not a string is shown as JSON.
-    Returns ``""`` when there is nothing to show.
+    as plain text), or None. The first of ``keys`` (:data:`ERROR_TEXT_KEYS` unless given) with a
+    value wins (an ``error`` with a ``detail`` beside it reads "error: detail"); a value that is
+    not a string is shown as JSON. Returns ``""`` when there is nothing to show.
 
     The one place where the client, the transports, the server and the page turn error bodies
     into text.
@@ -200,13 +219,15 @@ def error_text(data: Any, limit: int = 300) -> str:
         except ValueError:
             return text[:limit]
     if isinstance(data, Mapping):
-        texts = [_value_text(data.get(key)) for key in ERROR_TEXT_KEYS]
-        first = next((text for text in texts if text), "")
-        error, detail = texts[0], texts[2]
-        if error and detail and detail != error:
-            # pyrtvi's server answers `{"error": <short>, "detail": <why>}`: both are worth reading.
-            first = f"{error}: {detail}"
-        return first[:limit]
+        for key in keys:
+            text = _value_text(data.get(key))
+            if not text:
+                continue
+            detail = _value_text(data.get("detail")) if key == "error" else ""
+            if detail and detail != text:
+                # pyrtvi's server answers `{"error": <short>, "detail": <why>}`: both are worth reading.
+                text = f"{text}: {detail}"
+            return text[:limit]
     return ""
 
 

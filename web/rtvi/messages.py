@@ -1,7 +1,9 @@
 """The RTVI envelope ``{"label": "rtvi-ai", "type", "id", "data"}``: build, serialize, parse.
 
-Pure functions and a frozen dataclass; no I/O. Inbound data from any transport goes through
+Pure functions and frozen dataclasses; no I/O. Inbound data from any transport goes through
 :func:`parse_message`, which either returns an :class:`RTVIMessage` or raises a typed error.
+The payloads the client acts on (``bot-ready``, ``error``, function calls) have small typed
+parsers at the end, so that callers never poke at untyped dicts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import InvalidMessageError
+from .errors import InvalidMessageError, error_text
 
 MESSAGE_LABEL = "rtvi-ai"
 
@@ -220,3 +222,74 @@ def parse_version(version: Any) -> tuple[int, ...] | None:
             break
         parts.append(int(digits))
     return tuple(parts) or None
+
+
+# --- typed views of inbound payloads ----------------------------------------------------------
+
+
+def data_field(data: Any, name: str, default: Any = None) -> Any:
+    """``data[name]`` when ``data`` is a JSON object, else ``default``."""
+    return data.get(name, default) if isinstance(data, Mapping) else default
+
+
+@dataclass(frozen=True, slots=True)
+class BotReady:
+    """A ``bot-ready`` payload: ``data`` as received (``{}`` when absent) and its version."""
+
+    data: Any
+    version: tuple[int, ...] | None  # ``"1.2.0"`` → ``(1, 2, 0)``; None when missing or bad
+
+    @classmethod
+    def parse(cls, data: Any) -> BotReady:
+        data = {} if data is None else data
+        return cls(data, parse_version(data_field(data, "version")))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPayload:
+    """An ``error`` (or ``error-response``) payload: its text and whether it is fatal."""
+
+    text: str
+    fatal: bool
+
+    @classmethod
+    def parse(cls, data: Any) -> ErrorPayload:
+        return cls(error_text(data), bool(data_field(data, "fatal")))
+
+
+@dataclass(frozen=True)
+class FunctionCallParams:
+    """What a function-call handler receives (parsed from a function-call message)."""
+
+    function_name: str
+    arguments: Any
+    tool_call_id: str
+
+    @classmethod
+    def parse(cls, data: Any, *, legacy: bool = False) -> FunctionCallParams | None:
+        """``llm-function-call-in-progress`` data (``arguments``), or with ``legacy`` the 0.x
+        ``llm-function-call`` (``args``); the other key is the fallback. None when ``data``
+        is not an object."""
+        if not isinstance(data, Mapping):
+            return None
+        first, second = ("args", "arguments") if legacy else ("arguments", "args")
+        arguments = data.get(first)
+        if arguments is None:
+            arguments = data.get(second)
+        return cls(
+            str(data.get("function_name") or ""), arguments, str(data.get("tool_call_id") or "")
+        )
+
+
+def malformed_report(exc: InvalidMessageError) -> RTVIMessage:
+    """The ``error-response`` the client reports (``on_message_error``) for bad inbound data."""
+    raw = exc.raw
+    if isinstance(raw, bytes | bytearray):
+        raw = bytes(raw[:200]).decode("utf-8", "replace")
+    elif raw is not None and not isinstance(raw, str):
+        raw = repr(raw)
+    return RTVIMessage(
+        MessageType.ERROR_RESPONSE,
+        {"error": exc.message, "fatal": False, "raw": (raw or "")[:200]},
+        id="",
+    )

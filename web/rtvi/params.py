@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .errors import ActionEndpointNotSetError, RTVIError
+
 DEFAULT_CONNECT_ENDPOINT = "/connect"
 DEFAULT_ACTION_ENDPOINT = "/action"
 
@@ -96,3 +98,19 @@ class RTVIClientParams:
         if kwargs.get("headers") is None:
             kwargs.pop("headers", None)
         return cls(**kwargs, extra=extra)
+
+    def endpoint_url(self, endpoint: str) -> str:
+        """``base_url`` (trailing ``/`` stripped) + ``endpoints[endpoint]``; an absolute
+        endpoint URL is used as is."""
+        if endpoint not in ("connect", "action"):
+            raise ValueError(f"unknown endpoint {endpoint!r} (expected 'connect' or 'action')")
+        path = self.endpoints[endpoint]
+        if path is None:
+            if endpoint == "action":
+                raise ActionEndpointNotSetError()
+            raise RTVIError("Connect endpoint is not set")
+        if path.startswith(("http://", "https://")):
+            return path
+        if not self.base_url:
+            raise RTVIError("Base URL not set. Please set params.base_url")
+        return self.base_url.rstrip("/") + path

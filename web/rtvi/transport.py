@@ -17,8 +17,10 @@ implement the four abstract methods::
             self.callbacks.on_connected()
 
         async def disconnect(self) -> None:
+            if self.state == TransportState.DISCONNECTED:
+                return                           # safe to call twice
             self.state = TransportState.DISCONNECTING
-            ...                                  # close everything; must be safe to call twice
+            ...                                  # close everything
             self.state = TransportState.DISCONNECTED
             self.callbacks.on_disconnected()
 
@@ -39,7 +41,9 @@ Contract:
 - Raise :class:`~rtvi.errors.TransportStartError` from ``connect`` when the pipe cannot be
   opened. ``abort`` fires when the user disconnects or the connect times out; stop promptly.
 - Set ``self.state``: assigning a new value notifies the client (``on_transport_state_changed``).
-  The transport sets every state except ``authenticating`` and ``error``.
+  The transport sets every state except ``authenticating`` and ``error``. Every move must be in
+  :data:`rtvi.state.TRANSITIONS`; an illegal one raises :class:`~rtvi.errors.TransportStateError`
+  (and logs a warning) and leaves the state as it was.
 - Report events through ``self.callbacks`` (a :class:`TransportCallbacks`): connected,
   disconnected, bot/participants, tracks, devices, audio levels, errors.
 - The same transport instance must support connect → disconnect → connect again.
@@ -49,19 +53,22 @@ Contract:
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .abort import AbortSignal
-from .errors import UnsupportedFeatureError
+from .errors import TransportStateError, UnsupportedFeatureError
 from .messages import MessageType, RTVIMessage
-from .state import TransportState
+from .state import TransportState, check_transition
 
 if TYPE_CHECKING:
     from .http.base import HTTPAdapter
     from .params import RTVIClientParams
+
+logger = logging.getLogger("rtvi")
 
 #: Receives every inbound message: JSON text, UTF-8 bytes or an already-decoded dict.
 MessageHandler = Callable[[str | bytes | Mapping[str, Any]], None]
@@ -235,11 +242,22 @@ class Transport(ABC):
 
     @state.setter
     def state(self, state: TransportState) -> None:
-        state = TransportState(state)
-        if state == self._state:
+        """Move to ``state`` and notify the client; the move must be in ``state.TRANSITIONS``.
+
+        An illegal move is logged as a warning and raises :class:`TransportStateError`; the
+        state does not change.
+        """
+        new = TransportState(state)
+        old = self._state
+        if new == old:
             return
-        self._state = state
-        self._callbacks.on_transport_state_changed(state)
+        try:
+            check_transition(old, new)
+        except TransportStateError as exc:
+            logger.warning("%s: %s", type(self).__name__, exc.message)
+            raise
+        self._state = new
+        self._callbacks.on_transport_state_changed(new)
 
     # --- lifecycle (required) -----------------------------------------------------------------
 

@@ -9,12 +9,12 @@ computes the result, which goes back as ``llm-function-call-result``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from ..errors import BotNotReadyError
-from ..messages import MessageType, RTVIMessage
+from ..functions import FunctionCallHandler
+from ..messages import FunctionCallParams, MessageType, RTVIMessage, data_field
 from ..state import TransportState
 from .base import RTVIClientHelper
 
@@ -24,18 +24,6 @@ class LLMActionType(StrEnum):
     SET_CONTEXT = "set_context"
     APPEND_TO_MESSAGES = "append_to_messages"
     RUN = "run"
-
-
-@dataclass(frozen=True)
-class FunctionCallParams:
-    """What a function-call handler receives."""
-
-    function_name: str
-    arguments: Any
-    tool_call_id: str
-
-
-FunctionCallHandler = Callable[[FunctionCallParams], Any]
 
 
 class LLMHelper(RTVIClientHelper):
@@ -66,8 +54,7 @@ class LLMHelper(RTVIClientHelper):
     async def _action(self, action: LLMActionType, arguments: list[dict[str, Any]]) -> Any:
         client = self._ready_client()
         reply: RTVIMessage = await client.action(self.service, str(action), arguments)
-        data = reply.data if isinstance(reply.data, dict) else {}
-        return data.get("result")
+        return data_field(reply.data, "result")
 
     async def get_context(self) -> Any:
         """The bot's LLM context ``{"messages": [...], "tools": [...]}``."""
@@ -112,16 +99,14 @@ class LLMHelper(RTVIClientHelper):
         if message.type == MessageType.LLM_JSON_COMPLETION:
             self._callback("on_llm_json_completion", data)
         elif message.type == MessageType.LLM_FUNCTION_CALL_START:
-            name = data.get("function_name") if isinstance(data, dict) else None
-            self._callback("on_llm_function_call_start", name)
+            self._callback("on_llm_function_call_start", data_field(data, "function_name"))
         elif message.type == MessageType.LLM_FUNCTION_CALL:
             self._callback("on_llm_function_call", data)
-            if self._function_call_handler is not None and isinstance(data, dict):
-                client = self._require_client()
-                client._start_function_call(
-                    self._function_call_handler,
-                    str(data.get("function_name") or ""),
-                    str(data.get("tool_call_id") or ""),
-                    data.get("args", data.get("arguments")),
-                    always_reply=True,
+            call = FunctionCallParams.parse(data, legacy=True)
+            if self._function_call_handler is not None and call is not None:
+                self._require_client().function_calls.start(
+                    self._function_call_handler, call, always_reply=True
                 )
+
+
+__all__ = ["FunctionCallHandler", "FunctionCallParams", "LLMActionType", "LLMHelper"]

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import RTVIError
+from ..errors import HTTP_ERROR_TEXT_KEYS, RTVIError, error_text
 
 if TYPE_CHECKING:
     from ..abort import AbortSignal
@@ -61,6 +61,21 @@ class HTTPResponse(ABC):
     async def aclose(self) -> None:
         """Release the connection early (optional for adapters)."""
         return None
+
+    async def error_text(self, limit: int = 300) -> str:
+        """The server's explanation of a failed request, read from the body: the JSON error
+        text (``info``, ``detail``, ``error``, ``message``), else the body itself, else the
+        reason phrase, else ``HTTP <status>``. Never raises."""
+        try:
+            text = await self.text()
+        except HTTPError:
+            text = ""
+        return (
+            error_text(text, limit, HTTP_ERROR_TEXT_KEYS)
+            or text.strip()[:limit]
+            or self.reason
+            or f"HTTP {self.status}"
+        )
 
 
 class BufferedHTTPResponse(HTTPResponse):

@@ -1,0 +1,84 @@
+"""The connect (start bot) request: POST ``params`` to the connect endpoint, get the auth bundle.
+
+The bundle is whatever the endpoint answers (for SmallWebRTC ``{"session_id", "offer_url",
+"ice_servers"}``); the client hands it to ``Transport.connect``. I/O goes through the injected
+:class:`~rtvi.http.base.HTTPAdapter`; the body and headers are built by pure functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ._version import __version__
+from .abort import AbortSignal
+from .errors import StartBotError
+from .http.base import HTTPAdapter, HTTPError
+from .params import RTVIClientParams
+
+#: ``(params, timeout, abort_signal) -> auth bundle`` (sync or async).
+CustomConnectHandler = Callable[[RTVIClientParams, "float | None", AbortSignal], Any]
+
+
+def connect_body(params: RTVIClientParams) -> dict[str, Any]:
+    """The JSON body: ``services``, ``config``, ``request_data`` and the client version."""
+    return {
+        "services": params.services,
+        "config": params.config,
+        **params.request_data,
+        "rtvi_client_version": __version__,
+    }
+
+
+def connect_headers(params: RTVIClientParams) -> dict[str, str]:
+    return {"Content-Type": "application/json", **params.headers}
+
+
+async def start_bot(params: RTVIClientParams, http: HTTPAdapter, abort: AbortSignal) -> Any:
+    """POST to the connect endpoint; returns the decoded JSON reply.
+
+    Every failure is a :class:`StartBotError`: the network (status 500), a non-2xx reply (its
+    status and the server's error text) or a reply that is not JSON.
+    """
+    url = params.endpoint_url("connect")
+    try:
+        response = await http.request(
+            "POST",
+            url,
+            headers=connect_headers(params),
+            body=json.dumps(connect_body(params)),
+            abort=abort,
+        )
+    except HTTPError as exc:
+        raise StartBotError(f"Connect request to {url} failed: {exc}") from exc
+    if not response.ok:
+        raise StartBotError(await response.error_text(), status=response.status)
+    try:
+        return await response.json()
+    except ValueError:
+        raise StartBotError(
+            f"Connect endpoint {url} did not return JSON", status=response.status
+        ) from None
+    except HTTPError as exc:
+        raise StartBotError(f"Connect reply from {url} broke off: {exc}") from exc
+
+
+async def authenticate(
+    params: RTVIClientParams,
+    http: HTTPAdapter,
+    abort: AbortSignal,
+    custom_connect_handler: CustomConnectHandler | None = None,
+    timeout: float | None = None,
+) -> Any:
+    """The auth bundle: from ``custom_connect_handler`` when given, else the connect request;
+    ``None`` (direct connect) when there is neither a ``base_url`` nor a connect endpoint."""
+    if custom_connect_handler is not None:
+        result = custom_connect_handler(params, timeout, abort)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+    if not params.base_url and not params.endpoints.connect:
+        return None  # direct connect: nothing to authenticate against
+    return await start_bot(params, http, abort)

@@ -1,0 +1,74 @@
+"""The client's device and media methods: each one is the transport's, under the JS name.
+
+A mixin of :class:`~rtvi.client.RTVIClient`, kept apart because it is pure delegation: media
+and devices belong to the transport (:class:`~rtvi.transport.Transport`), the client only
+exposes them.
+"""
+
+from __future__ import annotations
+
+from .transport import DeviceInfo, Tracks, Transport
+
+
+class DeviceMethods:
+    """``init_devices``, ``get_all_mics/cams/speakers``, ``update_*``, ``selected_*``,
+    ``enable_mic/cam/screen_share``, ``is_*_enabled``, ``is_sharing_screen``, ``tracks``."""
+
+    _transport: Transport
+
+    async def init_devices(self) -> None:
+        await self._transport.init_devices()
+
+    async def get_all_mics(self) -> list[DeviceInfo]:
+        return await self._transport.get_all_mics()
+
+    async def get_all_cams(self) -> list[DeviceInfo]:
+        return await self._transport.get_all_cams()
+
+    async def get_all_speakers(self) -> list[DeviceInfo]:
+        return await self._transport.get_all_speakers()
+
+    async def update_mic(self, device_id: str) -> None:
+        await self._transport.update_mic(device_id)
+
+    async def update_cam(self, device_id: str) -> None:
+        await self._transport.update_cam(device_id)
+
+    async def update_speaker(self, device_id: str) -> None:
+        await self._transport.update_speaker(device_id)
+
+    @property
+    def selected_mic(self) -> DeviceInfo | None:
+        return self._transport.selected_mic
+
+    @property
+    def selected_cam(self) -> DeviceInfo | None:
+        return self._transport.selected_cam
+
+    @property
+    def selected_speaker(self) -> DeviceInfo | None:
+        return self._transport.selected_speaker
+
+    def enable_mic(self, enable: bool) -> None:
+        self._transport.enable_mic(enable)
+
+    def enable_cam(self, enable: bool) -> None:
+        self._transport.enable_cam(enable)
+
+    def enable_screen_share(self, enable: bool) -> None:
+        self._transport.enable_screen_share(enable)
+
+    @property
+    def is_mic_enabled(self) -> bool:
+        return self._transport.is_mic_enabled
+
+    @property
+    def is_cam_enabled(self) -> bool:
+        return self._transport.is_cam_enabled
+
+    @property
+    def is_sharing_screen(self) -> bool:
+        return self._transport.is_sharing_screen
+
+    def tracks(self) -> Tracks:
+        return self._transport.tracks()
