@@ -44,7 +44,8 @@ class ActionsPanel:
         self._show_problem = show_problem
         self._apply_settings = apply_settings
         self.actions: list[dict[str, Any]] = []
-        self.streams: list[Any] = []  # the output elements of running actions
+        #: The running actions' ``.stream`` elements, with the text streamed into each so far.
+        self.streams: dict[int, tuple[Any, str]] = {}
         self.empty = by_id("actions-empty")
         self.list = by_id("actions-list")
 
@@ -78,8 +79,9 @@ class ActionsPanel:
 
     def stream(self, token: str) -> None:
         """Bot LLM text: it belongs to the running actions too."""
-        for stream in self.streams:
-            stream.textContent = str(stream.textContent) + token
+        for key, (element, text) in list(self.streams.items()):
+            self.streams[key] = (element, text + token)
+            set_text(element, text + token)
 
     def action_form(self, spec: dict[str, Any]) -> Any:
         service, action = spec["service"], spec["action"]
@@ -155,7 +157,8 @@ class ActionsPanel:
         set_text(stream, "")
         button = form.querySelector("button[type=submit]")
         button.disabled = True
-        self.streams.append(stream)
+        key = id(form)
+        self.streams[key] = (stream, "")
         started = now_ms()
         try:
             reply = await self.client.action(service, action, arguments)
@@ -167,7 +170,7 @@ class ActionsPanel:
                 self._show_problem(problem)
             return
         finally:
-            self.streams.remove(stream)
+            del self.streams[key]
             button.disabled = False
         data = reply.data if isinstance(reply.data, dict) else {}
         output.dataset.status = "ok"
