@@ -202,7 +202,40 @@ def test_device_options_label_unnamed_devices() -> None:
     assert model.device_options(devices) == [("a", "Desk mic"), ("b", "Microphone 2")]
 
 
-def test_spoken_complete_ignores_punctuation_and_spacing() -> None:
-    text = "Hello! I am the pyrtvi test bot."
-    assert not model.spoken_complete(text, "Hello! I am the")
-    assert model.spoken_complete(text, "Hello!  I am the pyrtvi test bot ")
+@pytest.mark.parametrize(
+    ("data", "idle", "title", "text"),
+    [
+        (
+            {"fatal": True, "error": "connection lost"},
+            False,
+            "The session failed",
+            "connection lost",
+        ),
+        ({"fatal": True, "message": " no\nroute "}, False, "The session failed", "no route"),
+        ({"error": {"code": 7}}, True, "Error", '{"code": 7}'),
+        ({"message": "bad request", "error": ""}, True, "Error", "bad request"),
+        ("plain words", True, "Error", "plain words"),
+        ({}, True, "Error", ""),
+    ],
+)
+def test_bot_error_problem_text(data: object, idle: bool, title: str, text: str) -> None:
+    problem = model.bot_error_problem(data, idle=idle)
+    assert problem == model.Problem("bot-error", title, text)
+
+
+def test_bot_error_problem_only_fatal_during_a_session() -> None:
+    assert model.bot_error_problem({"error": "not now"}, idle=False) is None
+    assert model.bot_error_problem("oops", idle=False) is None
+    problem = model.bot_error_problem({"error": "x" * 500, "fatal": True}, idle=False)
+    assert problem is not None and len(problem.text) == 160
+
+
+def test_custom_action_values() -> None:
+    values = {"service": " llm ", "action": "say", "arguments": {"text": "hi", "n": 2}}
+    assert model.custom_action(values) == (
+        "llm",
+        "say",
+        [{"name": "text", "value": "hi"}, {"name": "n", "value": 2}],
+    )
+    with pytest.raises(ValueError, match="service and action are required"):
+        model.custom_action({"service": "llm", "action": " ", "arguments": {}})

@@ -1,6 +1,18 @@
 """The pyrtvi console page: a person's view of an RTVI session (runs in Pyodide via PyScript).
 
-- ``model``: pure Python (no ``js``): error classification, value parsing, timings, summaries.
-- ``dom``: small DOM helpers (element creation, event listeners that keep their proxies).
-- ``console``: the ``Console`` controller that wires an ``RTVIClient`` to the page.
+Pure Python (no ``js``; unit-tested in CPython):
+
+- ``transcript``: the conversation's turns; client events in, changed turns out.
+- ``model``: error classification, value parsing, config/action payloads, timings, summaries.
+
+The page (Pyodide only), one module per panel:
+
+- ``session``: connect/disconnect, the connection settings, state and bot-ready pills.
+- ``media``: mic/camera switches, device pickers, level meters, speaking badges.
+- ``conversation``: the transcript view and the text box.
+- ``bot_config``: describe-config as a form, update-config with what changed.
+- ``actions``: describe-actions forms and "Any action", in the session or over HTTP.
+- ``event_log``: every event and call, timed. ``banner``: the error banner.
+- ``forms``: typed form controls; ``dom``: element helpers and event listeners (proxies kept).
+- ``console``: the ``Console`` that builds the client and routes its events to the panels.
 """

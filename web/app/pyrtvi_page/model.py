@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
+from rtvi.errors import error_text
+
 # --- errors → banners ---------------------------------------------------------------------------
 
 
@@ -101,6 +103,25 @@ def classify_error(exc: BaseException, *, timeout: float | None = None) -> Probl
     if name in ("BotNotReadyError", "BotAlreadyStartedError"):
         return Problem("error", "Not now", detail)
     return Problem("error", "Something went wrong", f"{name}: {detail}")
+
+
+#: The banner when the bot leaves a session the person did not end.
+BOT_LEFT = Problem(
+    "bot-left",
+    "The bot left the session",
+    "The bot disconnected (it ended the conversation, or stopped). Connect again to start a new "
+    "session.",
+)
+
+
+def bot_error_problem(data: Any, *, idle: bool) -> Problem | None:
+    """The banner for an RTVI ``error`` message's data: a fatal error always has one, another
+    only when there is no session to carry on with (``idle``)."""
+    fatal = isinstance(data, Mapping) and bool(data.get("fatal"))
+    if not (fatal or idle):
+        return None
+    text = summarize(error_text(data) or (None if isinstance(data, Mapping) else data))
+    return Problem("bot-error", "The session failed" if fatal else "Error", text)
 
 
 # --- values typed by RTVI option/argument types --------------------------------------------------
@@ -227,6 +248,16 @@ def described_actions(data: Any) -> list[dict[str, Any]]:
     return actions
 
 
+def custom_action(values: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+    """The "Any action" form's typed values (service, action, arguments object) →
+    ``(service, action, [{name, value}])``; ``ValueError`` without a service or action."""
+    service, action = str(values["service"]).strip(), str(values["action"]).strip()
+    if not service or not action:
+        raise ValueError("service and action are required")
+    arguments = [{"name": k, "value": v} for k, v in dict(values["arguments"]).items()]
+    return service, action, arguments
+
+
 #: Sensible starting values for well-known action arguments (the form is still editable).
 ARGUMENT_DEFAULTS: dict[tuple[str, str, str], str] = {
     ("llm", "append_to_messages", "messages"): '[{"role": "user", "content": "Tell me a joke"}]',
@@ -258,18 +289,6 @@ def text_mode(choice: str, bot_version: Any) -> str:
         return choice
     major = protocol_major(bot_version)
     return "send-text" if major is not None and major >= 1 else "append"
-
-
-# --- transcript -----------------------------------------------------------------------------------
-
-
-def _letters(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
-
-
-def spoken_complete(text: str, spoken: str) -> bool:
-    """Whether the words spoken so far cover the whole text (punctuation and spacing aside)."""
-    return len(_letters(spoken)) >= len(_letters(text))
 
 
 # --- event log ------------------------------------------------------------------------------------
