@@ -18,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from pyrtvi_server.botproc import BotProcess
+from pyrtvi_server.runner import start_request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -45,6 +46,35 @@ async def session_through(server: LiveServer, offer_url: str, client: httpx.Asyn
         return str(ready["data"]["version"])
     finally:
         await peer.close()
+
+
+# -- the contract itself ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"api_key": SECRET},
+        {"request_data": {"api_key": SECRET}},
+        {"body": {"api_key": SECRET}},
+        {"api_key": "old", "request_data": {"api_key": "older"}, "body": {"api_key": SECRET}},
+    ],
+)
+def test_every_form_of_bot_extra_lands_in_the_body(extra: dict[str, Any]) -> None:
+    start = start_request({"api_key": "from-the-page", "greeting": "hi"}, extra)
+    assert start == {
+        "transport": "webrtc",
+        "enableDefaultIceServers": False,
+        "body": {"api_key": SECRET, "greeting": "hi"},
+    }
+
+
+def test_bot_extra_can_set_the_ice_flag_but_not_the_transport() -> None:
+    extra = {"enableDefaultIceServers": True, "transport": "daily", "user": {"tier": "pro"}}
+    start = start_request({"user": {"id": 1}}, extra, enable_default_ice_servers=False)
+    assert start["enableDefaultIceServers"] is True
+    assert start["transport"] == "webrtc"
+    assert start["body"] == {"user": {"id": 1, "tier": "pro"}, "transport": "daily"}
 
 
 # -- --bot url in front of a stock runner ---------------------------------------------------------
