@@ -73,9 +73,15 @@ bot_mypy = $(BIN)/mypy --python-executable .venvs/bot-$(1)/bin/python --cache-di
 	--always-$(if $(legacy_pipecat),true,false) LEGACY_PIPECAT \
 	$(filter-out %/$(if $(legacy_pipecat),modern,legacy).py,$(BOT_SOURCES))
 
-typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed)
+typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
+		.venvs/runner-$(RUNNER_PIPECAT)/.installed
 	$(BIN)/mypy server/pyrtvi_server web/rtvi web/app bench tests playwright.config.py
 	$(foreach v,$(TEST_BOTS),$(call bot_mypy,$(v)) && ) true
+	@# The stock runner bot is written as a Pipecat user writes it: pipecat's untyped
+	@# @event_handler decorators stay, the rest is strict.
+	$(BIN)/mypy --python-executable .venvs/runner-$(RUNNER_PIPECAT)/bin/python \
+		--cache-dir .mypy_cache/runner-$(RUNNER_PIPECAT) --follow-imports=silent \
+		--disable-error-code untyped-decorator tests/runner_bot/bot.py
 
 # Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
 # which breaks the asyncio tests (pytest-asyncio) that would come after it.
