@@ -156,3 +156,14 @@ class CandidatePolicy:
         if kind is not None and kind not in self.allowed:
             return f"{kind} address {address} is not allowed"
         return None
+
+    def filter_sdp(self, sdp: str) -> tuple[str, list[str]]:
+        """`sdp` without its refused `a=candidate` lines, and why each was dropped."""
+        kept, dropped = [], []
+        for line in sdp.splitlines(keepends=True):
+            why = self.refusal(line.strip()) if line.startswith("a=candidate:") else None
+            if why:
+                dropped.append(why)
+            else:
+                kept.append(line)
+        return "".join(kept), dropped

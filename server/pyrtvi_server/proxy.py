@@ -245,6 +245,9 @@ def routes(
             await (await bots.upstream()).ice(session_id, patch.model_dump())
             return Response(status_code=204)
         body = validate(OfferRequest, data)
+        body.sdp, dropped = policy.filter_sdp(body.sdp)  # candidates in the offer itself
+        if dropped:
+            log.info("offer for %s: dropped candidates: %s", session_id, "; ".join(dropped))
         upstream = await bots.upstream()
         answer = parse_reply(AnswerReply, await upstream.offer(session_id, body.upstream_body()))
         return JSONResponse(answer.model_dump())

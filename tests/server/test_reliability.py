@@ -296,6 +296,15 @@ def test_candidate_policy(client: httpx.Client, upstream: AbusiveUpstream) -> No
         patch = {"pc_id": "pc-1", "candidates": [{"candidate": line, "sdp_mid": "0"}]}
         assert_error(client.patch(bundle["offer_url"], json=patch), 400, "not allowed")
     assert not upstream.recorded("/api/offer"), "refused candidates never reach the bot"
+    # Candidates in the offer itself: the refused ones are dropped, the rest passes.
+    sdp = (
+        "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        "a=candidate:1 1 udp 2122260223 127.0.0.1 18598 typ host\r\n"
+        "a=candidate:2 1 udp 2122260223 192.168.1.20 50000 typ host\r\n"
+    )
+    assert client.post(bundle["offer_url"], json={"sdp": sdp, "type": "offer"}).is_success
+    (forwarded,) = upstream.recorded("/api/offer")
+    assert "127.0.0.1" not in forwarded.body["sdp"] and "192.168.1.20" in forwarded.body["sdp"]
     for address in ("192.168.1.20", "203.0.113.7", "f3c1e0f2-1d2c.local"):
         line = f"candidate:1 1 udp 2122260223 {address} 50000 typ host"
         patch = {"pc_id": "pc-1", "candidates": [{"candidate": line, "sdp_mid": "0"}]}
