@@ -93,7 +93,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(
         {
             "error": exc.detail.lower() if isinstance(exc.detail, str) else "error",
-            "detail": (f"{request.method} {request.url.path}: {exc.detail}"),
+            "detail": f"{request.method} {request.url.path}: {exc.detail}",
         },
         status_code=exc.status_code,
         headers=exc.headers,
