@@ -1,6 +1,7 @@
 """The bot process's HTTP interface (the contract `pyrtvi_server` proxies to), for both flavours.
 
     GET   /health                           {"status": "ok", "pipecat": ..., "rtvi": ...}
+    GET   /load                             {"sessions", "pipelines", "half_open", "reaped", ...}
     POST  /start                            {"sessionId", "iceConfig": {"iceServers": []}}
     POST  /sessions/{id}/api/offer          SDP offer → {"sdp", "type": "answer", "pc_id"}
     PATCH /sessions/{id}/api/offer          trickle ICE candidates for a known pc_id
@@ -14,7 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
+import hmac
 import json
+import os
 import time
 import uuid
 from collections import OrderedDict
@@ -38,8 +43,17 @@ from pyrtvi_bot.disconnected import (
 )
 from pyrtvi_bot.state import BotSettings, ConfigError, check_config
 
-MAX_BODY = 512 * 1024
+#: Largest request body; the pyrtvi server raises it to fit the `/start` bodies it builds.
+MAX_BODY = int(os.environ.get("PYRTVI_BOT_MAX_BODY", 512 * 1024))
 MAX_SESSIONS = 500
+#: Seconds a session may stay half-open (started, or offered, but no peer connected) before its
+#: resources are freed. The pyrtvi server sets it from its own `half_open_timeout`.
+HALF_OPEN_TIMEOUT = float(os.environ.get("PYRTVI_BOT_HALF_OPEN_TIMEOUT", 30.0))
+#: When set (the pyrtvi server sets a fresh one per launch), every request but `GET /health`
+#: must carry it in `X-Pyrtvi-Bot-Token`: nobody else on the machine can drive the bot.
+TOKEN_HEADER = "x-pyrtvi-bot-token"
+#: Give freed memory back to the system once the last pipeline has ended (`0` turns it off).
+MALLOC_TRIM = os.environ.get("PYRTVI_BOT_MALLOC_TRIM", "1") != "0"
 MAX_CONNECTIONS_PER_SESSION = 8
 #: Seconds the bots get to end when the process stops.
 SHUTDOWN_GRACE = 4.0
@@ -117,6 +131,11 @@ class SessionRoutes:
         self.flavor = flavor
         self.sessions: OrderedDict[str, Session] = OrderedDict()
         self.bots: set[asyncio.Task[None]] = set()
+        #: Offered peer connections not connected yet: connection → (deadline, its bot task).
+        self.half_open: dict[SmallWebRTCConnection, tuple[float, asyncio.Task[None]]] = {}
+        self.reaped = 0
+        self.trims = 0
+        self._busy = False
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -126,6 +145,18 @@ class SessionRoutes:
                 "status": "ok",
                 "pipecat": self.flavor.pipecat_version,
                 "rtvi": self.flavor.rtvi_version,
+            }
+        )
+
+    async def load(self, request: Request) -> Response:
+        """What runs: for the pyrtvi server's admission control and memory watch."""
+        return JSONResponse(
+            {
+                "sessions": len(self.sessions),
+                "pipelines": len(self.bots),
+                "half_open": len(self.half_open),
+                "reaped": self.reaped,
+                "trims": self.trims,
             }
         )
 
@@ -306,6 +337,42 @@ class SessionRoutes:
         task = asyncio.create_task(run(), name=f"bot-{connection.pc_id}")
         self.bots.add(task)
         task.add_done_callback(self.bots.discard)
+        self.half_open[connection] = (time.monotonic() + HALF_OPEN_TIMEOUT, task)
+        task.add_done_callback(lambda _: self.half_open.pop(connection, None))
+
+    def reap(self) -> None:
+        """End what stayed half-open past `HALF_OPEN_TIMEOUT`: bots whose peer never connected
+        (pipecat itself only gives up after minutes, or never while ICE has not started), and
+        sessions that were started but never offered."""
+        now = time.monotonic()
+        for connection, (deadline, task) in list(self.half_open.items()):
+            if connection.is_connected():
+                del self.half_open[connection]
+            elif now >= deadline:
+                del self.half_open[connection]
+                self.reaped += 1
+                logger.info(f"bot for {connection.pc_id}: peer never connected, ending it")
+                task.cancel()
+        wall = time.time()
+        for session in list(self.sessions.values()):
+            idle = not session.connections and session.conversation is None
+            if idle and wall - session.created >= HALF_OPEN_TIMEOUT:
+                del self.sessions[session.id]
+
+    async def reaper(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, HALF_OPEN_TIMEOUT / 4))
+            try:
+                self.reap()
+                if self.bots:
+                    self._busy = True
+                elif self._busy:  # the last pipeline has just ended
+                    self._busy = False
+                    if MALLOC_TRIM:
+                        release_memory()
+                        self.trims += 1
+            except Exception:
+                logger.exception("reaping half-open sessions failed")
 
     async def shutdown(self) -> None:
         """Stop every running bot (used on SIGTERM/SIGINT)."""
@@ -318,10 +385,24 @@ class SessionRoutes:
                 logger.warning(f"{len(pending)} bot(s) did not stop in {SHUTDOWN_GRACE} s")
 
 
+def release_memory() -> None:
+    """Collect cycles and hand freed heap back to the system (glibc keeps it otherwise: after a
+    burst of pipelines the process stays at its peak; see docs/reliability.md)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _guard(
-    handler: Callable[[Request], Awaitable[Response]],
+    handler: Callable[[Request], Awaitable[Response]], *, open_access: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
+    token = os.environ.get("PYRTVI_BOT_TOKEN", "")
+
     async def guarded(request: Request) -> Response:
+        if token and not open_access:
+            sent = request.headers.get(TOKEN_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), token.encode()):
+                return JSONResponse({"detail": "missing or wrong bot token"}, status_code=401)
         try:
             return await handler(request)
         except HTTPError as exc:
@@ -347,12 +428,15 @@ def create_app(flavor: Flavor) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         logger.info(f"bot ready: pipecat {flavor.pipecat_version}, RTVI {flavor.rtvi_version}")
+        reaper = asyncio.create_task(service.reaper(), name="half-open-reaper")
         yield
+        reaper.cancel()
         await service.shutdown()
 
     offer_path = "/sessions/{session_id}/api/offer"
     routes = [
-        Route("/health", _guard(service.health), methods=["GET"]),
+        Route("/health", _guard(service.health, open_access=True), methods=["GET"]),
+        Route("/load", _guard(service.load), methods=["GET"]),
         Route("/start", _guard(service.start), methods=["POST"]),
         Route(offer_path, _guard(service.offer), methods=["POST"]),
         Route(offer_path, _guard(service.ice_candidates), methods=["PATCH"]),

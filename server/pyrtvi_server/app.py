@@ -8,10 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyrtvi_server import __version__, proxy
 from pyrtvi_server.bots import create_bot_service
@@ -29,6 +32,79 @@ from pyrtvi_server.static import (
 )
 
 log = logging.getLogger("pyrtvi.server")
+
+#: On every response.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+#: On HTML pages as well. Scripts are not restricted (PyScript evaluates code and compiles wasm);
+#: plugins, base-URL hijacking and framing by other sites are.
+PAGE_HEADERS = [
+    (b"content-security-policy", b"object-src 'none'; base-uri 'self'; frame-ancestors 'self'"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: security headers on every answer; with `trusted_hosts`, a request
+    naming any other `Host` is refused (400) before it reaches a route (no DNS rebinding, no
+    reflected host in the URLs the server builds)."""
+
+    def __init__(self, app: ASGIApp, trusted_hosts: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.trusted_hosts = {h.lower() for h in trusted_hosts}
+
+    def host_trusted(self, host: str) -> bool:
+        host = host.lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return host in self.trusted_hosts or name in self.trusted_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.trusted_hosts:
+            host = Headers(scope=scope).get("host", "")
+            if not self.host_trusted(host):
+                response = JSONResponse(
+                    {"error": "untrusted host", "detail": f"this server does not serve {host!r}"},
+                    status_code=400,
+                )
+                await response(scope, receive, send)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                raw += SECURITY_HEADERS
+                content_type = dict(raw).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    raw += PAGE_HEADERS
+                message = {**message, "headers": raw}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown path 404, wrong method 405) in the documented JSON shape."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        {
+            "error": exc.detail.lower() if isinstance(exc.detail, str) else "error",
+            "detail": f"{request.method} {request.url.path}: {exc.detail}",
+        },
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"error": "internal error", "detail": "see the server log"}, status_code=500
+    )
 
 
 def pyscript_config(runtime: Runtime, origin: str = "") -> dict[str, object]:
@@ -48,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     runtime = Runtime.locate(settings.node_modules)
     bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv
     cache = AssetCache()
+    limits = proxy.connect_limits(settings)
     pyodide_files = AssetDirectory(runtime.pyodide_dir, cache, IMMUTABLE)
     pyscript_files = AssetDirectory(runtime.pyscript_dir, cache, IMMUTABLE)
     web = settings.web_dir
@@ -66,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return asset_response(request, render_page("index.html"), REVALIDATE)
 
     async def config(request: Request) -> Response:
-        origin = str(request.base_url).rstrip("/")
+        origin = proxy.public_base(settings, request)
         headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
         response = JSONResponse(pyscript_config(runtime, origin), headers=headers)
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -95,6 +172,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 },
                 "bot_mode": settings.bot_mode,
                 "bot": await bots.status(),
+                "sessions": {
+                    "active": max(await bots.active_sessions(), limits.recent()),
+                    "max": settings.max_sessions,
+                    "started_recently": limits.recent(),
+                    "half_open_timeout": settings.half_open_timeout,
+                    "refused_per_client": limits.refused_client,
+                    "refused_at_capacity": limits.refused_global,
+                },
             }
         )
 
@@ -107,7 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount(runtime.pyodide_url, app=pyodide_files),
         Mount(runtime.pyscript_url, app=pyscript_files),
         Mount("/app", app=AssetDirectory(web / "app", cache, REVALIDATE)),
-        *proxy.routes(settings, bots),
+        *proxy.routes(settings, bots, limits),
     ]
     if (web / "examples").is_dir():
         routes.append(Mount("/examples", app=AssetDirectory(web / "examples", cache, REVALIDATE)))
@@ -129,7 +214,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.allowed_origins,
         allowed_headers=settings.allowed_headers,
     )
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors])
+    headers = Middleware(SecurityHeaders, trusted_hosts=settings.trusted_hosts)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[headers, cors],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
+    )
     app.state.settings = settings
     app.state.bots = bots
     app.state.runtime = runtime

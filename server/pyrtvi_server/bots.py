@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from pyrtvi_server import botproc, runner
 from pyrtvi_server.config import REPO_ROOT, Settings
+from pyrtvi_server.guard import Secrets
 from pyrtvi_server.upstream import ProxyError, Upstream
 
 log = logging.getLogger("pyrtvi.bots")
@@ -27,6 +29,35 @@ PROBE_CACHE_SECONDS = 5.0
 RESTART_BACKOFF = 10.0
 #: Sessions whose bot process the embedded service remembers (oldest forgotten first).
 MAX_TRACKED_SESSIONS = 1024
+#: Seconds between two looks at the embedded bot's sessions and memory.
+MONITOR_SECONDS = 2.0
+#: The header carrying the embedded bot's per-launch secret (see pyrtvi_bot.app).
+BOT_TOKEN_HEADER = "X-Pyrtvi-Bot-Token"
+
+
+def upstream_for(settings: Settings, url: str, headers: dict[str, str] | None = None) -> Upstream:
+    """The bot service client with the settings' timeout, reply cap and secrets."""
+    return Upstream(
+        url,
+        {**settings.bot_headers, **(headers or {})},
+        settings.upstream_timeout,
+        secrets=Secrets.from_config(settings.bot_extra, settings.bot_headers),
+        max_reply_bytes=settings.max_upstream_bytes,
+    )
+
+
+def rss_mib(pid: int | None) -> float | None:
+    """Resident memory of a process in MiB (Linux /proc), None when unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 class ChildBot(Protocol):
@@ -75,6 +106,10 @@ class BotService:
     def check_session(self, session_id: str) -> None:
         """Raise a `ProxyError` when `session_id` is known to be over (its bot is gone)."""
 
+    async def active_sessions(self) -> int:
+        """Sessions the bot service reports as active (0 when it does not say)."""
+        return 0
+
 
 class RemoteBot(BotService):
     """A bot service at a configured URL (`--bot url --bot-url ...`)."""
@@ -88,9 +123,7 @@ class RemoteBot(BotService):
         self._probe: tuple[float, bool] | None = None
 
     async def startup(self) -> None:
-        self._upstream = Upstream(
-            self.settings.bot_url or "", self.settings.bot_headers, self.settings.upstream_timeout
-        )
+        self._upstream = upstream_for(self.settings, self.settings.bot_url or "")
 
     async def shutdown(self) -> None:
         if self._upstream:
@@ -145,11 +178,61 @@ class EmbeddedBot(BotService):
         self._ready_after: float | None = None
         self._last_restart: float | None = None
         self.restarts = 0
+        self.recycles = 0
         #: session id → the process that runs it
         self._sessions: OrderedDict[str, ChildBot] = OrderedDict()
+        #: The bot's last `/health` (session counts) and memory, refreshed by the monitor.
+        self._bot_health: dict[str, object] = {}
+        self._rss: float | None = None
+        self._baseline: float | None = None
+        self._monitor: asyncio.Task[None] | None = None
+        self._last_used = 0.0
 
     async def startup(self) -> None:
         self._launch()
+        self._monitor = asyncio.create_task(self._watch(), name="embedded-bot-monitor")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(MONITOR_SECONDS)
+            try:
+                await self._look()
+            except Exception:
+                log.exception("watching the embedded bot failed")
+
+    async def _look(self) -> None:
+        """Refresh the bot's session counts and memory; recycle it when idle and bloated.
+
+        A burst of sessions leaves the bot process holding memory its allocator does not give
+        back (see docs/reliability.md); once it is idle again, a fresh process returns it."""
+        upstream, process = self._upstream, self._process
+        if upstream is None or process is None or not self._task or not self._task.done():
+            return
+        probed = time.monotonic()
+        info = await upstream.get_info("/load", PROBE_TIMEOUT)
+        if info is None:
+            return
+        self._bot_health = info
+        self._rss = rss_mib(getattr(process, "pid", None))
+        idle = info.get("sessions") == 0 and info.get("pipelines") == 0
+        if self._rss is None or self._baseline is None or not idle:
+            return
+        limit = self.settings.bot_recycle_mb
+        # Idle means quiet here too: no request started since before the longest one could take.
+        quiet = self._last_used < probed - self.settings.upstream_timeout
+        if limit and quiet and self._rss - self._baseline > limit:
+            log.warning(
+                "embedded bot idle at %.0f MiB (baseline %.0f MiB): recycling it",
+                self._rss,
+                self._baseline,
+            )
+            self.recycles += 1
+            self._launch()
+            await asyncio.shield(self._task)
+
+    async def active_sessions(self) -> int:
+        value = self._bot_health.get("sessions")
+        return value if isinstance(value, int) else 0
 
     def _launch(self) -> None:
         self._task = asyncio.create_task(self._start(), name="embedded-bot-start")
@@ -163,9 +246,20 @@ class EmbeddedBot(BotService):
             await old_upstream.aclose()
         if old_process:
             await old_process.stop()
+        token = secrets.token_urlsafe(32)  # per launch; only this server knows it
+        env = {
+            "PYRTVI_BOT_TOKEN": token,
+            "PYRTVI_BOT_HALF_OPEN_TIMEOUT": str(self.settings.half_open_timeout),
+            # /start bodies repeat the request data under "body": room for both, plus extras.
+            "PYRTVI_BOT_MAX_BODY": str(2 * self.settings.max_body_bytes + 256 * 1024),
+        }
         process: ChildBot = botproc.BotProcess(
             python=self.python, pipecat_version=self.settings.bot_pipecat_version
         )
+        child_env = getattr(process, "env", None)
+        if isinstance(child_env, dict):
+            child_env.update(env)
+        self._bot_health = {}
         self._process = process
         try:
             await process.start(timeout=self.settings.bot_start_timeout)
@@ -173,10 +267,9 @@ class EmbeddedBot(BotService):
             self._failure = f"the embedded bot did not start: {exc}"
             log.error("%s", self._failure)
             return
-        self._upstream = Upstream(
-            process.url, self.settings.bot_headers, self.settings.upstream_timeout
-        )
+        self._upstream = upstream_for(self.settings, process.url, {BOT_TOKEN_HEADER: token})
         self._ready_after = time.monotonic() - started
+        self._baseline = rss_mib(getattr(process, "pid", None))  # a fresh process: the floor
         log.info(
             "embedded bot (pipecat %s) ready at %s in %.1f s",
             self.settings.bot_pipecat_version,
@@ -190,6 +283,10 @@ class EmbeddedBot(BotService):
         )
 
     async def shutdown(self) -> None:
+        if self._monitor:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
         if self._task and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -200,6 +297,7 @@ class EmbeddedBot(BotService):
             await self._process.stop()
 
     async def upstream(self) -> Upstream:
+        self._last_used = time.monotonic()
         if self._task is None:
             raise ProxyError(503, "bot not running", "the server is not started")
         if self._task.done() and (self._failure or self._exited()):
@@ -263,7 +361,15 @@ class EmbeddedBot(BotService):
             "state": state,
             "pipecat": self.settings.bot_pipecat_version,
             "restarts": self.restarts,
+            "recycles": self.recycles,
         }
+        if self._rss is not None:
+            info["rss_mib"] = round(self._rss)
+        if self._baseline is not None:
+            info["baseline_mib"] = round(self._baseline)
+        for key in ("pipelines", "half_open", "reaped"):  # the bot's /load, refreshed every 2 s
+            if key in self._bot_health:
+                info[key] = self._bot_health[key]
         if self._ready_after is not None:
             info["start_seconds"] = round(self._ready_after, 2)
         if state in {"failed", "exited"}:

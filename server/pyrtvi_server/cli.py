@@ -77,5 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RuntimeMissingError, BotSetupError) as exc:
         print(f"pyrtvi: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    from pyrtvi_server.protocol import guarded_protocol
+
+    protocol = guarded_protocol(
+        settings.header_timeout, settings.body_timeout, max(settings.max_body_bytes, 64 * 1024)
+    )
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, http=protocol
+    )
     return 0

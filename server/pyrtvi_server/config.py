@@ -22,6 +22,9 @@ def _env_json(name: str) -> object:
         raise ValueError(f"{name} is not valid JSON: {exc}") from None
 
 
+TRUE = {"1", "true", "yes", "on"}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app needs; built once, passed explicitly (no globals)."""
@@ -52,6 +55,33 @@ class Settings:
     upstream_timeout: float = 30.0
     #: Largest request body accepted by the RTVI endpoints, in bytes.
     max_body_bytes: int = 256 * 1024
+    #: Largest (non-streamed) reply accepted from the bot service, in bytes.
+    max_upstream_bytes: int = 1024 * 1024
+    #: Seconds a client may take to send its request headers / its whole request body.
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    #: Seconds a session may stay half-open (started, never connected) before the bot frees it.
+    half_open_timeout: float = 30.0
+    #: Sessions one client may start per `half_open_timeout` window (429 beyond).
+    client_max_pending: int = 50
+    #: `/connect` attempts per minute per client, after a burst of `client_connect_burst` (429).
+    client_connects_per_minute: float = 120.0
+    client_connect_burst: int = 60
+    #: Active sessions in all (503 beyond).
+    max_sessions: int = 100
+    #: Recycle the idle embedded bot when its memory exceeds its baseline by this many MiB (0: never).
+    bot_recycle_mb: int = 300
+    #: Address classes trickled ICE candidates may name besides public ones (see guard.py).
+    #: None: "private" and "hostname" with the embedded bot (which runs on this machine), any
+    #: address with a remote bot service (its own policy applies there).
+    ice_allow: tuple[str, ...] | None = None
+    #: Absolute base URL the browser reaches this server at; decides `offer_url` and the
+    #: `/pyscript.json` URLs instead of the request's `Host`.
+    public_url: str | None = None
+    #: Host names (optionally `host:port`) requests may name in `Host`; empty: any.
+    trusted_hosts: tuple[str, ...] = ()
+    #: Let disconnected actions read back the context/config even when `bot_extra` sets config.
+    expose_server_config: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -85,6 +115,17 @@ class Settings:
             values["max_body_bytes"] = int(env["PYRTVI_MAX_BODY_BYTES"])
         if "PYRTVI_UPSTREAM_TIMEOUT" in env:
             values["upstream_timeout"] = float(env["PYRTVI_UPSTREAM_TIMEOUT"])
+        for name, kind in NUMERIC_ENV.items():
+            if f"PYRTVI_{name.upper()}" in env:
+                values[name] = kind(env[f"PYRTVI_{name.upper()}"])
+        if "PYRTVI_ICE_ALLOW" in env:
+            values["ice_allow"] = _env_list("PYRTVI_ICE_ALLOW")
+        if "PYRTVI_PUBLIC_URL" in env:
+            values["public_url"] = env["PYRTVI_PUBLIC_URL"].rstrip("/") or None
+        if "PYRTVI_TRUSTED_HOSTS" in env:
+            values["trusted_hosts"] = tuple(h.lower() for h in _env_list("PYRTVI_TRUSTED_HOSTS"))
+        if "PYRTVI_EXPOSE_SERVER_CONFIG" in env:
+            values["expose_server_config"] = env["PYRTVI_EXPOSE_SERVER_CONFIG"].lower() in TRUE
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("bot_url") and overrides.get("bot_mode") is None:
             values["bot_mode"] = "url"  # `--bot-url URL` alone means that bot, as the variable does
@@ -109,6 +150,17 @@ class Settings:
             raise ValueError("timeouts must be positive")
         if self.max_body_bytes <= 0:
             raise ValueError("max body size must be positive")
+        for name in NUMERIC_ENV:
+            if getattr(self, name) < 0 or (
+                getattr(self, name) == 0 and name not in {"bot_recycle_mb"}
+            ):
+                raise ValueError(f"{name} (PYRTVI_{name.upper()}) must be positive")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError(f"public URL must start with http:// or https://: {self.public_url!r}")
+        from pyrtvi_server.guard import CandidatePolicy
+
+        if self.ice_allow is not None:
+            CandidatePolicy(self.ice_allow)  # raises ValueError for an unknown class
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port out of range: {self.port}")
         for origin in self.allowed_origins:
@@ -116,3 +168,17 @@ class Settings:
                 raise ValueError("a wildcard origin is not allowed: list the origins explicitly")
             if not origin.startswith(("http://", "https://")):
                 raise ValueError(f"allowed origin must start with http:// or https://: {origin!r}")
+
+
+#: Numeric settings read from `PYRTVI_<NAME>` (upper case), with their types.
+NUMERIC_ENV: dict[str, type[int] | type[float]] = {
+    "max_upstream_bytes": int,
+    "header_timeout": float,
+    "body_timeout": float,
+    "half_open_timeout": float,
+    "client_max_pending": int,
+    "client_connects_per_minute": float,
+    "client_connect_burst": int,
+    "max_sessions": int,
+    "bot_recycle_mb": int,
+}

@@ -8,7 +8,6 @@ Every failure is a JSON `{"error": ..., "detail": ...}` answer with a 4xx/5xx st
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -21,6 +20,14 @@ from starlette.routing import BaseRoute, Route
 
 from pyrtvi_server.bots import BotService
 from pyrtvi_server.config import Settings
+from pyrtvi_server.guard import (
+    ADDRESS_CLASSES,
+    DEFAULT_ALLOWED,
+    CandidatePolicy,
+    Secrets,
+    loads_json,
+)
+from pyrtvi_server.limits import ConnectLimits
 from pyrtvi_server.models import (
     SESSION_ID_RE,
     ActionRequest,
@@ -40,7 +47,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def error_response(exc: ProxyError) -> JSONResponse:
-    return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status)
+    return JSONResponse(
+        {"error": exc.error, "detail": exc.detail}, status_code=exc.status, headers=exc.headers
+    )
+
+
+#: Disconnected actions that read back what the bot was configured with.
+READ_BACK_ACTIONS = {"get_context", "get_config", "describe_config"}
 
 
 async def read_json(request: Request, max_bytes: int, *, empty: object = None) -> object:
@@ -66,10 +79,9 @@ async def read_json(request: Request, max_bytes: int, *, empty: object = None) -
     if not body.strip() and empty is not None:
         return empty
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise ProxyError(400, "invalid JSON", detail) from None
+        return loads_json(bytes(body))
+    except ValueError as exc:
+        raise ProxyError(400, "invalid JSON", str(exc)) from None
 
 
 def validate(model: type[M], data: object) -> M:
@@ -115,12 +127,25 @@ def session_id_of(request: Request) -> str:
     return session_id
 
 
-def guarded(handler: Handler) -> Handler:
-    """Turn `ProxyError`s (and anything unexpected) into JSON answers."""
+def client_host(request: Request) -> str:
+    """The address the per-client limits count (uvicorn's view, `X-Forwarded-For` if trusted)."""
+    return request.client.host if request.client else "?"
+
+
+def guarded(handler: Handler, secrets: Secrets | None = None) -> Handler:
+    """Turn `ProxyError`s (and anything unexpected) into JSON answers; a (non-streamed) answer
+    that would carry a configured secret becomes a 502 instead (last line of defence)."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            return await handler(request)
+            response = await handler(request)
+            body = bytes(response.body) if isinstance(response, JSONResponse) else b""
+            if secrets and secrets.found_in(body.decode("utf-8", errors="replace")):
+                log.warning("%s answer held a configured secret: withheld", request.url.path)
+                raise ProxyError(
+                    502, "bot service error", "the answer was withheld (see the server log)"
+                )
+            return response
         except ProxyError as exc:
             return error_response(exc)
         except Exception:
@@ -133,15 +158,49 @@ def guarded(handler: Handler) -> Handler:
     return endpoint
 
 
-def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
+def public_base(settings: Settings, request: Request) -> str:
+    """The base URL browsers reach this server at: the configured one, else the request's."""
+    return settings.public_url or str(request.base_url).rstrip("/")
+
+
+def server_sets_config(extra: dict[str, Any]) -> bool:
+    body = extra.get("body")
+    return bool(extra.get("config")) or (isinstance(body, dict) and bool(body.get("config")))
+
+
+def candidate_policy(settings: Settings) -> CandidatePolicy:
+    if settings.ice_allow is not None:
+        return CandidatePolicy(settings.ice_allow)
+    return CandidatePolicy(DEFAULT_ALLOWED if settings.bot_mode == "embedded" else ADDRESS_CLASSES)
+
+
+def connect_limits(settings: Settings) -> ConnectLimits:
+    return ConnectLimits(
+        max_pending=settings.client_max_pending,
+        per_minute=settings.client_connects_per_minute,
+        burst=settings.client_connect_burst,
+        window=settings.half_open_timeout,
+        max_total=settings.max_sessions,
+    )
+
+
+def routes(
+    settings: Settings, bots: BotService, limits: ConnectLimits | None = None
+) -> list[BaseRoute]:
     extra = dict(settings.bot_extra)
     extra_request_data = extra.get("request_data")
     action_extra: dict[str, Any] = (
         dict(extra_request_data) if isinstance(extra_request_data, dict) else {}
     )
+    secrets = Secrets.from_config(settings.bot_extra, settings.bot_headers)
+    policy = candidate_policy(settings)
+    limits = limits or connect_limits(settings)
+    hide_config = server_sets_config(extra) and not settings.expose_server_config
 
     async def connect(request: Request) -> Response:
         body = validate(ConnectRequest, await read_json(request, settings.max_body_bytes, empty={}))
+        client = client_host(request)
+        limits.admit(client, await bots.active_sessions())
         upstream = await bots.upstream()  # after validation: bad input is not kept waiting
         request_data = body.bot_request_data()
         services = dict(body.services)
@@ -154,11 +213,13 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
             legacy={"request_data": request_data, "services": services, "config": config},
         )
         reply = parse_reply(StartReply, await upstream.start(start))
+        limits.started(client)
         bots.session_started(reply.sessionId)
+        offer_path = request.app.url_path_for("offer", session_id=reply.sessionId)
         return JSONResponse(
             {
                 "session_id": reply.sessionId,
-                "offer_url": str(request.url_for("offer", session_id=reply.sessionId)),
+                "offer_url": public_base(settings, request) + offer_path,
                 "ice_servers": ice_servers(reply),
             }
         )
@@ -167,11 +228,14 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         """A Pipecat runner's `/start`: the bot's request data is `body`; `{sessionId, iceConfig}`."""
         data = await read_json(request, settings.max_body_bytes, empty={})
         body = validate(RunnerStartRequest, data)
+        client = client_host(request)
+        limits.admit(client, await bots.active_sessions())
         upstream = await bots.upstream()
         forwarded = start_request(
             dict(body.body), extra, enable_default_ice_servers=body.enableDefaultIceServers
         )
         reply = parse_reply(StartReply, await upstream.start(forwarded))
+        limits.started(client)
         bots.session_started(reply.sessionId)
         # The client derives the offer URL from this endpoint: /sessions/{id}/api/offer here.
         return JSONResponse(
@@ -184,15 +248,33 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         bots.check_session(session_id)
         if request.method == "PATCH":
             patch = validate(IcePatch, data)
+            for i, item in enumerate(patch.candidates):
+                why = policy.refusal(item.candidate)
+                if why:
+                    raise ProxyError(
+                        400, "ICE candidate refused", f"candidates[{i}]: {why} (see --ice-allow)"
+                    )
             await (await bots.upstream()).ice(session_id, patch.model_dump())
             return Response(status_code=204)
         body = validate(OfferRequest, data)
+        body.sdp, dropped = policy.filter_sdp(body.sdp)  # candidates in the offer itself
+        if dropped:
+            log.info("offer for %s: dropped candidates: %s", session_id, "; ".join(dropped))
         upstream = await bots.upstream()
         answer = parse_reply(AnswerReply, await upstream.offer(session_id, body.upstream_body()))
         return JSONResponse(answer.model_dump())
 
     async def action(request: Request) -> Response:
         body = validate(ActionRequest, await read_json(request, settings.max_body_bytes))
+        if hide_config:
+            for message in body.actions:
+                if message.data.action in READ_BACK_ACTIONS:
+                    raise ProxyError(
+                        403,
+                        "action not allowed",
+                        f"{message.data.service}:{message.data.action} would read back "
+                        "server-side configuration (PYRTVI_EXPOSE_SERVER_CONFIG allows it)",
+                    )
         upstream = await bots.upstream()
         forwarded = deep_merge(body.model_dump(), action_extra)
         reply = await upstream.stream("POST", "/action", forwarded)
@@ -209,15 +291,15 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         )
 
     return [
-        Route("/connect", guarded(connect), methods=["POST"], name="connect"),
+        Route("/connect", guarded(connect, secrets), methods=["POST"], name="connect"),
         # The offer URL pyrtvi's auth bundle names, and the one the runner contract derives.
         *(
-            Route(path, guarded(offer), methods=["POST", "PATCH"], name=name)
+            Route(path, guarded(offer, secrets), methods=["POST", "PATCH"], name=name)
             for path, name in (
                 ("/sessions/{session_id}/offer", "offer"),
                 ("/sessions/{session_id}/api/offer", "runner_offer"),
             )
         ),
-        Route("/action", guarded(action), methods=["POST"], name="action"),
-        Route("/start", guarded(start), methods=["POST"], name="start"),
+        Route("/action", guarded(action, secrets), methods=["POST"], name="action"),
+        Route("/start", guarded(start, secrets), methods=["POST"], name="start"),
     ]

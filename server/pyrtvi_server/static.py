@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -32,6 +32,7 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/x-python", ".py")
 mimetypes.add_type("application/toml", ".toml")
+mimetypes.add_type("application/json", ".map")  # source maps
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,15 @@ class AssetDirectory:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         response: Response
+        relative = scope.get("path", "")[len(scope.get("root_path", "")) :]
         if request.method not in {"GET", "HEAD"}:
-            response = PlainTextResponse("method not allowed", status_code=405)
+            response = _error(405, "method not allowed", "use GET or HEAD", {"Allow": "GET, HEAD"})
+        elif "\x00" in relative:
+            response = _error(400, "invalid path", "a path may not contain a NUL byte")
         else:
-            path = self.resolve(scope.get("path", "")[len(scope.get("root_path", "")) :])
+            path = self.resolve(relative)
             if path is None:
-                response = PlainTextResponse("not found", status_code=404)
+                response = _error(404, "not found", f"no file {scope.get('path', '')!r}")
             else:
                 response = asset_response(request, self.cache.get(path), self.cache_control)
         await response(scope, receive, send)
@@ -128,6 +132,10 @@ class AssetDirectory:
         for path in self.directory.iterdir():
             if path.is_file() and path.suffix in suffixes:
                 self.cache.get(path)
+
+
+def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 def package_zip(package_dir: Path) -> tuple[bytes, str]:

@@ -1,0 +1,122 @@
+"""uvicorn's h11 protocol with read deadlines and a chunk-size limit.
+
+uvicorn (0.55) times out idle keep-alive connections only: a client that opens a connection and
+sends half its headers, or announces a body and stalls, holds the connection forever, and a chunked
+body announcing an absurd chunk size (`FFFFFFFFFFFFFFFFFFFF`) is waited for forever too. Here:
+
+- the request headers must be complete within `header_timeout` seconds of the connection being
+  made (or of the first byte of the next request on a kept-alive one): else 408 and close;
+- the whole request body must arrive within `body_timeout` seconds of the headers: else close
+  (the application sees the client gone);
+- a chunk larger than `max_chunk` bytes is refused (413) and the connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("pyrtvi.protocol")
+
+
+class GuardedH11Protocol(H11Protocol):
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    max_chunk: int = 1024 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._phase = ""
+
+    def _arm(self, phase: str, seconds: float) -> None:
+        self._disarm()
+        self._phase = phase
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = None
+        self._phase = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm("headers", self.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None and self.conn.their_state is h11.IDLE:
+            self._arm("headers", self.header_timeout)
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.transport.is_closing():
+            self._disarm()
+            return
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            if self._phase != "body":
+                self._arm("body", self.body_timeout)
+            reader = getattr(self.conn, "_reader", None)
+            if getattr(reader, "_bytes_in_chunk", 0) > self.max_chunk:
+                log.warning("refused a %s chunk", getattr(reader, "_bytes_in_chunk", 0))
+                self._refuse(413, "chunk too large", f"chunks are at most {self.max_chunk} bytes")
+        elif state is h11.IDLE and self.conn.trailing_data[0]:
+            pass  # part of the next request's headers: the header deadline keeps running
+        elif self._phase:
+            self._disarm()
+
+    def _expired(self) -> None:
+        phase, self._deadline = self._phase, None
+        if self.transport.is_closing():
+            return
+        if phase == "headers" and not self.conn.trailing_data[0]:
+            self.transport.close()  # connected (or kept alive) and sent nothing
+            return
+        log.info("closing a connection whose request %s came too slowly", phase)
+        self._refuse(408, "request timeout", f"the request {phase} came too slowly")
+
+    def _refuse(self, status: int, error: str, detail: str) -> None:
+        """Answer `status` if no answer has started, then close the connection."""
+        self._disarm()
+        cycle = self.cycle
+        started = cycle is not None and cycle.response_started
+        if not started and self.conn.our_state in {h11.IDLE, h11.SEND_RESPONSE}:
+            body = json.dumps({"error": error, "detail": detail}).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ]
+            with contextlib.suppress(h11.LocalProtocolError):
+                self.transport.write(
+                    self.conn.send(h11.Response(status_code=status, headers=headers))
+                    + (self.conn.send(h11.Data(data=body)) or b"")
+                    + (self.conn.send(h11.EndOfMessage()) or b"")
+                )
+        if cycle is not None:
+            cycle.disconnected = True  # the application's further sends are dropped
+            cycle.message_event.set()
+        self.transport.close()
+
+
+def guarded_protocol(
+    header_timeout: float, body_timeout: float, max_chunk: int
+) -> type[GuardedH11Protocol]:
+    """A `GuardedH11Protocol` subclass with these limits (uvicorn instantiates the class)."""
+    return type(
+        "ConfiguredH11Protocol",
+        (GuardedH11Protocol,),
+        {"header_timeout": header_timeout, "body_timeout": body_timeout, "max_chunk": max_chunk},
+    )
