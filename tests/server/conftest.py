@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pyrtvi_server.botproc import BotProcess, bot_python
 
+from tests.server.fake_upstream import FakeUpstream
 from tests.server.rtvi_peer import RTVIPeer, start_session
 
 LEGACY_PIPECAT = "0.0.108"
@@ -59,3 +60,11 @@ async def connected_peer(
         await peer.close()
         raise
     return peer
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    """A recording fake bot service on a free port, shared by the module."""
+    fake = FakeUpstream().start_server()
+    yield fake
+    fake.stop()

@@ -17,13 +17,6 @@ PATHS = ["/connect", "/action", "/sessions/abc/offer"]
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start_server()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def server(server_factory: Any, upstream: FakeUpstream) -> LiveServer:
     return server_factory(  # type: ignore[no-any-return]
         "--bot", "url", "--bot-url", upstream.url, "--allowed-origin", ALLOWED + "/"

@@ -38,13 +38,6 @@ REALTIME_AI_BODY: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start_server()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def server(server_factory: Any, upstream: FakeUpstream) -> LiveServer:
     env = {
         "PYRTVI_BOT_EXTRA": json.dumps(EXTRA),

@@ -221,13 +221,6 @@ def test_hosted_runner_refusing_the_key_is_a_clear_error(
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start_server()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def recorded(server_factory: Any, upstream: FakeUpstream) -> LiveServer:
     extra = {"request_data": {"api_key": SECRET}, "services": {"tts": "espeak"}}
     env = {"PYRTVI_BOT_EXTRA": json.dumps(extra)}
