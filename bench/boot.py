@@ -264,15 +264,15 @@ def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> Non
     print(f"(median of {runs}; 'vs JS': against the JS client page, cold or warm, same run)")
     cases = [n for n in results if n.startswith(("console", "embed"))]
     print("\ntimeline, ms from navigation start (median; '-' = not in this boot)")
-    print(f"{'mark':<20}" + "".join(f"{n:>15}" for n in cases))
+    print(f"{'mark':<20}" + "".join(f"{n:>17}" for n in cases))
     for mark, what in TIMELINE:
         cells = []
         for name in cases:
             values = [b.marks[mark] for b in results[name] if mark in b.marks]
-            cells.append(f"{median(values):>15.0f}" if values else f"{'-':>15}")
+            cells.append(f"{median(values):>17.0f}" if values else f"{'-':>17}")
         print(f"{mark:<20}" + "".join(cells) + f"  {what}")
     print("\nphases, ms (median)")
-    print(f"{'phase':<30}" + "".join(f"{n:>15}" for n in cases))
+    print(f"{'phase':<30}" + "".join(f"{n:>17}" for n in cases))
     for phase, end, start in PHASES:
         cells = []
         for name in cases:
@@ -281,7 +281,7 @@ def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> Non
                 for b in results[name]
                 if end in b.marks and (start is None or start in b.marks)
             ]
-            cells.append(f"{median(values):>15.0f}" if values else f"{'-':>15}")
+            cells.append(f"{median(values):>17.0f}" if values else f"{'-':>17}")
         print(f"{phase:<30}" + "".join(cells))
     print(f"\noff-host requests: {len(offhost)}" + (f" {offhost[:5]}" if offhost else ""))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
