@@ -88,10 +88,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ]
         if build and build.snapshot:
             links.append(f'<link rel="preload" href="{base}/snapshot.bin" as="fetch" crossorigin>')
-        # PyScript fetches the packages only once Python is up: start them with the page.
-        links += [
-            f'<link rel="preload" href="/py/{n}.zip" as="fetch" crossorigin>' for n in packages
-        ]
         return "\n  ".join(links)
 
     def render_page(name: str) -> Asset:

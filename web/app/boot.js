@@ -10,7 +10,7 @@ const stages = [
   [/pyodide\.mjs$/, "Downloading the Python runtime (Pyodide)…"],
   [/pyodide\.asm\.wasm$/, "Compiling the Python runtime…"],
   // The fast boot restores a memory snapshot; a plain one reads the standard library.
-  [/(python_stdlib\.zip|snapshot\.bin)$/, "Starting Python…"],
+  [/(python_stdlib\.zip|snapshot\.bin)$/, "Loading Python (memory snapshot, standard library)…"],
   [/rtvi\.zip$/, "Loading the rtvi client package…"],
 ];
 let reached = 0;
