@@ -12,17 +12,22 @@ RUNNER_PIPECAT := 1.14.0
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup setup-test system-deps lint typecheck unit pytest bench clean
+.PHONY: run test setup setup-test system-deps lint typecheck unit pytest bench clean boot-build
 
 run: setup
 	$(BIN)/pyrtvi serve --host $(HOST) --port $(PORT) --bot-pipecat $(BOT_PIPECAT)
 
 test: setup-test lint typecheck pytest
 
-setup: $(VENV)/.installed node_modules/.installed .venvs/bot-$(BOT_PIPECAT)/.installed system-deps
+setup: $(VENV)/.installed node_modules/.installed .venvs/bot-$(BOT_PIPECAT)/.installed system-deps boot-build
 
 setup-test: setup $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
 	.venvs/runner-$(RUNNER_PIPECAT)/.installed bench/js/dist/bench-client.js browser-deps
+
+# The fast boot (memory snapshot, trimmed stdlib, precompressed runtime) in build/boot/; a no-op
+# (< 1 s) when it matches the sources. Without it the server boots pages plain.
+boot-build: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python tools/build_boot.py
 
 # Debian packages: espeak-ng is the bot's offline TTS; chromium runs the browser tests.
 system-deps:
@@ -75,7 +80,7 @@ bot_mypy = $(BIN)/mypy --python-executable .venvs/bot-$(1)/bin/python --cache-di
 
 typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
 		.venvs/runner-$(RUNNER_PIPECAT)/.installed
-	$(BIN)/mypy server/pyrtvi_server web/rtvi web/app bench tests playwright.config.py
+	$(BIN)/mypy server/pyrtvi_server web/rtvi web/app bench tests tools playwright.config.py
 	$(foreach v,$(TEST_BOTS),$(call bot_mypy,$(v)) && ) true
 	@# The stock runner bot is written as a Pipecat user writes it: pipecat's untyped
 	@# @event_handler decorators stay, the rest is strict.
@@ -96,4 +101,4 @@ bench: setup-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venvs node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venvs node_modules build .pytest_cache .mypy_cache .ruff_cache

@@ -1,24 +1,102 @@
-"""Page boot: navigation → Python ready, cold and warm; cold transfer with and without gzip.
+"""Page boot, phase by phase: the console, the embed example and the JS client page, cold and warm.
 
-Run: `.venv/bin/python -m bench.boot [--runs 5]`. Starts `pyrtvi serve --bot none` on a free port and
-drives Debian Chromium headless with the suite's launch flags. The reference for the ratios is bare
-Pyodide's own `loadPyodide()` from the same server in the same run (what PyScript and our package add).
+Run: `.venv/bin/python -m bench.boot [--runs 5] [--identity]`. Starts `pyrtvi serve --bot none` on a
+free port and drives Debian Chromium headless with the suite's launch flags. Per run and page:
+a cold load (fresh browser context: empty HTTP cache, code cache and Cache Storage) and a warm
+one (same context, second navigation).
+
+Pages:
+
+- `console`: `/` (the pyrtvi console): ready is its own `data-boot=ready`;
+- `embed`: `/examples/embed.html` (the two-tag embedding through `/pyscript.json`): ready is its
+  status line saying "ready";
+- `js`: the reference, a page with the official JS client (`@pipecat-ai/client-js` 1.13.1 +
+  `small-webrtc-transport` 1.10.8, bundled by esbuild from `bench/js/`) that constructs a
+  `PipecatClient` with its `SmallWebRTCTransport`. It is served by a second loopback server with
+  the same static handler (gzip, ETag) as ours;
+- `bare`: Pyodide's own `loadPyodide()` + `import sys` from the same server (the runtime's floor
+  without a snapshot).
+
+Phases are read in the page: resource timing (when each file's last byte arrived), an init script
+that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark`s our interpreter
+module and the console's `main.py` set (`pyrtvi:*`). Transfer is the sum of `transferSize` over
+the navigation and every resource up to ready; `after` is what the page fetched after ready
+(e.g. the memory snapshot stored for the next visit). Routing is not used (Playwright's routing
+disables the HTTP cache): off-host requests are counted from the request log and must be zero.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from playwright.sync_api import Browser, sync_playwright
+from pyrtvi_server.static import REVALIDATE, AssetCache, AssetDirectory
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
-from tests.conftest import LiveServer, browser_config
+from bench.connect import BUNDLE, ensure_bundle
+from tests.conftest import LiveServer, browser_config, free_port
 
-TRANSFER_JS = """() => [performance.getEntriesByType('navigation')[0],
-  ...performance.getEntriesByType('resource')].reduce((n, e) => n + (e.transferSize || 0), 0)"""
+#: Before any page script: timestamps for wasm compilation and for "ready" on every page kind.
+INIT_SCRIPT = """(() => {
+  const marks = (window.__bootMarks = {});
+  const mark = (name) => { if (!(name in marks)) marks[name] = performance.now(); };
+  for (const name of ["instantiateStreaming", "compileStreaming", "instantiate", "compile"]) {
+    const original = WebAssembly[name];
+    if (!original) continue;
+    WebAssembly[name] = function (...args) {
+      // Only the runtime's binary (a Response, or more than 1 MB of bytes), not feature probes.
+      const source = args[0];
+      const big = source instanceof Promise || source instanceof Response ||
+        (source && source.byteLength > 1e6);
+      if (big) mark("wasm-start");
+      const pending = original.apply(this, args);
+      if (big) pending.then(() => mark("wasm-done"), () => {});
+      return pending;
+    };
+  }
+  const check = () => {
+    const status = document.querySelector("#status");
+    const root = document.documentElement;
+    if (root.dataset.boot === "ready" || (status && /^ready/.test(status.textContent))) {
+      if ("ready" in marks) return;
+      mark("ready");
+      requestAnimationFrame(() => setTimeout(() => mark("paint"), 0));
+    }
+  };
+  new MutationObserver(check).observe(document, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+})();"""
+
+#: After ready: marks, resource timings and transfer sizes, split at the ready mark.
+COLLECT_JS = """() => {
+  const marks = { ...window.__bootMarks };
+  for (const m of performance.getEntriesByType("mark")) {
+    if (m.name.startsWith("pyrtvi:")) marks[m.name.slice(7)] = m.startTime;
+  }
+  const nav = performance.getEntriesByType("navigation")[0];
+  const files = {};
+  let before = nav.transferSize || 0, after = 0;
+  for (const e of performance.getEntriesByType("resource")) {
+    const name = new URL(e.name).pathname.split("/").pop();
+    if (e.startTime <= (marks.ready ?? Infinity)) before += e.transferSize || 0;
+    else after += e.transferSize || 0;
+    files[name] = { end: e.responseEnd, bytes: e.transferSize || 0 };
+  }
+  marks.html = nav.responseEnd;
+  return { marks, files, before, after };
+}"""
 
 BARE_PYODIDE = """async (url) => {
   const t0 = performance.now();
@@ -28,71 +106,225 @@ BARE_PYODIDE = """async (url) => {
   return performance.now() - t0;
 }"""
 
+JS_PAGE = """<!doctype html>
+<html lang="en" data-boot="loading">
+<head>
+  <meta charset="utf-8">
+  <title>JS client boot reference</title>
+  <script src="bench-client.js"></script>
+</head>
+<body>
+  <p id="status">loading…</p>
+  <script>
+    const { PipecatClient, SmallWebRTCTransport, WavMediaManager } = window.PipecatBench;
+    window.client = new PipecatClient({
+      transport: new SmallWebRTCTransport({ mediaManager: new WavMediaManager() }),
+      enableMic: true,
+      enableCam: false,
+    });
+    document.getElementById("status").textContent = "ready";
+  </script>
+</body>
+</html>
+"""
 
-def boot(browser: Browser, url: str, *, gzip: bool, warm: bool) -> tuple[float, int]:
-    headers = {} if gzip else {"Accept-Encoding": "identity"}
+#: Timeline marks in boot order (ms from navigation start) and how they are obtained.
+TIMELINE = (
+    ("html", "page HTML received"),
+    ("pyscript", "PyScript's core loaded"),
+    ("interpreter-start", "our interpreter module called (PyScript started it)"),
+    ("wasm", "pyodide.asm.wasm received"),
+    ("wasm-done", "wasm compiled + instantiated"),
+    ("stdlib", "python_stdlib.zip received"),
+    ("snapshot", "memory snapshot read"),
+    ("interpreter-ready", "loadPyodide() resolved (Python started)"),
+    ("main", "main.py first line (PyScript done: files, pyscript module)"),
+    ("imports", "our modules imported"),
+    ("ready", "client ready"),
+    ("paint", "first paint after ready"),
+)
+#: Phase durations: (name, end mark, start mark).
+PHASES = (
+    ("downloads (last runtime byte)", "downloads", None),
+    ("wasm compile", "wasm-done", "wasm-start"),
+    ("Python start", "interpreter-ready", "interpreter-start"),
+    ("PyScript start", "main", "interpreter-ready"),
+    ("our imports", "imports", "main"),
+    ("console drawn", "ready", "imports"),
+    ("first paint", "paint", "ready"),
+)
+RUNTIME_FILES = ("pyodide.asm.wasm", "pyodide.asm.mjs", "pyodide.mjs", "python_stdlib.zip")
+
+
+@dataclass
+class Boot:
+    ready: float
+    before: int
+    after: int
+    marks: dict[str, float] = field(default_factory=dict)
+
+
+def _marks(raw: dict[str, Any]) -> dict[str, float]:
+    marks = {k: float(v) for k, v in raw["marks"].items()}
+    files: dict[str, dict[str, float]] = raw["files"]
+    for name, info in files.items():
+        if name.startswith("core-") and name.endswith(".js"):
+            marks["pyscript"] = max(marks.get("pyscript", 0.0), info["end"])
+        if name == "pyodide.asm.wasm":
+            marks["wasm"] = info["end"]
+        if name.startswith("python_stdlib"):
+            marks["stdlib"] = info["end"]
+        if name.startswith("snapshot"):
+            marks.setdefault("snapshot", info["end"])
+    ends = [
+        info["end"]
+        for name, info in files.items()
+        if name in RUNTIME_FILES or name.startswith(("python_stdlib", "snapshot", "core-"))
+    ]
+    if ends:
+        marks["downloads"] = max(e for e in ends if e <= marks.get("ready", float("inf")))
+    return marks
+
+
+def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity: bool) -> Boot:
+    headers = {"Accept-Encoding": "identity"} if identity else {}
     context = browser.new_context(extra_http_headers=headers)
+    context.add_init_script(INIT_SCRIPT)
+    origin = url.split("/", 3)[:3]
+    context.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.split("/", 3)[:3] == origin or r.url.startswith("data:")
+            else offhost.append(r.url)
+        ),
+    )
     page = context.new_page()
+    timeout = browser_config.BOOT_TIMEOUT_MS
     try:
         if warm:
             page.goto(url)
-            page.wait_for_selector("html[data-boot=ready]", timeout=browser_config.BOOT_TIMEOUT_MS)
+            page.wait_for_function("() => 'paint' in (window.__bootMarks || {})", timeout=timeout)
+            page.wait_for_load_state("networkidle")
         page.goto(url)
-        page.wait_for_selector("html[data-boot=ready]", timeout=browser_config.BOOT_TIMEOUT_MS)
-        ms = float(page.get_attribute("html", "data-boot-ms") or "nan")
-        return ms, int(page.evaluate(TRANSFER_JS))
+        page.wait_for_function("() => 'paint' in (window.__bootMarks || {})", timeout=timeout)
+        page.wait_for_load_state("networkidle")
+        raw = page.evaluate(COLLECT_JS)
+        marks = _marks(raw)
+        return Boot(marks["ready"], int(raw["before"]), int(raw["after"]), marks)
     finally:
         context.close()
 
 
-def bare_pyodide(browser: Browser, server: LiveServer, runtime: str) -> float:
+def bare_pyodide(browser: Browser, server: LiveServer, runtime: str) -> Boot:
     context = browser.new_context()
     page = context.new_page()
     try:
         page.goto(server.url + "/health")
-        return float(page.evaluate(BARE_PYODIDE, server.url + runtime))
+        return Boot(float(page.evaluate(BARE_PYODIDE, server.url + runtime)), 0, 0)
     finally:
         context.close()
+
+
+@contextmanager
+def js_reference_server() -> Iterator[str]:
+    """The JS client page and its bundle, served like our files (gzip, ETag) on another port."""
+    ensure_bundle()
+    directory = Path(tempfile.mkdtemp())
+    (directory / "js.html").write_text(JS_PAGE)
+    (directory / "bench-client.js").write_bytes(BUNDLE.read_bytes())
+    app = Starlette(routes=[Mount("/", AssetDirectory(directory, AssetCache(), REVALIDATE))])
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/js.html"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> None:
+    js_cold = median([b.ready for b in results["js cold"]])
+    js_warm = median([b.ready for b in results["js warm"]])
+    print(f"{'case':<18}{'ready ms':>9}{'vs JS':>7}{'transfer':>12}{'after':>12}")
+    for name, rows in results.items():
+        ms = median([b.ready for b in rows])
+        reference = js_warm if "warm" in name else js_cold
+        before = median([float(b.before) for b in rows])
+        after = median([float(b.after) for b in rows])
+        print(f"{name:<18}{ms:>9.0f}{ms / reference:>7.1f}{before:>12,.0f}{after:>12,.0f}")
+    print(f"(median of {runs}; 'vs JS': against the JS client page, cold or warm, same run)")
+    cases = [n for n in results if n.startswith(("console", "embed"))]
+    print("\ntimeline, ms from navigation start (median; '-' = not in this boot)")
+    print(f"{'mark':<20}" + "".join(f"{n:>17}" for n in cases))
+    for mark, what in TIMELINE:
+        cells = []
+        for name in cases:
+            values = [b.marks[mark] for b in results[name] if mark in b.marks]
+            cells.append(f"{median(values):>17.0f}" if values else f"{'-':>17}")
+        print(f"{mark:<20}" + "".join(cells) + f"  {what}")
+    print("\nphases, ms (median)")
+    print(f"{'phase':<30}" + "".join(f"{n:>17}" for n in cases))
+    for phase, end, start in PHASES:
+        cells = []
+        for name in cases:
+            values = [
+                b.marks[end] - (b.marks[start] if start else 0.0)
+                for b in results[name]
+                if end in b.marks and (start is None or start in b.marks)
+            ]
+            cells.append(f"{median(values):>17.0f}" if values else f"{'-':>17}")
+        print(f"{phase:<30}" + "".join(cells))
+    print(f"\noff-host requests: {len(offhost)}" + (f" {offhost[:5]}" if offhost else ""))
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--identity", action="store_true", help="also a cold console without gzip")
     args = parser.parse_args(argv)
     server = LiveServer(["--bot", "none"]).start(Path(tempfile.mkdtemp()))
-    results: dict[str, list[Any]] = {}
+    results: dict[str, list[Boot]] = {}
+    offhost: list[str] = []
     try:
         import httpx
 
-        runtime = (
-            "/runtime/pyodide/" + httpx.get(server.url + "/health").json()["runtime"]["pyodide"]
-        )
-        with sync_playwright() as p:
+        health = httpx.get(server.url + "/health").json()
+        runtime = "/runtime/pyodide/" + health["runtime"]["pyodide"]
+        with js_reference_server() as js_url, sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=browser_config.CHROMIUM, args=browser_config.LAUNCH_ARGS
             )
+            pages = {
+                "js": js_url,
+                "console": server.url + "/",
+                "embed": server.url + "/examples/embed.html",
+            }
             for _ in range(args.runs):
-                for name, gzip, warm in (
-                    ("cold", True, False),
-                    ("warm", True, True),
-                    ("cold-identity", False, False),
-                ):
-                    results.setdefault(name, []).append(
-                        boot(browser, server.url + "/", gzip=gzip, warm=warm)
-                    )
-                results.setdefault("bare-pyodide", []).append(
-                    (bare_pyodide(browser, server, runtime), 0)
+                for page, url in pages.items():
+                    for warm in (False, True):
+                        name = f"{page} {'warm' if warm else 'cold'}"
+                        booted = boot(browser, url, offhost, warm=warm, identity=False)
+                        results.setdefault(name, []).append(booted)
+                if args.identity:
+                    booted = boot(browser, pages["console"], offhost, warm=False, identity=True)
+                    results.setdefault("console identity", []).append(booted)
+                results.setdefault("bare loadPyodide", []).append(
+                    bare_pyodide(browser, server, runtime)
                 )
             browser.close()
     finally:
         server.stop()
-    reference = statistics.median(ms for ms, _ in results["bare-pyodide"])
-    print(f"{'case':<16}{'median ms':>11}{'ratio':>8}{'transfer bytes':>16}")
-    for name, rows in results.items():
-        ms = statistics.median(r[0] for r in rows)
-        size = statistics.median(r[1] for r in rows)
-        print(f"{name:<16}{ms:>11.0f}{ms / reference:>8.2f}{size:>16,.0f}")
-    print(f"(ratio: against bare loadPyodide() from the same server, median of {args.runs})")
+    report(results, args.runs, offhost)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,6 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyrtvi_server import __version__, proxy
+from pyrtvi_server.boot import BootBuild, interpreter_module, plain_key
 from pyrtvi_server.bots import create_bot_service
 from pyrtvi_server.config import Settings
 from pyrtvi_server.cors import RTVICors
@@ -28,6 +31,7 @@ from pyrtvi_server.static import (
     AssetCache,
     AssetDirectory,
     asset_response,
+    json_error,
     package_zip,
 )
 
@@ -90,32 +94,27 @@ class SecurityHeaders:
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (unknown path 404, wrong method 405) in the documented JSON shape."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse(
-        {
-            "error": exc.detail.lower() if isinstance(exc.detail, str) else "error",
-            "detail": f"{request.method} {request.url.path}: {exc.detail}",
-        },
-        status_code=exc.status_code,
-        headers=exc.headers,
-    )
+    error = exc.detail.lower() if isinstance(exc.detail, str) else "error"
+    detail = f"{request.method} {request.url.path}: {exc.detail}"
+    return json_error(exc.status_code, error, detail, exc.headers)
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
-        {"error": "internal error", "detail": "see the server log"}, status_code=500
-    )
+    return json_error(500, "internal error", "see the server log")
 
 
-def pyscript_config(runtime: Runtime, origin: str = "") -> dict[str, object]:
-    """PyScript config: the local interpreter and the client package unpacked onto sys.path.
+def pyscript_config(
+    interpreter_url: str, origin: str = "", packages: tuple[str, ...] = ("rtvi",)
+) -> dict[str, object]:
+    """PyScript config: our interpreter module and the packages unpacked onto sys.path.
 
     ``origin`` (e.g. ``http://127.0.0.1:8000``) makes the URLs absolute, so that a page on
     another origin that uses this config loads everything from this server.
     """
     return {
-        "interpreter": f"{origin}{runtime.pyodide_url}/pyodide.mjs",
-        "files": {f"{origin}/py/rtvi.zip": "./*"},
+        "interpreter": f"{origin}{interpreter_url}",
+        "files": {f"{origin}/py/{name}.zip": "./*" for name in packages},
     }
 
 
@@ -125,27 +124,72 @@ def create_app(settings: Settings | None = None) -> Starlette:
     bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv
     cache = AssetCache()
     limits = proxy.connect_limits(settings)
-    pyodide_files = AssetDirectory(runtime.pyodide_dir, cache, IMMUTABLE)
-    pyscript_files = AssetDirectory(runtime.pyscript_dir, cache, IMMUTABLE)
+    precompressed = settings.boot_dir / "precompressed"
+    pyodide_files = AssetDirectory(
+        runtime.pyodide_dir, cache, IMMUTABLE, precompressed / "pyodide" / runtime.pyodide_version
+    )
+    pyscript_files = AssetDirectory(
+        runtime.pyscript_dir,
+        cache,
+        IMMUTABLE,
+        precompressed / "pyscript" / runtime.pyscript_version,
+    )
     web = settings.web_dir
+    packages = {"rtvi": web / "rtvi", "pyrtvi_page": web / "app" / "pyrtvi_page"}
+    plain = plain_key(runtime)
+
+    def current_build() -> BootBuild | None:
+        """The setup's boot build if it matches the sources served now (else a plain boot)."""
+        if not settings.fast_boot:
+            return None
+        return BootBuild.load(settings.boot_dir, web, runtime)
+
+    def interpreter_url(build: BootBuild | None, snapshot: bool = True) -> str:
+        url = f"/runtime/boot/{build.key if build else plain}/interpreter.mjs"
+        return url if snapshot or build is None else url + "?snapshot=0"
+
+    def preload_links(build: BootBuild | None) -> str:
+        """Hints so that the big downloads start with the page, not when PyScript asks."""
+        base = f"/runtime/boot/{build.key if build else plain}"
+        links = [
+            f'<link rel="modulepreload" href="{base}/interpreter.mjs">',
+            f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.mjs">',
+            f'<link rel="preload" href="{runtime.pyodide_url}/pyodide.asm.wasm" as="fetch" '
+            "crossorigin>",
+        ]
+        if build and build.snapshot:
+            links.append(f'<link rel="preload" href="{base}/snapshot.bin" as="fetch" crossorigin>')
+        return "\n  ".join(links)
 
     def render_page(name: str) -> Asset:
         """An HTML page with the runtime URLs filled in (they carry the pinned versions)."""
         raw = cache.get(web / name)
-        html = (
+        build = current_build()
+        config = pyscript_config(interpreter_url(build), packages=tuple(packages))
+        page = (
             raw.body.decode()
             .replace("{{PYSCRIPT_URL}}", runtime.pyscript_url)
             .replace("{{PYODIDE_URL}}", runtime.pyodide_url)
+            .replace("{{PRELOAD}}", preload_links(build))
+            .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
-        return AssetCache._build(html.encode(), ".html")
+        return AssetCache._build(page.encode(), ".html")
 
     async def index(request: Request) -> Response:
         return asset_response(request, render_page("index.html"), REVALIDATE)
 
     async def config(request: Request) -> Response:
+        """`/pyscript.json`: the fast boot for embedding pages. `?boot=plain`: the full stdlib
+        without the snapshot (a page that imports stdlib modules the build left out);
+        `?boot=trimmed`: the trimmed stdlib without the snapshot (what the tests check)."""
         origin = proxy.public_base(settings, request)
         headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
-        response = JSONResponse(pyscript_config(runtime, origin), headers=headers)
+        mode = request.query_params.get("boot", "fast")
+        if mode not in {"fast", "trimmed", "plain"}:
+            return json_error(400, "bad request", "boot must be fast, trimmed or plain")
+        build = current_build() if mode != "plain" else None
+        url = interpreter_url(build, snapshot=mode == "fast")
+        response = JSONResponse(pyscript_config(url, origin), headers=headers)
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
@@ -154,8 +198,36 @@ def create_app(settings: Settings | None = None) -> Starlette:
         headers = {"Cache-Control": REVALIDATE, "Access-Control-Allow-Origin": "*"}
         return RedirectResponse(f"{runtime.pyscript_url}/core.js", 307, headers=headers)
 
+    async def interpreter(request: Request) -> Response:
+        """Our interpreter module for one boot key (the current build's, or the plain one)."""
+        key = request.path_params["key"]
+        build = current_build()
+        if key != plain and (build is None or key != build.key):
+            return json_error(404, "not found", f"unknown or stale boot build {key}")
+        snapshot = request.query_params.get("snapshot") != "0"
+        body = interpreter_module(runtime, build if key != plain else None, snapshot=snapshot)
+        return asset_response(request, AssetCache._build(body.encode(), ".mjs"), IMMUTABLE)
+
+    async def boot_file(request: Request) -> Response:
+        """The snapshot and the trimmed stdlib of the current build (immutable: keyed)."""
+        build = current_build()
+        name = request.path_params["name"]
+        if (
+            build is None
+            or request.path_params["key"] != build.key
+            or name not in {"snapshot.bin", "python_stdlib.zip"}
+            or not (build.directory / name).is_file()
+        ):
+            return json_error(404, "not found", request.url.path)
+        path = build.directory / name
+        asset = await asyncio.to_thread(cache.get, path, path)
+        return asset_response(request, asset, IMMUTABLE)
+
     async def client_zip(request: Request) -> Response:
-        data, etag = await asyncio.to_thread(package_zip, web / "rtvi")
+        package = packages.get(request.path_params["name"])
+        if package is None:
+            return json_error(404, "not found", request.url.path)
+        data, etag = await asyncio.to_thread(package_zip, package)
         headers = {"Cache-Control": REVALIDATE, "ETag": etag, "Access-Control-Allow-Origin": "*"}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
@@ -187,7 +259,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", index, methods=["GET", "HEAD"]),
         Route("/health", health, methods=["GET"]),
         Route("/pyscript.json", config, methods=["GET", "HEAD"]),
-        Route("/py/rtvi.zip", client_zip, methods=["GET", "HEAD"]),
+        Route("/py/{name}.zip", client_zip, methods=["GET", "HEAD"]),
+        Route("/runtime/boot/{key}/interpreter.mjs", interpreter, methods=["GET", "HEAD"]),
+        Route("/runtime/boot/{key}/{name}", boot_file, methods=["GET", "HEAD"]),
         Route("/pyscript/core.js", pyscript_core, methods=["GET", "HEAD"]),
         Mount(runtime.pyodide_url, app=pyodide_files),
         Mount(runtime.pyscript_url, app=pyscript_files),

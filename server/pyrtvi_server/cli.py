@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="allow this origin cross-origin access; repeatable (PYRTVI_ALLOWED_ORIGINS, comma list)",
     )
+    serve.add_argument(
+        "--no-fast-boot",
+        dest="fast_boot",
+        action="store_const",
+        const=False,
+        help="plain Pyodide boot: no memory snapshot, full stdlib (PYRTVI_FAST_BOOT=0)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -55,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {
         key: getattr(args, key)
-        for key in ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version")
+        for key in ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version", "fast_boot")
     }
     if args.allowed_origins:
         overrides["allowed_origins"] = tuple(o.rstrip("/") for o in args.allowed_origins)

@@ -33,6 +33,11 @@ class Settings:
     port: int = 8000
     web_dir: Path = REPO_ROOT / "web"
     node_modules: Path = REPO_ROOT / "node_modules"
+    #: What `tools/build_boot.py` (run by `make setup`) built: snapshot, trimmed stdlib, .br/.gz.
+    boot_dir: Path = REPO_ROOT / "build" / "boot"
+    #: Serve the memory snapshot and the trimmed stdlib when the build matches the sources.
+    #: False: every page boots plain (full stdlib, no snapshot).
+    fast_boot: bool = True
     #: Origins allowed to call the RTVI endpoints cross-origin. Empty: same origin only.
     allowed_origins: tuple[str, ...] = ()
     #: Request headers an allowed origin may send (preflight). Empty: any header it asks for.
@@ -113,6 +118,14 @@ class Settings:
             values["bot_headers"] = _env_json("PYRTVI_BOT_HEADERS")
         if "PYRTVI_MAX_BODY_BYTES" in env:
             values["max_body_bytes"] = int(env["PYRTVI_MAX_BODY_BYTES"])
+        if "PYRTVI_BOOT_DIR" in env:
+            values["boot_dir"] = Path(env["PYRTVI_BOOT_DIR"])
+        if "PYRTVI_FAST_BOOT" in env:
+            values["fast_boot"] = env["PYRTVI_FAST_BOOT"].strip().lower() not in {
+                "0",
+                "false",
+                "no",
+            }
         if "PYRTVI_UPSTREAM_TIMEOUT" in env:
             values["upstream_timeout"] = float(env["PYRTVI_UPSTREAM_TIMEOUT"])
         for name, kind in NUMERIC_ENV.items():

@@ -8,6 +8,7 @@ versioned runtime files are immutable, the page and the client package revalidat
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -41,6 +42,7 @@ class Asset:
     gzipped: bytes | None
     etag: str
     media_type: str
+    brotli: bytes | None = None
 
 
 class AssetCache:
@@ -50,7 +52,9 @@ class AssetCache:
         self._lock = threading.Lock()
         self._assets: dict[Path, tuple[tuple[float, int], Asset]] = {}
 
-    def get(self, path: Path) -> Asset:
+    def get(self, path: Path, precompressed: Path | None = None) -> Asset:
+        """The file's asset; `precompressed` (a path without suffix) names its .br/.gz forms,
+        made at setup (tools/build_boot.py) and used when at least as new as the file."""
         stat = path.stat()
         key = (stat.st_mtime, stat.st_size)
         with self._lock:
@@ -58,6 +62,18 @@ class AssetCache:
         if cached and cached[0] == key:
             return cached[1]
         asset = self._build(path.read_bytes(), path.suffix)
+        if precompressed is not None:
+            found = {}
+            for suffix in (".br", ".gz"):
+                side = precompressed.with_name(precompressed.name + suffix)
+                if side.is_file() and side.stat().st_mtime >= stat.st_mtime:
+                    found[suffix] = side.read_bytes()
+            if found:
+                asset = dataclasses.replace(
+                    asset,
+                    brotli=found.get(".br"),
+                    gzipped=found.get(".gz", asset.gzipped),
+                )
         with self._lock:
             self._assets[path] = (key, asset)
         return asset
@@ -87,8 +103,11 @@ def asset_response(request: Request, asset: Asset, cache_control: str) -> Respon
     if request.headers.get("if-none-match") == asset.etag:
         return Response(status_code=304, headers=headers)
     body = asset.body
-    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
-    if asset.gzipped is not None and accepts_gzip:
+    accepted = _accepted_encodings(request.headers.get("accept-encoding", ""))
+    if asset.brotli is not None and "br" in accepted:
+        body = asset.brotli
+        headers["Content-Encoding"] = "br"
+    elif asset.gzipped is not None and "gzip" in accepted:
         body = asset.gzipped
         headers["Content-Encoding"] = "gzip"
     if request.method == "HEAD":
@@ -97,13 +116,39 @@ def asset_response(request: Request, asset: Asset, cache_control: str) -> Respon
     return Response(body, headers=headers, media_type=asset.media_type)
 
 
+def _accepted_encodings(header: str) -> set[str]:
+    """Codings the client accepts (`q=0` excluded)."""
+    accepted = set()
+    for item in header.lower().split(","):
+        name, _, params = item.strip().partition(";")
+        if params.strip().replace(" ", "") in {"q=0", "q=0.0", "q=0.00", "q=0.000"}:
+            continue
+        if name:
+            accepted.add(name.strip())
+    return accepted
+
+
 class AssetDirectory:
     """ASGI app serving one directory with a fixed cache policy; refuses path traversal."""
 
-    def __init__(self, directory: Path, cache: AssetCache, cache_control: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cache: AssetCache,
+        cache_control: str,
+        precompressed: Path | None = None,
+    ) -> None:
         self.directory = directory.resolve()
         self.cache = cache
         self.cache_control = cache_control
+        #: Where tools/build_boot.py put this directory's .br/.gz files (same relative paths).
+        self.precompressed = precompressed
+
+    def asset(self, path: Path) -> Asset:
+        side = None
+        if self.precompressed is not None:
+            side = self.precompressed / path.relative_to(self.directory)
+        return self.cache.get(path, side)
 
     def resolve(self, relative: str) -> Path | None:
         candidate = (self.directory / relative.lstrip("/")).resolve()
@@ -116,25 +161,29 @@ class AssetDirectory:
         response: Response
         relative = scope.get("path", "")[len(scope.get("root_path", "")) :]
         if request.method not in {"GET", "HEAD"}:
-            response = _error(405, "method not allowed", "use GET or HEAD", {"Allow": "GET, HEAD"})
+            response = json_error(
+                405, "method not allowed", "use GET or HEAD", {"Allow": "GET, HEAD"}
+            )
         elif "\x00" in relative:
-            response = _error(400, "invalid path", "a path may not contain a NUL byte")
+            response = json_error(400, "invalid path", "a path may not contain a NUL byte")
         else:
             path = self.resolve(relative)
             if path is None:
-                response = _error(404, "not found", f"no file {scope.get('path', '')!r}")
+                response = json_error(404, "not found", f"no file {scope.get('path', '')!r}")
             else:
-                response = asset_response(request, self.cache.get(path), self.cache_control)
+                response = asset_response(request, self.asset(path), self.cache_control)
         await response(scope, receive, send)
 
     def warm(self, suffixes: tuple[str, ...] = (".wasm", ".mjs", ".js")) -> None:
         """Compress the big runtime files ahead of the first visitor."""
         for path in self.directory.iterdir():
             if path.is_file() and path.suffix in suffixes:
-                self.cache.get(path)
+                self.asset(path)
 
 
-def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+def json_error(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 

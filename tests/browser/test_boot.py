@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, Route, expect
+import json
+import shutil
+from pathlib import Path
+from typing import Any
 
-from tests.conftest import LiveServer, browser_config
+import httpx
+from playwright.sync_api import Page, Route, expect
+from pyrtvi_server.boot import BootBuild, discover_modules
+from pyrtvi_server.runtime import Runtime
+
+from tests.conftest import ROOT, LiveServer, browser_config
+
+VERSION = Runtime.locate(ROOT / "node_modules").pyodide_version
 
 
 def test_page_boots_python_offline(page: Page, page_server: LiveServer) -> None:
@@ -62,3 +72,130 @@ def test_offhost_requests_are_blocked_and_recorded(
     assert outcome.startswith("blocked"), outcome
     assert offhost_guard == ["http://pyrtvi-offhost.invalid/x"]
     offhost_guard.clear()  # recorded as expected: don't fail this test at teardown
+
+
+# --- the fast boot: memory snapshot and trimmed stdlib (tools/build_boot.py) ----------------
+
+
+def current_build() -> BootBuild:
+    runtime = Runtime.locate(ROOT / "node_modules")
+    build = BootBuild.load(ROOT / "build" / "boot", ROOT / "web", runtime)
+    assert build is not None, "no boot build for these sources: run `make setup`"
+    assert build.snapshot, "the boot build has no snapshot"
+    return build
+
+
+def boot_info(page: Page) -> dict[str, Any]:
+    expect(page.locator("html")).to_have_attribute(
+        "data-boot", "ready", timeout=browser_config.BOOT_TIMEOUT_MS
+    )
+    return dict(page.evaluate("window.pyrtviBootInfo"))
+
+
+def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) -> None:
+    build = current_build()
+    # The build imported every module of both packages that it discovered on disk.
+    assert set(discover_modules(ROOT / "web")) == set(build.imported) | set(build.skipped)
+    assert "rtvi.client" in build.imported, build.skipped
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(page_server.url + "/")
+    info = boot_info(page)
+    assert (info["mode"], info["reason"]) == ("snapshot", None), info
+    expect(page.locator("#boot-error")).to_be_hidden()
+    paths = {url.removeprefix(page_server.url) for url in requested}
+    assert f"/runtime/boot/{build.key}/snapshot.bin" in paths
+    assert f"/runtime/boot/{build.key}/python_stdlib.zip" in paths  # the trimmed one
+    # What the snapshot holds is really there: imported before PyScript ran any of our code.
+    assert set(build.imported) <= set(info["modules"]), info
+    assert "pyrtvi_page.console" in info["modules"], info
+
+
+def test_missing_snapshot_boots_plain(page: Page, page_server: LiveServer) -> None:
+    current_build()
+    page.route("**/snapshot.bin", lambda route: route.fulfill(status=404, body="gone"))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(page_server.url + "/")
+    info = boot_info(page)
+    assert info["mode"] == "plain" and "404" in info["reason"], info
+    expect(page.locator("#boot-error")).to_be_hidden()
+    expect(page.locator("#boot-text")).to_contain_text("Python 3.14")
+    # The refused build is not trusted further: the full stdlib from the runtime.
+    assert any(url.endswith(f"/runtime/pyodide/{VERSION}/python_stdlib.zip") for url in requested)
+
+
+def test_refused_snapshot_boots_plain(page: Page, page_server: LiveServer) -> None:
+    current_build()
+    page.route(
+        "**/snapshot.bin",
+        lambda route: route.fulfill(status=200, body=b"\0" * 4096, content_type="x/y"),
+    )
+    page.goto(page_server.url + "/")
+    info = boot_info(page)
+    assert info["mode"] == "plain" and "magic" in info["reason"], info
+    expect(page.locator("#boot-error")).to_be_hidden()
+
+
+def test_stale_build_boots_plain(page: Page, server_factory: Any, tmp_path: Path) -> None:
+    """A build made for other sources (its package hash differs) is not served at all."""
+    build = current_build()
+    stale = tmp_path / "boot"
+    shutil.copytree(ROOT / "build" / "boot", stale, symlinks=True)
+    manifest = json.loads((stale / "manifest.json").read_text())
+    manifest["package_hash"] = "0" * 20
+    (stale / "manifest.json").write_text(json.dumps(manifest))
+    server = server_factory("--bot", "none", env={"PYRTVI_BOOT_DIR": str(stale)})
+    config = httpx.get(server.url + "/pyscript.json").json()
+    assert "/runtime/boot/plain-" in config["interpreter"], config
+    assert httpx.get(f"{server.url}/runtime/boot/{build.key}/snapshot.bin").status_code == 404
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server.url + "/")
+    assert boot_info(page) == {"mode": "plain", "reason": None, "modules": []}
+    assert not any("snapshot.bin" in url for url in requested), requested
+
+
+TRIMMED_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>trimmed stdlib</title>
+<script type="module" src="/pyscript/core.js"></script></head>
+<body><output id="result">loading</output>
+<script type="py" config='__CONFIG__'>
+import importlib, json
+from pyscript import document
+failed = {}
+for name in __MODULES__:
+    try:
+        importlib.import_module(name)
+    except BaseException as error:
+        failed[name] = repr(error)
+document.querySelector("#result").textContent = json.dumps(failed)
+</script></body></html>"""
+
+
+def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer) -> None:
+    """Without the snapshot, on the trimmed stdlib: every module of ours imports in the page."""
+    build = current_build()
+    config = httpx.get(page_server.url + "/pyscript.json?boot=trimmed").json()
+    assert config["interpreter"].endswith(f"/runtime/boot/{build.key}/interpreter.mjs?snapshot=0")
+    config["files"][page_server.url + "/py/pyrtvi_page.zip"] = "./*"
+    modules = discover_modules(ROOT / "web")
+    html = TRIMMED_PAGE.replace("__CONFIG__", json.dumps(config)).replace(
+        "__MODULES__", repr(modules)
+    )
+    page.route(
+        "**/__trimmed__.html", lambda route: route.fulfill(body=html, content_type="text/html")
+    )
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(page_server.url + "/__trimmed__.html")
+    result = page.locator("#result")
+    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
+    assert json.loads(result.text_content() or "") == {}
+    assert page.evaluate("window.pyrtviBootInfo") == {
+        "mode": "plain",
+        "reason": None,
+        "modules": [],
+    }
+    assert any(url.endswith(f"/runtime/boot/{build.key}/python_stdlib.zip") for url in requested)
+    assert not any("snapshot.bin" in url for url in requested)

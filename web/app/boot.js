@@ -9,7 +9,8 @@ const stages = [
   [/core\.js$/, "Loading PyScript…"],
   [/pyodide\.mjs$/, "Downloading the Python runtime (Pyodide)…"],
   [/pyodide\.asm\.wasm$/, "Compiling the Python runtime…"],
-  [/python_stdlib\.zip$/, "Loading the Python standard library…"],
+  // The fast boot restores a memory snapshot; a plain one reads the standard library.
+  [/(python_stdlib\.zip|snapshot\.bin)$/, "Loading Python (memory snapshot, standard library)…"],
   [/rtvi\.zip$/, "Loading the rtvi client package…"],
 ];
 let reached = 0;
@@ -33,6 +34,13 @@ function fail(message) {
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const url = new URL(entry.name, location.href);
+    // A missing snapshot is not fatal: the interpreter module boots plain without it.
+    const optional = /\/snapshot\.bin$/.test(url.pathname);
+    if (entry.responseStatus >= 400 && !optional && /\/(runtime|py)\//.test(url.pathname)) {
+      fail(`${url.pathname} answered HTTP ${entry.responseStatus}`);
+    }
+    // After an error (or ready), later downloads must not overwrite what the page says.
+    if (root.dataset.boot !== "loading") continue;
     stages.forEach(([pattern], index) => {
       if (pattern.test(url.pathname) && index + 1 > reached) {
         reached = index + 1;
@@ -42,9 +50,6 @@ new PerformanceObserver((list) => {
         if (bar()) bar().value = reached;
       }
     });
-    if (entry.responseStatus >= 400 && /\/(runtime|py)\//.test(url.pathname)) {
-      fail(`${url.pathname} answered HTTP ${entry.responseStatus}`);
-    }
   }
 }).observe({ type: "resource", buffered: true });
 

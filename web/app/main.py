@@ -4,8 +4,10 @@ import logging
 import sys
 
 import js  # type: ignore[import-not-found]
-import rtvi
-from pyscript import window  # type: ignore[import-not-found]
+
+js.performance.mark("pyrtvi:main")  # bench.boot: PyScript is done, our code starts
+import rtvi  # noqa: E402  (after the mark: our imports are timed)
+from pyscript import window  # type: ignore[import-not-found]  # noqa: E402
 
 
 class BrowserConsoleHandler(logging.Handler):
@@ -28,6 +30,8 @@ for _name in ("rtvi", "pyrtvi"):
     logging.getLogger(_name).setLevel(logging.INFO)
 
 from pyrtvi_page.console import Console  # noqa: E402  (after logging is set up)
+
+js.performance.mark("pyrtvi:imports")
 
 console = Console()
 info = f"Python {sys.version.split()[0]}, rtvi {getattr(rtvi, '__version__', '?')}"

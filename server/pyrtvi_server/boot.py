@@ -1,0 +1,129 @@
+"""The fast boot: what `tools/build_boot.py` builds and how the server chooses what to serve.
+
+The build (run by `make setup`) writes under `build/boot/`:
+
+- `<key>/snapshot.bin`: a Pyodide memory snapshot with every importable module of the client
+  package and the page package already imported, made in node with the runtime served here;
+- `<key>/python_stdlib.zip`: the stdlib trimmed to what those modules, PyScript and Pyodide import
+  (stored uncompressed inside, so that brotli over the whole file compresses better);
+- `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
+- `manifest.json`, written last: the key, the package hash it was built for, what was imported
+  and what was left out (and why).
+
+`<key>` is derived from the Pyodide build and the package hash, so every file under it is served
+immutable. The server compares the manifest's package hash with the sources it serves now: a
+stale or missing build means a plain boot (full stdlib, no snapshot), never a wrong one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyrtvi_server.runtime import Runtime
+
+BUILD_FORMAT = 1
+#: The packages whose modules the snapshot imports: (package dir under web/, import name).
+PACKAGES = (("rtvi", "rtvi"), ("app/pyrtvi_page", "pyrtvi_page"))
+INTERPRETER_TEMPLATE = Path(__file__).with_name("interpreter.mjs")
+BUILD_ID = re.compile(rb'BUILD_ID:"([0-9a-f]{16,})"')
+
+
+def package_files(web_dir: Path) -> list[tuple[str, Path]]:
+    """Every source file of the packages PyScript unpacks onto sys.path, as (relative name, path)."""
+    found = []
+    for relative, name in PACKAGES:
+        root = web_dir / relative
+        for path in sorted(root.rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                found.append((f"{name}/{path.relative_to(root).as_posix()}", path))
+    return found
+
+
+def discover_modules(web_dir: Path) -> list[str]:
+    """Dotted names of every module of the packages, found on disk (not a fixed list)."""
+    modules = []
+    for relative, _ in package_files(web_dir):
+        parts = relative.removesuffix(".py").split("/")
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules.append(".".join(parts))
+    return modules
+
+
+def pyodide_build_id(runtime: Runtime) -> str:
+    """Pyodide's BUILD_ID (a snapshot only loads into the build that made it)."""
+    match = BUILD_ID.search((runtime.pyodide_dir / "pyodide.mjs").read_bytes())
+    return match.group(1).decode() if match else runtime.pyodide_version
+
+
+def package_hash(web_dir: Path, runtime: Runtime) -> str:
+    """Hash of what a snapshot depends on: the sources, the Pyodide build, the interpreter module."""
+    digest = hashlib.blake2b(digest_size=10)
+    digest.update(f"{BUILD_FORMAT}\0{pyodide_build_id(runtime)}\0".encode())
+    digest.update(INTERPRETER_TEMPLATE.read_bytes())
+    for relative, path in package_files(web_dir):
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BootBuild:
+    """A build found on disk, checked against the sources currently served."""
+
+    key: str
+    directory: Path
+    snapshot: bool
+    stdlib: bool
+    imported: tuple[str, ...] = ()
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, build_dir: Path, web_dir: Path, runtime: Runtime) -> BootBuild | None:
+        """The build in `build_dir` if it matches the current sources, else None (plain boot)."""
+        try:
+            manifest = json.loads((build_dir / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if manifest.get("format") != BUILD_FORMAT:
+            return None
+        if manifest.get("package_hash") != package_hash(web_dir, runtime):
+            return None
+        key = str(manifest["key"])
+        directory = build_dir / key
+        return cls(
+            key=key,
+            directory=directory,
+            snapshot=bool(manifest.get("snapshot")) and (directory / "snapshot.bin").is_file(),
+            stdlib=(directory / "python_stdlib.zip").is_file(),
+            imported=tuple(manifest.get("imported", ())),
+            skipped=dict(manifest.get("skipped", {})),
+        )
+
+
+def interpreter_module(runtime: Runtime, build: BootBuild | None, *, snapshot: bool = True) -> str:
+    """Our interpreter module for PyScript's `interpreter` config: wraps Pyodide's loadPyodide.
+
+    Served under `/runtime/boot/<key>/`, so the paths in it are relative to that directory.
+    """
+    pyodide = f"../../pyodide/{runtime.pyodide_version}/"
+    config = {
+        "index": pyodide,
+        "snapshot": "snapshot.bin" if build and build.snapshot and snapshot else None,
+        "stdlib": "python_stdlib.zip" if build and build.stdlib else None,
+    }
+    return (
+        INTERPRETER_TEMPLATE.read_text()
+        .replace("__PYODIDE_MJS__", json.dumps(pyodide + "pyodide.mjs"))
+        .replace("__BOOT_CONFIG__", json.dumps(config))
+    )
+
+
+def plain_key(runtime: Runtime) -> str:
+    """The key of the plain boot (no build): Pyodide build and interpreter module."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(pyodide_build_id(runtime).encode() + INTERPRETER_TEMPLATE.read_bytes())
+    return "plain-" + digest.hexdigest()

@@ -1,0 +1,67 @@
+"""Runtime serving for the fast boot: precompressed files by Accept-Encoding, keyed boot URLs."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+from pyrtvi_server.boot import BootBuild
+from pyrtvi_server.runtime import Runtime
+
+from tests.conftest import ROOT, LiveServer
+
+RUNTIME = Runtime.locate(ROOT / "node_modules")
+WASM = f"/runtime/pyodide/{RUNTIME.pyodide_version}/pyodide.asm.wasm"
+
+
+def build() -> BootBuild:
+    found = BootBuild.load(ROOT / "build" / "boot", ROOT / "web", RUNTIME)
+    assert found is not None, "no boot build for these sources: run `make setup`"
+    return found
+
+
+@pytest.fixture
+def client(page_server: LiveServer) -> httpx.Client:
+    return httpx.Client(base_url=page_server.url, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [("gzip, deflate, br, zstd", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip"), ("", None)],
+)
+def test_wasm_in_the_best_coding_accepted(client: httpx.Client, accept: str, coding: str) -> None:
+    raw = (RUNTIME.pyodide_dir / "pyodide.asm.wasm").read_bytes()
+    with client.stream("GET", WASM, headers={"Accept-Encoding": accept or "identity"}) as r:
+        assert r.status_code == 200
+        assert r.headers.get("content-encoding") == coding
+        assert r.headers["cache-control"].endswith("immutable")
+        body = r.read()  # httpx decodes gzip (and br only with a brotli package: not checked)
+    if coding in {None, "gzip"}:
+        assert body == raw
+    if coding == "gzip":
+        assert len(gzip.compress(raw, 9)) >= int(r.headers["content-length"]) * 0.99
+
+
+def test_config_names_the_current_build(client: httpx.Client) -> None:
+    key = build().key
+    config = client.get("/pyscript.json").json()
+    assert config["interpreter"].endswith(f"/runtime/boot/{key}/interpreter.mjs")
+    module = client.get(f"/runtime/boot/{key}/interpreter.mjs")
+    assert module.status_code == 200
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert '"snapshot": "snapshot.bin"' in module.text
+    plain = client.get("/pyscript.json?boot=plain").json()["interpreter"]
+    assert "/runtime/boot/plain-" in plain
+    assert '"snapshot": null' in client.get(plain).text
+    bad = client.get("/pyscript.json?boot=turbo")
+    assert bad.status_code == 400 and "boot must be" in bad.json()["detail"]
+
+
+def test_unknown_boot_keys_and_files_are_404(client: httpx.Client) -> None:
+    key = build().key
+    assert client.get("/runtime/boot/0000/interpreter.mjs").status_code == 404
+    assert client.get("/runtime/boot/0000/snapshot.bin").status_code == 404
+    assert client.get(f"/runtime/boot/{key}/manifest.json").status_code == 404
+    assert client.get(f"/runtime/boot/{key}/../manifest.json").status_code == 404
+    assert client.head(f"/runtime/boot/{key}/snapshot.bin").status_code == 200

@@ -1,0 +1,258 @@
+"""Build the fast boot: memory snapshot, trimmed stdlib, precompressed runtime (`make setup` runs it).
+
+Usage: `.venv/bin/python tools/build_boot.py [--out build/boot] [--force]`. Idempotent: when
+`build/boot/manifest.json` already matches the current sources and Pyodide build it only checks
+the precompressed files. Takes ~15-25 s on two cores from scratch (node: two Pyodide starts and
+the snapshot; brotli quality 9 for the big files). What it writes and how the server uses it:
+`server/pyrtvi_server/boot.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "server"))
+
+from pyrtvi_server.boot import (  # noqa: E402
+    BUILD_FORMAT,
+    PACKAGES,
+    discover_modules,
+    package_hash,
+)
+from pyrtvi_server.runtime import Runtime  # noqa: E402
+from pyrtvi_server.static import COMPRESSIBLE, MIN_COMPRESS_BYTES  # noqa: E402
+
+#: Stdlib modules kept whatever modulefinder says: what PyScript's JS side runs in Python, and
+#: what a page commonly imports lazily (codecs by name).
+STDLIB_KEEP = (
+    "encodings/__init__",
+    "encodings/aliases",
+    "encodings/ascii",
+    "encodings/latin_1",
+    "encodings/utf_8",
+    "encodings/utf_8_sig",
+    "encodings/utf_16",
+    "encodings/utf_16_le",
+    "encodings/utf_16_be",
+    "encodings/utf_32",
+    "encodings/idna",
+    "encodings/punycode",
+    "encodings/unicode_escape",
+    "encodings/raw_unicode_escape",
+    "encodings/charmap",
+    "encodings/cp1252",
+    "encodings/cp437",
+    "encodings/base64_codec",
+    "encodings/hex_codec",
+    "_pyodide",
+    "pyodide",
+    "_sysconfigdata__emscripten_wasm32-emscripten",
+    "sitecustomize",
+    "site",
+)
+#: Never followed: developer tools, process pools, servers and mail protocols, which the static
+#: import graph reaches (e.g. asyncio → concurrent.futures → multiprocessing) but a browser page
+#: does not run. An embedding page that needs one asks for the full stdlib (see docs/embedding.md).
+STDLIB_EXCLUDE = (
+    "unittest",
+    "doctest",
+    "pdb",
+    "bdb",
+    "pydoc",
+    "pydoc_data",
+    "multiprocessing",
+    "xmlrpc",
+    "_pyrepl",
+    "idlelib",
+    "tkinter",
+    "turtle",
+    "turtledemo",
+    "lib2to3",
+    "ensurepip",
+    "venv",
+    "test",
+    "curses",
+    "dbm",
+    "mailbox",
+    "smtplib",
+    "imaplib",
+    "poplib",
+    "ftplib",
+    "nntplib",
+    "pickletools",
+    "profile",
+    "cProfile",
+    "pstats",
+    "trace",
+    "tabnanny",
+    "wsgiref",
+    "http.server",
+    "socketserver",
+    "concurrent.futures.process",
+    "concurrent.interpreters",
+    "sqlite3",
+    "webbrowser",
+    "cmd",
+    "pyclbr",
+    "timeit",
+    "zipapp",
+    "compileall",
+    "py_compile",
+)
+#: Imported by PyScript/Pyodide at boot but not found statically (by name or from JS).
+ENTRY_MODULES = ("pyodide", "_pyodide", "pyodide.ffi", "pyodide.code", "pyodide.webloop", "shutil")
+BROTLI_QUALITY = 9
+
+
+def compress(source: Path, target: Path) -> None:
+    """`target`.gz (level 9) and `target`.br (node's brotli) when smaller than the source."""
+    body = source.read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    gz = gzip.compress(body, compresslevel=9, mtime=0)
+    if len(gz) < len(body):
+        _write(target.with_name(target.name + ".gz"), gz)
+    script = (
+        "const z=require('zlib'),fs=require('fs');const b=fs.readFileSync(process.argv[1]);"
+        "const c=z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:"
+        + str(BROTLI_QUALITY)
+        + ",[z.constants.BROTLI_PARAM_SIZE_HINT]:b.length}});"
+        "if(c.length<b.length)fs.writeFileSync(process.argv[2],c);"
+    )
+    br = target.with_name(target.name + ".br")
+    subprocess.run(["node", "-e", script, str(source), str(br) + ".tmp"], check=True)
+    if Path(str(br) + ".tmp").exists():
+        os.replace(str(br) + ".tmp", br)
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def fresh(source: Path, target: Path) -> bool:
+    compressed = [target.with_name(target.name + s) for s in (".gz", ".br")]
+    return any(c.exists() for c in compressed) and all(
+        c.stat().st_mtime >= source.stat().st_mtime for c in compressed if c.exists()
+    )
+
+
+def runtime_files(runtime: Runtime, out: Path) -> list[tuple[Path, Path]]:
+    """(source, precompressed target) for every compressible runtime file PyScript/Pyodide load."""
+    pairs = []
+    for directory, mount in (
+        (runtime.pyodide_dir, f"pyodide/{runtime.pyodide_version}"),
+        (runtime.pyscript_dir, f"pyscript/{runtime.pyscript_version}"),
+    ):
+        for path in sorted(directory.iterdir()):
+            if (
+                path.is_file()
+                and path.suffix in COMPRESSIBLE
+                and path.suffix != ".map"
+                and path.stat().st_size >= MIN_COMPRESS_BYTES
+            ):
+                pairs.append((path, out / "precompressed" / mount / path.name))
+    return pairs
+
+
+def build(out: Path, force: bool) -> dict[str, object]:
+    web = ROOT / "web"
+    runtime = Runtime.locate(ROOT / "node_modules")
+    key = package_hash(web, runtime)
+    manifest_path = out / "manifest.json"
+    current: dict[str, object] = {}
+    if manifest_path.exists() and not force:
+        current = json.loads(manifest_path.read_text())
+    jobs = runtime_files(runtime, out)
+    if current.get("key") != key or current.get("format") != BUILD_FORMAT:
+        current = make_snapshot(out, runtime, key)
+        jobs += [(out / key / n, out / key / n) for n in ("snapshot.bin", "python_stdlib.zip")]
+    else:
+        jobs += [(out / key / n, out / key / n) for n in ("snapshot.bin", "python_stdlib.zip")]
+    todo = [(s, t) for s, t in jobs if s.exists() and (force or not fresh(s, t))]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda pair: compress(*pair), todo))
+    for stale in out.iterdir():
+        if stale.is_dir() and stale.name not in {key, "precompressed"}:
+            shutil.rmtree(stale)
+    return current
+
+
+def make_snapshot(out: Path, runtime: Runtime, key: str) -> dict[str, object]:
+    web = ROOT / "web"
+    target = out / key
+    target.mkdir(parents=True, exist_ok=True)
+    modules = discover_modules(web)
+    with tempfile.TemporaryDirectory() as tmp:
+        job = {
+            "pyodide_dir": str(runtime.pyodide_dir),
+            "stdlib_full": str(runtime.pyodide_dir / "python_stdlib.zip"),
+            "packages": {name: str(web / relative) for relative, name in PACKAGES},
+            "extra_packages": {
+                "pyscript": str(runtime.pyscript_dir.parent / "src" / "stdlib" / "pyscript"),
+            },
+            "scripts": [str(web / "app" / "main.py")],
+            "entry_modules": list(ENTRY_MODULES),
+            "stdlib_keep": list(STDLIB_KEEP),
+            "stdlib_exclude": list(STDLIB_EXCLUDE),
+            "modules": modules,
+            "stdlib_out": str(target / "python_stdlib.zip"),
+            "snapshot_out": str(target / "snapshot.bin"),
+            "report_out": str(Path(tmp) / "report.json"),
+        }
+        (Path(tmp) / "job.json").write_text(json.dumps(job))
+        subprocess.run(
+            ["node", str(ROOT / "tools" / "boot_snapshot.mjs"), str(Path(tmp) / "job.json")],
+            check=True,
+        )
+        report = json.loads((Path(tmp) / "report.json").read_text())
+    manifest = {
+        "format": BUILD_FORMAT,
+        "key": key,
+        "package_hash": key,
+        "pyodide": runtime.pyodide_version,
+        "snapshot": report["snapshot_error"] is None,
+        "snapshot_error": report["snapshot_error"],
+        "discovered": modules,
+        "imported": report["imported"],
+        "skipped": report["skipped"],
+        "stdlib": report["stdlib"],
+    }
+    _write(out / "manifest.json", json.dumps(manifest, indent=1).encode())
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "boot")
+    parser.add_argument("--force", action="store_true", help="rebuild everything")
+    args = parser.parse_args(argv)
+    t0 = time.monotonic()
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest = build(args.out, args.force)
+    skipped: dict[str, str] = dict(manifest.get("skipped") or {})  # type: ignore[call-overload]
+    imported: list[str] = list(manifest.get("imported") or [])  # type: ignore[call-overload]
+    stdlib: list[str] = list(manifest.get("stdlib") or [])  # type: ignore[call-overload]
+    print(
+        f"boot build {manifest['key']}: {len(imported)} modules in the snapshot, "
+        f"{len(skipped)} left out, {len(stdlib)} stdlib files ({time.monotonic() - t0:.1f} s)"
+    )
+    for name, why in skipped.items():
+        print(f"  left out of the snapshot: {name}: {why}")
+    if manifest.get("snapshot_error"):
+        print(f"  no snapshot: {manifest['snapshot_error']}")
+
+
+if __name__ == "__main__":
+    main()
