@@ -15,6 +15,7 @@ import io
 import mimetypes
 import threading
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +183,7 @@ class AssetDirectory:
 
 
 def json_error(
-    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
