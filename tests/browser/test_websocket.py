@@ -192,10 +192,63 @@ for _ in range(20):
     assert len(harness.events("botReady")) == 20
 
 
-def test_camera_and_screen_are_unsupported(
+def test_lost_socket_reconnects_to_a_new_pipeline(
     pool: HarnessPool, page_server: LiveServer, bot: BotProcess
 ) -> None:
     harness = open_connected(pool, page_server, bot)
+    harness.run("client.transport.websocket.close(3000, 'test drops the socket')")
+    harness.wait_event("botReady", count=2)  # client-ready again on the new socket
+    assert harness.run("client.state") == "ready"
+    assert harness.run("client.transport.websocket is not None")
+    assert not harness.events("error") and not harness.events("disconnected")
+    before = len(harness.events("botLlmText"))
+    harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
+    harness.wait_event("botLlmText", count=before + 1)
+    harness.run("await client.disconnect()")
+    assert harness.run("live_proxies()") == 0
+
+
+def test_keepalive_without_a_mic(
+    pool: HarnessPool, page_server: LiveServer, bot: BotProcess
+) -> None:
+    harness = pool.get(page_server)
+    sent = harness.run(
+        f"""
+import asyncio
+from rtvi.transports.websocket import WebSocketTransport
+client = make_client(
+    transport=WebSocketTransport(ws_url={ws_url(bot)!r}, keepalive_interval=0.2),
+    params={{"base_url": None, "endpoints": {{"connect": None}}}},
+    enable_mic=False,
+)
+await client.connect()
+first = client.transport.audio_stats()["sent"]
+await asyncio.sleep(2)
+[first, client.transport.audio_stats()["sent"], client.tracks().local.audio is None]
+"""
+    )
+    first, later, no_mic = sent
+    assert no_mic
+    assert later - first >= 4  # a silent frame every 0.2 s with nothing else to send
+    harness.run("await client.disconnect()")
+
+
+def test_camera_screen_unsupported_and_size_guard(
+    pool: HarnessPool, page_server: LiveServer, bot: BotProcess
+) -> None:
+    harness = open_connected(pool, page_server, bot)
+    too_big = harness.run(
+        """
+from rtvi.errors import MessageTooLargeError
+try:
+    client.send_client_message("big", "x" * (1 << 20))
+    result = None
+except MessageTooLargeError as exc:
+    result = type(exc).__name__
+result
+"""
+    )
+    assert too_big == "MessageTooLargeError"
     errors = harness.run(
         """
 from rtvi.errors import UnsupportedFeatureError
