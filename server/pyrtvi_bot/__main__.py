@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 NLTK_DATA = Path(__file__).resolve().parent / "nltk_data"
+#: Largest WebSocket message the bot accepts (the JS websocket-transport's own limit).
+WS_MAX_MESSAGE = 1 << 20
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=3,
+        ws_max_size=WS_MAX_MESSAGE,
     )
 
 

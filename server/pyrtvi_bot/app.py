@@ -6,6 +6,7 @@
     POST  /sessions/{id}/api/offer          SDP offer → {"sdp", "type": "answer", "pc_id"}
     PATCH /sessions/{id}/api/offer          trickle ICE candidates for a known pc_id
     POST  /action                           disconnected actions as an SSE stream
+    WS    /ws, /sessions/{id}/ws            pipecat's protobuf WebSocket (see `websocket.py`)
 
 Errors are JSON `{"detail": ...}` with a 4xx status. Each first offer of a peer connection starts
 one pipecat pipeline (the flavour's `run_bot`) that lives until the peer leaves.
@@ -33,7 +34,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from pyrtvi_bot.disconnected import (
     DisconnectedConversation,
@@ -42,6 +44,7 @@ from pyrtvi_bot.disconnected import (
     stream_actions,
 )
 from pyrtvi_bot.state import BotSettings, ConfigError, check_config
+from pyrtvi_bot.websocket import serve_websocket
 
 #: Largest request body; the pyrtvi server raises it to fit the `/start` bodies it builds.
 MAX_BODY = int(os.environ.get("PYRTVI_BOT_MAX_BODY", 512 * 1024))
@@ -81,6 +84,7 @@ class Session:
     created: float = field(default_factory=time.time)
     connections: dict[str, SmallWebRTCConnection] = field(default_factory=dict)
     conversation: DisconnectedConversation | None = None
+    websockets: int = 0  # open WebSocket clients
 
     def settings(self) -> BotSettings:
         """Fresh settings from the initial config (each pipeline gets its own copy)."""
@@ -94,6 +98,8 @@ class Flavor(Protocol):
     rtvi_version: str
 
     async def run_bot(self, connection: SmallWebRTCConnection, session: Session) -> None: ...
+
+    async def run_websocket_bot(self, websocket: WebSocket, session: Session) -> None: ...
 
 
 async def read_json(request: Request) -> Any:
@@ -306,9 +312,11 @@ class SessionRoutes:
         return session
 
     def _evict(self) -> None:
-        """Forget the oldest sessions without peer connections once there are too many."""
+        """Forget the oldest sessions without clients once there are too many."""
         while len(self.sessions) >= MAX_SESSIONS:
-            idle = next((s for s in self.sessions.values() if not s.connections), None)
+            idle = next(
+                (s for s in self.sessions.values() if not s.connections and not s.websockets), None
+            )
             if idle is None:
                 raise HTTPError(503, "too many active sessions")
             del self.sessions[idle.id]
@@ -441,6 +449,8 @@ def create_app(flavor: Flavor) -> Starlette:
         Route(offer_path, _guard(service.offer), methods=["POST"]),
         Route(offer_path, _guard(service.ice_candidates), methods=["PATCH"]),
         Route("/action", _guard(service.action), methods=["POST"]),
+        WebSocketRoute("/ws", lambda ws: serve_websocket(service, ws)),
+        WebSocketRoute("/sessions/{session_id}/ws", lambda ws: serve_websocket(service, ws)),
     ]
     app = Starlette(
         routes=routes,

@@ -1,6 +1,7 @@
-"""What both bot flavours share: one conversation pipeline per peer connection.
+"""What both bot flavours share: one conversation pipeline per peer connection or WebSocket.
 
-`BaseFlavor.run_bot` builds a `Conversation` on the connection's SmallWebRTC transport, lets the
+`BaseFlavor.run_bot` builds a `Conversation` on the connection's SmallWebRTC transport (and
+`run_websocket_bot` on pipecat's FastAPI WebSocket transport with its protobuf serializer), lets the
 flavour make the pipecat object that runs its pipeline (the flavour's `worker`), answers client
 messages and ends when the client leaves. The flavours differ only in that object:
 
@@ -25,9 +26,12 @@ from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.processors.frameworks.rtvi import RTVIProcessor
 from pipecat.processors.frameworks.rtvi.models import PROTOCOL_VERSION, ClientMessage
-from pipecat.transports.base_transport import TransportParams
+from pipecat.serializers.protobuf import ProtobufFrameSerializer
+from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+from starlette.websockets import WebSocket
 
 from pyrtvi_bot import pipeline
 from pyrtvi_bot.app import Session
@@ -37,21 +41,36 @@ from pyrtvi_bot.state import BotSettings
 
 @dataclass
 class Conversation:
-    """One peer connection's conversation: what its pipeline is built from."""
+    """One client's conversation: what its pipeline is built from."""
 
     session: Session
     settings: BotSettings
     context: LLMContext
-    transport: SmallWebRTCTransport
+    transport: BaseTransport
 
     @classmethod
     def open(cls, connection: SmallWebRTCConnection, session: Session) -> Conversation:
-        settings = session.settings()
-        context = LLMContext(messages=cast(Any, copy.deepcopy(settings.messages)))
         transport = SmallWebRTCTransport(
             webrtc_connection=connection,
             params=TransportParams(audio_in_enabled=True, audio_out_enabled=True),
         )
+        return cls.on(transport, session)
+
+    @classmethod
+    def open_websocket(cls, websocket: WebSocket, session: Session) -> Conversation:
+        """On an accepted WebSocket: every message one protobuf `pipecat.Frame`."""
+        params = FastAPIWebsocketParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            add_wav_header=False,
+            serializer=ProtobufFrameSerializer(),
+        )
+        return cls.on(FastAPIWebsocketTransport(websocket=websocket, params=params), session)
+
+    @classmethod
+    def on(cls, transport: BaseTransport, session: Session) -> Conversation:
+        settings = session.settings()
+        context = LLMContext(messages=cast(Any, copy.deepcopy(settings.messages)))
         return cls(session, settings, context, transport)
 
     def pipeline(self, rtvi: RTVIProcessor | None = None) -> Pipeline:
@@ -115,7 +134,13 @@ class BaseFlavor(ABC, Generic[WorkerT]):
         """Run `worker` until its pipeline ends (signals are the HTTP server's business)."""
 
     async def run_bot(self, connection: SmallWebRTCConnection, session: Session) -> None:
-        conversation = Conversation.open(connection, session)
+        await self.run_conversation(Conversation.open(connection, session))
+
+    async def run_websocket_bot(self, websocket: WebSocket, session: Session) -> None:
+        await self.run_conversation(Conversation.open_websocket(websocket, session))
+
+    async def run_conversation(self, conversation: Conversation) -> None:
+        session = conversation.session
         worker = self.worker(conversation)
 
         async def on_client_disconnected(transport: Any, client: Any) -> None:

@@ -1,0 +1,284 @@
+"""The JavaScript that keeps audio out of Python: two AudioWorklets and the socket's router.
+
+- ``CAPTURE_WORKLET`` (``pyrtvi-capture``): mic samples → resampled (linear) to the bot's input
+  rate → 16-bit mono frames of ``frameSamples`` → each a protobuf ``Frame{audio}``, posted (as a
+  transferred ArrayBuffer) to the main thread.
+- ``PLAYER_WORKLET`` (``pyrtvi-player``): receives the bot's ``Frame{audio}`` bytes as they came off
+  the socket, decodes them, resamples each frame from *its own* ``sample_rate`` to the context's,
+  and plays them from a small jitter buffer (``jitterMs``). It plays nothing until ``ready``;
+  ``flush`` drops everything queued at once. It posts its counters ten times a second.
+- ``ROUTER`` (main thread, a ``Function``): binary messages whose first byte is the tag of
+  ``Frame.audio`` go straight to the player; ``Frame.interruption`` flushes it; everything else
+  (RTVI messages) goes to the one Python callback. Mic frames are queued until ``ready``, then
+  sent; a silent frame keeps the socket busy when nothing else was sent for ``keepaliveMs``.
+
+The worklets load from ``blob:`` URLs made from these strings (a page CSP must allow
+``blob:`` in ``script-src`` for AudioWorklet modules). Protobuf here is the handful of fields
+``rtvi.transports.websocket.protobuf`` defines, written in the same field order.
+"""
+
+from __future__ import annotations
+
+#: Shared by the capture worklet and the router: Int16 PCM → Frame{audio: AudioRawFrame} bytes.
+_ENCODE = """
+function pushVarint(out, v) {
+  while (v > 127) { out.push((v & 127) | 128); v = Math.floor(v / 128); }
+  out.push(v);
+}
+function encodeAudioFrame(pcm, rate) {
+  const head = [0x1a]; pushVarint(head, pcm.byteLength);
+  const tail = [0x20]; pushVarint(tail, rate); tail.push(0x28, 1);
+  const innerLength = head.length + pcm.byteLength + tail.length;
+  const outer = [0x12]; pushVarint(outer, innerLength);
+  const bytes = new Uint8Array(outer.length + innerLength);
+  bytes.set(outer, 0);
+  bytes.set(head, outer.length);
+  bytes.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), outer.length + head.length);
+  bytes.set(tail, outer.length + head.length + pcm.byteLength);
+  return bytes.buffer;
+}
+"""
+
+CAPTURE_WORKLET = (
+    _ENCODE
+    + """
+class PyrtviCapture extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const o = options.processorOptions;
+    this.rate = o.sampleRate;
+    this.step = sampleRate / o.sampleRate;  // input samples per output sample
+    this.pos = 0;                           // next output position; -1 is the previous block's last
+    this.prev = 0;
+    this.frame = new Int16Array(o.frameSamples);
+    this.filled = 0;
+  }
+  process(inputs) {
+    const input = inputs[0];
+    if (!input || input.length === 0) return true;
+    let data = input[0];
+    if (input.length > 1) {
+      data = new Float32Array(input[0].length);
+      for (let i = 0; i < data.length; i++) data[i] = (input[0][i] + input[1][i]) / 2;
+    }
+    const last = data.length - 1;
+    let p = this.pos;
+    while (p <= last) {
+      const i = Math.floor(p), f = p - i;
+      const a = i < 0 ? this.prev : data[i];
+      const b = i < last ? data[i + 1] : data[last];
+      const v = Math.max(-1, Math.min(1, a + (b - a) * f));
+      this.frame[this.filled++] = v < 0 ? v * 0x8000 : v * 0x7fff;
+      if (this.filled === this.frame.length) {
+        const buffer = encodeAudioFrame(this.frame, this.rate);
+        this.port.postMessage(buffer, [buffer]);
+        this.filled = 0;
+      }
+      p += this.step;
+    }
+    this.pos = p - data.length;
+    this.prev = data[last];
+    return true;
+  }
+}
+registerProcessor("pyrtvi-capture", PyrtviCapture);
+"""
+)
+
+PLAYER_WORKLET = """
+function readVarint(b, at) {
+  let v = 0, scale = 1, byte;
+  do {
+    if (at.i >= b.length) throw new Error("truncated varint");
+    byte = b[at.i++];
+    v += (byte & 127) * scale;
+    scale *= 128;
+  } while (byte & 128);
+  return v;
+}
+function fields(b, onField) {
+  const at = { i: 0 };
+  while (at.i < b.length) {
+    const key = readVarint(b, at), field = Math.floor(key / 8), wire = key & 7;
+    if (wire === 0) onField(field, readVarint(b, at));
+    else if (wire === 2) {
+      const n = readVarint(b, at);
+      if (at.i + n > b.length) throw new Error("field past the end");
+      onField(field, b.subarray(at.i, at.i + n));
+      at.i += n;
+    } else if (wire === 1) at.i += 8;
+    else if (wire === 5) at.i += 4;
+    else throw new Error("bad wire type");
+  }
+  if (at.i > b.length) throw new Error("field past the end");
+}
+function decodeAudio(buffer) {
+  let body = null;
+  fields(new Uint8Array(buffer), (f, v) => { if (f === 2 && typeof v !== "number") body = v; });
+  if (body === null) throw new Error("not an audio frame");
+  const out = { audio: new Uint8Array(0), rate: 0, channels: 1 };
+  fields(body, (f, v) => {
+    if (f === 3 && typeof v !== "number") out.audio = v;
+    else if (f === 4 && typeof v === "number") out.rate = v;
+    else if (f === 5 && typeof v === "number") out.channels = v || 1;
+  });
+  if (!out.rate) throw new Error("audio frame without a sample rate");
+  return out;
+}
+
+class PyrtviPlayer extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    this.target = Math.round((options.processorOptions.jitterMs * sampleRate) / 1000);
+    this.chunks = [];
+    this.offset = 0;    // read position in chunks[0]
+    this.queued = 0;    // samples waiting
+    this.ready = false;
+    this.playing = false;
+    this.idleBlocks = 0;
+    this.blocks = 0;
+    // played/dropped in samples at the context's rate; lastDropped, flushPlayed: dropped by and
+    // played at the last flush that dropped anything.
+    this.stats = { played: 0, dropped: 0, flushes: 0, frames: 0, bad: 0, rate: 0, energy: 0,
+                   lastDropped: 0, flushPlayed: 0, sampleRate };
+    this.port.onmessage = (event) => this.command(event.data);
+  }
+  command(m) {
+    if (m instanceof ArrayBuffer) this.push(m);
+    else if (m.type === "ready") this.ready = !!m.value;
+    else if (m.type === "flush") {
+      if (this.queued > 0) {  // one interruption may bring several flushes: keep the real one
+        this.stats.dropped += this.queued;
+        this.stats.lastDropped = this.queued;
+        this.stats.flushPlayed = this.stats.played;
+      }
+      this.stats.flushes += 1;
+      this.chunks = [];
+      this.offset = 0;
+      this.queued = 0;
+      this.playing = false;
+      this.report();
+    }
+  }
+  push(buffer) {
+    let frame;
+    try { frame = decodeAudio(buffer); } catch (e) { this.stats.bad += 1; return; }
+    const view = new DataView(frame.audio.buffer, frame.audio.byteOffset, frame.audio.byteLength);
+    const ch = frame.channels, n = Math.floor(frame.audio.byteLength / 2 / ch);
+    if (n === 0) return;
+    const src = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let c = 0; c < ch; c++) sum += view.getInt16((i * ch + c) * 2, true);
+      src[i] = sum / ch / 32768;
+    }
+    const ratio = frame.rate / sampleRate, length = Math.max(1, Math.round(n / ratio));
+    const out = new Float32Array(length);
+    for (let k = 0; k < length; k++) {
+      const p = k * ratio, i = Math.floor(p), f = p - i;
+      const a = src[Math.min(i, n - 1)], b = src[Math.min(i + 1, n - 1)];
+      out[k] = a + (b - a) * f;
+    }
+    this.chunks.push(out);
+    this.queued += length;
+    this.idleBlocks = 0;
+    this.stats.frames += 1;
+    this.stats.rate = frame.rate;
+  }
+  report() {
+    this.stats.queued = this.queued;
+    this.port.postMessage(Object.assign({}, this.stats));
+  }
+  process(inputs, outputs) {
+    const output = outputs[0];
+    const out = output[0];
+    if (++this.blocks % Math.max(1, Math.round(sampleRate / 128 / 10)) === 0) this.report();
+    if (!this.ready) return true;
+    if (!this.playing) {
+      this.idleBlocks += 1;
+      if (this.queued === 0) return true;
+      if (this.queued < this.target && this.idleBlocks * out.length < this.target) return true;
+      this.playing = true;
+    }
+    let written = 0, energy = 0;
+    while (written < out.length && this.chunks.length) {
+      const chunk = this.chunks[0];
+      const n = Math.min(out.length - written, chunk.length - this.offset);
+      for (let i = 0; i < n; i++) {
+        const v = chunk[this.offset + i];
+        out[written + i] = v;
+        energy += v * v;
+      }
+      written += n;
+      this.offset += n;
+      if (this.offset === chunk.length) { this.chunks.shift(); this.offset = 0; }
+    }
+    this.queued -= written;
+    this.stats.played += written;
+    this.stats.energy += energy;
+    if (this.queued === 0) this.playing = false;  // underrun: buffer up again
+    for (let c = 1; c < output.length; c++) output[c].set(out);
+    return true;
+  }
+}
+registerProcessor("pyrtvi-player", PyrtviPlayer);
+"""
+
+#: ``Function("ws", "capturePort", "playerPort", "onFrame", "opts", ROUTER)``.
+ROUTER = (
+    _ENCODE
+    + """
+const state = { ready: false, queue: [], sent: 0, lastSent: performance.now(), player: null,
+                oversize: 0, disposed: false };
+const silence = encodeAudioFrame(new Int16Array(opts.keepaliveSamples), opts.sampleRate);
+ws.binaryType = "arraybuffer";
+const send = (data) => {
+  if (ws.readyState !== 1) return false;
+  ws.send(data);
+  state.sent += 1;
+  state.lastSent = performance.now();
+  return true;
+};
+const onMessage = (event) => {
+  const data = event.data;
+  if (typeof data === "string") { onFrame("text", data); return; }
+  if (data.byteLength > opts.maxMessage) { state.oversize += 1; onFrame("oversize", data.byteLength); return; }
+  const first = data.byteLength ? new Uint8Array(data, 0, 1)[0] : 0;
+  if (first === 0x12) { playerPort.postMessage(data, [data]); return; }  // Frame.audio
+  if (first === 0x2a) playerPort.postMessage({ type: "flush" });       // Frame.interruption
+  onFrame("frame", new Uint8Array(data));
+};
+ws.addEventListener("message", onMessage);
+if (capturePort) {
+  capturePort.onmessage = (event) => {
+    if (state.ready) { send(event.data); return; }
+    state.queue.push(event.data);
+    if (state.queue.length > opts.queueFrames) state.queue.shift();
+  };
+}
+playerPort.onmessage = (event) => { state.player = event.data; };
+const keepalive = setInterval(() => {
+  if (state.ready && performance.now() - state.lastSent >= opts.keepaliveMs) send(silence.slice(0));
+}, Math.max(50, opts.keepaliveMs / 2));
+return {
+  state,
+  setReady(value) {
+    state.ready = !!value;
+    playerPort.postMessage({ type: "ready", value: !!value });
+    if (state.ready) { for (const data of state.queue) send(data); state.queue = []; }
+  },
+  flush() { playerPort.postMessage({ type: "flush" }); },
+  send,
+  stats() { return JSON.stringify({ player: state.player, sent: state.sent, queued: state.queue.length, oversize: state.oversize }); },
+  dispose() {
+    if (state.disposed) return;
+    state.disposed = true;
+    clearInterval(keepalive);
+    ws.removeEventListener("message", onMessage);
+    if (capturePort) capturePort.onmessage = null;
+    playerPort.onmessage = null;
+    state.queue = [];
+  },
+};
+"""
+)
