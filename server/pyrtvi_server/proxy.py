@@ -32,6 +32,7 @@ from pyrtvi_server.models import (
 )
 from pyrtvi_server.runner import RunnerStartRequest, deep_merge, runner_body, start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
+from pyrtvi_server.wsrelay import WebSocketRelay
 
 log = logging.getLogger("pyrtvi.proxy")
 
@@ -139,15 +140,23 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
     action_extra: dict[str, Any] = (
         dict(extra_request_data) if isinstance(extra_request_data, dict) else {}
     )
+    relay = WebSocketRelay(settings, bots)
 
     async def connect(request: Request) -> Response:
-        body = validate(ConnectRequest, await read_json(request, settings.max_body_bytes, empty={}))
-        upstream = await bots.upstream()  # after validation: bad input is not kept waiting
+        data = await read_json(request, settings.max_body_bytes, empty={})
+        websocket = isinstance(data, dict) and data.get("transport") == "websocket"
+        if websocket:
+            assert isinstance(data, dict)
+            data = {k: v for k, v in data.items() if k != "transport"}
+        body = validate(ConnectRequest, data)
         request_data = body.bot_request_data()
         services = dict(body.services)
         config = [item.model_dump() for item in body.config]
         # The runner's body is the page's own request data: without the client's version stamp.
         page_data = {k: v for k, v in request_data.items() if k != "rtvi_client_version"}
+        if websocket:
+            return await relay.connect(request, runner_body(page_data, services, config))
+        upstream = await bots.upstream()  # after validation: bad input is not kept waiting
         start = start_request(
             runner_body(page_data, services, config),
             extra,
@@ -167,6 +176,8 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         """A Pipecat runner's `/start`: the bot's request data is `body`; `{sessionId, iceConfig}`."""
         data = await read_json(request, settings.max_body_bytes, empty={})
         body = validate(RunnerStartRequest, data)
+        if body.transport == "websocket":
+            return await relay.start(request, dict(body.body))
         upstream = await bots.upstream()
         forwarded = start_request(
             dict(body.body), extra, enable_default_ice_servers=body.enableDefaultIceServers
@@ -220,4 +231,5 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
         ),
         Route("/action", guarded(action), methods=["POST"], name="action"),
         Route("/start", guarded(start), methods=["POST"], name="start"),
+        *relay.routes(),
     ]
