@@ -286,8 +286,9 @@ class WebSocketRelay:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if to_bot in done:
-            error = to_bot.exception()
+        error = to_bot.exception() if to_bot in done else None
+        # A send to a bot that has just closed: its side ended, as below.
+        if to_bot in done and not isinstance(error, websockets.ConnectionClosed):
             if isinstance(error, Refusal):  # a limit: the browser is told why, the bot goes
                 log.info("websocket %s closed: %s", websocket.url.path, error)
                 await self.close_browser(websocket, error.code, error.reason)
