@@ -5,7 +5,8 @@
 `wsUrl` (plus `token`, when it gives one), keep that URL here, and answer a URL of ours instead:
 `ws(s)://<our host>/sessions/{id}/ws`. A browser that connects there is relayed, frame for frame
 and type for type (binary protobuf, text), to the bot's endpoint; the bot's address never reaches
-the browser. The remote runner and the embedded bot are asked the same way, so an embedded bot
+the browser. A later socket on the same session (a reconnect) asks the bot's `/start` again, for a
+fresh URL and token (a runner's `--ws-auth token` tokens are good for one socket). The remote runner and the embedded bot are asked the same way, so an embedded bot
 with a WebSocket endpoint needs nothing more here.
 
 Refusals accept the socket and close it at once with a code and a reason the page can read:
@@ -82,11 +83,14 @@ class Refusal(Exception):
 
 @dataclass
 class Target:
-    """Where one session's socket goes: the bot's `wsUrl` (with its token)."""
+    """Where one session's socket goes: the bot's `wsUrl` (with its token), and the `/start`
+    that gave it (asked again for each later socket: a runner's token is good for one)."""
 
     url: str
+    start: dict[str, Any]
     issued: float
     connected: bool = False
+    used: bool = False
 
 
 class Sessions:
@@ -97,10 +101,10 @@ class Sessions:
         self.clock = clock
         self._targets: OrderedDict[str, Target] = OrderedDict()
 
-    def issue(self, url: str) -> str:
+    def issue(self, url: str, start: dict[str, Any]) -> str:
         self._expire()
         session_id = secrets.token_urlsafe(18)
-        self._targets[session_id] = Target(url, self.clock())
+        self._targets[session_id] = Target(url, start, self.clock())
         while len(self._targets) > self.limits.max_sessions:
             self._targets.popitem(last=False)
         return session_id
@@ -200,7 +204,7 @@ class WebSocketRelay:
         upstream = await self.bots.upstream()
         start = start_request(body, dict(self.settings.bot_extra), transport="websocket")
         target = bot_ws_url(await upstream.start(start))
-        session_id = self.sessions.issue(target)
+        session_id = self.sessions.issue(target, start)
         url = urlsplit(str(request.url_for("ws_relay", session_id=session_id)))
         scheme = "wss" if url.scheme == "https" else "ws"
         return url._replace(scheme=scheme).geturl()
@@ -257,11 +261,24 @@ class WebSocketRelay:
         await websocket.accept()
         await websocket.close(refusal.code, reason_text(refusal.reason))
 
+    async def bot_url(self, target: Target) -> str:
+        """The first socket takes the issued URL; a reconnect asks the bot's `/start` anew."""
+        if not target.used:
+            target.used = True
+            return target.url
+        try:
+            upstream = await self.bots.upstream()
+            target.url = bot_ws_url(await upstream.start(target.start))
+        except ProxyError as exc:
+            raise Refusal(1014, f"the bot service refused a new socket: {exc.error}") from None
+        return target.url
+
     async def open_bot(self, target: Target, websocket: WebSocket) -> ClientConnection:
         origin = websocket.headers.get("origin")
+        url = await self.bot_url(target)
         try:
             return await websockets.connect(
-                target.url,
+                url,
                 origin=websockets.Origin(origin) if origin else None,
                 additional_headers=self.settings.bot_headers,
                 max_size=self.limits.max_message_bytes,

@@ -219,3 +219,42 @@ async def test_the_browser_is_closed_when_the_bot_goes(
         assert code == 1014 and "lost" in reason
     finally:
         bot.stop()
+
+
+def test_a_token_runner_is_reached_and_reconnected_with_a_fresh_token(
+    server_factory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`--ws-auth token`: the runner's `/start` gives a one-time token; the relay hands it on,
+    and a second socket on the same session gets a new one (the first would be refused)."""
+    bot = RunnerBot(transport="websocket", args=["--ws-auth", "token"])
+    bot.start(tmp_path_factory.mktemp("token-bot"))
+    try:
+        server: LiveServer = server_factory("--bot", "url", "--bot-url", bot.url)
+        url = ws_url(server)
+        assert "token" not in url
+
+        async def twice() -> None:
+            for _ in range(2):
+                ws = await open_ws(url, server.url)
+                try:
+                    await until_bot_ready(ws)
+                finally:
+                    await ws.close()
+
+        asyncio.run(twice())
+    finally:
+        bot.stop()
+
+
+async def test_a_bot_that_refuses_the_socket_is_a_1014_with_its_status(
+    server_factory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A runner that allows one other origin refuses the relayed socket (HTTP 403)."""
+    bot = RunnerBot(transport="websocket", args=["--allowed-origins", "http://only.example"])
+    bot.start(tmp_path_factory.mktemp("picky-bot"))
+    try:
+        server: LiveServer = server_factory("--bot", "url", "--bot-url", bot.url)
+        code, reason = await closed_with(await open_ws(ws_url(server), server.url))
+        assert code == 1014 and "HTTP 403" in reason, (code, reason)
+    finally:
+        bot.stop()

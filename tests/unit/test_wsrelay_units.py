@@ -49,7 +49,7 @@ def test_a_start_reply_without_a_ws_url_is_a_502(body: bytes) -> None:
 def test_sessions_claim_once_at_a_time_and_expire() -> None:
     clock = Clock()
     sessions = Sessions(RelayLimits(session_ttl=10), clock)
-    session_id = sessions.issue("ws://bot/ws-client")
+    session_id = sessions.issue("ws://bot/ws-client", {})
     target = sessions.claim(session_id)
     assert target.url == "ws://bot/ws-client"
     with pytest.raises(Refusal) as busy:
@@ -73,7 +73,7 @@ def test_unknown_or_malformed_sessions_are_refused(session_id: str) -> None:
 
 def test_sessions_are_bounded_oldest_first() -> None:
     sessions = Sessions(RelayLimits(max_sessions=2))
-    first, *_ = [sessions.issue(f"ws://bot/{i}") for i in range(3)]
+    first, *_ = [sessions.issue(f"ws://bot/{i}", {}) for i in range(3)]
     with pytest.raises(Refusal):
         sessions.claim(first)
 
