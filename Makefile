@@ -22,7 +22,8 @@ test: setup-test lint typecheck pytest
 setup: $(VENV)/.installed node_modules/.installed .venvs/bot-$(BOT_PIPECAT)/.installed system-deps boot-build
 
 setup-test: setup $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
-	.venvs/runner-$(RUNNER_PIPECAT)/.installed bench/js/dist/bench-client.js browser-deps
+	.venvs/runner-$(RUNNER_PIPECAT)/.installed bench/js/dist/bench-client.js \
+	bench/wsjs/dist/ws-client.js browser-deps
 
 # The fast boot (memory snapshot, trimmed stdlib, precompressed runtime) in build/boot/; a no-op
 # (< 1 s) when it matches the sources. Without it the server boots pages plain.
@@ -64,6 +65,10 @@ node_modules/.installed: package.json package-lock.json
 # The official Pipecat JS client, bundled for the tests and bench/connect.py.
 bench/js/dist/bench-client.js: bench/js/package.json bench/js/package-lock.json bench/js/entry.js
 	cd bench/js && npm ci --no-audit --no-fund && npm run --silent build
+
+# The official Pipecat JS client with its WebSocket transport (tests and bench/websocket.py).
+bench/wsjs/dist/ws-client.js: bench/wsjs/package.json bench/wsjs/package-lock.json bench/wsjs/entry.js
+	cd bench/wsjs && npm ci --no-audit --no-fund && npm run --silent build
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -217,15 +217,15 @@ CALL = """async ([name, arg]) => {
 }"""
 
 
-def ensure_bundle() -> None:
-    """`npm ci` + esbuild in bench/js when the bundle is missing or older than its inputs."""
-    lock = JS_DIR / "package-lock.json"
-    installed = JS_DIR / "node_modules" / ".package-lock.json"
+def ensure_bundle(js_dir: Path = JS_DIR, bundle: Path = BUNDLE) -> None:
+    """`npm ci` + esbuild in `js_dir` (bench/js) when `bundle` is missing or older than its inputs."""
+    lock = js_dir / "package-lock.json"
+    installed = js_dir / "node_modules" / ".package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True)
-    inputs = [lock, JS_DIR / "package.json", JS_DIR / "entry.js"]
-    if not BUNDLE.exists() or BUNDLE.stat().st_mtime < max(p.stat().st_mtime for p in inputs):
-        subprocess.run(["npm", "run", "--silent", "build"], cwd=JS_DIR, check=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=js_dir, check=True)
+    inputs = [lock, js_dir / "package.json", js_dir / "entry.js"]
+    if not bundle.exists() or bundle.stat().st_mtime < max(p.stat().st_mtime for p in inputs):
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=js_dir, check=True)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pyrtvi_server import __version__, proxy
 from pyrtvi_server.boot import BootBuild, interpreter_module, plain_key
 from pyrtvi_server.bots import create_bot_service
-from pyrtvi_server.config import Settings
+from pyrtvi_server.config import Settings, public_base
 from pyrtvi_server.cors import RTVICors
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_server.static import (
@@ -182,7 +182,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """`/pyscript.json`: the fast boot for embedding pages. `?boot=plain`: the full stdlib
         without the snapshot (a page that imports stdlib modules the build left out);
         `?boot=trimmed`: the trimmed stdlib without the snapshot (what the tests check)."""
-        origin = proxy.public_base(settings, request)
+        origin = public_base(settings, request)
         headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
         mode = request.query_params.get("boot", "fast")
         if mode not in {"fast", "trimmed", "plain"}:

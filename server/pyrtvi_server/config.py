@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from starlette.requests import Request
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -195,3 +197,8 @@ NUMERIC_ENV: dict[str, type[int] | type[float]] = {
     "max_sessions": int,
     "bot_recycle_mb": int,
 }
+
+
+def public_base(settings: Settings, request: Request) -> str:
+    """The base URL browsers reach this server at: the configured one, else the request's."""
+    return settings.public_url or str(request.base_url).rstrip("/")

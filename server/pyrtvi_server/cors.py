@@ -53,6 +53,11 @@ def same_origin(origin: str, host_header: str | None) -> bool:
     return _host_port(parts.netloc, parts.scheme) == _host_port(host_header, parts.scheme)
 
 
+def origin_permitted(origin: str, allowed: set[str], host_header: str | None) -> bool:
+    """The policy: `origin` is listed in `allowed` (normalized) or is the server's own."""
+    return normalize_origin(origin) in allowed or same_origin(origin, host_header)
+
+
 class RTVICors:
     """Pure ASGI middleware (streams pass through untouched, no buffering)."""
 
@@ -75,9 +80,7 @@ class RTVICors:
         return None
 
     def origin_allowed(self, origin: str, headers: Headers) -> bool:
-        return normalize_origin(origin) in self.allowed_origins or same_origin(
-            origin, headers.get("host")
-        )
+        return origin_permitted(origin, self.allowed_origins, headers.get("host"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pyrtvi_server.bots import BotService
-from pyrtvi_server.config import Settings
+from pyrtvi_server.config import Settings, public_base
 from pyrtvi_server.guard import (
     ADDRESS_CLASSES,
     DEFAULT_ALLOWED,
@@ -39,6 +39,7 @@ from pyrtvi_server.models import (
 )
 from pyrtvi_server.runner import RunnerStartRequest, deep_merge, runner_body, start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
+from pyrtvi_server.wsrelay import WebSocketRelay
 
 log = logging.getLogger("pyrtvi.proxy")
 
@@ -158,11 +159,6 @@ def guarded(handler: Handler, secrets: Secrets | None = None) -> Handler:
     return endpoint
 
 
-def public_base(settings: Settings, request: Request) -> str:
-    """The base URL browsers reach this server at: the configured one, else the request's."""
-    return settings.public_url or str(request.base_url).rstrip("/")
-
-
 def server_sets_config(extra: dict[str, Any]) -> bool:
     body = extra.get("body")
     return bool(extra.get("config")) or (isinstance(body, dict) and bool(body.get("config")))
@@ -196,17 +192,27 @@ def routes(
     policy = candidate_policy(settings)
     limits = limits or connect_limits(settings)
     hide_config = server_sets_config(extra) and not settings.expose_server_config
+    relay = WebSocketRelay(settings, bots)
 
     async def connect(request: Request) -> Response:
-        body = validate(ConnectRequest, await read_json(request, settings.max_body_bytes, empty={}))
+        data = await read_json(request, settings.max_body_bytes, empty={})
+        websocket = isinstance(data, dict) and data.get("transport") == "websocket"
+        if websocket:
+            assert isinstance(data, dict)
+            data = {k: v for k, v in data.items() if k != "transport"}
+        body = validate(ConnectRequest, data)
         client = client_host(request)
         limits.admit(client, await bots.active_sessions())
-        upstream = await bots.upstream()  # after validation: bad input is not kept waiting
         request_data = body.bot_request_data()
         services = dict(body.services)
         config = [item.model_dump() for item in body.config]
         # The runner's body is the page's own request data: without the client's version stamp.
         page_data = {k: v for k, v in request_data.items() if k != "rtvi_client_version"}
+        if websocket:
+            reply = await relay.connect(request, runner_body(page_data, services, config))
+            limits.started(client)
+            return reply
+        upstream = await bots.upstream()  # after validation: bad input is not kept waiting
         start = start_request(
             runner_body(page_data, services, config),
             extra,
@@ -230,6 +236,10 @@ def routes(
         body = validate(RunnerStartRequest, data)
         client = client_host(request)
         limits.admit(client, await bots.active_sessions())
+        if body.transport == "websocket":
+            reply = await relay.start(request, dict(body.body))
+            limits.started(client)
+            return reply
         upstream = await bots.upstream()
         forwarded = start_request(
             dict(body.body), extra, enable_default_ice_servers=body.enableDefaultIceServers
@@ -302,4 +312,5 @@ def routes(
         ),
         Route("/action", guarded(action, secrets), methods=["POST"], name="action"),
         Route("/start", guarded(start, secrets), methods=["POST"], name="start"),
+        *relay.routes(),
     ]

@@ -85,6 +85,7 @@ def start_request(
     *,
     enable_default_ice_servers: bool = False,
     legacy: dict[str, Any] | None = None,
+    transport: Literal["webrtc", "websocket"] = "webrtc",
 ) -> dict[str, Any]:
     """The upstream `/start` body for `body` (the bot's request data) with the server's extras.
 
@@ -94,7 +95,7 @@ def start_request(
     start: dict[str, Any] = {}
     if legacy is not None:
         start = deep_merge(legacy, {k: v for k, v in extra.items() if k != "body"})
-    start["transport"] = "webrtc"
+    start["transport"] = transport
     start["enableDefaultIceServers"] = bool(
         extra.get("enableDefaultIceServers", enable_default_ice_servers)
     )
@@ -103,15 +104,16 @@ def start_request(
 
 
 class RunnerStartRequest(_Strict):
-    """What `POST /start` of a Pipecat runner accepts (the WebRTC part of it).
+    """What `POST /start` of a Pipecat runner accepts (its WebRTC and WebSocket parts).
 
-    `body` is the bot's request data. pyrtvi serve relays WebRTC sessions only: another
-    `transport` (or the runner's legacy Daily hint, `createDailyRoom`) is refused.
+    `body` is the bot's request data. pyrtvi serve relays WebRTC and WebSocket sessions
+    (`pyrtvi_server.wsrelay`): another `transport` (or the runner's legacy Daily hint,
+    `createDailyRoom`) is refused.
     """
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    transport: Literal["webrtc"] = "webrtc"
+    transport: Literal["webrtc", "websocket"] = "webrtc"
     enableDefaultIceServers: bool = False
     createDailyRoom: Literal[False] = False
     body: dict[str, JsonValue] = Field(default_factory=dict)

@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from tests.browser.pages import HarnessPool, guard_offhost
+from tests.browser.pages import HarnessPool
 from tests.browser.pages.pipecat_js import PipecatJSPage
 from tests.conftest import LiveServer, browser_config
 from tests.runner_bot import RunnerBot, runner_bot
@@ -45,16 +44,6 @@ def embedded(server_factory: Any) -> LiveServer:
         assert time.monotonic() < deadline, f"the embedded bot did not start:\n{server.log()}"
         time.sleep(0.2)
     return server
-
-
-@pytest.fixture
-def js_context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context()
-    context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
-    offhost = guard_offhost(context)
-    yield context
-    context.close()
-    assert not offhost, f"the page requested off-host URLs: {offhost}"
 
 
 def session_of(runner_bot: RunnerBot, before: set[str]) -> str:

@@ -1,8 +1,13 @@
 """A stock Pipecat runner bot (`bot.py` next to this file) as a real process, for the tests.
 
-`runner_bot` is a module-scoped pytest fixture: import it into a test module to use it. The bot
-runs on pipecat's own development runner (`python bot.py -t webrtc`) from `.venvs/runner-1.14.0`
-(`make setup-test`), on a free loopback port, and records every session's `runner_args.body`.
+`runner_bot` (`-t webrtc`) and `runner_ws_bot` (`-t websocket`) are module-scoped pytest fixtures:
+import them into a test module to use them. The bot runs on pipecat's own development runner
+(`python bot.py -t ...`) from `.venvs/runner-1.14.0` (`make setup-test`), on a free loopback port,
+and records every session's `runner_args.body`.
+
+In websocket mode the runner serves `/ws-client` and its `/start {"transport": "websocket"}`
+answers `wsUrl`, whose scheme pipecat 1.14 picks from the host alone: `ws` for `localhost`, `wss`
+for any other (127.0.0.1 included). So that bot runs on `--host localhost`, as a user runs it.
 """
 
 from __future__ import annotations
@@ -34,9 +39,24 @@ class RunnerBot(LiveServer):
     """`python bot.py -t webrtc --host 127.0.0.1 --port N`, as a Pipecat user starts theirs.
 
     A `LiveServer` (port, log, stop) whose process is the runner instead of `pyrtvi serve`.
+    `transport="websocket"` runs `-t websocket --host localhost` instead.
     """
 
     args: list[str] = field(default_factory=list)
+    transport: str = "webrtc"
+
+    @property
+    def host(self) -> str:
+        return "localhost" if self.transport == "websocket" else "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The runner's plain WebSocket endpoint (websocket mode)."""
+        return f"ws://{self.host}:{self.port}/ws-client"
 
     @property
     def record_path(self) -> Path:
@@ -45,7 +65,7 @@ class RunnerBot(LiveServer):
 
     def start(self, log_dir: Path) -> RunnerBot:
         self.log_path = log_dir / f"runner-bot-{self.port}.log"
-        cmd = [str(PYTHON), str(BOT), "-t", "webrtc", "--host", "127.0.0.1"]
+        cmd = [str(PYTHON), str(BOT), "-t", self.transport, "--host", self.host]
         cmd += ["--port", str(self.port), *self.args]
         env = {**os.environ, **self.env, "RUNNER_BOT_RECORD": str(self.record_path)}
         with self.log_path.open("wb") as log:
@@ -80,12 +100,23 @@ class RunnerBot(LiveServer):
         raise AssertionError(f"the runner bot ran no session {session_id}:\n{self.log()}")
 
 
-@pytest.fixture(scope="module")
-def runner_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
+def _started(tmp_path_factory: pytest.TempPathFactory, transport: str) -> Iterator[RunnerBot]:
     if not PYTHON.exists():
         pytest.skip(f"no runner bot environment ({PYTHON}): run `make setup-test`")
-    bot = RunnerBot().start(tmp_path_factory.mktemp("runner-bot"))
+    bot = RunnerBot(transport=transport).start(tmp_path_factory.mktemp("runner-bot"))
     try:
         yield bot
     finally:
         bot.stop()
+
+
+@pytest.fixture(scope="module")
+def runner_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
+    """The runner bot on `-t webrtc`."""
+    yield from _started(tmp_path_factory, "webrtc")
+
+
+@pytest.fixture(scope="module")
+def runner_ws_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
+    """The runner bot on `-t websocket` (`/ws-client`)."""
+    yield from _started(tmp_path_factory, "websocket")

@@ -1,6 +1,7 @@
 """A stock Pipecat bot on the development runner, as a Pipecat user writes one (pipecat-ai 1.14).
 
     .venvs/runner-1.14.0/bin/python tests/runner_bot/bot.py -t webrtc --host 127.0.0.1 --port 7860
+    .venvs/runner-1.14.0/bin/python tests/runner_bot/bot.py -t websocket --host localhost --port 7860
 
 Nothing of pyrtvi is imported: this is the bot a user already has, and the tests check that
 pyrtvi talks to it as it is. Offline stand-ins replace the cloud services: Silero VAD (bundled
@@ -41,9 +42,11 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi import RTVIProcessor
 from pipecat.runner.types import RunnerArguments
 from pipecat.runner.utils import create_transport
+from pipecat.serializers.protobuf import ProtobufFrameSerializer
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 from pipecat.transports.base_transport import BaseTransport, TransportParams
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 from pipecat.workers.runner import WorkerRunner
 
 TONE_HZ = 440.0
@@ -137,7 +140,15 @@ async def bot(runner_args: RunnerArguments) -> None:
     record(runner_args)
     transport = await create_transport(
         runner_args,
-        {"webrtc": lambda: TransportParams(audio_in_enabled=True, audio_out_enabled=True)},
+        {
+            "webrtc": lambda: TransportParams(audio_in_enabled=True, audio_out_enabled=True),
+            # `/ws-client`: the protobuf frames @pipecat-ai/websocket-transport speaks.
+            "websocket": lambda: FastAPIWebsocketParams(
+                audio_in_enabled=True,
+                audio_out_enabled=True,
+                serializer=ProtobufFrameSerializer(),
+            ),
+        },
     )
     await run_bot(transport, runner_args)
 

@@ -10,6 +10,7 @@ the start endpoint (`/start` → `/sessions/{id}/api/offer`), as against a Pipec
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route
@@ -58,6 +59,32 @@ CALL = """async ([name, args]) => {
 }"""
 
 
+def open_bundle_page(
+    context: BrowserContext, origin: str, prefix: str, bundle: Path, html: str
+) -> Page:
+    """A page on `origin` whose `prefix + "page.html"` is `html` and whose script is `bundle`
+    (`prefix + bundle.name`), both served by Playwright routes; once its `data-pipecat` is ready.
+    """
+
+    def serve(route: Route) -> None:
+        name = route.request.url.split(prefix, 1)[1].split("?")[0]
+        if name == bundle.name:
+            route.fulfill(path=str(bundle), content_type="text/javascript")
+        elif name == "page.html":
+            route.fulfill(body=html, content_type="text/html")
+        else:
+            route.fulfill(status=404, body="not found")
+
+    page = context.new_page()
+    page.route(f"{origin}{prefix}**", serve)
+    page.goto(f"{origin}{prefix}page.html")
+    page.wait_for_function(
+        "document.documentElement.dataset.pipecat === 'ready'",
+        timeout=browser_config.BOOT_TIMEOUT_MS,
+    )
+    return page
+
+
 class PipecatJSPage:
     """One page with the official client loaded, on `origin`."""
 
@@ -67,24 +94,7 @@ class PipecatJSPage:
     @classmethod
     def open(cls, context: BrowserContext, origin: str) -> PipecatJSPage:
         ensure_bundle()
-
-        def serve(route: Route) -> None:
-            name = route.request.url.split(PREFIX, 1)[1].split("?")[0]
-            if name == "bench-client.js":
-                route.fulfill(path=str(BUNDLE), content_type="text/javascript")
-            elif name == "page.html":
-                route.fulfill(body=PAGE, content_type="text/html")
-            else:
-                route.fulfill(status=404, body="not found")
-
-        page = context.new_page()
-        page.route(f"{origin}{PREFIX}**", serve)
-        page.goto(f"{origin}{PREFIX}page.html")
-        page.wait_for_function(
-            "document.documentElement.dataset.pipecat === 'ready'",
-            timeout=browser_config.BOOT_TIMEOUT_MS,
-        )
-        return cls(page)
+        return cls(open_bundle_page(context, origin, PREFIX, BUNDLE, PAGE))
 
     def call(self, name: str, *args: Any) -> Any:
         return json.loads(self.page.evaluate(CALL, [name, list(args)]))
