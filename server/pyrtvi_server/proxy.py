@@ -209,9 +209,9 @@ def routes(
         # The runner's body is the page's own request data: without the client's version stamp.
         page_data = {k: v for k, v in request_data.items() if k != "rtvi_client_version"}
         if websocket:
-            reply = await relay.connect(request, runner_body(page_data, services, config))
+            relayed = await relay.connect(request, runner_body(page_data, services, config))
             limits.started(client)
-            return reply
+            return relayed
         upstream = await bots.upstream()  # after validation: bad input is not kept waiting
         start = start_request(
             runner_body(page_data, services, config),
@@ -237,9 +237,9 @@ def routes(
         client = client_host(request)
         limits.admit(client, await bots.active_sessions())
         if body.transport == "websocket":
-            reply = await relay.start(request, dict(body.body))
+            relayed = await relay.start(request, dict(body.body))
             limits.started(client)
-            return reply
+            return relayed
         upstream = await bots.upstream()
         forwarded = start_request(
             dict(body.body), extra, enable_default_ice_servers=body.enableDefaultIceServers

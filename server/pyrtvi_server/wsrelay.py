@@ -205,7 +205,7 @@ class WebSocketRelay:
         start = start_request(body, dict(self.settings.bot_extra), transport="websocket")
         target = bot_ws_url(await upstream.start(start))
         session_id = self.sessions.issue(target, start)
-        path = request.app.url_path_for("ws_relay", session_id=session_id)
+        path = str(request.app.url_path_for("ws_relay", session_id=session_id))
         url = urlsplit(public_base(self.settings, request) + path)
         scheme = "wss" if url.scheme == "https" else "ws"
         return url._replace(scheme=scheme).geturl()
@@ -251,7 +251,7 @@ class WebSocketRelay:
                 return
             await websocket.accept()
             try:
-                await self.pump(websocket, bot)
+                await self.pump(websocket, bot, target)
             finally:
                 await bot.close()
         finally:
@@ -295,7 +295,7 @@ class WebSocketRelay:
             log.warning("the bot's websocket is unreachable: %r", exc)
             raise Refusal(1014, "the bot is unreachable (see the server log)") from None
 
-    async def pump(self, websocket: WebSocket, bot: ClientConnection) -> None:
+    async def pump(self, websocket: WebSocket, bot: ClientConnection, target: Target) -> None:
         """Frames both ways until one side closes or breaks a limit; then close the other."""
         to_bot = asyncio.create_task(self.browser_to_bot(websocket, bot))
         to_browser = asyncio.create_task(self.bot_to_browser(websocket, bot))
@@ -314,7 +314,8 @@ class WebSocketRelay:
             elif error is not None:
                 log.warning("websocket relay to the bot failed: %r", error)
                 await self.close_browser(websocket, 1011, "relay error (see the server log)")
-            else:  # the browser left
+            else:  # the browser left: its session is free for a reconnect at once
+                self.sessions.release(target)
                 await bot.close(1000, "the client left")
             return
         code, reason = self.browser_close_for(bot)
