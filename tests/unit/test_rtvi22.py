@@ -227,7 +227,6 @@ async def test_client_exposes_capabilities(
         ("1.3.0", Feature.UI_SNAPSHOT, False),
         ("0.3.0", Feature.UI_CANCEL_JOB_GROUP, True),
         ("junk", Feature.DTMF, True),
-        ("1.2.0", Feature.CAMERA, False),  # no capabilities reported: not refused
     ],
 )
 def test_version_gating(version: str, feature: Feature, refused: bool) -> None:
@@ -237,14 +236,8 @@ def test_version_gating(version: str, feature: Feature, refused: bool) -> None:
         assert isinstance(error, UnsupportedFeatureError) and str(feature) in str(error)
 
 
-def test_capability_gating_needs_an_explicit_false() -> None:
-    ready = BotReady.parse({"version": "2.2.0", "capabilities": CAPS})
-    assert unsupported(Feature.CAMERA, ready) is not None
-    assert unsupported(Feature.SCREEN_SHARE, ready) is not None
-    assert "video_in" in str(unsupported(Feature.CAMERA, ready))
-    allowed = BotReady.parse({"version": "2.2.0", "capabilities": {"video_in": True}})
-    assert unsupported(Feature.CAMERA, allowed) is None
-    assert unsupported(Feature.DTMF, None) is None  # no bot-ready: the readiness check rules
+def test_no_bot_ready_leaves_it_to_the_readiness_check() -> None:
+    assert unsupported(Feature.DTMF, None) is None
 
 
 def test_dtmf_format_by_version() -> None:
@@ -273,15 +266,15 @@ async def test_sends_to_an_old_bot_fail_at_once(
     assert len(bot.received) == before
 
 
-async def test_camera_refused_when_the_bot_takes_no_video(
+async def test_media_is_not_refused_on_capabilities(
     make_client: Callable[..., RTVIClient], bot: FakeBot
 ) -> None:
     bot.protocol_version, bot.capabilities = "2.2.0", CAPS
     client = make_client()
     await client.connect()
-    with pytest.raises(UnsupportedFeatureError, match="camera"):
-        client.enable_cam(True)
-    client.enable_cam(False)  # turning it off is always fine
+    assert client.bot_capabilities["video_in"] is False
+    client.enable_cam(True)  # a local preview is still a camera: pipecat's flags hide UI
+    assert client.is_cam_enabled
 
 
 async def test_sends_before_ready_raise_bot_not_ready(

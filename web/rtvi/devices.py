@@ -7,8 +7,6 @@ exposes them.
 
 from __future__ import annotations
 
-from .features import Feature, check
-from .messages import BotReady
 from .transport import DeviceInfo, Tracks, Transport
 
 
@@ -17,7 +15,6 @@ class DeviceMethods:
     ``enable_mic/cam/screen_share``, ``is_*_enabled``, ``is_sharing_screen``, ``tracks``."""
 
     _transport: Transport
-    _bot_ready: BotReady | None
 
     async def init_devices(self) -> None:
         await self._transport.init_devices()
@@ -56,16 +53,9 @@ class DeviceMethods:
         self._transport.enable_mic(enable)
 
     def enable_cam(self, enable: bool) -> None:
-        """Turning the camera on with a bot whose capabilities say ``video_in: false`` raises
-        :class:`UnsupportedFeatureError`."""
-        if enable:
-            check(Feature.CAMERA, self._bot_ready)
         self._transport.enable_cam(enable)
 
     def enable_screen_share(self, enable: bool) -> None:
-        """The same for screen share and ``screen_in``."""
-        if enable:
-            check(Feature.SCREEN_SHARE, self._bot_ready)
         self._transport.enable_screen_share(enable)
 
     @property

@@ -1,15 +1,19 @@
-"""What the connected bot can serve, from its ``bot-ready``: protocol version and capabilities.
+"""What the connected bot can serve, from its ``bot-ready`` protocol version.
 
 Pure: no I/O. A call the bot cannot serve fails at once with :class:`UnsupportedFeatureError`
 (nothing is sent, nothing waits for a timeout). The minimum versions are the RTVI protocol
 versions that introduced each message (PROTOCOL.md §3.2, §8): pipecat 0.0.108 speaks 1.2.0 and
 accepts none of them, pipecat 1.14 speaks 2.2.0 and accepts them all.
+
+The 2.2 ``capabilities`` gate nothing: none of today's flags (``audio_in``, ``audio_out``,
+``video_in``, ``screen_in``, ``video_out``, ``metrics``) is about a message, and media calls are
+not refused on them: pipecat means them for hiding UI, and a camera the bot ignores is still a
+local preview. ``RTVIClient.bot_capabilities`` exposes them to the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import UnsupportedFeatureError
@@ -24,27 +28,15 @@ class Feature(StrEnum):
     UI_EVENT = "ui-event"
     UI_SNAPSHOT = "ui-snapshot"
     UI_CANCEL_JOB_GROUP = "ui-cancel-job-group"
-    CAMERA = "camera"
-    SCREEN_SHARE = "screen share"
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """The lowest bot protocol version, and the ``capabilities`` flag the bot must not deny."""
-
-    min_version: tuple[int, ...] = ()
-    capability: str | None = None
-
-
-#: Every gated feature → what the bot must offer.
-REQUIREMENTS: Mapping[Feature, Requirement] = {
-    Feature.DTMF: Requirement((2, 0)),  # 2.0 {button} per key; 2.1 {buttons}
-    Feature.SEND_FILE: Requirement((2, 2)),
-    Feature.UI_EVENT: Requirement((1, 3)),
-    Feature.UI_SNAPSHOT: Requirement((1, 3)),
-    Feature.UI_CANCEL_JOB_GROUP: Requirement((1, 3)),
-    Feature.CAMERA: Requirement(capability="video_in"),
-    Feature.SCREEN_SHARE: Requirement(capability="screen_in"),
+#: Every gated feature → the lowest bot protocol version that serves it.
+MIN_VERSION: Mapping[Feature, tuple[int, ...]] = {
+    Feature.DTMF: (2, 0),  # 2.0 {button} per key; 2.1 {buttons}
+    Feature.SEND_FILE: (2, 2),
+    Feature.UI_EVENT: (1, 3),
+    Feature.UI_SNAPSHOT: (1, 3),
+    Feature.UI_CANCEL_JOB_GROUP: (1, 3),
 }
 
 #: The first protocol whose ``dtmf`` carries ``buttons`` (2.0 sends one ``{button}`` per key).
@@ -57,24 +49,16 @@ def _text(version: tuple[int, ...]) -> str:
 
 def unsupported(feature: Feature, ready: BotReady | None) -> UnsupportedFeatureError | None:
     """Why the bot of ``ready`` cannot serve ``feature``, or None when it can (or when there is
-    no ``bot-ready`` yet: the caller's own readiness check applies then).
-
-    A capability is refused only when the bot says ``false``; a bot that reports no
-    capabilities (RTVI < 2.2) is given the benefit of the doubt.
-    """
+    no ``bot-ready`` yet: the caller's own readiness check applies then)."""
     if ready is None:
         return None
-    need = REQUIREMENTS[feature]
-    if need.min_version:
-        version = ready.version or ()
-        if version < need.min_version:
-            have = _text(version) if version else "an unknown version"
-            detail = f"it needs RTVI {_text(need.min_version)}, the bot speaks {have}"
-            return UnsupportedFeatureError(str(feature), "the bot", detail)
-    if need.capability and ready.capabilities.get(need.capability) is False:
-        detail = f"its bot-ready capabilities say {need.capability}: false"
-        return UnsupportedFeatureError(str(feature), "the bot", detail)
-    return None
+    need = MIN_VERSION[feature]
+    version = ready.version or ()
+    if version >= need:
+        return None
+    have = _text(version) if version else "an unknown version"
+    detail = f"it needs RTVI {_text(need)}, the bot speaks {have}"
+    return UnsupportedFeatureError(str(feature), "the bot", detail)
 
 
 def check(feature: Feature, ready: BotReady | None) -> None:
