@@ -7,6 +7,8 @@ PORT ?= 8000
 #: The embedded bot's Pipecat; the tests also start a bot on the newest Pipecat.
 BOT_PIPECAT ?= 0.0.108
 TEST_BOTS := 0.0.108 1.14.0
+#: A stock Pipecat development-runner bot for the tests (tests/runner_bot).
+RUNNER_PIPECAT := 1.14.0
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -19,7 +21,8 @@ test: setup-test lint typecheck pytest
 
 setup: $(VENV)/.installed node_modules/.installed .venvs/bot-$(BOT_PIPECAT)/.installed system-deps
 
-setup-test: setup $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) browser-deps
+setup-test: setup $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
+	.venvs/runner-$(RUNNER_PIPECAT)/.installed bench/js/dist/bench-client.js browser-deps
 
 # Debian packages: espeak-ng is the bot's offline TTS; chromium runs the browser tests.
 system-deps:
@@ -45,6 +48,17 @@ node_modules/.installed: package.json package-lock.json
 	.venvs/bot-$*/bin/pip install -q --upgrade pip
 	.venvs/bot-$*/bin/pip install -q 'pipecat-ai[webrtc,silero]==$*' -r server/pyrtvi_bot/requirements.txt
 	touch $@
+
+# What a Pipecat user installs for `python bot.py` (its development runner), and nothing of ours.
+.venvs/runner-%/.installed: tests/runner_bot/requirements.txt
+	[ -x .venvs/runner-$*/bin/python ] || $(PYTHON) -m venv .venvs/runner-$*
+	.venvs/runner-$*/bin/pip install -q --upgrade pip
+	.venvs/runner-$*/bin/pip install -q 'pipecat-ai[runner,webrtc,silero]==$*' -r tests/runner_bot/requirements.txt
+	touch $@
+
+# The official Pipecat JS client, bundled for the tests and bench/connect.py.
+bench/js/dist/bench-client.js: bench/js/package.json bench/js/package-lock.json bench/js/entry.js
+	cd bench/js && npm ci --no-audit --no-fund && npm run --silent build
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

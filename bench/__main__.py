@@ -1,14 +1,15 @@
 """`python -m bench [--runs N]`: every benchmark in turn, as `make bench` runs them.
 
 Page boot; connect against the official JS client on both embedded bots (pipecat 1.14.0, then
-0.0.108); the SmallWebRTC transport per bot.
+0.0.108); the SmallWebRTC transport per bot; the JS client on a stock runner bot, through
+pyrtvi serve and directly.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from bench import boot, connect, webrtc
+from bench import boot, connect, runner, webrtc
 
 
 def main() -> None:
@@ -23,6 +24,10 @@ def main() -> None:
         connect.main([*runs, "--bot-pipecat", pipecat])
     print("\n== SmallWebRTC transport per bot (bench.webrtc) ==", flush=True)
     webrtc.main(runs)
+    print(
+        "\n== the JS client on a stock runner bot, via pyrtvi serve (bench.runner) ==", flush=True
+    )
+    runner.main(runs)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,11 @@ class HTTPError(Exception):
 
 @dataclass
 class Session:
-    """What `/start` stored: the client's request data, services and (checked) config."""
+    """What `/start` stored: the client's request data, services and (checked) config.
+
+    `request_data` is the runner body (`runner_args.body` of a Pipecat bot) when `/start` was
+    sent in the runner's shape, services and config included.
+    """
 
     id: str
     request_data: dict[str, Any]
@@ -127,13 +131,23 @@ class SessionRoutes:
 
     async def start(self, request: Request) -> Response:
         body = _object(await read_json(request), "the body")
-        request_data = _object(body.get("request_data", body.get("requestData")), "request_data")
-        services = _object(body.get("services"), "services")
+        if "body" in body:
+            # A Pipecat runner's /start (what pyrtvi serve sends): `body` is the request data
+            # itself, with the services and config as keys of it.
+            request_data = _object(body["body"], "body")
+            services = _object(request_data.get("services"), "body.services")
+            config_entries = request_data.get("config")
+        else:  # pyrtvi's older contract: {request_data, services, config}
+            request_data = _object(
+                body.get("request_data", body.get("requestData")), "request_data"
+            )
+            services = _object(body.get("services"), "services")
+            config_entries = body.get("config")
         for slot, name in services.items():
             if not isinstance(name, str):
                 raise HTTPError(400, f"services.{slot} must be a string")
         try:
-            config = check_config(body.get("config") or [])
+            config = check_config(config_entries or [])
         except ConfigError as exc:
             raise HTTPError(400, f"config: {exc}") from None
         self._evict()

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
-from pyrtvi_server import botproc
+from pyrtvi_server import botproc, runner
 from pyrtvi_server.config import REPO_ROOT, Settings
 from pyrtvi_server.upstream import ProxyError, Upstream
 
@@ -106,7 +106,7 @@ class RemoteBot(BotService):
         now = time.monotonic()
         if self._upstream and (self._probe is None or now - self._probe[0] > PROBE_CACHE_SECONDS):
             healthy = await self._upstream.health(
-                min(PROBE_TIMEOUT, self.settings.upstream_timeout)
+                min(PROBE_TIMEOUT, self.settings.upstream_timeout), runner.HEALTH_PATHS
             )
             self._probe = (time.monotonic(), healthy)
         state = (

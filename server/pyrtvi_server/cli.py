@@ -30,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["embedded", "url", "none"],
         help="bot service: the embedded offline Pipecat bot, a remote one, or none (PYRTVI_BOT)",
     )
-    serve.add_argument("--bot-url", help="remote bot service base URL (PYRTVI_BOT_URL)")
+    serve.add_argument(
+        "--bot-url",
+        help="remote bot service base URL, e.g. a Pipecat runner's http://localhost:7860; "
+        "implies --bot url (PYRTVI_BOT_URL)",
+    )
     serve.add_argument(
         "--bot-pipecat",
         dest="bot_pipecat_version",

@@ -86,6 +86,8 @@ class Settings:
         if "PYRTVI_UPSTREAM_TIMEOUT" in env:
             values["upstream_timeout"] = float(env["PYRTVI_UPSTREAM_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("bot_url") and overrides.get("bot_mode") is None:
+            values["bot_mode"] = "url"  # `--bot-url URL` alone means that bot, as the variable does
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
         return settings

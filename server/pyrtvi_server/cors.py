@@ -1,4 +1,4 @@
-"""CORS for the RTVI endpoints (`/connect`, `/action`, `/sessions/...`).
+"""CORS for the RTVI endpoints (`/connect`, `/start`, `/action`, `/sessions/...`).
 
 Policy: the page's own origin always works; other origins only when listed in
 `Settings.allowed_origins` (no wildcard, ever). A preflight from an allowed origin may ask for any
@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Paths under CORS control, with the methods a preflight may ask for.
-RTVI_EXACT = {"/connect": ("POST",), "/action": ("POST",)}
+RTVI_EXACT = {"/connect": ("POST",), "/action": ("POST",), "/start": ("POST",)}
 RTVI_PREFIX = ("/sessions/", ("POST", "PATCH"))
 #: Headers a browser never needs permission for (CORS-safelisted); always acceptable.
 SAFELISTED = {"accept", "accept-language", "content-language", "content-type"}

@@ -1,4 +1,5 @@
-"""The RTVI developer endpoints: `/connect`, `/sessions/{id}/offer`, `/action`.
+"""The RTVI developer endpoints: `/connect`, `/sessions/{id}/offer`, `/action`, and the Pipecat
+runner's `/start` and `/sessions/{id}/api/offer` (contract in `pyrtvi_server.runner`).
 
 Each validates the browser's request, adds the server-side extras (`Settings.bot_extra`,
 `Settings.bot_headers` via the upstream client) and forwards it to the configured bot service.
@@ -7,7 +8,6 @@ Every failure is a JSON `{"error": ..., "detail": ...}` answer with a 4xx/5xx st
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,6 +30,7 @@ from pyrtvi_server.models import (
     OfferRequest,
     StartReply,
 )
+from pyrtvi_server.runner import RunnerStartRequest, deep_merge, runner_body, start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
 
 log = logging.getLogger("pyrtvi.proxy")
@@ -40,20 +41,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def error_response(exc: ProxyError) -> JSONResponse:
     return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status)
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `extra` laid over it: objects merge recursively, anything else is replaced.
-
-    `extra` is the server's configuration, so it wins: a browser cannot override a secret.
-    """
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 async def read_json(request: Request, max_bytes: int, *, empty: object = None) -> object:
@@ -114,6 +101,11 @@ def parse_reply(model: type[M], reply: UpstreamReply) -> M:
         ) from None
 
 
+def ice_servers(reply: StartReply) -> list[dict[str, Any]]:
+    ice = reply.iceConfig.iceServers if reply.iceConfig else []
+    return [server.model_dump(exclude_none=True) for server in ice]
+
+
 def session_id_of(request: Request) -> str:
     session_id = str(request.path_params["session_id"])
     if not SESSION_ID_RE.match(session_id):
@@ -151,27 +143,39 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
     async def connect(request: Request) -> Response:
         body = validate(ConnectRequest, await read_json(request, settings.max_body_bytes, empty={}))
         upstream = await bots.upstream()  # after validation: bad input is not kept waiting
-        start = deep_merge(
-            {
-                "request_data": body.bot_request_data(),
-                "services": dict(body.services),
-                "config": [item.model_dump() for item in body.config],
-            },
+        request_data = body.bot_request_data()
+        services = dict(body.services)
+        config = [item.model_dump() for item in body.config]
+        # The runner's body is the page's own request data: without the client's version stamp.
+        page_data = {k: v for k, v in request_data.items() if k != "rtvi_client_version"}
+        start = start_request(
+            runner_body(page_data, services, config),
             extra,
+            legacy={"request_data": request_data, "services": services, "config": config},
         )
-        # The same again under "body", which is where a stock Pipecat runner's /start looks.
-        mirror = {key: copy.deepcopy(start[key]) for key in ("request_data", "services", "config")}
-        extra_body = extra.get("body")
-        start["body"] = deep_merge(mirror, extra_body) if isinstance(extra_body, dict) else mirror
         reply = parse_reply(StartReply, await upstream.start(start))
         bots.session_started(reply.sessionId)
-        ice = reply.iceConfig.iceServers if reply.iceConfig else []
         return JSONResponse(
             {
                 "session_id": reply.sessionId,
                 "offer_url": str(request.url_for("offer", session_id=reply.sessionId)),
-                "ice_servers": [server.model_dump(exclude_none=True) for server in ice],
+                "ice_servers": ice_servers(reply),
             }
+        )
+
+    async def start(request: Request) -> Response:
+        """A Pipecat runner's `/start`: the bot's request data is `body`; `{sessionId, iceConfig}`."""
+        data = await read_json(request, settings.max_body_bytes, empty={})
+        body = validate(RunnerStartRequest, data)
+        upstream = await bots.upstream()
+        forwarded = start_request(
+            dict(body.body), extra, enable_default_ice_servers=body.enableDefaultIceServers
+        )
+        reply = parse_reply(StartReply, await upstream.start(forwarded))
+        bots.session_started(reply.sessionId)
+        # The client derives the offer URL from this endpoint: /sessions/{id}/api/offer here.
+        return JSONResponse(
+            {"sessionId": reply.sessionId, "iceConfig": {"iceServers": ice_servers(reply)}}
         )
 
     async def offer(request: Request) -> Response:
@@ -206,11 +210,14 @@ def routes(settings: Settings, bots: BotService) -> list[BaseRoute]:
 
     return [
         Route("/connect", guarded(connect), methods=["POST"], name="connect"),
-        Route(
-            "/sessions/{session_id}/offer",
-            guarded(offer),
-            methods=["POST", "PATCH"],
-            name="offer",
+        # The offer URL pyrtvi's auth bundle names, and the one the runner contract derives.
+        *(
+            Route(path, guarded(offer), methods=["POST", "PATCH"], name=name)
+            for path, name in (
+                ("/sessions/{session_id}/offer", "offer"),
+                ("/sessions/{session_id}/api/offer", "runner_offer"),
+            )
         ),
         Route("/action", guarded(action), methods=["POST"], name="action"),
+        Route("/start", guarded(start), methods=["POST"], name="start"),
     ]

@@ -74,12 +74,16 @@ class Upstream:
     async def ice(self, session_id: str, body: dict[str, Any]) -> UpstreamReply:
         return await self.request("PATCH", _offer_path(session_id), body)
 
-    async def health(self, timeout: float) -> bool:
-        try:
-            reply = await self._client.get("/health", timeout=timeout)
-        except httpx.HTTPError:
-            return False
-        return reply.status_code == 200
+    async def health(self, timeout: float, paths: tuple[str, ...] = ("/health",)) -> bool:
+        """Whether one of `paths` answers 200 (tried in order; unreachable is False at once)."""
+        for path in paths:
+            try:
+                reply = await self._client.get(path, timeout=timeout)
+            except httpx.HTTPError:
+                return False
+            if reply.status_code == 200:
+                return True
+        return False
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -115,7 +115,15 @@ def test_connect_forwards_validated_body_with_server_extras(
     # Objects merge, the server's keys win.
     assert body["services"] == {"llm": "together", "tts": "espeak"}
     assert body["config"] == REALTIME_AI_BODY["config"]
-    assert body["body"] == {k: body[k] for k in ("request_data", "services", "config")}
+    # The runner contract (issue 10): `body` is the page's request data itself, flat, with the
+    # services and config as keys of it and the server's extras merged in; no version stamp.
+    assert body["transport"] == "webrtc" and body["enableDefaultIceServers"] is False
+    assert body["body"] == {
+        "user_id": "u-1",
+        "api_key": SECRET,
+        "services": body["services"],
+        "config": body["config"],
+    }
     assert start.headers["x-bot-key"] == HEADERS["X-Bot-Key"]
 
 
