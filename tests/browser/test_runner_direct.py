@@ -44,9 +44,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory, uploads: Path) -> Iterator[
 @pytest.fixture(scope="module")
 def pool(browser: Browser) -> Iterator[HarnessPool]:
     pool = HarnessPool(browser)
-    # The harness page is fulfilled by Playwright (no server address: the "public" address
-    # space), so Chromium's Local Network Access asks before it reaches another loopback
-    # origin; granted here as a user would grant the prompt.
+    # Chromium's Local Network Access asks before this page reaches the runner (a loopback
+    # address, another origin); granted here as a user grants the prompt.
     pool.context.grant_permissions(["local-network-access"])
     yield pool
     pool.close()
