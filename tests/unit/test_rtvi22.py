@@ -504,3 +504,21 @@ async def test_send_file_uploads_to_the_start_reply_url(
     with pytest.raises(FileUploadError, match="uploads off"):
         await client.send_file(b"x", format="text/plain")
     assert not any(m["type"] == "send-file" for m in bot.received)
+
+
+async def test_a_later_session_forgets_the_start_reply(
+    make_client: Callable[..., RTVIClient], http: FakeHTTP, transport: MemoryTransport
+) -> None:
+    http.responder = lambda req: json_response(start_reply({"fileUploadUrl": "/f"}))
+    client = make_client()
+    reply = await client.start_bot(START)
+    await client.connect(dict(reply))  # the same session: the reply still applies
+    assert client.start_reply == reply
+    assert transport.auth_bundle[START_ENDPOINT_KEY] == START
+    await client.disconnect()
+    await client.connect({"webrtcUrl": "http://other.example/api/offer"})
+    assert client.start_reply is None  # no upload to the old session's fileUploadUrl
+    await client.disconnect()
+    await client.start_bot(START)
+    await client.connect()  # the params flow
+    assert client.start_reply is None

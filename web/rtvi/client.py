@@ -279,9 +279,12 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
             check_transition(self.state, TransportState.AUTHENTICATING)
         if transport_params is None:
+            self._start = None  # a session of params' endpoint: no start reply applies
             auth = self._authenticate
         else:
             bundle = self._transport_params(transport_params)
+            if self._start is not None and not self._start.same_session(transport_params):
+                self._start = None
 
             async def auth(signal: AbortSignal) -> Any:
                 return bundle

@@ -77,6 +77,12 @@ class StartReply:
             urljoin(endpoint, upload) if isinstance(upload, str) and upload else None,
         )
 
+    def same_session(self, params: Any) -> bool:
+        """Whether ``connect(params)`` joins this reply's session (its ``fileUploadUrl`` and
+        start endpoint then still apply)."""
+        other = StartReply.parse(params, self.endpoint).session_id
+        return self.session_id is not None and other == self.session_id
+
     def transport_params(self) -> Any:
         """What ``connect()`` hands the transport: the reply plus the start endpoint."""
         return transport_params(self.data, self.endpoint)
