@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from rtvi import (
+    BotAlreadyStartedError,
     BotNotReadyError,
     BufferedHTTPResponse,
     RTVIClient,
@@ -522,3 +523,15 @@ async def test_a_later_session_forgets_the_start_reply(
     await client.start_bot(START)
     await client.connect()  # the params flow
     assert client.start_reply is None
+
+
+async def test_start_bot_and_connect_refuses_a_running_session(
+    make_client: Callable[..., RTVIClient], http: FakeHTTP
+) -> None:
+    client = make_client()
+    await client.connect()
+    with pytest.raises(BotAlreadyStartedError):
+        await client.start_bot_and_connect(START)
+    with pytest.raises(BotAlreadyStartedError):
+        await client.start_bot(START)
+    assert http.requests == []  # refused before any request

@@ -274,10 +274,7 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         :class:`TransportStateError` (at once, nothing started) while the transport is still
         initializing or disconnecting.
         """
-        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
-            raise BotAlreadyStartedError()
-        if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
-            check_transition(self.state, TransportState.AUTHENTICATING)
+        self._check_can_start()  # before the start reply is touched (again in _connect)
         if transport_params is None:
             self._start = None  # a session of params' endpoint: no start reply applies
             auth = self._authenticate
@@ -348,7 +345,14 @@ class RTVIClient(ConfigMethods, DeviceMethods):
 
         return await self._connect(auth)
 
+    def _check_can_start(self) -> None:
+        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
+            raise BotAlreadyStartedError()
+        if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
+            check_transition(self.state, TransportState.AUTHENTICATING)
+
     async def _connect(self, auth: Callable[[AbortSignal], Awaitable[Any]]) -> Any:
+        self._check_can_start()
         self._bot_ready = None
         attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
         try:
