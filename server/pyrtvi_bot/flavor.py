@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -73,9 +74,11 @@ class Conversation:
         context = LLMContext(messages=cast(Any, copy.deepcopy(settings.messages)))
         return cls(session, settings, context, transport)
 
-    def pipeline(self, rtvi: RTVIProcessor | None = None) -> Pipeline:
+    def pipeline(
+        self, rtvi: RTVIProcessor | None = None, after_input: Sequence[FrameProcessor] = ()
+    ) -> Pipeline:
         """The processors of `pipeline.py` (or real services) between the transport's ends;
-        `rtvi`, when given, right after `transport.input()`."""
+        `rtvi`, when given, right after `transport.input()`, then `after_input`."""
         settings, services = self.settings, self.session.services
         vad = pipeline.vad_params()
         stt = real_service("stt", services)
@@ -84,6 +87,7 @@ class Conversation:
         processors: list[FrameProcessor] = [
             self.transport.input(),
             *([rtvi] if rtvi else []),
+            *after_input,
             VADProcessor(vad_analyzer=SileroVADAnalyzer(params=vad)),
             *([stt] if stt else []),
             pipeline.SpeechTurns(

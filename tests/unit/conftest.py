@@ -63,9 +63,10 @@ class FakeHTTP:
         timeout: float | None = None,
         abort: AbortSignal | None = None,
     ) -> HTTPResponse:
-        rec = Recorded(
-            method, url, dict(headers or {}), json.loads(body) if body else None, timeout, abort
-        )
+        decoded: Any = body
+        if isinstance(body, str) and body:
+            decoded = json.loads(body)
+        rec = Recorded(method, url, dict(headers or {}), decoded or None, timeout, abort)
         self.requests.append(rec)
         self.started.set()
         result = self.responder(rec)

@@ -78,7 +78,7 @@ async def test_connect_posts_then_hands_bundle_to_transport(
     assert (await asyncio.wait_for(started, WAIT)) == ({"room_url": "memory://1", "token": "tok"},)
     # client-ready carries the protocol version and about block; bot-ready answers its id
     ready = await bot.wait_for("client-ready")
-    assert ready["data"]["version"] == "1.0.0"
+    assert ready["data"]["version"] == "2.2.0"
     assert ready["data"]["about"]["library"] == "pyrtvi"
     assert ready["data"]["about"]["library_version"] == __version__
     assert ready["data"]["about"]["platform"] == "CPython"

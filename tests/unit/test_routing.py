@@ -134,6 +134,11 @@ def test_bot_to_client_types_have_a_row() -> None:
         "client-message",
         "send-text",
         "append-to-context",
+        "send-file",
+        "dtmf",
+        "ui-event",
+        "ui-snapshot",
+        "ui-cancel-job-group",
     }
     unrouted = {str(t) for t in MessageType} - client_to_bot - set(r.ROUTES)
     assert unrouted == {"config-error"}

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from rtvi.errors import TransportStartError
+from rtvi.start import START_ENDPOINT_KEY
 from rtvi.transports.small_webrtc.signalling import (
     Inbound,
     InboundKind,
     TrickleQueue,
     candidate_entry,
     classify,
+    derive_offer_url,
     keepalive_text,
     offer_body,
     parse_answer,
@@ -190,3 +192,50 @@ def test_outgoing_texts() -> None:
     assert json.loads(track_status_text("audio", False))["message"]["receiver_index"] == 0
     assert json.loads(track_status_text("video", True))["message"]["receiver_index"] == 1
     assert keepalive_text(1234) == "ping: 1234"
+
+
+# --- the offer URL of a runner session (start_bot / start_bot_and_connect) --------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "template", "expected"),
+    [
+        ("http://h:7860/start", None, "http://h:7860/sessions/s1/api/offer"),
+        ("http://h:7860/start/", None, "http://h:7860/sessions/s1/api/offer"),
+        (
+            "https://api.example/v1/agent/start?x=1",
+            None,
+            "https://api.example/v1/agent/sessions/s1/api/offer",
+        ),
+        ("/start", None, "/sessions/s1/api/offer"),
+        ("http://h/begin", "{start_endpoint}/{session_id}/offer", "http://h/begin/s1/offer"),
+        ("http://h/start", "{base}/webrtc/{session_id}", "http://h/webrtc/s1"),
+    ],
+)
+def test_offer_url_derived_from_the_start_endpoint(
+    endpoint: str, template: str | None, expected: str
+) -> None:
+    assert derive_offer_url(endpoint, "s1", template) == expected
+
+
+def test_offer_url_derivation_refuses_what_it_cannot_guess() -> None:
+    with pytest.raises(TransportStartError, match="offer_url_template"):
+        derive_offer_url("http://h/begin", "s1")
+    with pytest.raises(TransportStartError, match="bad offer_url_template"):
+        derive_offer_url("http://h/start", "s1", "{nope}")
+
+
+def test_a_start_reply_resolves_to_its_session_offer_url() -> None:
+    reply = {
+        "sessionId": "s1",
+        "iceConfig": {"iceServers": [STUN]},
+        START_ENDPOINT_KEY: "http://h:7860/start",
+    }
+    target = resolve_target(reply, direct_request_data={"ignored": True})
+    assert target.offer_url == "http://h:7860/sessions/s1/api/offer"
+    assert target.ice_servers == [STUN] and target.session_id == "s1"
+    assert target.request_data is None  # the runner has the body from /start
+    custom = resolve_target(reply, offer_url_template="{base}/s/{session_id}")
+    assert custom.offer_url == "http://h:7860/s/s1"
+    with pytest.raises(TransportStartError, match="sessionId"):
+        resolve_target({"sessionId": "s1"})  # no start endpoint known: no way to derive

@@ -35,11 +35,13 @@ from .errors import (
     UnsupportedFeatureError,
 )
 from .events import CALLBACK_EVENTS, RTVIEvent
+from .features import Feature
 from .helpers import FunctionCallParams, LLMActionType, LLMHelper, RTVIClientHelper
 from .http.base import BufferedHTTPResponse, HTTPAdapter, HTTPError, HTTPResponse
 from .log import LogLevel
-from .messages import MESSAGE_LABEL, MessageType, RTVIMessage
+from .messages import MESSAGE_LABEL, BotReady, MessageType, RTVIMessage
 from .params import Endpoints, RTVIClientParams
+from .start import FileUploadError
 from .state import TransportState
 from .transport import (
     BotTracks,
@@ -64,6 +66,7 @@ __all__ = [
     "ActionEndpointNotSetError",
     "BotAlreadyStartedError",
     "BotNotReadyError",
+    "BotReady",
     "BotTracks",
     "BufferedHTTPResponse",
     "ConfigOption",
@@ -73,6 +76,8 @@ __all__ = [
     "DeviceInfo",
     "Endpoints",
     "ErrorResponse",
+    "Feature",
+    "FileUploadError",
     "FunctionCallParams",
     "HTTPAdapter",
     "HTTPError",

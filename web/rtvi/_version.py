@@ -6,9 +6,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-#: The RTVI protocol version announced in ``client-ready``. 1.0.0 keeps pipecat 0.0.76–0.0.108
-#: serving the 0.x config/action messages while unlocking the 1.x message types.
-RTVI_PROTOCOL_VERSION = "1.0.0"
+#: The RTVI protocol version announced in ``client-ready`` (``RTVIClient(protocol_version=...)``
+#: pins another). pipecat 1.14 (2.2.0) serves a 2.x client in full (v2 ``bot-output``, spoken
+#: progress, capabilities); 0.0.76–0.0.108 (1.x) accept any version and serve config/action
+#: messages all the same; 0.0.73 and older ignore it.
+RTVI_PROTOCOL_VERSION = "2.2.0"
 
 
 def about() -> dict[str, Any]:

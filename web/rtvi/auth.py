@@ -37,32 +37,48 @@ def connect_headers(params: RTVIClientParams) -> dict[str, str]:
 
 
 async def start_bot(params: RTVIClientParams, http: HTTPAdapter, abort: AbortSignal) -> Any:
-    """POST to the connect endpoint; returns the decoded JSON reply.
+    """POST to the connect endpoint; returns the decoded JSON reply (see :func:`post_json`)."""
+    return await post_json(
+        "Connect",
+        params.endpoint_url("connect"),
+        connect_headers(params),
+        connect_body(params),
+        http,
+        abort,
+    )
+
+
+async def post_json(
+    what: str,
+    url: str,
+    headers: dict[str, str],
+    body: Any,
+    http: HTTPAdapter,
+    abort: AbortSignal,
+    timeout: float | None = None,
+) -> Any:
+    """POST ``body`` as JSON to ``url`` (the ``what`` request: "Connect", "Start"); the decoded
+    JSON reply.
 
     Every failure is a :class:`StartBotError`: the network (status 500), a non-2xx reply (its
     status and the server's error text) or a reply that is not JSON.
     """
-    url = params.endpoint_url("connect")
     try:
         response = await http.request(
-            "POST",
-            url,
-            headers=connect_headers(params),
-            body=json.dumps(connect_body(params)),
-            abort=abort,
+            "POST", url, headers=headers, body=json.dumps(body), timeout=timeout, abort=abort
         )
     except HTTPError as exc:
-        raise StartBotError(f"Connect request to {url} failed: {exc}") from exc
+        raise StartBotError(f"{what} request to {url} failed: {exc}") from exc
     if not response.ok:
         raise StartBotError(await response.error_text(), status=response.status)
     try:
         return await response.json()
     except ValueError:
         raise StartBotError(
-            f"Connect endpoint {url} did not return JSON", status=response.status
+            f"{what} endpoint {url} did not return JSON", status=response.status
         ) from None
     except HTTPError as exc:
-        raise StartBotError(f"Connect reply from {url} broke off: {exc}") from exc
+        raise StartBotError(f"{what} reply from {url} broke off: {exc}") from exc
 
 
 async def authenticate(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, assert_never, overload
 from . import messages as m
 from . import routing
 from ._version import RTVI_PROTOCOL_VERSION, __version__, about
+from .abort import AbortSignal
 from .attempt import ConnectAttempt, being_cancelled, transport_step
 from .auth import CustomConnectHandler, authenticate
 from .client_callbacks import ClientTransportCallbacks
@@ -38,6 +39,7 @@ from .errors import (
     UnsupportedFeatureError,
 )
 from .events import CALLBACK_EVENTS, EventEmitter, Handler, call_handler, normalize_callbacks
+from .features import Feature, check, dtmf_uses_buttons, validate_protocol_version
 from .functions import FunctionCallHandler, FunctionCalls
 from .helpers.base import RTVIClientHelper
 from .http.base import HTTPAdapter
@@ -45,6 +47,8 @@ from .log import LogLevel, set_log_level
 from .messages import BotReady, ErrorPayload, FunctionCallParams, MessageType, RTVIMessage
 from .params import RTVIClientParams
 from .routing import Call, Step
+from .start import StartReply, StartRequest, post_start, upload_file
+from .start import transport_params as start_transport_params
 from .state import (
     CLOSING_STATES,
     CONNECTED_STATES,
@@ -58,6 +62,9 @@ from .transport import Transport, TransportOptions
 __all__ = ["CustomConnectHandler", "RTVIClient"]
 
 logger = logging.getLogger("rtvi")
+
+#: The keys ``send_dtmf`` accepts (pipecat's ``KeypadEntry``).
+DTMF_KEYS = frozenset("0123456789*#")
 
 H = TypeVar("H", bound=Callable[..., Any])
 
@@ -76,6 +83,9 @@ class RTVIClient(ConfigMethods, DeviceMethods):
             the connect POST.
         http: the HTTP adapter (default: ``fetch`` in Pyodide, asyncio streams in CPython).
         request_timeout: default timeout (seconds) of every request to the bot.
+        protocol_version: the RTVI version announced in ``client-ready`` (default
+            :data:`~rtvi.RTVI_PROTOCOL_VERSION`, 2.2.0); e.g. ``"1.0.0"`` to be served as a
+            legacy client by pipecat 1.x.
     """
 
     def __init__(
@@ -90,12 +100,15 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         *,
         http: HTTPAdapter | None = None,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        protocol_version: str = RTVI_PROTOCOL_VERSION,
     ) -> None:
         if not isinstance(transport, Transport):
             raise TypeError(f"transport must be a rtvi.Transport, got {type(transport).__name__}")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
         self.params = RTVIClientParams.coerce(params)
+        self._protocol_version = validate_protocol_version(protocol_version)
+        self._start: StartReply | None = None
         self.timeout = timeout
         self.custom_connect_handler = custom_connect_handler
         self._callbacks = normalize_callbacks(callbacks)
@@ -139,7 +152,7 @@ class RTVIClient(ConfigMethods, DeviceMethods):
     @property
     def protocol_version(self) -> str:
         """The RTVI protocol version announced in ``client-ready``."""
-        return RTVI_PROTOCOL_VERSION
+        return self._protocol_version
 
     @property
     def state(self) -> TransportState:
@@ -168,6 +181,23 @@ class RTVIClient(ConfigMethods, DeviceMethods):
     def bot_version(self) -> tuple[int, ...] | None:
         """The bot's RTVI protocol version from ``bot-ready``, e.g. ``(1, 2, 0)``."""
         return self._bot_ready.version if self._bot_ready else None
+
+    @property
+    def bot_capabilities(self) -> dict[str, Any]:
+        """RTVI 2.2: what the bot does in this session, from ``bot-ready`` (``{audio_in,
+        audio_out, video_in, screen_in, video_out, metrics}``); ``{}`` before bot-ready or
+        from older bots."""
+        return dict(self._bot_ready.capabilities) if self._bot_ready else {}
+
+    @property
+    def bot_about(self) -> dict[str, Any]:
+        """The bot's ``about`` from ``bot-ready`` (``{library, library_version}``), or ``{}``."""
+        return dict(self._bot_ready.about) if self._bot_ready else {}
+
+    @property
+    def start_reply(self) -> Any:
+        """The reply of the last ``start_bot`` (``{sessionId, iceConfig, ...}``), or ``None``."""
+        return self._start.data if self._start else None
 
     @property
     def transport_expiry(self) -> float | None:
@@ -228,8 +258,14 @@ class RTVIClient(ConfigMethods, DeviceMethods):
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    async def connect(self) -> Any:
+    async def connect(self, transport_params: Any = None) -> Any:
         """Start the bot and connect; returns the ``bot-ready`` data.
+
+        Without ``transport_params`` (the 0.x flow): the connect request built from
+        ``params``, then the transport. With them (client-js 1.x ``connect(params)``): no
+        request, the transport connects with what it is given: a start reply ``{"sessionId",
+        "iceConfig"}`` (the offer URL is derived from the last ``start_bot`` endpoint),
+        ``{"webrtcUrl": ...}`` or an offer URL string.
 
         Raises :class:`BotAlreadyStartedError` when a session is starting or running,
         :class:`StartBotError` when the connect request fails, :class:`TransportStartError`
@@ -238,12 +274,87 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         :class:`TransportStateError` (at once, nothing started) while the transport is still
         initializing or disconnecting.
         """
+        self._check_can_start()  # before the start reply is touched (again in _connect)
+        if transport_params is None:
+            self._start = None  # a session of params' endpoint: no start reply applies
+            auth = self._authenticate
+        else:
+            bundle = self._transport_params(transport_params)
+            if self._start is not None and not self._start.same_session(transport_params):
+                self._start = None
+
+            async def auth(signal: AbortSignal) -> Any:
+                return bundle
+
+        return await self._connect(auth)
+
+    def _transport_params(self, params: Any) -> Any:
+        return start_transport_params(params, self._start.endpoint if self._start else None)
+
+    async def _authenticate(self, signal: AbortSignal) -> Any:
+        bundle = await authenticate(
+            self.params, self._http, signal, self.custom_connect_handler, self.timeout
+        )
+        signal.throw_if_aborted()
+        self._fire("on_bot_started", bundle)
+        return bundle
+
+    async def start_bot(
+        self,
+        endpoint: str,
+        request_data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """client-js 1.x ``startBot``: POST ``request_data`` (the JSON body, as is) to
+        ``endpoint``; returns the start reply (fires ``on_bot_started`` with it). The transport
+        state is left as it is; ``connect(reply)`` connects to the session.
+
+        Raises :class:`BotAlreadyStartedError` while a session is starting or running and
+        :class:`StartBotError` when the request fails.
+        """
+        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
+            raise BotAlreadyStartedError()
+        request = StartRequest.make(endpoint, request_data, headers, timeout)
+        return await self._start_bot(request, AbortSignal())
+
+    async def _start_bot(self, request: StartRequest, signal: AbortSignal) -> Any:
+        self._start = None
+        reply = await post_start(request, self._http, signal)
+        signal.throw_if_aborted()
+        self._start = StartReply.parse(reply, request.endpoint)
+        self._fire("on_bot_started", reply)
+        return reply
+
+    async def start_bot_and_connect(
+        self,
+        endpoint: str,
+        request_data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """client-js 1.x ``startBotAndConnect``: :meth:`start_bot`, then connect the transport
+        to the session it started; returns the ``bot-ready`` data. The same errors as
+        :meth:`connect` (the start request failing is a :class:`StartBotError`)."""
+        request = StartRequest.make(endpoint, request_data, headers, timeout)
+
+        async def auth(signal: AbortSignal) -> Any:
+            await self._start_bot(request, signal)
+            assert self._start is not None
+            return self._start.transport_params()
+
+        return await self._connect(auth)
+
+    def _check_can_start(self) -> None:
         if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
         if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
             check_transition(self.state, TransportState.AUTHENTICATING)
+
+    async def _connect(self, auth: Callable[[AbortSignal], Awaitable[Any]]) -> Any:
+        self._check_can_start()
         self._bot_ready = None
-        attempt = self._attempt = ConnectAttempt(self._run_connect)
+        attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
         try:
             async with asyncio.timeout(self.timeout) as scope:
                 return await attempt.task
@@ -261,7 +372,9 @@ class RTVIClient(ConfigMethods, DeviceMethods):
                 self._spawn(self._abandon(attempt, AbortError("connect() was cancelled")))
             raise
 
-    async def _run_connect(self, attempt: ConnectAttempt) -> Any:
+    async def _run_connect(
+        self, attempt: ConnectAttempt, auth: Callable[[AbortSignal], Awaitable[Any]]
+    ) -> Any:
         transport = self._transport
         signal = attempt.abort.signal
         try:
@@ -269,15 +382,12 @@ class RTVIClient(ConfigMethods, DeviceMethods):
                 await transport_step(transport.init_devices())
             attempt.phase = ConnectPhase.AUTH
             transport.state = TransportState.AUTHENTICATING
-            bundle = await authenticate(
-                self.params, self._http, signal, self.custom_connect_handler, self.timeout
-            )
+            bundle = await auth(signal)
             signal.throw_if_aborted()
-            self._fire("on_bot_started", bundle)
             attempt.phase = ConnectPhase.TRANSPORT
             await transport_step(transport.connect(bundle, signal))
             signal.throw_if_aborted()
-            ready = m.client_ready(RTVI_PROTOCOL_VERSION, about())
+            ready = m.client_ready(self._protocol_version, about())
             self._check_size(ready)
             await transport_step(transport.send_ready_message(ready))
             attempt.phase = ConnectPhase.READY
@@ -376,6 +486,92 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         if audio_response is not None:
             options["audio_response"] = audio_response
         self._send(m.send_text(content, options), ready=True)
+
+    def _gate(self, feature: Feature) -> None:
+        """Ready, and the bot serves ``feature``: else raise at once (nothing is sent)."""
+        if self.state != TransportState.READY:
+            raise BotNotReadyError()
+        check(feature, self._bot_ready)
+
+    def send_dtmf(self, buttons: str | Sequence[str]) -> None:
+        """RTVI 2.x ``dtmf``: keypad keys (``"0"``–``"9"``, ``"*"``, ``"#"``), in order;
+        ``"12#"`` is three keys. One ``{buttons}`` message (2.1+) or one ``{button}`` per key
+        (2.0). Older bots: :class:`UnsupportedFeatureError`."""
+        keys = list(buttons)
+        bad = [k for k in keys if k not in DTMF_KEYS]
+        if not keys or bad:
+            raise ValueError(f"DTMF keys are 0-9, * and #; got {buttons!r}")
+        self._gate(Feature.DTMF)
+        if dtmf_uses_buttons(self._bot_ready):
+            self._send(m.dtmf(keys), ready=True)
+        else:
+            for key in keys:
+                self._send(m.dtmf_button(key), ready=True)
+
+    async def send_file(
+        self,
+        file: bytes | bytearray | str,
+        *,
+        format: str,
+        name: str | None = None,
+        content: str = "",
+        run_immediately: bool | None = None,
+        audio_response: bool | None = None,
+        custom_options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """RTVI 2.2 ``send-file``: a file for the bot's LLM, with ``content`` as the text that
+        goes with it; ``format`` is its MIME type. Returns the ``file`` object sent.
+
+        ``file`` is the bytes or a URL. Bytes are uploaded to the start reply's
+        ``fileUploadUrl`` when the session has one (the runner's ``POST
+        /sessions/{id}/files``, multipart ``file``; a :class:`FileUploadError` when that
+        fails) and sent by the URL it answers; else they go inline, base64. Bots older than
+        RTVI 2.2: :class:`UnsupportedFeatureError`.
+        """
+        import base64
+
+        if not isinstance(format, str) or "/" not in format:
+            raise ValueError(f"format must be a MIME type such as 'text/plain', got {format!r}")
+        self._gate(Feature.SEND_FILE)
+        upload_to = self._start.file_upload_url if self._start else None
+        file_obj: dict[str, Any]
+        if isinstance(file, str):
+            file_obj = {"format": format, "source": {"type": "url", "url": file}}
+        elif upload_to is not None:
+            uploaded = await upload_file(upload_to, name or "file", bytes(file), format, self._http)
+            self._gate(Feature.SEND_FILE)  # still connected after the upload
+            file_obj = {"format": format, "source": uploaded["source"]}
+        else:
+            encoded = base64.b64encode(bytes(file)).decode("ascii")
+            file_obj = {"format": format, "source": {"type": "bytes", "bytes": encoded}}
+        if name is not None:
+            file_obj["name"] = name
+        options: dict[str, Any] = {}
+        if run_immediately is not None:
+            options["run_immediately"] = run_immediately
+        if audio_response is not None:
+            options["audio_response"] = audio_response
+        if custom_options is not None:
+            options["custom_options"] = dict(custom_options)
+        self._send(m.send_file(content, file_obj, options), ready=True)
+        return file_obj
+
+    def send_ui_event(self, event: str, payload: Any = None) -> None:
+        """UI worker protocol: ``ui-event {event, payload?}`` (client-js ``sendUIEvent``)."""
+        self._gate(Feature.UI_EVENT)
+        self._send(m.ui_event(event, payload), ready=True)
+
+    def send_ui_snapshot(self, tree: Mapping[str, Any]) -> None:
+        """UI worker protocol: ``ui-snapshot {tree}``, one accessibility snapshot
+        (``{root, captured_at, selection?}``)."""
+        self._gate(Feature.UI_SNAPSHOT)
+        self._send(m.ui_snapshot(tree), ready=True)
+
+    def cancel_ui_job_group(self, job_id: str, reason: str | None = None) -> None:
+        """UI worker protocol: ``ui-cancel-job-group {job_id, reason?}``
+        (client-js ``cancelUIJobGroup``)."""
+        self._gate(Feature.UI_CANCEL_JOB_GROUP)
+        self._send(m.ui_cancel_job_group(job_id, reason), ready=True)
 
     async def append_to_context(
         self, role: str, content: Any, run_immediately: bool = False

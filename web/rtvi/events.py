@@ -78,6 +78,19 @@ class RTVIEvent(StrEnum):
     LLM_JSON_COMPLETION = "llmJsonCompletion"
     UI_COMMAND = "uiCommand"
     UI_JOB_GROUP = "uiJobGroup"
+    # RTVI 2.x (pipecat 1.14) types client-js does not route: pyrtvi names, camelCase of the type
+    USER_INPUT = "userInput"
+    VAD_USER_STARTED_SPEAKING = "vadUserStartedSpeaking"
+    VAD_USER_STOPPED_SPEAKING = "vadUserStoppedSpeaking"
+    BOT_INTERRUPTED = "botInterrupted"
+    BOT_LLM_MARKER = "botLlmMarker"
+    LLM_RAW_TEXT = "llmRawText"
+    STT_RAW_TEXT = "sttRawText"
+    TTS_RAW_TEXT = "ttsRawText"
+    BOT_TTS_AUDIO = "botTtsAudio"
+    USER_AUDIO_LEVEL = "userAudioLevel"  # the bot's measure (LOCAL_AUDIO_LEVEL is the page's)
+    BOT_AUDIO_LEVEL = "botAudioLevel"
+    SYSTEM_LOG = "systemLog"
     # media
     TRACK_STARTED = "trackStarted"
     TRACK_STOPPED = "trackStopped"

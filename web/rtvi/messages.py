@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -35,6 +35,11 @@ class MessageType(StrEnum):
     CLIENT_MESSAGE = "client-message"
     SEND_TEXT = "send-text"
     APPEND_TO_CONTEXT = "append-to-context"
+    SEND_FILE = "send-file"
+    DTMF = "dtmf"
+    UI_EVENT = "ui-event"
+    UI_SNAPSHOT = "ui-snapshot"
+    UI_CANCEL_JOB_GROUP = "ui-cancel-job-group"
     # bot -> client: replies
     BOT_READY = "bot-ready"
     CONFIG = "config"
@@ -73,6 +78,21 @@ class MessageType(StrEnum):
     LLM_FUNCTION_CALL_IN_PROGRESS = "llm-function-call-in-progress"
     LLM_FUNCTION_CALL_STOPPED = "llm-function-call-stopped"
     LLM_JSON_COMPLETION = "llm-json-completion"
+    # bot -> client: RTVI 2.x (pipecat 1.14)
+    USER_INPUT = "user-input"
+    VAD_USER_STARTED_SPEAKING = "vad-user-started-speaking"
+    VAD_USER_STOPPED_SPEAKING = "vad-user-stopped-speaking"
+    BOT_INTERRUPTED = "bot-interrupted"
+    BOT_LLM_MARKER = "bot-llm-marker"
+    LLM_RAW_TEXT = "llm-raw-text"
+    STT_RAW_TEXT = "stt-raw-text"
+    TTS_RAW_TEXT = "tts-raw-text"
+    BOT_TTS_AUDIO = "bot-tts-audio"
+    USER_AUDIO_LEVEL = "user-audio-level"
+    BOT_AUDIO_LEVEL = "bot-audio-level"
+    SYSTEM_LOG = "system-log"
+    UI_COMMAND = "ui-command"
+    UI_JOB_GROUP = "ui-job-group"
 
 
 def new_id() -> str:
@@ -193,6 +213,44 @@ def send_text(content: str, options: Mapping[str, Any] | None = None) -> RTVIMes
     return RTVIMessage(MessageType.SEND_TEXT, data)
 
 
+def dtmf(buttons: Sequence[str]) -> RTVIMessage:
+    """RTVI 2.1+: ``dtmf {buttons}`` (keys in order)."""
+    return RTVIMessage(MessageType.DTMF, {"buttons": list(buttons)})
+
+
+def dtmf_button(button: str) -> RTVIMessage:
+    """RTVI 2.0: ``dtmf {button}``, one message per key."""
+    return RTVIMessage(MessageType.DTMF, {"button": button})
+
+
+def send_file(
+    content: str, file: Mapping[str, Any], options: Mapping[str, Any] | None = None
+) -> RTVIMessage:
+    """``send-file {content, file: {format, name?, source}, options?}``."""
+    data: dict[str, Any] = {"content": content, "file": dict(file)}
+    if options:
+        data["options"] = dict(options)
+    return RTVIMessage(MessageType.SEND_FILE, data)
+
+
+def ui_event(event: str, payload: Any = None) -> RTVIMessage:
+    data: dict[str, Any] = {"event": event}
+    if payload is not None:
+        data["payload"] = payload
+    return RTVIMessage(MessageType.UI_EVENT, data)
+
+
+def ui_snapshot(tree: Mapping[str, Any]) -> RTVIMessage:
+    return RTVIMessage(MessageType.UI_SNAPSHOT, {"tree": dict(tree)})
+
+
+def ui_cancel_job_group(job_id: str, reason: str | None = None) -> RTVIMessage:
+    data: dict[str, Any] = {"job_id": job_id}
+    if reason is not None:
+        data["reason"] = reason
+    return RTVIMessage(MessageType.UI_CANCEL_JOB_GROUP, data)
+
+
 def llm_function_call_result(
     function_name: str, tool_call_id: str, arguments: Any, result: Any
 ) -> RTVIMessage:
@@ -234,15 +292,26 @@ def data_field(data: Any, name: str, default: Any = None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class BotReady:
-    """A ``bot-ready`` payload: ``data`` as received (``{}`` when absent) and its version."""
+    """A ``bot-ready`` payload: ``data`` as received (``{}`` when absent), its version, and
+    (RTVI 2.2) the bot's ``about`` and ``capabilities`` (``{}`` when the bot sent none)."""
 
     data: Any
     version: tuple[int, ...] | None  # ``"1.2.0"`` → ``(1, 2, 0)``; None when missing or bad
+    about: dict[str, Any] = field(default_factory=dict)
+    #: ``{audio_in, audio_out, video_in, screen_in, video_out, metrics}``: booleans or None.
+    capabilities: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: Any) -> BotReady:
         data = {} if data is None else data
-        return cls(data, parse_version(data_field(data, "version")))
+        about = data_field(data, "about")
+        capabilities = data_field(data, "capabilities")
+        return cls(
+            data,
+            parse_version(data_field(data, "version")),
+            dict(about) if isinstance(about, Mapping) else {},
+            dict(capabilities) if isinstance(capabilities, Mapping) else {},
+        )
 
 
 @dataclass(frozen=True, slots=True)

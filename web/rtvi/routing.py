@@ -121,8 +121,22 @@ ROUTES: Mapping[str, Route] = {
     T.METRICS: (Fire("on_metrics"),),
     T.SERVER_MESSAGE: (Fire("on_server_message"),),
     T.STORAGE_ITEM_STORED: (Fire("on_storage_item_stored"),),
-    "ui-command": (Fire("on_ui_command"),),
-    "ui-job-group": (Fire("on_ui_job_group"),),
+    T.UI_COMMAND: (Fire("on_ui_command"),),
+    T.UI_JOB_GROUP: (Fire("on_ui_job_group"),),
+    T.SYSTEM_LOG: (Fire("on_system_log", key("text")),),
+    # RTVI 2.x (pipecat 1.14): what the user said or typed, raw VAD, interruptions
+    T.USER_INPUT: (Fire("on_user_input"),),
+    T.VAD_USER_STARTED_SPEAKING: (Fire("on_vad_user_started_speaking", no_args),),
+    T.VAD_USER_STOPPED_SPEAKING: (Fire("on_vad_user_stopped_speaking", no_args),),
+    T.BOT_INTERRUPTED: (Fire("on_bot_interrupted", no_args),),
+    # RTVI 2.x: raw pipeline text and audio, as each service produced it
+    T.STT_RAW_TEXT: (Fire("on_stt_raw_text"),),
+    T.LLM_RAW_TEXT: (Fire("on_llm_raw_text"),),
+    T.TTS_RAW_TEXT: (Fire("on_tts_raw_text"),),
+    T.BOT_LLM_MARKER: (Fire("on_bot_llm_marker"),),
+    T.BOT_TTS_AUDIO: (Fire("on_bot_tts_audio"),),
+    T.USER_AUDIO_LEVEL: (Fire("on_user_audio_level", key("value")),),
+    T.BOT_AUDIO_LEVEL: (Fire("on_bot_audio_level", key("value")),),
     # function calls: RTVI 1.x
     T.LLM_FUNCTION_CALL_STARTED: (Fire("on_llm_function_call_started"),),
     T.LLM_FUNCTION_CALL_IN_PROGRESS: (

@@ -50,8 +50,10 @@ class FakeBot:
         answer_ready: bool = True,
         ready_delay: float = 0.0,
         reply_delay: float = 0.0,
+        capabilities: dict[str, Any] | None = None,
     ) -> None:
         self.protocol_version = protocol_version
+        self.capabilities = capabilities
         self.config: list[dict[str, Any]] = copy.deepcopy(config or [])
         self.config_description = config_description or [
             {
@@ -180,7 +182,14 @@ class FakeBot:
         }
         if self.protocol_version.startswith("0."):
             ready["config"] = copy.deepcopy(self.config)
+        if self.capabilities is not None:
+            ready["capabilities"] = dict(self.capabilities)
         self._reply("bot-ready", ready, msg_id, delay=self.ready_delay)
+
+    def _accept(self, data: dict[str, Any], msg_id: Any) -> None:
+        """Types the fake bot takes without answering (kept in ``received``)."""
+
+    _on_dtmf = _on_send_file = _on_ui_event = _on_ui_snapshot = _on_ui_cancel_job_group = _accept
 
     def _on_get_config(self, data: dict[str, Any], msg_id: Any) -> None:
         self._reply("config", {"config": copy.deepcopy(self.config)}, msg_id)

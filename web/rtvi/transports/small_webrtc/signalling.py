@@ -1,6 +1,7 @@
 """SmallWebRTC signalling, pure: what goes into and comes out of the offer endpoint and the channel.
 
-No browser, no IO (PROTOCOL §4): the auth bundle → a :class:`ConnectionTarget`; the offer body
+No browser, no IO (PROTOCOL §4): the auth bundle → a :class:`ConnectionTarget` (a runner's
+start reply ``{sessionId, iceConfig}`` gets its offer URL from the start endpoint); the offer body
 ``{sdp, type, pc_id, restart_pc, requestData}``; the answer → :class:`Answer`; trickled ICE
 candidates (:class:`TrickleQueue`, ``PATCH {pc_id, candidates}``); data-channel text →
 :class:`Inbound`; the ``trackStatus`` and keepalive texts we send.
@@ -16,6 +17,7 @@ from typing import Any
 
 from ...errors import TransportStartError
 from ...messages import MESSAGE_LABEL
+from ...start import START_ENDPOINT_KEY
 
 #: Receiver indexes the bot maps to mic/camera (transceiver creation order).
 AUDIO_INDEX = 0
@@ -49,10 +51,42 @@ def _first(bundle: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
+#: The offer URL of a runner session, from its start endpoint (pipecat's development runner,
+#: Pipecat Cloud): ``{base}`` is the start endpoint without its trailing ``/start``.
+DEFAULT_OFFER_URL_TEMPLATE = "{base}/sessions/{session_id}/api/offer"
+
+
+def derive_offer_url(start_endpoint: str, session_id: str, template: str | None = None) -> str:
+    """The session's offer URL: ``…/start`` → ``…/sessions/{session_id}/api/offer``.
+
+    ``template`` (placeholders ``{base}``, ``{start_endpoint}``, ``{session_id}``) serves
+    services whose paths differ. Without one, an endpoint not ending in ``/start`` is a
+    :class:`TransportStartError` (there is no way to guess).
+    """
+    endpoint = start_endpoint.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    base = endpoint[: -len("/start")] if endpoint.endswith("/start") else None
+    if template is None:
+        if base is None:
+            raise TransportStartError(
+                f"cannot derive the offer URL from {start_endpoint!r}: it does not end in "
+                "'/start' (set offer_url_template, e.g. '{base}/sessions/{session_id}/api/offer')"
+            )
+        template = DEFAULT_OFFER_URL_TEMPLATE
+    try:
+        return template.format(
+            base=endpoint if base is None else base,
+            start_endpoint=endpoint,
+            session_id=session_id,
+        )
+    except (KeyError, IndexError, ValueError) as exc:
+        raise TransportStartError(f"bad offer_url_template {template!r}: {exc!r}") from None
+
+
 def resolve_target(
     auth_bundle: Any,
     *,
     offer_url: str | None = None,
+    offer_url_template: str | None = None,
     ice_servers: Sequence[Mapping[str, Any]] | None = None,
     ice_trickle: bool | None = None,
     request_data: Mapping[str, Any] | None = None,
@@ -65,10 +99,15 @@ def resolve_target(
     ``request_data`` option.
     """
     bundle: Mapping[str, Any] = auth_bundle if isinstance(auth_bundle, Mapping) else {}
+    session_id = _first(bundle, "session_id", "sessionId")
     url = _first(bundle, "offer_url", "offerUrl", "webrtc_url", "webrtcUrl") or offer_url
+    start_endpoint = bundle.get(START_ENDPOINT_KEY)
+    if not url and session_id is not None and isinstance(start_endpoint, str):
+        url = derive_offer_url(start_endpoint, str(session_id), offer_url_template)
     if not url or not isinstance(url, str):
         raise TransportStartError(
-            "no offer URL: the connect reply has no 'offer_url' and no offer_url option is set"
+            "no offer URL: the connect reply has no 'offer_url' (nor a 'sessionId' from a start "
+            "endpoint to derive it from) and no offer_url option is set"
         )
     ice: Any = ice_servers
     if ice is None:
@@ -86,7 +125,6 @@ def resolve_target(
     data = dict(request_data) if request_data is not None else None
     if data is None and not bundle and direct_request_data is not None:
         data = dict(direct_request_data) or None
-    session_id = _first(bundle, "session_id", "sessionId")
     return ConnectionTarget(
         offer_url=url,
         ice_servers=[dict(s) for s in ice],

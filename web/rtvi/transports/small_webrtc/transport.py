@@ -68,6 +68,10 @@ class SmallWebRTCTransport(Transport):
 
     - ``offer_url`` / ``webrtc_url``: where to POST offers when the auth bundle has no
       ``offer_url`` (connecting without a connect endpoint).
+    - ``offer_url_template``: the offer URL of a runner session started with
+      ``start_bot``, for services whose paths differ from the runner's
+      (default ``"{base}/sessions/{session_id}/api/offer"``, ``{base}`` = the start endpoint
+      without ``/start``; ``{start_endpoint}`` is the whole endpoint).
     - ``ice_servers``: ``RTCIceServer`` dicts; default: the bundle's, else none.
     - ``ice_trickle``: send candidates by ``PATCH`` instead of waiting for ICE gathering
       (pipecat ≥ 0.0.91). ``None``: the bundle decides (``ice_trickle``), default off.
@@ -90,6 +94,7 @@ class SmallWebRTCTransport(Transport):
         *,
         offer_url: str | None = None,
         webrtc_url: str | None = None,
+        offer_url_template: str | None = None,
         ice_servers: Sequence[Mapping[str, Any]] | None = None,
         ice_trickle: bool | None = None,
         request_data: Mapping[str, Any] | None = None,
@@ -108,6 +113,7 @@ class SmallWebRTCTransport(Transport):
     ) -> None:
         super().__init__()
         self.offer_url = offer_url or webrtc_url
+        self.offer_url_template = offer_url_template
         self.ice_servers = [dict(s) for s in ice_servers] if ice_servers is not None else None
         self.ice_trickle = ice_trickle
         self.request_data = dict(request_data) if request_data is not None else None
@@ -273,6 +279,7 @@ class SmallWebRTCTransport(Transport):
         return resolve_target(
             auth_bundle,
             offer_url=self.offer_url,
+            offer_url_template=self.offer_url_template,
             ice_servers=self.ice_servers,
             ice_trickle=self.ice_trickle,
             request_data=self.request_data,

@@ -1,0 +1,158 @@
+"""A pyrtvi page directly on a stock Pipecat runner bot vs the official JS client on the same bot.
+
+Run: `.venv/bin/python -m bench.direct [--runs 5]`.
+
+One runner bot (tests/runner_bot: pipecat 1.14 on its own development runner, offline stand-ins)
+and one `pyrtvi serve --bot url --bot-url <runner>`. Timed in the page, from the call to
+bot-ready:
+
+- **pyrtvi direct**: the harness page (served on pyrtvi serve's origin, which only serves the
+  runtime here) calls `client.start_bot_and_connect(endpoint=<runner>/start)`: no pyrtvi server
+  in the session path; cross-origin to the runner (its CORS answers, one preflight);
+- **client-js direct**: `@pipecat-ai/client-js` 1.13.1 + small-webrtc-transport 1.10.8,
+  `startBotAndConnect({endpoint: <runner>/start})` from a page on the runner's own origin;
+- **pyrtvi proxied**: the same pyrtvi page with `params` + `connect()` through `pyrtvi serve`
+  (`/connect` and the offer go through the server, the media does not).
+
+A fresh page per run (Python already booted: the boot is not part of connect); one untimed
+warm-up per path; the order of the paths rotates from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from tests.browser.pages import Harness, guard_offhost
+from tests.browser.pages.pipecat_js import PipecatJSPage
+from tests.conftest import LiveServer, browser_config
+from tests.runner_bot import RunnerBot
+
+BODY = {"greeting": "bench"}
+REFERENCE = "client-js direct"
+
+
+def pyrtvi_direct(harness: Harness, runner: str) -> float:
+    start = runner + "/start"
+    ms: float = harness.run(
+        f"""
+import time
+client = make_client(transport=SmallWebRTCTransport())
+t0 = time.perf_counter()
+ready = await client.start_bot_and_connect(endpoint={start!r}, request_data={{"body": {BODY!r}}})
+elapsed = (time.perf_counter() - t0) * 1000
+assert ready["version"] == "2.2.0", ready
+elapsed
+"""
+    )
+    return ms
+
+
+def pyrtvi_proxied(harness: Harness, runner: str) -> float:
+    ms: float = harness.run(
+        f"""
+import time
+client = make_client(params={{"base_url": str(js.location.origin), "request_data": {BODY!r}}})
+t0 = time.perf_counter()
+ready = await client.connect()
+elapsed = (time.perf_counter() - t0) * 1000
+assert ready["about"]["library_version"] == "1.14.0", ready
+elapsed
+"""
+    )
+    return ms
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
+    args = parser.parse_args(argv)
+    logs = Path(tempfile.mkdtemp())
+    bot = RunnerBot().start(logs)
+    server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
+    names = ["pyrtvi direct", REFERENCE, "pyrtvi proxied"]
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    guards: list[list[str]] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=browser_config.CHROMIUM,
+                args=browser_config.LAUNCH_ARGS,
+                headless=browser_config.HEADLESS,
+            )
+
+            def with_pyrtvi(measure: Callable[[Harness, str], float]) -> Callable[[], float]:
+                def run() -> float:
+                    context = fresh_context(browser, guards)
+                    try:
+                        harness = Harness.open(context.new_page(), server)
+                        ms = measure(harness, bot.url)
+                        harness.run("await client.disconnect()")
+                        return ms
+                    finally:
+                        context.close()
+
+                return run
+
+            def client_js() -> float:
+                context = fresh_context(browser, guards)
+                try:
+                    client = PipecatJSPage.open(context, bot.url)
+                    result = client.start_bot_and_connect(bot.url + "/start", {"body": BODY})
+                    client.disconnect()
+                    return float(result["ms"])
+                finally:
+                    context.close()
+
+            paths = {
+                "pyrtvi direct": with_pyrtvi(pyrtvi_direct),
+                REFERENCE: client_js,
+                "pyrtvi proxied": with_pyrtvi(pyrtvi_proxied),
+            }
+            for measure in paths.values():
+                measure()  # warm-up: the bot's first pipeline and VAD load
+                time.sleep(args.settle)
+            for run in range(args.runs):
+                order = names[run % len(names) :] + names[: run % len(names)]
+                for name in order:
+                    samples[name].append(paths[name]())
+                    time.sleep(args.settle)
+            browser.close()
+    finally:
+        server.stop()
+        bot.stop()
+    offhost = [url for guard in guards for url in guard]
+    if offhost:
+        raise SystemExit(f"the pages requested off-host URLs: {offhost}")
+    reference = statistics.median(samples[REFERENCE])
+    print(f"start → bot-ready on a stock runner bot, median of {args.runs} (ms)")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(
+            f"  {name:<16}{median:>7.0f}   min-max {min(values):.0f}-{max(values):.0f}"
+            f"   ratio to {REFERENCE} {median / reference:.2f}"
+        )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"(pipecat 1.14.0 runner bot; load average at the end: {load} on {os.cpu_count()} CPUs)")
+
+
+def fresh_context(browser: Browser, guards: list[list[str]]) -> BrowserContext:
+    context = browser.new_context()
+    context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
+    # The pyrtvi page reaches the runner, a loopback address on another origin: Chromium's
+    # Local Network Access asks first (granted as a user grants the prompt).
+    context.grant_permissions(["local-network-access"])
+    guards.append(guard_offhost(context))
+    return context
+
+
+if __name__ == "__main__":
+    main()
