@@ -2,14 +2,14 @@
 
 Page boot; connect against the official JS client on both embedded bots (pipecat 1.14.0, then
 0.0.108); the SmallWebRTC transport per bot; the JS client on a stock runner bot, through
-pyrtvi serve and directly; the JS WebSocket client on that bot, through the relay and directly.
+pyrtvi serve and directly; a pyrtvi page directly on that bot vs the JS client; the JS WebSocket client on that bot, through the relay and directly.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from bench import boot, connect, runner, webrtc, websocket
+from bench import boot, connect, direct, runner, webrtc, websocket
 
 
 def main() -> None:
@@ -28,6 +28,8 @@ def main() -> None:
         "\n== the JS client on a stock runner bot, via pyrtvi serve (bench.runner) ==", flush=True
     )
     runner.main(runs)
+    print("\n== a pyrtvi page directly on the runner bot (bench.direct) ==", flush=True)
+    direct.main(runs)
     print("\n== the JS WebSocket client, via pyrtvi serve's relay (bench.websocket) ==", flush=True)
     websocket.main(runs)
 
