@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..liveness import Clock, LoopClock
+from ..common import report_levels
+from ..liveness import Clock
 from ..media import AudioLevels, MediaElement, media_stream
 
 
@@ -110,15 +111,9 @@ class BotMedia:
         clock: Clock | None = None,
     ) -> None:
         """Read the meters every ``interval`` seconds while ``running()``; report each level."""
-        clock = clock or LoopClock()
-        meters = self.meters()
-        while running():
-            for name, report in (("local", on_local), ("bot", on_bot)):
-                level = meters.level(name)
-                if level is not None:
-                    self.levels[name] = level
-                    report(level)
-            await clock.sleep(interval)
+        await report_levels(
+            self.meters().level, self.levels, interval, running, on_local, on_bot, clock
+        )
 
     # --- teardown -------------------------------------------------------------------------
 
