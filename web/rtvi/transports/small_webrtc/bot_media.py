@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..common import report_levels
-from ..liveness import Clock
 from ..media import AudioLevels, MediaElement, media_stream
 
 
@@ -101,19 +99,6 @@ class BotMedia:
         """A new local mic track: meter it, if levels are being measured."""
         if self._meters is not None:
             self._meters.watch("local", track)
-
-    async def report_levels(
-        self,
-        interval: float,
-        running: Callable[[], bool],
-        on_local: Callable[[float], None],
-        on_bot: Callable[[float], None],
-        clock: Clock | None = None,
-    ) -> None:
-        """Read the meters every ``interval`` seconds while ``running()``; report each level."""
-        await report_levels(
-            self.meters().level, self.levels, interval, running, on_local, on_bot, clock
-        )
 
     # --- teardown -------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from ...transport import (
     transport_error,
 )
 from .._browser import js_error_text, js_value, max_message_size
-from ..common import open_or_abort, switch_speaker
+from ..common import open_or_abort, report_levels, switch_speaker
 from ..liveness import LivenessTimings
 from ..media import enumerate_devices
 from ..reconnect import ReconnectPolicy
@@ -372,9 +372,11 @@ class SmallWebRTCTransport(Transport):
         )
 
     def _report_levels(self, session: Session) -> None:
-        callbacks = self.callbacks
+        callbacks, media = self.callbacks, self._media
         session.tasks.start(
-            self._media.report_levels(
+            report_levels(
+                media.meters().level,
+                media.levels,
                 self.audio_level_interval,
                 lambda: not session.closed,
                 callbacks.on_local_audio_level,
