@@ -334,7 +334,8 @@ def test_websocket_pick_without_a_relay_says_so_and_webrtc_still_connects(
     with page.expect_request(lambda r: r.url.endswith("/connect")) as connect_request:
         page.get_by_role("button", name="Connect", exact=True).click()
     # The console asks for a WebSocket session; this server (no relay) answers a WebRTC one.
-    assert connect_request.value.post_data_json["transport"] == "websocket"
+    body = connect_request.value.post_data_json
+    assert isinstance(body, dict) and body["transport"] == "websocket"
     banner = page.get_by_role("alert")
     expect(banner).to_have_attribute("data-kind", "no-websocket", timeout=T)
     expect(banner.locator("#banner-title")).to_have_text("This server offers no WebSocket")
@@ -347,7 +348,8 @@ def test_websocket_pick_without_a_relay_says_so_and_webrtc_still_connects(
     with page.expect_request(lambda r: r.url.endswith("/connect")) as connect_request:
         page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
-    assert "transport" not in connect_request.value.post_data_json
+    body = connect_request.value.post_data_json
+    assert isinstance(body, dict) and "transport" not in body
     expect(banner).to_be_hidden()
     expect(picker).to_be_disabled()  # the transport changes between sessions only
     page.get_by_role("button", name="Disconnect", exact=True).click()
