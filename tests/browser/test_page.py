@@ -322,6 +322,40 @@ def test_bot_ending_the_conversation_is_shown(page: Page, bot_server: LiveServer
     screenshot(page, "console-bot-left", full_page=False)
 
 
+def test_websocket_pick_without_a_relay_says_so_and_webrtc_still_connects(
+    page: Page, bot_server: LiveServer
+) -> None:
+    open_console(page, bot_server.url)
+    page.get_by_text("Connection settings").click()
+    picker = page.get_by_label("Transport", exact=True)
+    expect(picker).to_have_value("webrtc")
+    page.get_by_label("Microphone on at start").uncheck()
+    picker.select_option("websocket")
+    with page.expect_request(lambda r: r.url.endswith("/connect")) as connect_request:
+        page.get_by_role("button", name="Connect", exact=True).click()
+    # The console asks for a WebSocket session; this server (no relay) answers a WebRTC one.
+    body = connect_request.value.post_data_json
+    assert isinstance(body, dict) and body["transport"] == "websocket"
+    banner = page.get_by_role("alert")
+    expect(banner).to_have_attribute("data-kind", "no-websocket", timeout=T)
+    expect(banner.locator("#banner-title")).to_have_text("This server offers no WebSocket")
+    expect(banner.locator("#banner-text")).to_contain_text("ws_url")
+    expect(page.locator("#connect-time")).to_have_text("failed")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+    expect(picker).to_be_enabled()
+    # Back to WebRTC: the same page connects, and the connect body no longer names a transport.
+    picker.select_option("webrtc")
+    with page.expect_request(lambda r: r.url.endswith("/connect")) as connect_request:
+        page.get_by_role("button", name="Connect", exact=True).click()
+    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
+    body = connect_request.value.post_data_json
+    assert isinstance(body, dict) and "transport" not in body
+    expect(banner).to_be_hidden()
+    expect(picker).to_be_disabled()  # the transport changes between sessions only
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+
+
 # Keep last: it kills the module's bot (the server starts a new one on the next /connect).
 def test_bot_dying_mid_session_is_shown_and_connect_works_again(
     page: Page, bot_server: LiveServer

@@ -389,3 +389,24 @@ async def test_connect_while_disconnecting_is_refused(client: RTVIClient) -> Non
     assert client.state == TransportState.DISCONNECTED
     await client.connect()
     assert client.state == TransportState.READY
+
+
+async def test_set_transport_between_sessions_only(
+    make_client: Callable[..., RTVIClient], transport: MemoryTransport
+) -> None:
+    client = make_client(enable_mic=False)
+    await client.connect()
+    other = MemoryTransport(FakeBot(config=CONFIG))
+    with pytest.raises(BotAlreadyStartedError):
+        client.set_transport(other)  # a session is up
+    with pytest.raises(TypeError):
+        client.set_transport(object())  # type: ignore[arg-type]
+    await client.disconnect()
+    client.set_transport(other)
+    assert client.transport is other and not other.is_mic_enabled
+    states: list[TransportState] = []
+    client.on(RTVIEvent.TRANSPORT_STATE_CHANGED, states.append)
+    await client.connect()
+    assert client.state == "ready" and states[-1] == "ready"
+    assert transport.state == "disconnected"  # the old one is left alone
+    await client.disconnect()

@@ -15,6 +15,7 @@ from rtvi import (
 )
 from rtvi.http.base import HTTPError
 from rtvi.transport import DeviceInfo, Participant
+from rtvi.transports.websocket.transport import NoWebSocketURLError
 
 
 class FakeJsError:
@@ -64,6 +65,7 @@ def _wrapped(cause: BaseException, outer: BaseException) -> BaseException:
             "could not be opened",
         ),
         (TransportStartError("offer refused"), "transport", "offer refused"),
+        (NoWebSocketURLError(), "no-websocket", "Pick WebRTC"),
         (
             ErrorResponse(RTVIMessage("error-response", {"error": "Action x not registered"})),
             "bot-error",

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from rtvi import RTVIClient
 from rtvi.errors import TransportStartError, UnsupportedFeatureError
+from rtvi.transports.reconnect import ReconnectAttempts, reconnect
 from rtvi.transports.websocket import ReconnectPolicy, WebSocketTransport
 
 
+def run_failing(attempts: ReconnectAttempts) -> tuple[list[float], int, str]:
+    """Run the shared reconnect as the WebSocket does (wait first); every rebuild fails."""
+    sleeps: list[float] = []
+    calls = 0
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def rebuild() -> None:
+        nonlocal calls
+        calls += 1
+        raise TransportStartError("the WebSocket closed with code 1006")
+
+    result = asyncio.run(reconnect(attempts, rebuild, sleep=sleep, wait_first=True))
+    assert result.gave_up
+    return sleeps, calls, result.reason
+
+
 def test_policy_backs_off_then_gives_up_and_starts_over_after_success() -> None:
-    policy = ReconnectPolicy(attempts=3, delay=0.5, max_delay=1.5)
-    assert [policy.next_delay() for _ in range(4)] == [0.5, 1.0, 1.5, None]
-    assert policy.give_up_reason() == "gave up after 3 reconnect attempts"
-    policy.succeeded()
-    assert policy.next_delay() == 0.5
-    assert ReconnectPolicy(attempts=0).next_delay() is None
+    attempts = ReconnectAttempts(ReconnectPolicy(attempts=3, delay=0.5, max_delay=1.5))
+    sleeps, calls, reason = run_failing(attempts)
+    assert (sleeps, calls) == ([0.5, 1.0, 1.5], 3)
+    assert reason == "gave up after 3 reconnect attempts"
+    attempts.reset()
+    assert ReconnectPolicy(attempts=3, delay=0.5, max_delay=1.5).delay_before(1) == 0.5
+    assert run_failing(attempts)[0][0] == 0.5
+    assert run_failing(ReconnectAttempts(ReconnectPolicy(attempts=0)))[:2] == ([], 0)
     with pytest.raises(ValueError):
         ReconnectPolicy(delay=2, max_delay=1)
 

@@ -134,13 +134,32 @@ class RTVIClient(ConfigMethods, DeviceMethods):
             self._spawn,
         )
         self._transport = transport
+        self._attach(transport, enable_mic, enable_cam)
+
+    def _attach(self, transport: Transport, enable_mic: bool, enable_cam: bool) -> None:
         callbacks_ = ClientTransportCallbacks(
             self._fire, self._on_transport_state, self._on_error_message
         )
         transport.initialize(
-            TransportOptions(self.params, callbacks_, enable_mic, enable_cam, http),
+            TransportOptions(self.params, callbacks_, enable_mic, enable_cam, self._http),
             self._handle_message,
         )
+
+    def set_transport(self, transport: Transport) -> None:
+        """Use ``transport`` from the next ``connect()`` on (a page's transport picker).
+
+        Only between sessions (``disconnected`` or ``error``, no connect in flight), else
+        :class:`~rtvi.errors.BotAlreadyStartedError`. The new transport starts with the current
+        one's mic and camera flags; the old one is let go (it is disconnected already).
+        """
+        if not isinstance(transport, Transport):
+            raise TypeError(f"transport must be a rtvi.Transport, got {type(transport).__name__}")
+        idle = (TransportState.DISCONNECTED, TransportState.ERROR)
+        if (self._attempt is not None and self._attempt.running) or self.state not in idle:
+            raise BotAlreadyStartedError("disconnect() before changing the transport")
+        old = self._transport
+        self._attach(transport, old.is_mic_enabled, old.is_cam_enabled)
+        self._transport = transport
 
     # --- properties ---------------------------------------------------------------------------------
 

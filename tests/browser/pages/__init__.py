@@ -142,6 +142,34 @@ class Harness:
                 self.page.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
         return json.loads(raw)
 
+    def cycle_and_count_proxies(self, make_client: str, cycles: int = 20) -> int:
+        """Run ``make_client`` (Python defining ``client``), connect and disconnect ``cycles``
+        times, and check every JS proxy is released; returns the fewest live while connected.
+
+        Asserts: none live before or after, the client ends disconnected, each cycle created at
+        least the peak anew, no ``<audio>`` left behind, one ``botReady`` per cycle.
+        """
+        result = self.run(
+            f"""
+from rtvi.transports._browser import PROXIES
+{make_client}
+baseline = live_proxies()
+created = PROXIES.created
+peak = []
+for _ in range({cycles}):
+    await client.connect()
+    peak.append(live_proxies())
+    await client.disconnect()
+[baseline, live_proxies(), min(peak), PROXIES.created - created, client.state]
+"""
+        )
+        baseline, after, peak, created, state = result
+        assert (baseline, after, state) == (0, 0, "disconnected")
+        assert created >= cycles * peak
+        assert self.page.evaluate("document.querySelectorAll('audio[data-pyrtvi]').length") == 0
+        assert len(self.events("botReady")) == cycles
+        return int(peak)
+
     def wait_for(self, condition: Callable[[], object], timeout_s: float = 10) -> None:
         """Poll a test-side condition (e.g. on captured requests) while the page runs."""
         deadline = time.monotonic() + timeout_s

@@ -1,4 +1,4 @@
-"""The console: one ``RTVIClient`` over the browser WebRTC transport, shown to a person.
+"""The console: one ``RTVIClient`` over a browser transport (WebRTC or WebSocket), shown to a person.
 
 Everything the page shows comes from the client's public API: events (``client.on``), the
 connect/disconnect lifecycle, devices, config (describe-config / get-config / update-config),
@@ -8,6 +8,11 @@ actions (describe-actions / action, disconnected over HTTP when there is no sess
 Each panel is a module of its own (``session``, ``media``, ``conversation``, ``bot_config``,
 ``actions``, ``event_log``, ``banner``); the ``Console`` builds the client, routes its events
 to the panels and runs the session's lifecycle, which touches several of them.
+
+The transport picker (connection settings) is read at each connect: WebSocket asks the server
+for a WebSocket session (``"transport": "websocket"`` in the connect body, as the runner's
+``/start`` takes it) and opens whatever ``ws_url`` the reply gives; a reply without one is the
+"no WebSocket" banner.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from rtvi import AbortError, LLMHelper, RTVIClient, RTVIEvent, TransportState
+from rtvi import AbortError, LLMHelper, RTVIClient, RTVIEvent, Transport, TransportState
 from rtvi.transports.small_webrtc import SmallWebRTCTransport
 
 from . import model
@@ -45,7 +50,8 @@ class Console:
         self.connect_started: float | None = None
         self.leaving = False  # the person asked to disconnect, or the bot to leave
 
-        self.transport = SmallWebRTCTransport(audio_element=by_id("bot-audio"))
+        self.transport_kind = self.session.transport_kind()
+        self.transport = build_transport(self.transport_kind)
         self.client = RTVIClient(
             transport=self.transport,
             params={"base_url": self.session.base_url()},
@@ -113,6 +119,14 @@ class Console:
         self.client.params.base_url = self.session.base_url()
         self.client.timeout = self.session.timeout()
 
+    def apply_transport(self) -> None:
+        """Between sessions: the client uses the transport the picker names from now on."""
+        kind = self.session.transport_kind()
+        if kind != self.transport_kind and self.client.state in IDLE_STATES:
+            self.transport = build_transport(kind)
+            self.client.set_transport(self.transport)
+            self.transport_kind = kind
+
     def report(self, exc: BaseException) -> None:
         self.banner.show(model.classify_error(exc, timeout=self.client.timeout))
 
@@ -131,6 +145,7 @@ class Console:
             return
         self.banner.hide()
         self.apply_settings()
+        self.apply_transport()
         mic_on = self.session.mic_at_start
         self.client.enable_mic(mic_on)
         self.media.set_pressed("mic", mic_on)
@@ -138,8 +153,15 @@ class Console:
         self.connect_started = now_ms()
         self.config.forget()
         self.session.show_connecting()
-        self.events.log("connect()", {"base_url": self.client.params.base_url}, kind="call")
+        self.events.log(
+            "connect()",
+            {"base_url": self.client.params.base_url, "transport": self.transport_kind},
+            kind="call",
+        )
         self.leaving = False
+        request_data = self.client.params.request_data
+        if self.transport_kind == "websocket":  # ask the server for a WebSocket session
+            request_data["transport"] = "websocket"
         try:
             await self.client.connect()
         except Exception as exc:
@@ -150,6 +172,8 @@ class Console:
                 self.report(exc)
                 self.session.show_connect_time("failed")
             self.update_buttons()
+        finally:
+            request_data.pop("transport", None)  # only the connect request carries it
 
     async def disconnect(self) -> None:
         self.leaving = True
@@ -233,3 +257,12 @@ class Console:
     def on_bot_stopped_speaking(self) -> None:
         self.media.show_speaking("bot", False)
         self.draw(self.conversation.transcript.bot_stopped_speaking())
+
+
+def build_transport(kind: str) -> Transport:
+    """The transport the picker names, playing the bot in the page's ``#bot-audio``."""
+    if kind == "websocket":
+        from rtvi.transports.websocket.transport import WebSocketTransport
+
+        return WebSocketTransport(audio_element=by_id("bot-audio"))
+    return SmallWebRTCTransport(audio_element=by_id("bot-audio"))

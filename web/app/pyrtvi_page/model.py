@@ -18,7 +18,8 @@ from rtvi.errors import error_text
 class Problem:
     """What the error banner shows. ``kind`` is stable (tests and CSS use it)."""
 
-    #: bot-down | server-down | timeout | permission | device | transport | bot-error | bot-left | error
+    #: bot-down | server-down | timeout | permission | device | transport | no-websocket |
+    #: bot-error | bot-left | error
     kind: str
     title: str
     text: str
@@ -96,6 +97,14 @@ def classify_error(exc: BaseException, *, timeout: float | None = None) -> Probl
                 "`pyrtvi serve` starts one unless it was run with `--bot none`.",
             )
         return Problem("bot-error", f"The server refused (HTTP {status})", detail)
+    if name == "NoWebSocketURLError":
+        return Problem(
+            "no-websocket",
+            "This server offers no WebSocket",
+            "The connect reply has no WebSocket URL (ws_url), so there is no socket to open: "
+            "the server does not relay WebSocket sessions to its bot. Pick WebRTC under "
+            f"Connection settings, or use a server that offers WebSockets. ({detail})",
+        )
     if name == "TransportStartError":
         return Problem("transport", "Could not connect to the bot", detail)
     if name in ("ErrorResponse", "RTVIMessageError", "UnsupportedFeatureError"):

@@ -12,6 +12,9 @@ from .dom import by_id, set_text
 
 IDLE_STATES = frozenset({TransportState.DISCONNECTED, TransportState.ERROR})
 
+#: The transport picker's values.
+TRANSPORT_KINDS = ("webrtc", "websocket")
+
 
 class SessionPanel:
     def __init__(self) -> None:
@@ -25,6 +28,7 @@ class SessionPanel:
         self.base_url_input = by_id("base-url")
         self.timeout_input = by_id("timeout")
         self.start_mic = by_id("start-mic")
+        self.transport_input = by_id("transport-kind")
         self.base_url_input.value = str(js.location.origin)
 
     # --- settings ------------------------------------------------------------------------------
@@ -39,6 +43,11 @@ class SessionPanel:
         except (TypeError, ValueError):
             return None
         return value if value > 0 else None
+
+    def transport_kind(self) -> str:
+        """The picked transport: ``"webrtc"`` (the default) or ``"websocket"``."""
+        value = str(self.transport_input.value)
+        return value if value in TRANSPORT_KINDS else "webrtc"
 
     @property
     def mic_at_start(self) -> bool:
@@ -80,5 +89,6 @@ class SessionPanel:
     def update_buttons(self, state: TransportState, *, leaving: bool) -> None:
         idle = state in IDLE_STATES
         self.connect.disabled = not idle
+        self.transport_input.disabled = not idle  # the transport changes between sessions only
         self.disconnect.disabled = idle or state == TransportState.DISCONNECTING
         self.leave.disabled = state != TransportState.READY or leaving

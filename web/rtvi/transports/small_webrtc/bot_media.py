@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..liveness import Clock, LoopClock
 from ..media import AudioLevels, MediaElement, media_stream
 
 
@@ -100,25 +99,6 @@ class BotMedia:
         """A new local mic track: meter it, if levels are being measured."""
         if self._meters is not None:
             self._meters.watch("local", track)
-
-    async def report_levels(
-        self,
-        interval: float,
-        running: Callable[[], bool],
-        on_local: Callable[[float], None],
-        on_bot: Callable[[float], None],
-        clock: Clock | None = None,
-    ) -> None:
-        """Read the meters every ``interval`` seconds while ``running()``; report each level."""
-        clock = clock or LoopClock()
-        meters = self.meters()
-        while running():
-            for name, report in (("local", on_local), ("bot", on_bot)):
-                level = meters.level(name)
-                if level is not None:
-                    self.levels[name] = level
-                    report(level)
-            await clock.sleep(interval)
 
     # --- teardown -------------------------------------------------------------------------
 

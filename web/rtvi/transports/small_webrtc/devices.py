@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from ...state import TransportState
 from ...transport import DeviceInfo, Participant, TransportCallbacks
 from .._browser import Listeners, js_error_text
+from ..common import report_device_lists
 from ..media import (
     DeviceWatcher,
     LocalMedia,
@@ -197,26 +198,12 @@ class LocalDevices:
         self._spawn(self.report_lists())
 
     async def report_lists(self) -> None:
-        callbacks = self.host.callbacks
-        try:
-            mics = await enumerate_devices("audioinput")
-            cams = await enumerate_devices("videoinput")
-            speakers = await enumerate_devices("audiooutput")
-        except Exception as exc:
-            logger.warning("cannot list media devices: %s", js_error_text(exc))
-            callbacks.on_device_error(exc)
-            return
-        callbacks.on_available_mics_updated(mics)
-        callbacks.on_available_cams_updated(cams)
-        callbacks.on_available_speakers_updated(speakers)
-
-    async def find(self, kind: str, device_id: str) -> DeviceInfo:
-        """The listed device ``device_id`` of ``kind``, or a bare ``DeviceInfo`` for it."""
-        with contextlib.suppress(Exception):
-            for device in await enumerate_devices(kind):
-                if device.device_id == device_id:
-                    return device
-        return DeviceInfo(device_id=device_id, kind=kind)
+        await report_device_lists(
+            enumerate_devices,
+            self.host.callbacks,
+            ("audioinput", "videoinput", "audiooutput"),
+            js_error_text,
+        )
 
     # --- teardown -------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ the client's callbacks and sets the transport states.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
@@ -35,6 +34,7 @@ from ...transport import (
     transport_error,
 )
 from .._browser import js_error_text, js_value, max_message_size
+from ..common import open_or_abort, report_levels, switch_speaker
 from ..liveness import LivenessTimings
 from ..media import enumerate_devices
 from ..reconnect import ReconnectPolicy
@@ -212,26 +212,13 @@ class SmallWebRTCTransport(Transport):
         self.state = TransportState.CONNECTING
         session = self._new_session(target)
         self._session = session
-        opening = asyncio.ensure_future(session.open())
-        aborted = asyncio.ensure_future(abort.wait())
-        try:
-            await asyncio.wait({opening, aborted}, return_when=asyncio.FIRST_COMPLETED)
-            if not opening.done():
-                opening.cancel()
-                with contextlib.suppress(BaseException):
-                    await opening
-                abort.throw_if_aborted()
-            opening.result()
-        except BaseException as exc:
-            opening.cancel()  # e.g. our caller was cancelled: stop the offer/answer too
-            await self._close_session(session)
-            if self._session is session:
-                self._session = None
-            if isinstance(exc, RTVIError | asyncio.CancelledError):
-                raise
-            raise TransportStartError(f"WebRTC connection failed: {js_error_text(exc)}") from exc
-        finally:
-            aborted.cancel()
+        await open_or_abort(
+            session.open(),
+            abort,
+            cleanup=lambda: self._forget_session(session),
+            what="WebRTC",
+            describe=js_error_text,
+        )
         if self._session is not session:  # disconnect() won the race
             raise AbortError()
         self._recovery.start(session)
@@ -304,17 +291,13 @@ class SmallWebRTCTransport(Transport):
         await self._devices.switch("video", device_id)
 
     async def update_speaker(self, device_id: str) -> None:
-        try:
-            await self._media.set_speaker(device_id)
-        except NotImplementedError as exc:
-            raise UnsupportedFeatureError(
-                "speaker selection", type(self).__name__, str(exc)
-            ) from None
-        except Exception as exc:
-            self.callbacks.on_device_error(exc)
-            raise
-        device = await self._devices.find("audiooutput", device_id)
-        self.callbacks.on_speaker_updated(device)
+        await switch_speaker(
+            self._media.set_speaker,
+            enumerate_devices,
+            self.callbacks,
+            device_id,
+            type(self).__name__,
+        )
 
     @property
     def selected_mic(self) -> DeviceInfo | None:
@@ -366,6 +349,12 @@ class SmallWebRTCTransport(Transport):
 
     # --- the session's wiring ---------------------------------------------------------------
 
+    async def _forget_session(self, session: Session) -> None:
+        """A connect() failed or was aborted: close ``session`` and let it go."""
+        await self._close_session(session)
+        if self._session is session:
+            self._session = None
+
     def _new_session(self, target: ConnectionTarget) -> Session:
         http = self.options.http if self._options is not None else None
         if http is None:
@@ -390,9 +379,11 @@ class SmallWebRTCTransport(Transport):
         )
 
     def _report_levels(self, session: Session) -> None:
-        callbacks = self.callbacks
+        callbacks, media = self.callbacks, self._media
         session.tasks.start(
-            self._media.report_levels(
+            report_levels(
+                media.meters().level,
+                media.levels,
                 self.audio_level_interval,
                 lambda: not session.closed,
                 callbacks.on_local_audio_level,

@@ -1,22 +1,23 @@
 """The WebSocket transport (Pipecat's protobuf WebSocket): ``WebSocketTransport``.
 
-``protobuf`` (the frame codec) and ``reconnect`` (the retry policy) are pure and import anywhere;
-the transport itself is loaded on first access, as ``SmallWebRTCTransport`` is.
+``protobuf`` (the frame codec) is pure and imports anywhere; the retry policy is the shared
+:class:`~rtvi.transports.reconnect.ReconnectPolicy` (re-exported here); the transport itself is
+loaded on first access, as ``SmallWebRTCTransport`` is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .reconnect import ReconnectPolicy
+from ..reconnect import ReconnectPolicy
 
 
 def __getattr__(name: str) -> Any:
-    if name == "WebSocketTransport":
-        from .transport import WebSocketTransport
+    if name in ("WebSocketTransport", "NoWebSocketURLError"):
+        from . import transport
 
-        return WebSocketTransport
+        return getattr(transport, name)
     raise AttributeError(name)
 
 
-__all__ = ["ReconnectPolicy", "WebSocketTransport"]
+__all__ = ["NoWebSocketURLError", "ReconnectPolicy", "WebSocketTransport"]

@@ -24,9 +24,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from ...abort import AbortSignal
@@ -49,6 +49,7 @@ from ...transport import (
     transport_error,
 )
 from .._browser import PROXIES, Listeners, js_error_text, js_global, to_js_object
+from ..common import open_or_abort, report_device_lists, report_levels, switch_speaker
 from ..media import (
     AudioLevels,
     DeviceWatcher,
@@ -58,6 +59,8 @@ from ..media import (
     media_stream,
     track_device_id,
 )
+from ..reconnect import ReconnectAttempts, ReconnectPolicy, reconnect
+from ..tasks import TaskSet
 from .audio_js import CAPTURE_WORKLET, PLAYER_WORKLET, ROUTER
 from .protobuf import (
     FrameDecodeError,
@@ -68,11 +71,8 @@ from .protobuf import (
     decode_frame,
     encode_frame,
 )
-from .reconnect import ReconnectPolicy
 
 logger = logging.getLogger("rtvi.transports.websocket")
-
-T = TypeVar("T")
 
 #: The JS websocket-transport's limit, and the embedded bot's.
 DEFAULT_MAX_MESSAGE = 1 << 20
@@ -88,6 +88,15 @@ class TransportNotConnectedError(RTVIError):
     default_message = "The WebSocket is not open"
 
 
+class NoWebSocketURLError(TransportStartError):
+    """The connect reply has no ``ws_url``/``wsUrl`` and no ``ws_url`` option is set: the
+    server offers no WebSocket for this session (e.g. it only speaks WebRTC)."""
+
+    default_message = (
+        "no WebSocket URL: the connect reply has no 'ws_url' and no ws_url option is set"
+    )
+
+
 @dataclass(eq=False)
 class _Session:
     """Everything one connect() opened; closed as a whole by disconnect()."""
@@ -97,7 +106,7 @@ class _Session:
     router: Any = None
     on_frame: Any = None  # the one Python proxy the router calls
     listeners: Listeners = field(default_factory=Listeners)
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    tasks: TaskSet = field(default_factory=lambda: TaskSet(logger))
     opened: asyncio.Future[None] | None = None
     ready_message: RTVIMessage | None = None
     reconnecting: bool = False
@@ -176,7 +185,8 @@ class WebSocketTransport(Transport):
     - ``audio_element``: where the bot plays (element or CSS selector); by default a hidden
       ``<audio>`` is created and removed on disconnect.
     - ``max_message_size`` (1 MiB): larger messages are refused (sent) or dropped (received).
-    - ``reconnect``: a :class:`ReconnectPolicy` (default 3 attempts, 0.5 s doubling).
+    - ``reconnect``: a :class:`~rtvi.transports.reconnect.ReconnectPolicy` (default 3 attempts,
+      0.5 s doubling up to 4 s).
     - ``open_timeout`` (10 s), ``keepalive_interval`` (5 s: a silent frame when nothing else
       was sent), ``audio_level_interval`` (0.1 s), ``flush_on`` (RTVI message types that
       drop queued bot audio).
@@ -205,7 +215,8 @@ class WebSocketTransport(Transport):
         self.frame_samples = frame_samples
         self.jitter_ms = jitter_ms
         self._max_message_size = max_message_size
-        self.reconnect_policy = reconnect or ReconnectPolicy()
+        self.reconnect_policy = reconnect or ReconnectPolicy(delay=0.5, max_delay=4.0)
+        self._attempts = ReconnectAttempts(self.reconnect_policy)
         self.open_timeout = open_timeout
         self.keepalive_interval = keepalive_interval
         self.audio_level_interval = audio_level_interval
@@ -219,7 +230,7 @@ class WebSocketTransport(Transport):
         self._audio: _Audio | None = None
         self._levels: Any = None  # media.AudioLevels
         self._level_values: dict[str, float] = {}
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = TaskSet(logger)
         #: Flushes of queued bot audio caused by RTVI messages (by type).
         self.flushes: dict[str, int] = {}
 
@@ -281,27 +292,14 @@ class WebSocketTransport(Transport):
         self.state = TransportState.CONNECTING
         session = _Session(url)
         self._session = session
-        self.reconnect_policy.succeeded()
-        opening = asyncio.ensure_future(self._open(session))
-        aborted = asyncio.ensure_future(abort.wait())
-        try:
-            await asyncio.wait({opening, aborted}, return_when=asyncio.FIRST_COMPLETED)
-            if not opening.done():
-                opening.cancel()
-                with contextlib.suppress(BaseException):
-                    await opening
-                abort.throw_if_aborted()
-            opening.result()
-        except BaseException as exc:
-            opening.cancel()
-            await self._close_session(session)
-            if self._session is session:
-                self._session = None
-            if isinstance(exc, RTVIError | asyncio.CancelledError):
-                raise
-            raise TransportStartError(f"WebSocket connection failed: {js_error_text(exc)}") from exc
-        finally:
-            aborted.cancel()
+        self._attempts = ReconnectAttempts(self.reconnect_policy)
+        await open_or_abort(
+            self._open(session),
+            abort,
+            cleanup=lambda: self._forget_session(session),
+            what="WebSocket",
+            describe=js_error_text,
+        )
         if self._session is not session:
             raise AbortError()
         self._start_task(session, self._report_levels(session))
@@ -367,22 +365,13 @@ class WebSocketTransport(Transport):
         raise UnsupportedFeatureError("camera", type(self).__name__, "WebSocket carries no video")
 
     async def update_speaker(self, device_id: str) -> None:
-        try:
-            await self._bot_element().set_sink_id(device_id)
-        except NotImplementedError as exc:
-            raise UnsupportedFeatureError(
-                "speaker selection", type(self).__name__, str(exc)
-            ) from None
-        except Exception as exc:
-            self.callbacks.on_device_error(exc)
-            raise
+        await switch_speaker(
+            self._set_sink, enumerate_devices, self.callbacks, device_id, type(self).__name__
+        )
+
+    async def _set_sink(self, device_id: str) -> None:
+        await self._bot_element().set_sink_id(device_id)
         self._speaker_id = device_id
-        device = DeviceInfo(device_id=device_id, kind="audiooutput")
-        with contextlib.suppress(Exception):
-            for known in await enumerate_devices("audiooutput"):
-                if known.device_id == device_id:
-                    device = known
-        self.callbacks.on_speaker_updated(device)
 
     @property
     def selected_mic(self) -> DeviceInfo | None:
@@ -433,9 +422,7 @@ class WebSocketTransport(Transport):
         bundle: Mapping[str, Any] = auth_bundle if isinstance(auth_bundle, Mapping) else {}
         url = next((bundle[k] for k in ("ws_url", "wsUrl") if bundle.get(k)), None) or self.ws_url
         if not url or not isinstance(url, str):
-            raise TransportStartError(
-                "no WebSocket URL: the connect reply has no 'ws_url' and no ws_url option is set"
-            )
+            raise NoWebSocketURLError()
         base = self.options.params.base_url if self._options is not None else None
         if not base:
             with contextlib.suppress(Exception):
@@ -599,39 +586,47 @@ class WebSocketTransport(Transport):
         self._start_task(session, self._reconnect(session, code, reason))
 
     async def _reconnect(self, session: _Session, code: int, reason: str) -> None:
-        policy = self.reconnect_policy
         why = f"the bot closed the connection (code {code}{', ' + reason if reason else ''})"
         try:
             self._drop_socket(session)
-            while not policy.is_final(code) and not session.closed:
-                delay = policy.next_delay()
-                if delay is None:
-                    why = f"connection lost; {policy.give_up_reason()}"
-                    break
-                await asyncio.sleep(delay)
-                if session.closed:
-                    return
-                logger.info("reconnecting to %s", session.url)
-                try:
-                    await self._open_socket(session)
-                except Exception as exc:
-                    logger.warning("reconnect failed: %s", js_error_text(exc))
-                    self._drop_socket(session)
-                    continue
-                policy.succeeded()
-                if session.ready_message is not None:
-                    self.send_message(session.ready_message)  # a new pipeline: ready again
-                    session.router.setReady(True)
-                logger.info("reconnected")
-                return
+            if self.reconnect_policy.is_final(code):
+                result = None
+            else:
+                result = await reconnect(
+                    self._attempts,
+                    lambda: self._reopen(session),
+                    closed=lambda: session.closed,
+                    log=logger,
+                    describe=js_error_text,
+                    wait_first=True,
+                )
         finally:
             session.reconnecting = False
+        if result is not None:
+            if result.reconnected:
+                self._attempts.reset()
+                return
+            if result.aborted:
+                return
+            why = f"connection lost; {result.reason}"
         if session.closed or self._session is not session:
             return
         logger.warning(why)
         self.callbacks.on_error(transport_error(why, fatal=True))
         self._report_bot_left(session)
         await self.disconnect()
+
+    async def _reopen(self, session: _Session) -> None:
+        """One reconnect attempt: a new socket; the bot starts a new pipeline, so ready again."""
+        logger.info("reconnecting to %s", session.url)
+        try:
+            await self._open_socket(session)
+        except BaseException:
+            self._drop_socket(session)
+            raise
+        if session.ready_message is not None:
+            self.send_message(session.ready_message)
+            session.router.setReady(True)
 
     def _report_bot_left(self, session: _Session) -> None:
         if not session.bot_left:
@@ -655,17 +650,14 @@ class WebSocketTransport(Transport):
         return self._levels
 
     async def _report_levels(self, session: _Session) -> None:
-        levels = self._level_meters()
-        while not session.closed:
-            local = levels.level("local")
-            if local is not None:
-                self._level_values["local"] = local
-                self.callbacks.on_local_audio_level(local)
-            bot = levels.level("bot")
-            if bot is not None:
-                self._level_values["bot"] = bot
-                self.callbacks.on_remote_audio_level(bot, session.bot)
-            await asyncio.sleep(self.audio_level_interval)
+        await report_levels(
+            self._level_meters().level,
+            self._level_values,
+            self.audio_level_interval,
+            lambda: not session.closed,
+            self.callbacks.on_local_audio_level,
+            lambda level: self.callbacks.on_remote_audio_level(level, session.bot),
+        )
 
     async def _acquire_mic(self, device_id: str | None = None) -> Any:
         try:
@@ -690,15 +682,9 @@ class WebSocketTransport(Transport):
         self._start_background(self._report_devices())
 
     async def _report_devices(self) -> None:
-        try:
-            mics = await enumerate_devices("audioinput")
-            speakers = await enumerate_devices("audiooutput")
-        except Exception as exc:
-            logger.warning("cannot list media devices: %s", js_error_text(exc))
-            self.callbacks.on_device_error(exc)
-            return
-        self.callbacks.on_available_mics_updated(mics)
-        self.callbacks.on_available_speakers_updated(speakers)
+        await report_device_lists(
+            enumerate_devices, self.callbacks, ("audioinput", "audiooutput"), js_error_text
+        )
 
     # --- teardown ---------------------------------------------------------------------------
 
@@ -720,10 +706,7 @@ class WebSocketTransport(Transport):
         if session.closed:
             return
         session.closed = True
-        current = asyncio.current_task()
-        for task in list(session.tasks):
-            if task is not current:
-                task.cancel()
+        session.tasks.cancel()
         if session.opened is not None and not session.opened.done():
             session.opened.cancel()
         self._drop_socket(session)
@@ -738,9 +721,13 @@ class WebSocketTransport(Transport):
             self._levels.close()
             self._levels = None
         self._level_values.clear()
-        pending = [t for t in session.tasks if t is not current]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await session.tasks.wait()
+
+    async def _forget_session(self, session: _Session) -> None:
+        """A connect() failed or was aborted: close ``session`` and let it go."""
+        await self._close_session(session)
+        if self._session is session:
+            self._session = None
 
     def _release_devices(self) -> None:
         if self._devices is not None:
@@ -752,26 +739,13 @@ class WebSocketTransport(Transport):
 
     # --- tasks ------------------------------------------------------------------------------
 
-    def _start_task(self, session: _Session, coro: Awaitable[T]) -> asyncio.Task[T]:
-        task: asyncio.Task[T] = asyncio.ensure_future(coro)
-        session.tasks.add(task)
-        task.add_done_callback(session.tasks.discard)
-        task.add_done_callback(_log_failure)
-        return task
+    def _start_task(self, session: _Session, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return session.tasks.start(coro)
 
-    def _start_background(self, coro: Awaitable[T]) -> asyncio.Task[T]:
-        task: asyncio.Task[T] = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        task.add_done_callback(_log_failure)
-        return task
+    def _start_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return self._background.start(coro)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("transport task failed", exc_info=task.exception())
