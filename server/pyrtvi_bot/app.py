@@ -193,6 +193,11 @@ class SessionRoutes:
         logger.info(
             f"session {session.id} started (services {services}, {len(config)} config entries)"
         )
+        if body.get("transport") == "websocket":
+            # As a Pipecat runner answers: the socket to open (pyrtvi serve relays to it).
+            path = request.app.url_path_for("session_ws", session_id=session.id)
+            ws_url = str(request.base_url.replace(scheme="ws")).rstrip("/") + path
+            return JSONResponse({"sessionId": session.id, "wsUrl": ws_url})
         return JSONResponse({"sessionId": session.id, "iceConfig": {"iceServers": []}})
 
     async def offer(self, request: Request) -> Response:
@@ -450,7 +455,9 @@ def create_app(flavor: Flavor) -> Starlette:
         Route(offer_path, _guard(service.ice_candidates), methods=["PATCH"]),
         Route("/action", _guard(service.action), methods=["POST"]),
         WebSocketRoute("/ws", lambda ws: serve_websocket(service, ws)),
-        WebSocketRoute("/sessions/{session_id}/ws", lambda ws: serve_websocket(service, ws)),
+        WebSocketRoute(
+            "/sessions/{session_id}/ws", lambda ws: serve_websocket(service, ws), name="session_ws"
+        ),
     ]
     app = Starlette(
         routes=routes,

@@ -13,6 +13,8 @@ Messages are capped by uvicorn's `ws_max_size` (see `__main__`).
 from __future__ import annotations
 
 import asyncio
+import hmac
+import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -40,10 +42,19 @@ def origin_allowed(origin: str | None) -> bool:
 
 async def serve_websocket(service: SessionRoutes, websocket: WebSocket) -> None:
     """Accept one client and run its pipeline until either side leaves."""
-    from pyrtvi_bot.app import MAX_CONNECTIONS_PER_SESSION, Session
+    from pyrtvi_bot.app import MAX_CONNECTIONS_PER_SESSION, TOKEN_HEADER, Session
 
+    token = os.environ.get("PYRTVI_BOT_TOKEN", "")
     origin = websocket.headers.get("origin")
-    if not origin_allowed(origin):
+    if token:
+        # Launched by pyrtvi serve: only its relay (which checked the page's origin against the
+        # server's allowed origins) holds the per-launch token.
+        sent = websocket.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            logger.warning("websocket without the bot token refused")
+            await websocket.close(code=CLOSE_POLICY)  # before accept: the client sees a 403
+            return
+    elif not origin_allowed(origin):
         logger.warning(f"websocket from origin {origin!r} refused")
         await websocket.close(code=CLOSE_POLICY)  # before accept: the browser sees a 403
         return

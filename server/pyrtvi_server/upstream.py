@@ -75,6 +75,9 @@ class Upstream:
         max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: What every request to the bot carries (the configured headers, the embedded bot's
+        #: token): the WebSocket relay sends them on its socket to the bot too.
+        self.headers = dict(headers or {})
         self.timeout = timeout
         self.secrets = secrets or Secrets(())
         self.max_reply_bytes = max_reply_bytes

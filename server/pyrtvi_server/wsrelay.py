@@ -278,10 +278,14 @@ class WebSocketRelay:
         origin = websocket.headers.get("origin")
         url = await self.bot_url(target)
         try:
+            upstream = await self.bots.upstream()
+        except ProxyError as exc:
+            raise Refusal(1014, f"no bot service: {exc.error}") from None
+        try:
             return await websockets.connect(
                 url,
                 origin=websockets.Origin(origin) if origin else None,
-                additional_headers=self.settings.bot_headers,
+                additional_headers=upstream.headers,
                 max_size=self.limits.max_message_bytes,
                 open_timeout=self.settings.upstream_timeout,
                 proxy=None,

@@ -322,7 +322,7 @@ def test_bot_ending_the_conversation_is_shown(page: Page, bot_server: LiveServer
     screenshot(page, "console-bot-left", full_page=False)
 
 
-def test_websocket_pick_without_a_relay_says_so_and_webrtc_still_connects(
+def test_websocket_pick_talks_through_the_relay_and_webrtc_still_connects(
     page: Page, bot_server: LiveServer
 ) -> None:
     open_console(page, bot_server.url)
@@ -333,15 +333,18 @@ def test_websocket_pick_without_a_relay_says_so_and_webrtc_still_connects(
     picker.select_option("websocket")
     with page.expect_request(lambda r: r.url.endswith("/connect")) as connect_request:
         page.get_by_role("button", name="Connect", exact=True).click()
-    # The console asks for a WebSocket session; this server (no relay) answers a WebRTC one.
+    # The console asks for a WebSocket session; pyrtvi serve relays it to the embedded bot.
     body = connect_request.value.post_data_json
     assert isinstance(body, dict) and body["transport"] == "websocket"
-    banner = page.get_by_role("alert")
-    expect(banner).to_have_attribute("data-kind", "no-websocket", timeout=T)
-    expect(banner.locator("#banner-title")).to_have_text("This server offers no WebSocket")
-    expect(banner.locator("#banner-text")).to_contain_text("ws_url")
-    expect(page.locator("#connect-time")).to_have_text("failed")
-    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
+    expect(picker).to_be_disabled()  # the transport changes between sessions only
+    box = page.get_by_role("textbox", name="Message to the bot")
+    box.fill("hello over the socket")
+    box.press("Enter")
+    expect(page.locator(".turn.bot").last).not_to_be_empty(timeout=T)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
     expect(picker).to_be_enabled()
     # Back to WebRTC: the same page connects, and the connect body no longer names a transport.
     picker.select_option("webrtc")
@@ -350,8 +353,7 @@ def test_websocket_pick_without_a_relay_says_so_and_webrtc_still_connects(
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
     body = connect_request.value.post_data_json
     assert isinstance(body, dict) and "transport" not in body
-    expect(banner).to_be_hidden()
-    expect(picker).to_be_disabled()  # the transport changes between sessions only
+    expect(picker).to_be_disabled()
     page.get_by_role("button", name="Disconnect", exact=True).click()
     expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
 

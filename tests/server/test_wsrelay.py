@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -258,3 +259,28 @@ async def test_a_bot_that_refuses_the_socket_is_a_1014_with_its_status(
         assert code == 1014 and "HTTP 403" in reason, (code, reason)
     finally:
         bot.stop()
+
+
+def test_embedded_bot_sessions_are_relayed_and_its_own_socket_needs_the_token(
+    server_factory: Any,
+) -> None:
+    """Embedded mode: the bot's `/start {"transport": "websocket"}` names its socket, the relay
+    opens it with the per-launch token; the bot's port refuses a socket without that token."""
+    server: LiveServer = server_factory("--bot", "embedded")
+    url = ws_url(server)
+    assert urlsplit(url).netloc == f"127.0.0.1:{server.port}"
+
+    async def through_relay_then_direct() -> None:
+        ws = await open_ws(url, server.url)
+        try:
+            ready = await until_bot_ready(ws)
+            assert ready["type"] == "bot-ready"
+        finally:
+            await ws.close()
+        cmdline = Path(f"/proc/{server.bot_pid()}/cmdline").read_bytes().split(b"\0")
+        bot_port = int(cmdline[cmdline.index(b"--port") + 1])
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await open_ws(f"ws://127.0.0.1:{bot_port}/ws", server.url)
+        assert refused.value.response.status_code == 403
+
+    asyncio.run(through_relay_then_direct())
