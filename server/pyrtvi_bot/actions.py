@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pyrtvi_bot.state import ConfigError, OptionType, check_messages
+from pyrtvi_bot.state import ConfigError, OptionType, check_messages, llm_config_hidden
 
 
 class ActionError(ValueError):
@@ -116,6 +116,8 @@ async def run_action(
     if unknown:
         raise ActionError(f"unknown argument(s) for {key}: {sorted(unknown)}")
     if key == "llm:get_context":
+        if llm_config_hidden():
+            raise ActionError("llm:get_context would read back server-side configuration")
         return {"messages": assistant.get_messages()}
     if key == "llm:set_context":
         messages = _messages(args)

@@ -55,6 +55,13 @@ class ConfigurableRTVIProcessor(RTVIProcessor):
             }
         )
 
+    async def _handle_get_config(self, request_id: str) -> None:
+        # Also the reply to update-config. Values the server operator set stay hidden.
+        config = state.redact(self._config.model_dump()["config"])
+        await self.push_transport_message_dict(
+            {"label": "rtvi-ai", "type": "config", "id": request_id, "data": {"config": config}}
+        )
+
     async def push_transport_message_dict(self, message: dict[str, Any]) -> None:
         await self.push_frame(OutputTransportMessageUrgentFrame(message=message))
 
@@ -65,7 +72,7 @@ class ConfigurableRTVIProcessor(RTVIProcessor):
         data = {
             "version": PROTOCOL_VERSION,
             "about": about or {"library": "pipecat-ai", "library_version": pipecat_version()},
-            "config": self._config.model_dump()["config"],
+            "config": state.redact(self._config.model_dump()["config"]),
         }
         await self.push_transport_message_dict(
             {"label": "rtvi-ai", "type": "bot-ready", "id": self._client_ready_id, "data": data}

@@ -7,6 +7,8 @@ The same schema validates `/start`'s `config`, drives the 0.0.108 bot's `describ
 from __future__ import annotations
 
 import copy
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -156,3 +158,32 @@ def describe_config() -> list[dict[str, Any]]:
             items.append(item)
         described.append({"name": service, "options": items})
     return described
+
+
+def hidden_options() -> frozenset[tuple[str, str]]:
+    """Config options set by the server operator that clients may not read back
+    (`PYRTVI_BOT_HIDDEN_CONFIG`, a JSON list of `[service, option]`, set by pyrtvi serve)."""
+    try:
+        pairs = json.loads(os.environ.get("PYRTVI_BOT_HIDDEN_CONFIG") or "[]")
+        return frozenset((str(service), str(name)) for service, name in pairs)
+    except (ValueError, TypeError):
+        # Malformed: hide everything rather than show what the operator meant to hide.
+        return frozenset({("*", "*")})
+
+
+def redact(config: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`config` with the values of :func:`hidden_options` as null."""
+    hidden = hidden_options()
+    if not hidden:
+        return config
+    out = copy.deepcopy(config)
+    for entry in out:
+        for option in entry.get("options", []):
+            if ("*", "*") in hidden or (entry.get("service"), option.get("name")) in hidden:
+                option["value"] = None
+    return out
+
+
+def llm_config_hidden() -> bool:
+    """Whether the LLM's context holds configuration clients may not read (llm:get_context)."""
+    return any(service in ("llm", "*") for service, _ in hidden_options())

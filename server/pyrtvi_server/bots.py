@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyrtvi_server import botproc, runner
-from pyrtvi_server.config import REPO_ROOT, Settings
+from pyrtvi_server.config import REPO_ROOT, Settings, server_config_options
 from pyrtvi_server.guard import Secrets
 from pyrtvi_server.upstream import ProxyError, Upstream
 
@@ -253,6 +254,11 @@ class EmbeddedBot(BotService):
             # /start bodies repeat the request data under "body": room for both, plus extras.
             "PYRTVI_BOT_MAX_BODY": str(2 * self.settings.max_body_bytes + 256 * 1024),
         }
+        hidden = server_config_options(self.settings.bot_extra)
+        if hidden and not self.settings.expose_server_config:
+            # Over the data channel too (which this server never sees), the bot answers these
+            # options' values as null and refuses llm:get_context when the llm is among them.
+            env["PYRTVI_BOT_HIDDEN_CONFIG"] = json.dumps(hidden)
         process: ChildBot = botproc.BotProcess(
             python=self.python, pipecat_version=self.settings.bot_pipecat_version
         )

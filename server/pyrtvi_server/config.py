@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 
@@ -202,3 +203,24 @@ NUMERIC_ENV: dict[str, type[int] | type[float]] = {
 def public_base(settings: Settings, request: Request) -> str:
     """The base URL browsers reach this server at: the configured one, else the request's."""
     return settings.public_url or str(request.base_url).rstrip("/")
+
+
+def server_config_options(extra: dict[str, Any]) -> list[tuple[str, str]]:
+    """The `(service, option)` pairs that `PYRTVI_BOT_EXTRA` sets in `config` (at its top level
+    or in its `body`): values the operator set, which clients may not read back."""
+    body = extra.get("body")
+    entries = [
+        *_list(extra.get("config")),
+        *_list(body.get("config") if isinstance(body, dict) else None),
+    ]
+    pairs = set()
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("service"), str):
+            for option in _list(entry.get("options")):
+                if isinstance(option, dict) and isinstance(option.get("name"), str):
+                    pairs.add((entry["service"], option["name"]))
+    return sorted(pairs)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

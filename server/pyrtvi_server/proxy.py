@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pyrtvi_server.bots import BotService
-from pyrtvi_server.config import Settings, public_base
+from pyrtvi_server.config import Settings, public_base, server_config_options
 from pyrtvi_server.guard import (
     ADDRESS_CLASSES,
     DEFAULT_ALLOWED,
@@ -160,8 +160,7 @@ def guarded(handler: Handler, secrets: Secrets | None = None) -> Handler:
 
 
 def server_sets_config(extra: dict[str, Any]) -> bool:
-    body = extra.get("body")
-    return bool(extra.get("config")) or (isinstance(body, dict) and bool(body.get("config")))
+    return bool(server_config_options(extra))
 
 
 def candidate_policy(settings: Settings) -> CandidatePolicy:

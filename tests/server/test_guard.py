@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pyrtvi_server.config import server_config_options
 from pyrtvi_server.guard import MAX_DEPTH, CandidatePolicy, Secrets, loads_json
 from pyrtvi_server.limits import ConnectLimits
 from pyrtvi_server.upstream import ProxyError
@@ -115,3 +116,13 @@ def test_connect_rate() -> None:
         limits.admit("a", active=0, now=1.0)
     assert fast.value.status == 429 and fast.value.headers["Retry-After"] == "9"
     limits.admit("a", active=0, now=10.5)  # one token back after 10 s
+
+
+def test_server_config_options_are_the_operators_pairs() -> None:
+    extra = {
+        "config": [{"service": "llm", "options": [{"name": "messages", "value": []}]}],
+        "body": {"config": [{"service": "tts", "options": [{"name": "voice", "value": "x"}]}]},
+    }
+    assert server_config_options(extra) == [("llm", "messages"), ("tts", "voice")]
+    assert server_config_options({"api_key": "k"}) == []
+    assert server_config_options({"config": "nonsense", "body": []}) == []
