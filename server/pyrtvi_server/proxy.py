@@ -21,7 +21,6 @@ from starlette.routing import BaseRoute, Route
 from pyrtvi_server.bots import BotService
 from pyrtvi_server.config import Settings, public_base, server_config_options
 from pyrtvi_server.guard import (
-    ADDRESS_CLASSES,
     DEFAULT_ALLOWED,
     CandidatePolicy,
     Secrets,
@@ -166,7 +165,7 @@ def server_sets_config(extra: dict[str, Any]) -> bool:
 def candidate_policy(settings: Settings) -> CandidatePolicy:
     if settings.ice_allow is not None:
         return CandidatePolicy(settings.ice_allow)
-    return CandidatePolicy(DEFAULT_ALLOWED if settings.bot_mode == "embedded" else ADDRESS_CLASSES)
+    return CandidatePolicy(DEFAULT_ALLOWED)
 
 
 def connect_limits(settings: Settings) -> ConnectLimits:

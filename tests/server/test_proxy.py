@@ -44,6 +44,8 @@ def server(server_factory: Any, upstream: FakeUpstream) -> LiveServer:
         "PYRTVI_BOT_HEADERS": json.dumps(HEADERS),
         "PYRTVI_UPSTREAM_TIMEOUT": str(TIMEOUT),
         "PYRTVI_MAX_BODY_BYTES": "65536",
+        # The fake bot service's candidates are on loopback, which the default policy refuses.
+        "PYRTVI_ICE_ALLOW": "loopback,private,hostname",
     }
     return server_factory("--bot", "url", "--bot-url", upstream.url, env=env)  # type: ignore[no-any-return]
 

@@ -223,7 +223,8 @@ def test_hosted_runner_refusing_the_key_is_a_clear_error(
 @pytest.fixture(scope="module")
 def recorded(server_factory: Any, upstream: FakeUpstream) -> LiveServer:
     extra = {"request_data": {"api_key": SECRET}, "services": {"tts": "espeak"}}
-    env = {"PYRTVI_BOT_EXTRA": json.dumps(extra)}
+    # The fake bot service's candidates are on loopback, which the default policy refuses.
+    env = {"PYRTVI_BOT_EXTRA": json.dumps(extra), "PYRTVI_ICE_ALLOW": "loopback,private,hostname"}
     args = ("--bot", "url", "--bot-url", upstream.url, "--allowed-origin", "http://app.test")
     return server_factory(*args, env=env)  # type: ignore[no-any-return]
 
