@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar, assert_never, overload
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, assert_never
 
 from . import messages as m
 from . import routing
@@ -38,16 +38,24 @@ from .errors import (
     RTVIMessageError,
     UnsupportedFeatureError,
 )
-from .events import CALLBACK_EVENTS, EventEmitter, Handler, call_handler, normalize_callbacks
-from .features import Feature, check, dtmf_uses_buttons, validate_protocol_version
-from .functions import FunctionCallHandler, FunctionCalls
-from .helpers.base import RTVIClientHelper
+from .events import (
+    CALLBACK_EVENTS,
+    EventEmitter,
+    EventMethods,
+    Handler,
+    call_handler,
+    normalize_callbacks,
+)
+from .features import validate_protocol_version
+from .functions import FunctionCalls
+from .helpers.base import HelperMethods, RTVIClientHelper
 from .http.base import HTTPAdapter
 from .log import LogLevel, set_log_level
-from .messages import BotReady, ErrorPayload, FunctionCallParams, MessageType, RTVIMessage
+from .messages import BotReady, ErrorPayload, FunctionCallParams, RTVIMessage
 from .params import RTVIClientParams
 from .routing import Call, Step
-from .start import StartReply, StartRequest, post_start, upload_file
+from .sending import MessageMethods
+from .start import StartReply, StartRequest, post_start
 from .start import transport_params as start_transport_params
 from .state import (
     CLOSING_STATES,
@@ -63,13 +71,8 @@ __all__ = ["CustomConnectHandler", "RTVIClient"]
 
 logger = logging.getLogger("rtvi")
 
-#: The keys ``send_dtmf`` accepts (pipecat's ``KeypadEntry``).
-DTMF_KEYS = frozenset("0123456789*#")
 
-H = TypeVar("H", bound=Callable[..., Any])
-
-
-class RTVIClient(ConfigMethods, DeviceMethods):
+class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, DeviceMethods):
     """An RTVI client session.
 
     Args:
@@ -233,28 +236,6 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         return self.params.endpoint_url(endpoint)
 
     # --- events -------------------------------------------------------------------------------------
-
-    @overload
-    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
-
-    @overload
-    def on(self, event: str, handler: H) -> H: ...
-
-    def on(self, event: str, handler: Handler | None = None) -> Any:
-        """Add an event handler (``RTVIEvent`` or its JS name); without one, a decorator."""
-        return self._emitter.on(event, handler)
-
-    def once(self, event: str, handler: H) -> H:
-        return self._emitter.once(event, handler)
-
-    def off(self, event: str, handler: Handler | None = None) -> None:
-        self._emitter.off(event, handler)
-
-    def remove_all_listeners(self, event: str | None = None) -> None:
-        self._emitter.remove_all_listeners(event)
-
-    def listener_count(self, event: str) -> int:
-        return self._emitter.listener_count(event)
 
     def _fire(self, callback: str, *args: Any) -> None:
         """Call the user callback, then emit its event. Never raises."""
@@ -473,199 +454,6 @@ class RTVIClient(ConfigMethods, DeviceMethods):
         return await self._dispatcher.request(
             message, lambda msg: self._send(msg, ready=ready), timeout
         )
-
-    def send_message(self, message: RTVIMessage) -> None:
-        """Send any RTVI message, fire-and-forget (requires ``ready``)."""
-        self._send(message, ready=True)
-
-    def send_client_message(self, msg_type: str, data: Any = None) -> None:
-        """RTVI 1.x: send ``client-message {t, d}``, fire-and-forget."""
-        self._send(m.client_message(msg_type, data), ready=True)
-
-    async def send_client_request(
-        self, msg_type: str, data: Any = None, timeout: float | None = None
-    ) -> Any:
-        """RTVI 1.x: send ``client-message {t, d}`` and return the ``d`` of the bot's
-        ``server-response``. An ``error-response`` raises :class:`ErrorResponse` (or
-        :class:`UnsupportedFeatureError` from bots without ``client-message``)."""
-        reply = await self._request(m.client_message(msg_type, data), timeout)
-        return m.data_field(reply.data, "d")
-
-    def send_text(
-        self,
-        content: str,
-        *,
-        run_immediately: bool | None = None,
-        audio_response: bool | None = None,
-    ) -> None:
-        """RTVI 1.1: send typed user text (``send-text``)."""
-        options: dict[str, Any] = {}
-        if run_immediately is not None:
-            options["run_immediately"] = run_immediately
-        if audio_response is not None:
-            options["audio_response"] = audio_response
-        self._send(m.send_text(content, options), ready=True)
-
-    def _gate(self, feature: Feature) -> None:
-        """Ready, and the bot serves ``feature``: else raise at once (nothing is sent)."""
-        if self.state != TransportState.READY:
-            raise BotNotReadyError()
-        check(feature, self._bot_ready)
-
-    def send_dtmf(self, buttons: str | Sequence[str]) -> None:
-        """RTVI 2.x ``dtmf``: keypad keys (``"0"``–``"9"``, ``"*"``, ``"#"``), in order;
-        ``"12#"`` is three keys. One ``{buttons}`` message (2.1+) or one ``{button}`` per key
-        (2.0). Older bots: :class:`UnsupportedFeatureError`."""
-        keys = list(buttons)
-        bad = [k for k in keys if k not in DTMF_KEYS]
-        if not keys or bad:
-            raise ValueError(f"DTMF keys are 0-9, * and #; got {buttons!r}")
-        self._gate(Feature.DTMF)
-        if dtmf_uses_buttons(self._bot_ready):
-            self._send(m.dtmf(keys), ready=True)
-        else:
-            for key in keys:
-                self._send(m.dtmf_button(key), ready=True)
-
-    async def send_file(
-        self,
-        file: bytes | bytearray | str,
-        *,
-        format: str,
-        name: str | None = None,
-        content: str = "",
-        run_immediately: bool | None = None,
-        audio_response: bool | None = None,
-        custom_options: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """RTVI 2.2 ``send-file``: a file for the bot's LLM, with ``content`` as the text that
-        goes with it; ``format`` is its MIME type. Returns the ``file`` object sent.
-
-        ``file`` is the bytes or a URL. Bytes are uploaded to the start reply's
-        ``fileUploadUrl`` when the session has one (the runner's ``POST
-        /sessions/{id}/files``, multipart ``file``; a :class:`FileUploadError` when that
-        fails) and sent by the URL it answers; else they go inline, base64. Bots older than
-        RTVI 2.2: :class:`UnsupportedFeatureError`.
-        """
-        import base64
-
-        if not isinstance(format, str) or "/" not in format:
-            raise ValueError(f"format must be a MIME type such as 'text/plain', got {format!r}")
-        self._gate(Feature.SEND_FILE)
-        upload_to = self._start.file_upload_url if self._start else None
-        file_obj: dict[str, Any]
-        if isinstance(file, str):
-            file_obj = {"format": format, "source": {"type": "url", "url": file}}
-        elif upload_to is not None:
-            uploaded = await upload_file(upload_to, name or "file", bytes(file), format, self._http)
-            self._gate(Feature.SEND_FILE)  # still connected after the upload
-            file_obj = {"format": format, "source": uploaded["source"]}
-        else:
-            encoded = base64.b64encode(bytes(file)).decode("ascii")
-            file_obj = {"format": format, "source": {"type": "bytes", "bytes": encoded}}
-        if name is not None:
-            file_obj["name"] = name
-        options: dict[str, Any] = {}
-        if run_immediately is not None:
-            options["run_immediately"] = run_immediately
-        if audio_response is not None:
-            options["audio_response"] = audio_response
-        if custom_options is not None:
-            options["custom_options"] = dict(custom_options)
-        self._send(m.send_file(content, file_obj, options), ready=True)
-        return file_obj
-
-    def send_ui_event(self, event: str, payload: Any = None) -> None:
-        """UI worker protocol: ``ui-event {event, payload?}`` (client-js ``sendUIEvent``)."""
-        self._gate(Feature.UI_EVENT)
-        self._send(m.ui_event(event, payload), ready=True)
-
-    def send_ui_snapshot(self, tree: Mapping[str, Any]) -> None:
-        """UI worker protocol: ``ui-snapshot {tree}``, one accessibility snapshot
-        (``{root, captured_at, selection?}``)."""
-        self._gate(Feature.UI_SNAPSHOT)
-        self._send(m.ui_snapshot(tree), ready=True)
-
-    def cancel_ui_job_group(self, job_id: str, reason: str | None = None) -> None:
-        """UI worker protocol: ``ui-cancel-job-group {job_id, reason?}``
-        (client-js ``cancelUIJobGroup``)."""
-        self._gate(Feature.UI_CANCEL_JOB_GROUP)
-        self._send(m.ui_cancel_job_group(job_id, reason), ready=True)
-
-    async def append_to_context(
-        self, role: str, content: Any, run_immediately: bool = False
-    ) -> Any:
-        """RTVI 1.0 (deprecated by ``send_text``): ``append-to-context``; returns its result."""
-        message = RTVIMessage(
-            MessageType.APPEND_TO_CONTEXT,
-            {"role": role, "content": content, "run_immediately": run_immediately},
-        )
-        reply = await self._request(message)
-        return m.data_field(reply.data, "result")
-
-    # --- actions (RTVI 0.x) -------------------------------------------------------------------------
-
-    async def describe_actions(self, timeout: float | None = None) -> RTVIMessage:
-        return await self._request(m.describe_actions(), timeout)
-
-    async def action(
-        self,
-        service: str | Mapping[str, Any],
-        action: str | None = None,
-        arguments: Sequence[Mapping[str, Any]] | None = None,
-        *,
-        timeout: float | None = None,
-    ) -> RTVIMessage:
-        """Run ``service:action``; returns the ``action-response`` message (``data.result``).
-
-        Connected: over the transport. Otherwise a *disconnected action*: POST to the action
-        endpoint, reading a ``text/event-stream`` reply incrementally (every event is handled
-        as an inbound message) or a single JSON message.
-        """
-        name: Any = service
-        if isinstance(service, Mapping):
-            name, action = service.get("service"), service.get("action")
-            arguments = service.get("arguments")
-        if not isinstance(name, str) or not name or not isinstance(action, str) or not action:
-            raise ValueError("action() needs a service and an action name")
-        message = m.action(name, action, list(arguments or []))
-        if self.connected:
-            return await self._request(message, timeout, ready=False)
-        return await self._actions.request(self.params, message, timeout)
-
-    # --- helpers and function calls -----------------------------------------------------------------
-
-    def register_helper(self, service: str, helper: RTVIClientHelper) -> RTVIClientHelper:
-        if not isinstance(helper, RTVIClientHelper):
-            raise TypeError("helper must be an RTVIClientHelper instance")
-        if service in self._helpers:
-            raise RTVIError(f"Helper with name '{service}' already registered")
-        helper.service = service
-        helper.client = self
-        self._helpers[service] = helper
-        return helper
-
-    def get_helper(self, service: str) -> RTVIClientHelper | None:
-        return self._helpers.get(service)
-
-    def unregister_helper(self, service: str) -> None:
-        helper = self._helpers.pop(service, None)
-        if helper is not None:
-            helper.client = None
-            helper.service = None
-
-    def register_function_call_handler(
-        self, function_name: str, handler: FunctionCallHandler
-    ) -> None:
-        """RTVI 1.x: run ``handler(FunctionCallParams)`` when the bot calls ``function_name``;
-        a non-``None`` result is sent back as ``llm-function-call-result``."""
-        self.function_calls.register(function_name, handler)
-
-    def unregister_function_call_handler(self, function_name: str) -> None:
-        self.function_calls.unregister(function_name)
-
-    def unregister_all_function_call_handlers(self) -> None:
-        self.function_calls.clear()
 
     # --- inbound messages ---------------------------------------------------------------------------
 

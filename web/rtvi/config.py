@@ -14,6 +14,10 @@ from . import messages as m
 from .errors import ConfigUpdateError, ErrorResponse
 from .messages import RTVIMessage
 
+if TYPE_CHECKING:
+    from .disconnected import ActionEndpoint
+    from .params import RTVIClientParams
+
 
 class ConfigOption(TypedDict):
     name: str
@@ -99,9 +103,11 @@ def set_config_options(
 
 class ConfigMethods:
     """The client's RTVI 0.x configuration methods (``get-config``, ``update-config``,
-    ``describe-config``) and the helpers above applied to the bot's current config.
+    ``describe-config``), the helpers above applied to the bot's current config, and 0.x
+    actions (``describe_actions``, ``action``: over the transport, or disconnected over HTTP).
 
-    A mixin of :class:`~rtvi.client.RTVIClient`, which provides ``_request`` and ``_fire``.
+    A mixin of :class:`~rtvi.client.RTVIClient`, which provides ``_request``, ``_fire``, the
+    connection state, the params and the action endpoint.
     """
 
     if TYPE_CHECKING:
@@ -111,6 +117,12 @@ class ConfigMethods:
         ) -> RTVIMessage: ...
 
         def _fire(self, callback: str, *args: Any) -> None: ...
+
+        @property
+        def connected(self) -> bool: ...
+
+        _actions: ActionEndpoint
+        params: RTVIClientParams
 
     async def get_config(self, timeout: float | None = None) -> list[Any]:
         reply = await self._request(m.get_config(), timeout)
@@ -171,3 +183,33 @@ class ConfigMethods:
         if config is None:
             config = await self.get_config()
         return set_config_options(config, config_options)  # the module function above
+
+    # --- actions -------------------------------------------------------------------------------
+
+    async def describe_actions(self, timeout: float | None = None) -> RTVIMessage:
+        return await self._request(m.describe_actions(), timeout)
+
+    async def action(
+        self,
+        service: str | Mapping[str, Any],
+        action: str | None = None,
+        arguments: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> RTVIMessage:
+        """Run ``service:action``; returns the ``action-response`` message (``data.result``).
+
+        Connected: over the transport. Otherwise a *disconnected action*: POST to the action
+        endpoint, reading a ``text/event-stream`` reply incrementally (every event is handled
+        as an inbound message) or a single JSON message.
+        """
+        name: Any = service
+        if isinstance(service, Mapping):
+            name, action = service.get("service"), service.get("action")
+            arguments = service.get("arguments")
+        if not isinstance(name, str) or not name or not isinstance(action, str) or not action:
+            raise ValueError("action() needs a service and an action name")
+        message = m.action(name, action, list(arguments or []))
+        if self.connected:
+            return await self._request(message, timeout, ready=False)
+        return await self._actions.request(self.params, message, timeout)

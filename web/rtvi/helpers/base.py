@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import RTVIError
 from ..events import call_handler
+from ..functions import FunctionCallHandler, FunctionCalls
 from ..messages import RTVIMessage
 
 if TYPE_CHECKING:
@@ -44,3 +45,44 @@ class RTVIClientHelper(ABC):
         handler = self.callbacks.get(name)
         if handler is not None:
             call_handler(handler, *args)
+
+
+class HelperMethods:
+    """The client's helper registry (``register_helper``, ``get_helper``,
+    ``unregister_helper``) and its function-call handler registration, which delegates to
+    :class:`~rtvi.functions.FunctionCalls`: a mixin of :class:`~rtvi.client.RTVIClient`."""
+
+    _helpers: dict[str, RTVIClientHelper]
+    function_calls: FunctionCalls
+
+    def register_helper(self, service: str, helper: RTVIClientHelper) -> RTVIClientHelper:
+        if not isinstance(helper, RTVIClientHelper):
+            raise TypeError("helper must be an RTVIClientHelper instance")
+        if service in self._helpers:
+            raise RTVIError(f"Helper with name '{service}' already registered")
+        helper.service = service
+        helper.client = cast("RTVIClient", self)  # HelperMethods is only mixed into it
+        self._helpers[service] = helper
+        return helper
+
+    def get_helper(self, service: str) -> RTVIClientHelper | None:
+        return self._helpers.get(service)
+
+    def unregister_helper(self, service: str) -> None:
+        helper = self._helpers.pop(service, None)
+        if helper is not None:
+            helper.client = None
+            helper.service = None
+
+    def register_function_call_handler(
+        self, function_name: str, handler: FunctionCallHandler
+    ) -> None:
+        """RTVI 1.x: run ``handler(FunctionCallParams)`` when the bot calls ``function_name``;
+        a non-``None`` result is sent back as ``llm-function-call-result``."""
+        self.function_calls.register(function_name, handler)
+
+    def unregister_function_call_handler(self, function_name: str) -> None:
+        self.function_calls.unregister(function_name)
+
+    def unregister_all_function_call_handlers(self) -> None:
+        self.function_calls.clear()
