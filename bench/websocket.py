@@ -139,6 +139,8 @@ class Session:
 @dataclass
 class Interruption:
     heard_ms: float | None  # None: the bot was not audible when interrupted
+    #: How long before the signal the bot was last audible (None: never), for left-out runs.
+    quiet_for_ms: float | None
     task_ms_per_min: float
     script_ms_per_min: float
 
@@ -167,6 +169,8 @@ def interrupt(session: Session) -> Interruption:
     after = read()
     timeline: list[list[float]] = session.page.evaluate("window.benchAudio.timeline")
     speaking = any(signal - BEFORE_MS <= t <= signal and rms > AUDIBLE_RMS for t, rms in timeline)
+    audible = [t for t, rms in timeline if t <= signal and rms > AUDIBLE_RMS]
+    quiet_for = signal - audible[-1] if audible else None
     heard = 0.0
     for (t0, _), (t1, rms) in itertools.pairwise(timeline):
         if signal < t1 <= signal + AFTER_MS and rms > AUDIBLE_RMS:
@@ -174,6 +178,7 @@ def interrupt(session: Session) -> Interruption:
     minutes = (after["Timestamp"] - before["Timestamp"]) / 60
     return Interruption(
         heard if speaking else None,
+        quiet_for,
         (after["TaskDuration"] - before["TaskDuration"]) * 1000 / minutes,
         (after["ScriptDuration"] - before["ScriptDuration"]) * 1000 / minutes,
     )
@@ -243,7 +248,8 @@ class Samples:
     connect: list[float] = field(default_factory=list)
     rtt: list[float] = field(default_factory=list)
     heard: list[float] = field(default_factory=list)
-    not_speaking: int = 0
+    #: Sessions left out (bot not audible at the signal): ms since it was last audible.
+    not_speaking: list[float | None] = field(default_factory=list)
     task: list[float] = field(default_factory=list)
     script: list[float] = field(default_factory=list)
 
@@ -284,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
                         if name != "JS relay":
                             result = interrupt(session)
                             if result.heard_ms is None:
-                                record.not_speaking += 1
+                                record.not_speaking.append(result.quiet_for_ms)
                             else:
                                 record.heard.append(result.heard_ms)
                             record.task.append(result.task_ms_per_min)
@@ -340,7 +346,11 @@ def report(samples: dict[str, Samples], runs: int, requests: int) -> None:
             )
     for name, sample in samples.items():
         if sample.not_speaking:
-            print(f"  ({name}: {sample.not_speaking} run(s) left out: the bot was not audible)")
+            quiet = ", ".join("never" if q is None else f"{q:.0f} ms" for q in sample.not_speaking)
+            print(
+                f"  ({name}: {len(sample.not_speaking)} run(s) left out, the bot not audible at"
+                f" the interruption; last audible before it: {quiet})"
+            )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"(pipecat 1.14.0 runner bot; load average at the end: {load} on {os.cpu_count()} CPUs)")
 
