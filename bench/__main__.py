@@ -2,7 +2,8 @@
 
 Page boot; connect against the official JS client on both embedded bots (pipecat 1.14.0, then
 0.0.108); the SmallWebRTC transport per bot; the JS client on a stock runner bot, through
-pyrtvi serve and directly; a pyrtvi page directly on that bot vs the JS client; the JS WebSocket client on that bot, through the relay and directly.
+pyrtvi serve and directly; a pyrtvi page directly on that bot vs the JS client; pyrtvi's WebSocketTransport vs the JS
+WebSocket client on that bot (and the JS one through the relay).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> None:
     runner.main(runs)
     print("\n== a pyrtvi page directly on the runner bot (bench.direct) ==", flush=True)
     direct.main(runs)
-    print("\n== the JS WebSocket client, via pyrtvi serve's relay (bench.websocket) ==", flush=True)
+    print("\n== pyrtvi's WebSocketTransport vs the JS one (bench.websocket) ==", flush=True)
     websocket.main(runs)
 
 
