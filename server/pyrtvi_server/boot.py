@@ -3,7 +3,11 @@
 The build (run by `make setup`) writes under `build/boot/`:
 
 - `<key>/snapshot.bin`: a Pyodide memory snapshot with every importable module of the client
-  package and the page package already imported, made in node with the runtime served here;
+  package and the page package already imported, made in node with the runtime served here.
+  Packed (runs of zeros left out; `snapshot_size` is the unpacked length), and its first
+  `snapshot_delta` bytes of memory are stored XORed with the memory the wasm binary gives at
+  instantiation (its data segments): the page restores them from that memory, so the static
+  data does not travel twice (wasm and snapshot). Free heap memory is zeroed before;
 - `<key>/python_stdlib.zip`: the stdlib trimmed to what those modules, PyScript and Pyodide import
   (stored uncompressed inside, so that brotli over the whole file compresses better);
 - `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from pyrtvi_server.runtime import Runtime
 
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
 PACKAGES = (("rtvi", "rtvi"), ("app/pyrtvi_page", "pyrtvi_page"))
 INTERPRETER_TEMPLATE = Path(__file__).with_name("interpreter.mjs")
@@ -70,6 +74,18 @@ def package_hash(web_dir: Path, runtime: Runtime) -> str:
     return digest.hexdigest()
 
 
+def packed_size(path: Path) -> int | None:
+    """The unpacked length a snapshot pack announces (see tools/boot_snapshot.mjs), or None."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError:
+        return None
+    if len(head) < 16 or head[:4] != b"PYRS" or int.from_bytes(head[4:8], "little") != 1:
+        return None
+    return int.from_bytes(head[8:12], "little")
+
+
 @dataclass(frozen=True)
 class BootBuild:
     """A build found on disk, checked against the sources currently served."""
@@ -78,6 +94,9 @@ class BootBuild:
     directory: Path
     snapshot: bool
     stdlib: bool
+    #: Length of snapshot.bin, and how much of its memory is stored XORed (see the module doc).
+    snapshot_size: int = 0
+    snapshot_delta: int = 0
     imported: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -94,10 +113,21 @@ class BootBuild:
             return None
         key = str(manifest["key"])
         directory = build_dir / key
+        snapshot = directory / "snapshot.bin"
+        size = manifest.get("snapshot_size")
+        delta = manifest.get("snapshot_delta")
+        usable = (
+            bool(manifest.get("snapshot"))
+            and isinstance(size, int)
+            and isinstance(delta, int)
+            and packed_size(snapshot) == size
+        )
         return cls(
             key=key,
             directory=directory,
-            snapshot=bool(manifest.get("snapshot")) and (directory / "snapshot.bin").is_file(),
+            snapshot=usable,
+            snapshot_size=int(size) if usable else 0,
+            snapshot_delta=int(delta) if usable else 0,
             stdlib=(directory / "python_stdlib.zip").is_file(),
             imported=tuple(manifest.get("imported", ())),
             skipped=dict(manifest.get("skipped", {})),
@@ -110,9 +140,12 @@ def interpreter_module(runtime: Runtime, build: BootBuild | None, *, snapshot: b
     Served under `/runtime/boot/<key>/`, so the paths in it are relative to that directory.
     """
     pyodide = f"../../pyodide/{runtime.pyodide_version}/"
+    use = bool(build and build.snapshot and snapshot)
     config = {
         "index": pyodide,
-        "snapshot": "snapshot.bin" if build and build.snapshot and snapshot else None,
+        "snapshot": "snapshot.bin" if use else None,
+        "snapshotSize": build.snapshot_size if build and use else 0,
+        "snapshotDelta": build.snapshot_delta if build and use else 0,
         "stdlib": "python_stdlib.zip" if build and build.stdlib else None,
     }
     return (

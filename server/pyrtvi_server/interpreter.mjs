@@ -3,6 +3,15 @@
 // a memory snapshot with our modules already imported (`_loadSnapshot`) and the trimmed stdlib.
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
 // page. The server fills in the two placeholders (paths are relative to this module's URL).
+//
+// Two things make the snapshot boot faster than handing Pyodide a downloaded snapshot:
+// - Pyodide only needs the snapshot's length to create the memory and instantiate the wasm, so it
+//   gets an empty buffer of the announced length at once and compiles and instantiates while the
+//   snapshot still downloads; the instantiation waits for the bytes before Python is restored.
+// - The snapshot arrives packed (long runs of zeros left out: a third of the bytes to decode),
+//   and its static region XORed with the memory the wasm's data segments give at instantiation
+//   (the build did the same in node): XORing again with that memory restores it, so the static
+//   data crosses the network once, in the wasm, instead of twice.
 import { loadPyodide as pyodideLoad, version } from __PYODIDE_MJS__;
 
 export { version };
@@ -11,19 +20,91 @@ const BOOT = __BOOT_CONFIG__;
 const here = (path) => new URL(path, import.meta.url).href;
 const mark = (name) => performance.mark("pyrtvi:" + name);
 
-/** Starts at once (module evaluation), so the download overlaps PyScript's own start. */
+/** Unpacks the build's pack (see tools/boot_snapshot.mjs: runs of non-zero bytes) into `buffer`. */
+function unpack(body, buffer) {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const fail = (why) => {
+    throw new Error(`snapshot: ${why}`);
+  };
+  if (body.length < 16 || view.getUint32(0, true) !== 0x53525950) fail("not a pyrtvi snapshot pack");
+  if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
+  const size = view.getUint32(8, true);
+  if (size !== buffer.length) fail(`${size} bytes, the build made ${buffer.length}`);
+  const count = view.getUint32(12, true);
+  let at = 16 + 8 * count;
+  if (at > body.length) fail("truncated");
+  for (let i = 0; i < count; i++) {
+    const offset = view.getUint32(16 + 8 * i, true);
+    const length = view.getUint32(20 + 8 * i, true);
+    if (offset + length > size || at + length > body.length) fail("truncated");
+    buffer.set(body.subarray(at, at + length), offset);
+    at += length;
+  }
+  if (at !== body.length) fail("trailing bytes");
+}
+
+/** The snapshot's bytes, fetched at once (module evaluation) into a buffer of the built size. */
 function fetchSnapshot() {
-  return fetch(here(BOOT.snapshot)).then((response) => {
-    if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
-    return response.arrayBuffer();
-  }).then((buffer) => {
-    mark("snapshot");
-    return new Uint8Array(buffer);
-  });
+  const buffer = new Uint8Array(BOOT.snapshotSize);
+  const arrived = fetch(here(BOOT.snapshot))
+    .then((response) => {
+      if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
+      return response.arrayBuffer();
+    })
+    .then((body) => {
+      unpack(new Uint8Array(body), buffer);
+      mark("snapshot");
+    });
+  arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
+  return { buffer, arrived };
 }
 
 let snapshot = BOOT.snapshot ? fetchSnapshot() : null;
-snapshot?.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
+
+/** Undoes the build's XOR of the static region with the memory of a just-instantiated wasm. */
+function restoreStatic(buffer, memory) {
+  const header = new Uint32Array(buffer.buffer, buffer.byteOffset, 4)[1];
+  const words = BOOT.snapshotDelta / 4;
+  const target = new Uint32Array(buffer.buffer, buffer.byteOffset + header, words);
+  const base = new Uint32Array(memory.buffer, 0, words);
+  for (let i = 0; i < words; i++) target[i] ^= base[i];
+}
+
+/**
+ * Runs `load` with WebAssembly's instantiate functions wrapped: the first instance with a memory
+ * (Pyodide's) is handed back only once the snapshot has arrived and its static region is
+ * restored, before any wasm code (constructors included) runs.
+ */
+async function withSnapshotInstantiation(current, load) {
+  const originals = {
+    instantiate: WebAssembly.instantiate,
+    instantiateStreaming: WebAssembly.instantiateStreaming,
+  };
+  let pending = true;
+  const wrap = (original) =>
+    async function (...args) {
+      const result = await original.apply(this, args);
+      const memory = result?.instance?.exports?.memory;
+      if (pending && memory instanceof WebAssembly.Memory) {
+        pending = false;
+        await current.arrived;
+        restoreStatic(current.buffer, memory);
+      }
+      return result;
+    };
+  for (const [name, original] of Object.entries(originals)) {
+    if (original) WebAssembly[name] = wrap(original);
+  }
+  try {
+    // Pyodide swallows an instantiation error (and never settles): a failed download must end
+    // the attempt here, not hang it.
+    return await Promise.race([load(), current.arrived.then(() => new Promise(() => {}))]);
+  } finally {
+    for (const [name, original] of Object.entries(originals)) {
+      if (original) WebAssembly[name] = original;
+    }
+  }
+}
 
 function report(mode, reason, modules = []) {
   const root = globalThis.document?.documentElement;
@@ -40,8 +121,12 @@ export async function loadPyodide(options = {}) {
   let pyodide = null;
   let reason = null;
   if (snapshot) {
+    const current = snapshot;
+    snapshot = null;
     try {
-      pyodide = await pyodideLoad({ ...base, _loadSnapshot: snapshot });
+      pyodide = await withSnapshotInstantiation(current, () =>
+        pyodideLoad({ ...base, _loadSnapshot: current.buffer }),
+      );
       // One random state baked into every visitor's snapshot: reseed from the OS.
       const modules = pyodide.runPython(
         "import sys, json\nif 'random' in sys.modules: sys.modules['random'].seed()\n" +
@@ -52,7 +137,6 @@ export async function loadPyodide(options = {}) {
       reason = error && error.message ? error.message : error;
       pyodide = null;
     }
-    snapshot = null;
   }
   if (!pyodide) {
     // Without the snapshot, the trimmed stdlib only if the build made one (it matches the

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, Route, expect
 from pyrtvi_server.boot import BootBuild, discover_modules
 from pyrtvi_server.runtime import Runtime
@@ -125,16 +126,38 @@ def test_missing_snapshot_boots_plain(page: Page, page_server: LiveServer) -> No
     assert any(url.endswith(f"/runtime/pyodide/{VERSION}/python_stdlib.zip") for url in requested)
 
 
-def test_refused_snapshot_boots_plain(page: Page, page_server: LiveServer) -> None:
-    current_build()
+def empty_pack(size: int) -> bytes:
+    """A snapshot pack (tools/boot_snapshot.mjs) of `size` zero bytes: no runs."""
+    return b"PYRS" + b"".join(n.to_bytes(4, "little") for n in (1, size, 0))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("zeros", "magic"),  # a well-formed pack, but Pyodide refuses what it holds
+        ("other size", "4096 bytes, the build made"),
+        ("garbage", "not a pyrtvi snapshot pack"),
+    ],
+)
+def test_refused_snapshot_boots_plain(
+    page: Page, page_server: LiveServer, body: str, reason: str
+) -> None:
+    """Bytes that are not our snapshot: Pyodide or we refuse them, and the page boots plain."""
+    build = current_build()
+    data = {
+        "zeros": empty_pack(build.snapshot_size),
+        "other size": empty_pack(4096),
+        "garbage": b"\0" * 4096,
+    }[body]
     page.route(
         "**/snapshot.bin",
-        lambda route: route.fulfill(status=200, body=b"\0" * 4096, content_type="x/y"),
+        lambda route: route.fulfill(status=200, body=data, content_type="x/y"),
     )
     page.goto(page_server.url + "/")
     info = boot_info(page)
-    assert info["mode"] == "plain" and "magic" in info["reason"], info
+    assert info["mode"] == "plain" and reason in info["reason"], info
     expect(page.locator("#boot-error")).to_be_hidden()
+    expect(page.locator("#boot-text")).to_contain_text("Python 3.14")
 
 
 def test_stale_build_boots_plain(page: Page, server_factory: Any, tmp_path: Path) -> None:

@@ -1,11 +1,13 @@
-"""The fast boot's build key: modules found on disk, and a hash that changes with any source."""
+"""The fast boot's build: modules found on disk, a key that changes with any source, the pack."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import struct
 from pathlib import Path
 
-from pyrtvi_server.boot import discover_modules, package_hash
+from pyrtvi_server.boot import BootBuild, discover_modules, package_hash
 from pyrtvi_server.runtime import Runtime
 
 from tests.conftest import ROOT
@@ -39,3 +41,51 @@ def test_hash_changes_with_any_package_source(tmp_path: Path) -> None:
     path = web / "app" / "pyrtvi_page" / "model.py"
     path.write_text(path.read_text() + "\n# changed\n")
     assert package_hash(web, RUNTIME) != before
+
+
+def unpack(pack: bytes) -> bytes:
+    """The snapshot a pack holds (the format of tools/boot_snapshot.mjs, checked as the page does)."""
+    magic, version, size, count = struct.unpack_from("<4sIII", pack)
+    assert (magic, version) == (b"PYRS", 1)
+    out = bytearray(size)
+    at, end = 16 + 8 * count, 0
+    for i in range(count):
+        offset, length = struct.unpack_from("<II", pack, 16 + 8 * i)
+        assert offset >= end and length > 0  # in order, not overlapping
+        out[offset : offset + length] = pack[at : at + length]
+        at, end = at + length, offset + length
+    assert at == len(pack) and end <= size
+    return bytes(out)
+
+
+def test_the_setup_build_packs_a_pyodide_snapshot() -> None:
+    """`make setup`'s build: the pack unpacks to the announced length and Pyodide's own header."""
+    build = BootBuild.load(ROOT / "build" / "boot", ROOT / "web", RUNTIME)
+    assert build is not None and build.snapshot, "run `make setup` first"
+    pack = (build.directory / "snapshot.bin").read_bytes()
+    snapshot = unpack(pack)
+    assert len(snapshot) == build.snapshot_size
+    assert snapshot[:4] == b"\0snp"  # Pyodide's snapshot magic number
+    header = struct.unpack_from("<I", snapshot, 4)[0]
+    assert b'"hiwireKeys"' in snapshot[16:header]
+    # Only the static region is XORed: it ends where the heap begins, well inside the memory.
+    assert 0 < build.snapshot_delta < len(snapshot) - header
+    assert len(pack) < len(snapshot) / 2
+
+
+def test_a_pack_that_disagrees_with_its_manifest_is_not_used(tmp_path: Path) -> None:
+    source = ROOT / "build" / "boot"
+    boot = tmp_path / "boot"
+    shutil.copytree(source, boot, ignore=shutil.ignore_patterns("precompressed", "*.br", "*.gz"))
+    build = BootBuild.load(boot, ROOT / "web", RUNTIME)
+    assert build is not None and build.snapshot
+    manifest = json.loads((boot / "manifest.json").read_text())
+    manifest["snapshot_size"] += 16
+    (boot / "manifest.json").write_text(json.dumps(manifest))
+    build = BootBuild.load(boot, ROOT / "web", RUNTIME)
+    assert build is not None and not build.snapshot and build.snapshot_size == 0
+    (build.directory / "snapshot.bin").write_bytes(b"\0snp" + bytes(60))  # Pyodide's, unpacked
+    manifest["snapshot_size"] = 64
+    (boot / "manifest.json").write_text(json.dumps(manifest))
+    build = BootBuild.load(boot, ROOT / "web", RUNTIME)
+    assert build is not None and not build.snapshot
