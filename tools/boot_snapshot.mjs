@@ -7,6 +7,7 @@
 // 2. A second Pyodide, started with that trimmed zip and `_makeSnapshot`, imports every module
 //    the job lists, one by one (a module that cannot be imported in node, e.g. one that calls the
 //    DOM at import time, is left out and reported), then makeMemorySnapshot().
+//    The snapshot boot's stdlib zip leaves out the stdlib files the snapshot already imported.
 // 3. The snapshot is made smaller on the wire: free heap memory is zeroed first, its static
 //    region is stored XORed with the memory the wasm binary's data segments give at instantiation
 //    (the page has that memory already; see server/pyrtvi_server/interpreter.mjs), and long runs
@@ -70,6 +71,8 @@ for info in full.infolist():
         with open(target, "wb") as out:
             out.write(read(info))
 names = list(job["modules"]) + list(job["entry_modules"])
+# What is kept by name is followed too (encodings.idna needs stringprep).
+names += [k.removesuffix("/__init__").replace("/", ".") for k in job["stdlib_keep"] if "-" not in k]
 for root, _, files in os.walk("/tmp/entry/pyscript"):
     for f in files:
         if f.endswith(".py"):
@@ -147,12 +150,35 @@ for name in json.load(open("/tmp/modules.json")):
         for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
             del sys.modules[loaded]
 sys.path.remove("/home/pyodide")
-importlib.invalidate_caches()
-import gc
+# Stdlib files already imported: the snapshot boot's stdlib zip does not need to carry them.
+archive = next(p for p in sys.path if p.endswith(".zip")) + "/"
+loaded = sorted(
+    f.removeprefix(archive)
+    for f in {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+    if isinstance(f, str) and f.startswith(archive)
+)
+importlib.invalidate_caches()  # (imports importlib.metadata, which reads the zip's directory)
+# The page mounts another zip at the same path: no directory of this one may stay cached.
+import gc, zipimport
+zipimport._zip_directory_cache.clear()
 gc.collect()
-json.dumps({"imported": imported, "skipped": skipped})
+if zipimport._zip_directory_cache:
+    raise RuntimeError(f"zip directories still cached: {list(zipimport._zip_directory_cache)}")
+json.dumps({"imported": imported, "skipped": skipped, "stdlib_loaded": loaded})
 `));
 WebAssembly.instantiate = instantiate;
+
+// The snapshot boot's stdlib: the trimmed one without what the snapshot already imported.
+finder.FS.writeFile("/tmp/loaded.json", JSON.stringify(result.stdlib_loaded));
+finder.runPython(`
+import json, zipfile
+loaded = set(json.load(open("/tmp/loaded.json")))
+with zipfile.ZipFile("/tmp/trimmed.zip") as trimmed, zipfile.ZipFile("/tmp/rest.zip", "w") as out:
+    for info in trimmed.infolist():
+        if info.filename not in loaded:
+            out.writestr(info, trimmed.read(info))
+`);
+fs.writeFileSync(job.stdlib_rest_out, finder.FS.readFile("/tmp/rest.zip"));
 
 /** Zeroes every free malloc chunk (freed memory keeps old bytes, which compress badly). */
 function zeroFreeMemory(module) {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
 from pyrtvi_server.boot import (  # noqa: E402
+    BUILD_FILES,
     BUILD_FORMAT,
     PACKAGES,
     discover_modules,
@@ -166,20 +168,27 @@ def runtime_files(runtime: Runtime, out: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def build_key(package: str) -> str:
+    """The build's URL key: the package hash and this tooling (a changed build is a new URL)."""
+    digest = hashlib.blake2b(package.encode(), digest_size=10)
+    for tool in (Path(__file__), ROOT / "tools" / "boot_snapshot.mjs"):
+        digest.update(tool.read_bytes())
+    return digest.hexdigest()
+
+
 def build(out: Path, force: bool) -> dict[str, object]:
     web = ROOT / "web"
     runtime = Runtime.locate(ROOT / "node_modules")
-    key = package_hash(web, runtime)
+    package = package_hash(web, runtime)
+    key = build_key(package)
     manifest_path = out / "manifest.json"
     current: dict[str, object] = {}
     if manifest_path.exists() and not force:
         current = json.loads(manifest_path.read_text())
     jobs = runtime_files(runtime, out)
     if current.get("key") != key or current.get("format") != BUILD_FORMAT:
-        current = make_snapshot(out, runtime, key)
-        jobs += [(out / key / n, out / key / n) for n in ("snapshot.bin", "python_stdlib.zip")]
-    else:
-        jobs += [(out / key / n, out / key / n) for n in ("snapshot.bin", "python_stdlib.zip")]
+        current = make_snapshot(out, runtime, key, package)
+    jobs += [(out / key / n, out / key / n) for n in BUILD_FILES]
     todo = [(s, t) for s, t in jobs if s.exists() and (force or not fresh(s, t))]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda pair: compress(*pair), todo))
@@ -189,7 +198,7 @@ def build(out: Path, force: bool) -> dict[str, object]:
     return current
 
 
-def make_snapshot(out: Path, runtime: Runtime, key: str) -> dict[str, object]:
+def make_snapshot(out: Path, runtime: Runtime, key: str, package: str) -> dict[str, object]:
     web = ROOT / "web"
     target = out / key
     target.mkdir(parents=True, exist_ok=True)
@@ -208,6 +217,7 @@ def make_snapshot(out: Path, runtime: Runtime, key: str) -> dict[str, object]:
             "stdlib_exclude": list(STDLIB_EXCLUDE),
             "modules": modules,
             "stdlib_out": str(target / "python_stdlib.zip"),
+            "stdlib_rest_out": str(target / "python_stdlib_rest.zip"),
             "snapshot_out": str(target / "snapshot.bin"),
             "report_out": str(Path(tmp) / "report.json"),
         }
@@ -220,7 +230,7 @@ def make_snapshot(out: Path, runtime: Runtime, key: str) -> dict[str, object]:
     manifest = {
         "format": BUILD_FORMAT,
         "key": key,
-        "package_hash": key,
+        "package_hash": package,
         "pyodide": runtime.pyodide_version,
         "snapshot": report["snapshot_error"] is None,
         "snapshot_error": report["snapshot_error"],
@@ -231,6 +241,7 @@ def make_snapshot(out: Path, runtime: Runtime, key: str) -> dict[str, object]:
         "imported": report["imported"],
         "skipped": report["skipped"],
         "stdlib": report["stdlib"],
+        "stdlib_in_snapshot": report["stdlib_loaded"],
     }
     _write(out / "manifest.json", json.dumps(manifest, indent=1).encode())
     return manifest

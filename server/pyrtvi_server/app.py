@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyrtvi_server import __version__, proxy
-from pyrtvi_server.boot import BootBuild, interpreter_module, plain_key
+from pyrtvi_server.boot import BUILD_FILES, BootBuild, interpreter_module, plain_key
 from pyrtvi_server.bots import create_bot_service
 from pyrtvi_server.config import Settings, public_base
 from pyrtvi_server.cors import RTVICors
@@ -209,13 +209,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return asset_response(request, AssetCache._build(body.encode(), ".mjs"), IMMUTABLE)
 
     async def boot_file(request: Request) -> Response:
-        """The snapshot and the trimmed stdlib of the current build (immutable: keyed)."""
+        """The snapshot and the stdlib zips of the current build (immutable: keyed)."""
         build = current_build()
         name = request.path_params["name"]
         if (
             build is None
             or request.path_params["key"] != build.key
-            or name not in {"snapshot.bin", "python_stdlib.zip"}
+            or name not in BUILD_FILES
             or not (build.directory / name).is_file()
         ):
             return json_error(404, "not found", request.url.path)

@@ -10,6 +10,9 @@ The build (run by `make setup`) writes under `build/boot/`:
   data does not travel twice (wasm and snapshot). Free heap memory is zeroed before;
 - `<key>/python_stdlib.zip`: the stdlib trimmed to what those modules, PyScript and Pyodide import
   (stored uncompressed inside, so that brotli over the whole file compresses better);
+- `<key>/python_stdlib_rest.zip`: the same without the files the snapshot has already imported
+  (the snapshot boot's stdlib: those modules are in memory; a traceback through one of them
+  shows no source line);
 - `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
 - `manifest.json`, written last: the key, the package hash it was built for, what was imported
   and what was left out (and why).
@@ -29,7 +32,9 @@ from pathlib import Path
 
 from pyrtvi_server.runtime import Runtime
 
-BUILD_FORMAT = 2
+BUILD_FORMAT = 3
+#: The files of a build, served under `/runtime/boot/<key>/` (immutable).
+BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
 PACKAGES = (("rtvi", "rtvi"), ("app/pyrtvi_page", "pyrtvi_page"))
 INTERPRETER_TEMPLATE = Path(__file__).with_name("interpreter.mjs")
@@ -97,6 +102,8 @@ class BootBuild:
     #: Length of snapshot.bin, and how much of its memory is stored XORed (see the module doc).
     snapshot_size: int = 0
     snapshot_delta: int = 0
+    #: The trimmed stdlib without what the snapshot imported (the snapshot boot's stdlib).
+    stdlib_rest: bool = False
     imported: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -129,6 +136,7 @@ class BootBuild:
             snapshot_size=int(size) if usable else 0,
             snapshot_delta=int(delta) if usable else 0,
             stdlib=(directory / "python_stdlib.zip").is_file(),
+            stdlib_rest=usable and (directory / "python_stdlib_rest.zip").is_file(),
             imported=tuple(manifest.get("imported", ())),
             skipped=dict(manifest.get("skipped", {})),
         )
@@ -147,6 +155,7 @@ def interpreter_module(runtime: Runtime, build: BootBuild | None, *, snapshot: b
         "snapshotSize": build.snapshot_size if build and use else 0,
         "snapshotDelta": build.snapshot_delta if build and use else 0,
         "stdlib": "python_stdlib.zip" if build and build.stdlib else None,
+        "stdlibSnapshot": "python_stdlib_rest.zip" if build and use and build.stdlib_rest else None,
     }
     return (
         INTERPRETER_TEMPLATE.read_text()

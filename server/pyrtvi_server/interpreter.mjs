@@ -1,6 +1,7 @@
 // pyrtvi's interpreter module: PyScript's `interpreter` config names it, and PyScript calls its
 // loadPyodide() as it would Pyodide's. It adds the fast boot built by tools/build_boot.py:
-// a memory snapshot with our modules already imported (`_loadSnapshot`) and the trimmed stdlib.
+// a memory snapshot with our modules already imported (`_loadSnapshot`) and the trimmed stdlib
+// (with the snapshot: only the part of it the snapshot has not imported yet).
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
 // page. The server fills in the two placeholders (paths are relative to this module's URL).
 //
@@ -124,8 +125,9 @@ export async function loadPyodide(options = {}) {
     const current = snapshot;
     snapshot = null;
     try {
+      const stdLibURL = BOOT.stdlibSnapshot ? here(BOOT.stdlibSnapshot) : base.stdLibURL;
       pyodide = await withSnapshotInstantiation(current, () =>
-        pyodideLoad({ ...base, _loadSnapshot: current.buffer }),
+        pyodideLoad({ ...base, stdLibURL, _loadSnapshot: current.buffer }),
       );
       // One random state baked into every visitor's snapshot: reseed from the OS.
       const modules = pyodide.runPython(

@@ -106,7 +106,9 @@ def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) ->
     expect(page.locator("#boot-error")).to_be_hidden()
     paths = {url.removeprefix(page_server.url) for url in requested}
     assert f"/runtime/boot/{build.key}/snapshot.bin" in paths
-    assert f"/runtime/boot/{build.key}/python_stdlib.zip" in paths  # the trimmed one
+    # The stdlib zip without what the snapshot imported, not the whole trimmed one.
+    assert f"/runtime/boot/{build.key}/python_stdlib_rest.zip" in paths
+    assert not any(path.endswith("/python_stdlib.zip") for path in paths), paths
     # What the snapshot holds is really there: imported before PyScript ran any of our code.
     assert set(build.imported) <= set(info["modules"]), info
     assert "pyrtvi_page.console" in info["modules"], info
@@ -222,3 +224,47 @@ def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer
     }
     assert any(url.endswith(f"/runtime/boot/{build.key}/python_stdlib.zip") for url in requested)
     assert not any("snapshot.bin" in url for url in requested)
+
+
+def stdlib_modules(build: BootBuild) -> list[str]:
+    """Dotted names of the stdlib files the build kept (the trimmed stdlib)."""
+    names = []
+    for file in json.loads((ROOT / "build" / "boot" / "manifest.json").read_text())["stdlib"]:
+        if file.endswith(".py") and "-" not in file:
+            parts = file.removesuffix(".py").split("/")
+            names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return sorted(set(names))
+
+
+def import_in_page(
+    page: Page, server: LiveServer, config: dict[str, Any], modules: list[str]
+) -> dict[str, str]:
+    """Imports `modules` in a page booted with `config`: {module: error} of those that failed."""
+    html = TRIMMED_PAGE.replace("__CONFIG__", json.dumps(config)).replace(
+        "__MODULES__", repr(modules)
+    )
+    page.route(
+        "**/__imports__.html", lambda route: route.fulfill(body=html, content_type="text/html")
+    )
+    page.goto(server.url + "/__imports__.html")
+    result = page.locator("#result")
+    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
+    return dict(json.loads(result.text_content() or ""))
+
+
+def test_snapshot_boot_imports_what_the_full_stdlib_imports(
+    page: Page, page_server: LiveServer
+) -> None:
+    """With the snapshot (its stdlib zip holds only what the snapshot did not import), every
+    stdlib module the build kept imports exactly as on the full stdlib without a snapshot."""
+    modules = stdlib_modules(current_build())
+    fast = httpx.get(page_server.url + "/pyscript.json").json()
+    failed_fast = import_in_page(page, page_server, fast, modules)
+    assert page.evaluate("window.pyrtviBootInfo")["mode"] == "snapshot"
+    plain = httpx.get(page_server.url + "/pyscript.json?boot=plain").json()
+    failed_plain = import_in_page(page, page_server, plain, modules)
+    assert page.evaluate("window.pyrtviBootInfo")["mode"] == "plain"
+    assert len(modules) > 150
+    # Only what cannot run here at all (win32 modules, ...), the same on both boots.
+    assert failed_fast.keys() == failed_plain.keys(), (failed_fast, failed_plain)
+    assert len(failed_plain) < 5, failed_plain
