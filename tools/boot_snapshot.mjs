@@ -72,7 +72,8 @@ for info in full.infolist():
             out.write(read(info))
 names = list(job["modules"]) + list(job["entry_modules"])
 # What is kept by name is followed too (encodings.idna needs stringprep).
-names += [k.removesuffix("/__init__").replace("/", ".") for k in job["stdlib_keep"] if "-" not in k]
+kept_by_name = [k.removesuffix("/__init__").replace("/", ".") for k in job["stdlib_keep"]]
+names += kept_by_name
 for root, _, files in os.walk("/tmp/entry/pyscript"):
     for f in files:
         if f.endswith(".py"):
@@ -86,7 +87,8 @@ for name in names:
     try:
         mf.import_hook(name)
     except Exception as error:  # a broken optional import must not stop the build
-        print(f"modulefinder: {name}: {error!r}", file=sys.stderr)
+        if name not in kept_by_name:
+            print(f"modulefinder: {name}: {error!r}", file=sys.stderr)
 for script in job["scripts"]:
     try:
         mf.run_script(script)

@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         links = [
             f'<link rel="modulepreload" href="{base}/interpreter.mjs">',
             f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.mjs">',
+            f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.asm.mjs">',
             f'<link rel="preload" href="{runtime.pyodide_url}/pyodide.asm.wasm" as="fetch" '
             "crossorigin>",
         ]

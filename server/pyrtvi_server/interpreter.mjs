@@ -60,7 +60,11 @@ function fetchSnapshot() {
   return { buffer, arrived };
 }
 
+mark("interpreter-module");
 let snapshot = BOOT.snapshot ? fetchSnapshot() : null;
+// Pyodide would import its 1 MB Emscripten module only once loadPyodide() runs: start now.
+const factory = import(here(BOOT.index + "pyodide.asm.mjs")).then((module) => module.default);
+factory.catch(() => {}); // loadPyodide() reports it
 
 /** Undoes the build's XOR of the static region with the memory of a just-instantiated wasm. */
 function restoreStatic(buffer, memory) {
@@ -116,7 +120,7 @@ function report(mode, reason, modules = []) {
 
 export async function loadPyodide(options = {}) {
   mark("interpreter-start");
-  const base = { ...options, indexURL: here(BOOT.index) };
+  const base = { ...options, indexURL: here(BOOT.index), createPyodideModule: await factory };
   const plain = { ...base };
   if (BOOT.stdlib) base.stdLibURL = here(BOOT.stdlib);
   let pyodide = null;
