@@ -104,18 +104,33 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return json_error(500, "internal error", "see the server log")
 
 
+#: PyScript's plugins that the console does not use. PyScript imports every plugin not refused
+#: in the config before it starts the interpreter: each is a request on the critical path, and
+#: on HTTP/1.1 they queue for the connections that the runtime downloads hold. `error` stays (it
+#: shows Python errors, which boot.js reports). Embedding pages (`/pyscript.json`) keep them all:
+#: they may use `<script type="py-editor">` or `terminal`.
+CONSOLE_SKIPPED_PLUGINS = ("deprecations-manager", "donkey", "py-editor", "py-game", "py-terminal")
+
+
 def pyscript_config(
-    interpreter_url: str, origin: str = "", packages: tuple[str, ...] = ("rtvi",)
+    interpreter_url: str,
+    origin: str = "",
+    packages: tuple[str, ...] = ("rtvi",),
+    skip_plugins: tuple[str, ...] = (),
 ) -> dict[str, object]:
     """PyScript config: our interpreter module and the packages unpacked onto sys.path.
 
     ``origin`` (e.g. ``http://127.0.0.1:8000``) makes the URLs absolute, so that a page on
-    another origin that uses this config loads everything from this server.
+    another origin that uses this config loads everything from this server. ``skip_plugins``:
+    PyScript plugins not loaded at all.
     """
-    return {
+    config: dict[str, object] = {
         "interpreter": f"{origin}{interpreter_url}",
         "files": {f"{origin}/py/{name}.zip": "./*" for name in packages},
     }
+    if skip_plugins:
+        config["plugins"] = [f"!{name}" for name in skip_plugins]
+    return config
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -148,10 +163,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         url = f"/runtime/boot/{build.key if build else plain}/interpreter.mjs"
         return url if snapshot or build is None else url + "?snapshot=0"
 
+    #: PyScript's core chunk and error plugin: imported by core.js before it starts Python.
+    pyscript_chunks = runtime.pyscript_chunks()
+
     def preload_links(build: BootBuild | None) -> str:
-        """Hints so that the big downloads start with the page, not when PyScript asks."""
+        """Hints so that the big downloads start with the page, not when PyScript asks.
+
+        The small modules PyScript needs before it calls our interpreter come first: with
+        HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
+        most of the boot, and what is requested after them may wait for a free one.
+        """
         base = f"/runtime/boot/{build.key if build else plain}"
         links = [
+            f'<link rel="modulepreload" href="{runtime.pyscript_url}/{name}">'
+            for name in pyscript_chunks
+        ]
+        links += [
             f'<link rel="modulepreload" href="{base}/interpreter.mjs">',
             f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.mjs">',
             f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.asm.mjs">',
@@ -166,7 +193,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """An HTML page with the runtime URLs filled in (they carry the pinned versions)."""
         raw = cache.get(web / name)
         build = current_build()
-        config = pyscript_config(interpreter_url(build), packages=tuple(packages))
+        config = pyscript_config(
+            interpreter_url(build), packages=tuple(packages), skip_plugins=CONSOLE_SKIPPED_PLUGINS
+        )
         page = (
             raw.body.decode()
             .replace("{{PYSCRIPT_URL}}", runtime.pyscript_url)

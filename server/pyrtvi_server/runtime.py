@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,19 @@ class Runtime:
             pyscript_dir=pyscript / "dist",
             pyscript_version=_version(pyscript),
         )
+
+    def pyscript_chunks(self, plugins: tuple[str, ...] = ("error",)) -> list[str]:
+        """File names (under `pyscript_url`) of what PyScript's core.js imports before it can
+        start an interpreter: its core chunk and the given plugins' chunks. Read from the build
+        (the names are content hashes); an unexpected build gives fewer names, never a wrong one."""
+        core = (self.pyscript_dir / "core.js").read_text()
+        found = re.findall(r'from\s*"\./(core-[\w-]+\.js)"', core)[:1]
+        if found and (self.pyscript_dir / found[0]).is_file():
+            chunk = (self.pyscript_dir / found[0]).read_text()
+            for plugin in plugins:
+                pattern = rf'(?<![\w-])"?{re.escape(plugin)}"?:\(\)=>import\("\./([\w-]+\.js)"\)'
+                found += re.findall(pattern, chunk)[:1]
+        return [name for name in found if (self.pyscript_dir / name).is_file()]
 
 
 def _version(package: Path) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import html
+import json
+import re
 
 import httpx
 import pytest
+from pyrtvi_server.app import CONSOLE_SKIPPED_PLUGINS
 from pyrtvi_server.boot import BootBuild
 from pyrtvi_server.runtime import Runtime
 
@@ -65,3 +69,23 @@ def test_unknown_boot_keys_and_files_are_404(client: httpx.Client) -> None:
     assert client.get(f"/runtime/boot/{key}/manifest.json").status_code == 404
     assert client.get(f"/runtime/boot/{key}/../manifest.json").status_code == 404
     assert client.head(f"/runtime/boot/{key}/snapshot.bin").status_code == 200
+
+
+def test_console_preloads_pyscripts_own_modules_first(client: httpx.Client) -> None:
+    """PyScript's core chunk and error plugin are hinted before the big runtime downloads, and
+    the console refuses the plugins it does not use (embedding pages keep them all)."""
+    chunks = RUNTIME.pyscript_chunks()
+    assert len(chunks) == 2 and chunks[0].startswith("core-") and chunks[1].startswith("error-")
+    page = client.get("/").text
+    links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', page)
+    pyscript = [f"{RUNTIME.pyscript_url}/{name}" for name in chunks]
+    assert links[:2] == pyscript, links
+    assert links.index(WASM) > 1
+    for url in pyscript:
+        assert client.get(url).status_code == 200
+    attribute = re.search(r'<script type="py" config="([^"]+)"', page)
+    assert attribute is not None
+    config = json.loads(html.unescape(attribute.group(1)))
+    assert config["plugins"] == [f"!{name}" for name in CONSOLE_SKIPPED_PLUGINS]
+    assert "error" not in CONSOLE_SKIPPED_PLUGINS
+    assert "plugins" not in client.get("/pyscript.json").json()
