@@ -8,6 +8,7 @@ import html
 import json
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -113,21 +114,15 @@ CONSOLE_SKIPPED_PLUGINS = ("deprecations-manager", "donkey", "py-editor", "py-ga
 
 
 def pyscript_config(
-    interpreter_url: str,
-    origin: str = "",
-    packages: tuple[str, ...] = ("rtvi",),
-    skip_plugins: tuple[str, ...] = (),
+    interpreter_url: str, origin: str = "", skip_plugins: tuple[str, ...] = ()
 ) -> dict[str, object]:
-    """PyScript config: our interpreter module and the packages unpacked onto sys.path.
+    """PyScript config: our interpreter module (it also brings our packages, see interpreter.mjs).
 
     ``origin`` (e.g. ``http://127.0.0.1:8000``) makes the URLs absolute, so that a page on
     another origin that uses this config loads everything from this server. ``skip_plugins``:
     PyScript plugins not loaded at all.
     """
-    config: dict[str, object] = {
-        "interpreter": f"{origin}{interpreter_url}",
-        "files": {f"{origin}/py/{name}.zip": "./*" for name in packages},
-    }
+    config: dict[str, object] = {"interpreter": f"{origin}{interpreter_url}"}
     if skip_plugins:
         config["plugins"] = [f"!{name}" for name in skip_plugins]
     return config
@@ -159,14 +154,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return None
         return BootBuild.load(settings.boot_dir, web, runtime)
 
-    def interpreter_url(build: BootBuild | None, snapshot: bool = True) -> str:
+    def interpreter_url(
+        build: BootBuild | None, snapshot: bool = True, with_packages: tuple[str, ...] = ()
+    ) -> str:
+        """`?snapshot=0`: the build's trimmed stdlib without its snapshot; `?packages=`: more
+        of our packages than `rtvi` (the console also needs `pyrtvi_page`)."""
+        query = {}
+        if not snapshot and build is not None:
+            query["snapshot"] = "0"
+        if with_packages:
+            query["packages"] = ",".join(with_packages)
         url = f"/runtime/boot/{build.key if build else plain}/interpreter.mjs"
-        return url if snapshot or build is None else url + "?snapshot=0"
+        return url + ("?" + urlencode(query, safe=",") if query else "")
 
     #: PyScript's core chunk and error plugin: imported by core.js before it starts Python.
     pyscript_chunks = runtime.pyscript_chunks()
 
-    def preload_links(build: BootBuild | None) -> str:
+    def preload_links(build: BootBuild | None, interpreter: str) -> str:
         """Hints so that the big downloads start with the page, not when PyScript asks.
 
         The small modules PyScript needs before it calls our interpreter come first: with
@@ -179,7 +183,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for name in pyscript_chunks
         ]
         links += [
-            f'<link rel="modulepreload" href="{base}/interpreter.mjs">',
+            f'<link rel="modulepreload" href="{html.escape(interpreter)}">',
             f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.mjs">',
             f'<link rel="modulepreload" href="{runtime.pyodide_url}/pyodide.asm.mjs">',
             f'<link rel="preload" href="{runtime.pyodide_url}/pyodide.asm.wasm" as="fetch" '
@@ -193,14 +197,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """An HTML page with the runtime URLs filled in (they carry the pinned versions)."""
         raw = cache.get(web / name)
         build = current_build()
-        config = pyscript_config(
-            interpreter_url(build), packages=tuple(packages), skip_plugins=CONSOLE_SKIPPED_PLUGINS
-        )
+        interpreter = interpreter_url(build, with_packages=("pyrtvi_page",))
+        config = pyscript_config(interpreter, skip_plugins=CONSOLE_SKIPPED_PLUGINS)
         page = (
             raw.body.decode()
             .replace("{{PYSCRIPT_URL}}", runtime.pyscript_url)
             .replace("{{PYODIDE_URL}}", runtime.pyodide_url)
-            .replace("{{PRELOAD}}", preload_links(build))
+            .replace("{{PRELOAD}}", preload_links(build, interpreter))
             .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
         return AssetCache._build(page.encode(), ".html")
@@ -235,7 +238,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if key != plain and (build is None or key != build.key):
             return json_error(404, "not found", f"unknown or stale boot build {key}")
         snapshot = request.query_params.get("snapshot") != "0"
-        body = interpreter_module(runtime, build if key != plain else None, snapshot=snapshot)
+        wanted = ["rtvi", *request.query_params.get("packages", "").split(",")]
+        names = list(dict.fromkeys(name for name in wanted if name))
+        unknown = [name for name in names if name not in packages]
+        if unknown:
+            return json_error(400, "bad request", f"unknown packages: {', '.join(unknown)}")
+        body = interpreter_module(
+            runtime, build if key != plain else None, snapshot=snapshot, packages=names
+        )
         return asset_response(request, AssetCache._build(body.encode(), ".mjs"), IMMUTABLE)
 
     async def boot_file(request: Request) -> Response:

@@ -142,8 +142,15 @@ class BootBuild:
         )
 
 
-def interpreter_module(runtime: Runtime, build: BootBuild | None, *, snapshot: bool = True) -> str:
-    """Our interpreter module for PyScript's `interpreter` config: wraps Pyodide's loadPyodide.
+def interpreter_module(
+    runtime: Runtime,
+    build: BootBuild | None,
+    *,
+    snapshot: bool = True,
+    packages: list[str] | tuple[str, ...] = ("rtvi",),
+) -> str:
+    """Our interpreter module for PyScript's `interpreter` config: wraps Pyodide's loadPyodide
+    and unpacks our `packages` (served as `/py/<name>.zip`) onto sys.path.
 
     Served under `/runtime/boot/<key>/`, so the paths in it are relative to that directory.
     """
@@ -156,6 +163,9 @@ def interpreter_module(runtime: Runtime, build: BootBuild | None, *, snapshot: b
         "snapshotDelta": build.snapshot_delta if build and use else 0,
         "stdlib": "python_stdlib.zip" if build and build.stdlib else None,
         "stdlibSnapshot": "python_stdlib_rest.zip" if build and use and build.stdlib_rest else None,
+        "packages": [f"../../../py/{name}.zip" for name in packages],
+        # Every module of our packages is in the snapshot: their files are only for tracebacks.
+        "packagesInSnapshot": bool(build and use and not build.skipped),
     }
     return (
         INTERPRETER_TEMPLATE.read_text()

@@ -5,6 +5,11 @@
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
 // page. The server fills in the two placeholders (paths are relative to this module's URL).
 //
+// It also brings our packages (`BOOT.packages`: rtvi's zip, and the console's): unpacked into the
+// working directory (on sys.path) before loadPyodide() returns. When the snapshot has already
+// imported every module of them, their files only serve tracebacks and linecache: they are then
+// fetched after the boot and unpacked when the page is idle, off PyScript's critical path.
+//
 // Two things make the snapshot boot faster than handing Pyodide a downloaded snapshot:
 // - Pyodide only needs the snapshot's length to create the memory and instantiate the wasm, so it
 //   gets an empty buffer of the announced length at once and compiles and instantiates while the
@@ -111,6 +116,37 @@ async function withSnapshotInstantiation(current, load) {
   }
 }
 
+/** Our packages' zips, fetched in parallel. */
+function fetchPackages() {
+  const zips = Promise.all(
+    BOOT.packages.map(async (path) => {
+      const response = await fetch(here(path));
+      if (!response.ok) {
+        throw new Error(`${new URL(here(path)).pathname}: HTTP ${response.status}`);
+      }
+      return response.arrayBuffer();
+    }),
+  );
+  zips.catch(() => {}); // awaited (plain boot) or reported (snapshot boot)
+  return zips;
+}
+
+function unpackPackages(pyodide, zips) {
+  for (const zip of zips) pyodide.unpackArchive(zip, "zip", { extractDir: "." });
+}
+
+const deferPackages = Boolean(snapshot && BOOT.packagesInSnapshot);
+let packages = deferPackages ? null : fetchPackages();
+
+/** After the snapshot boot: the package files, for tracebacks, when the page has time. */
+function unpackLater(pyodide) {
+  const idle = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 50));
+  fetchPackages()
+    .then((zips) => new Promise((resolve) => idle(() => resolve(zips), { timeout: 2000 })))
+    .then((zips) => unpackPackages(pyodide, zips))
+    .catch((error) => console.warn(`pyrtvi: package sources not unpacked (${error.message})`));
+}
+
 function report(mode, reason, modules = []) {
   const root = globalThis.document?.documentElement;
   if (root) root.dataset.pyrtviBoot = mode;
@@ -144,11 +180,16 @@ export async function loadPyodide(options = {}) {
       pyodide = null;
     }
   }
-  if (!pyodide) {
-    // Without the snapshot, the trimmed stdlib only if the build made one (it matches the
-    // sources); a refused snapshot falls back to the full stdlib, the safest plain boot.
-    pyodide = await pyodideLoad(reason ? plain : base);
-    report("plain", reason);
+  if (pyodide && deferPackages) {
+    unpackLater(pyodide);
+  } else {
+    if (!pyodide) {
+      // Without the snapshot, the trimmed stdlib only if the build made one (it matches the
+      // sources); a refused snapshot falls back to the full stdlib, the safest plain boot.
+      pyodide = await pyodideLoad(reason ? plain : base);
+      report("plain", reason);
+    }
+    unpackPackages(pyodide, await (packages ?? fetchPackages()));
   }
   mark("interpreter-ready");
   return pyodide;

@@ -51,15 +51,26 @@ def test_broken_runtime_path_shows_an_error(page: Page, page_server: LiveServer)
 
 
 def test_python_error_in_page_code_is_shown(page: Page, page_server: LiveServer) -> None:
-    def broken_zip(route: Route) -> None:
-        route.fulfill(status=500, body="boom")
+    def broken_main(route: Route) -> None:
+        route.fulfill(body="raise RuntimeError('boom in main.py')", content_type="text/plain")
 
-    page.route("**/py/rtvi.zip", broken_zip)
+    page.route("**/app/main.py", broken_main)
     page.goto(page_server.url + "/")
     expect(page.locator("html")).to_have_attribute(
         "data-boot", "error", timeout=browser_config.BOOT_TIMEOUT_MS
     )
-    expect(page.locator("#boot-error")).to_be_visible()
+    expect(page.locator("#boot-error")).to_contain_text("boom in main.py")
+
+
+def test_broken_package_zip_fails_a_plain_boot(page: Page, page_server: LiveServer) -> None:
+    """Without the snapshot, rtvi must be unpacked before any page code: a broken zip is an error."""
+    page.route("**/snapshot.bin", lambda route: route.fulfill(status=404, body="gone"))
+    page.route("**/py/rtvi.zip", lambda route: route.fulfill(status=500, body="boom"))
+    page.goto(page_server.url + "/")
+    expect(page.locator("html")).to_have_attribute(
+        "data-boot", "error", timeout=browser_config.BOOT_TIMEOUT_MS
+    )
+    expect(page.locator("#boot-error")).to_contain_text("/py/rtvi.zip")
 
 
 def test_offhost_requests_are_blocked_and_recorded(
@@ -203,7 +214,7 @@ def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer
     build = current_build()
     config = httpx.get(page_server.url + "/pyscript.json?boot=trimmed").json()
     assert config["interpreter"].endswith(f"/runtime/boot/{build.key}/interpreter.mjs?snapshot=0")
-    config["files"][page_server.url + "/py/pyrtvi_page.zip"] = "./*"
+    config["interpreter"] += "&packages=pyrtvi_page"
     modules = discover_modules(ROOT / "web")
     html = TRIMMED_PAGE.replace("__CONFIG__", json.dumps(config)).replace(
         "__MODULES__", repr(modules)
@@ -268,3 +279,57 @@ def test_snapshot_boot_imports_what_the_full_stdlib_imports(
     # Only what cannot run here at all (win32 modules, ...), the same on both boots.
     assert failed_fast.keys() == failed_plain.keys(), (failed_fast, failed_plain)
     assert len(failed_plain) < 5, failed_plain
+
+
+SOURCES_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>package sources</title>
+<script type="module" src="/pyscript/core.js"></script></head>
+<body><output id="result">loading</output>
+<script type="py" config="/pyscript.json">
+import asyncio, linecache, os, sys
+from pyscript import document
+import rtvi.client
+
+async def main():
+    first = "rtvi.client" in sys.modules and not os.path.exists(rtvi.client.__file__)
+    for _ in range(100):  # the files come when the page is idle
+        if os.path.exists(rtvi.client.__file__):
+            break
+        await asyncio.sleep(0.05)
+    linecache.checkcache()
+    line = linecache.getline(rtvi.client.__file__, 1)
+    document.querySelector("#result").textContent = f"{first}|{line.strip()}"
+
+asyncio.ensure_future(main())
+</script></body></html>"""
+
+
+def test_snapshot_boot_unpacks_package_sources_after_ready(
+    page: Page, page_server: LiveServer
+) -> None:
+    """With the snapshot our modules are in memory before the zips arrive; their files follow
+    (for tracebacks), and a failing zip then is no boot error."""
+    page.route(
+        "**/__sources__.html",
+        lambda route: route.fulfill(body=SOURCES_PAGE, content_type="text/html"),
+    )
+    page.goto(page_server.url + "/__sources__.html")
+    result = page.locator("#result")
+    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
+    first_line = (ROOT / "web" / "rtvi" / "client.py").read_text().splitlines()[0].strip()
+    assert result.text_content() == f"True|{first_line}"
+    assert page.evaluate("window.pyrtviBootInfo")["mode"] == "snapshot"
+    # The console, its zips refused: Python boots from the snapshot all the same.
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text))
+    page.route("**/py/*.zip", lambda route: route.fulfill(status=500, body="boom"))
+    page.goto(page_server.url + "/")
+    info = boot_info(page)
+    assert info["mode"] == "snapshot", info
+    for _ in range(50):
+        if any("package sources not unpacked" in text for text in warnings):
+            break
+        page.wait_for_timeout(100)
+    assert any("/py/rtvi.zip: HTTP 500" in text for text in warnings), warnings
+    expect(page.locator("#boot-error")).to_be_hidden()
+    expect(page.locator("html")).to_have_attribute("data-boot", "ready")

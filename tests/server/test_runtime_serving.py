@@ -89,3 +89,40 @@ def test_console_preloads_pyscripts_own_modules_first(client: httpx.Client) -> N
     assert config["plugins"] == [f"!{name}" for name in CONSOLE_SKIPPED_PLUGINS]
     assert "error" not in CONSOLE_SKIPPED_PLUGINS
     assert "plugins" not in client.get("/pyscript.json").json()
+
+
+def boot_config(module: str) -> dict[str, object]:
+    """The BOOT object the server baked into an interpreter module."""
+    match = re.search(r"^const BOOT = (\{.*\});$", module, re.MULTILINE)
+    assert match is not None, module[:500]
+    return dict(json.loads(match.group(1)))
+
+
+def test_the_interpreter_module_brings_our_packages(client: httpx.Client) -> None:
+    """PyScript's config names no files: the interpreter module unpacks our zips itself (after the
+    boot when the snapshot holds every module of them), and the console asks for its own too."""
+    current = build()
+    config = client.get("/pyscript.json").json()
+    assert set(config) == {"interpreter"}, config
+    boot = boot_config(client.get(config["interpreter"]).text)
+    assert boot["packages"] == ["../../../py/rtvi.zip"]
+    assert boot["packagesInSnapshot"] is (current.snapshot and not current.skipped)
+    for path in boot["packages"]:  # type: ignore[attr-defined]
+        url = httpx.URL(config["interpreter"]).join(path)
+        assert client.get(str(url)).headers["content-type"] == "application/zip"
+    plain = boot_config(
+        client.get(client.get("/pyscript.json?boot=plain").json()["interpreter"]).text
+    )
+    assert plain["packages"] == ["../../../py/rtvi.zip"] and plain["packagesInSnapshot"] is False
+    page = client.get("/").text
+    attribute = re.search(r'<script type="py" config="([^"]+)"', page)
+    assert attribute is not None
+    console = json.loads(html.unescape(attribute.group(1)))["interpreter"]
+    assert console.endswith("/interpreter.mjs?packages=pyrtvi_page")
+    assert f'<link rel="modulepreload" href="{html.escape(console)}">' in page  # the same URL
+    assert boot_config(client.get(console).text)["packages"] == [
+        "../../../py/rtvi.zip",
+        "../../../py/pyrtvi_page.zip",
+    ]
+    bad = client.get(f"/runtime/boot/{current.key}/interpreter.mjs?packages=rtvi,os")
+    assert bad.status_code == 400 and "unknown packages: os" in bad.json()["detail"]

@@ -34,8 +34,11 @@ function fail(message) {
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const url = new URL(entry.name, location.href);
-    // A missing snapshot is not fatal: the interpreter module boots plain without it.
-    const optional = /\/snapshot\.bin$/.test(url.pathname);
+    // A missing snapshot is not fatal: the interpreter module boots plain without it. Nor are
+    // our package zips after a snapshot boot: their modules are in memory already.
+    const optional =
+      /\/snapshot\.bin$/.test(url.pathname) ||
+      (root.dataset.pyrtviBoot === "snapshot" && /\/py\/[^/]+\.zip$/.test(url.pathname));
     if (entry.responseStatus >= 400 && !optional && /\/(runtime|py)\//.test(url.pathname)) {
       fail(`${url.pathname} answered HTTP ${entry.responseStatus}`);
     }
