@@ -139,6 +139,7 @@ const py = await loadPyodide({
 });
 writePackages(py, "/home/pyodide");
 py.FS.writeFile("/tmp/modules.json", JSON.stringify(job.modules));
+py.FS.writeFile("/tmp/stdlib_imports.json", JSON.stringify(job.stdlib_imports));
 const result = JSON.parse(py.runPython(`
 import importlib, json, sys
 imported, skipped = [], {}
@@ -152,6 +153,8 @@ for name in json.load(open("/tmp/modules.json")):
         for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
             del sys.modules[loaded]
 sys.path.remove("/home/pyodide")
+for name in json.load(open("/tmp/stdlib_imports.json")):  # what PyScript's own start imports
+    importlib.import_module(name)
 # Stdlib files already imported: the snapshot boot's stdlib zip does not need to carry them.
 archive = next(p for p in sys.path if p.endswith(".zip")) + "/"
 loaded = sorted(
@@ -181,6 +184,25 @@ with zipfile.ZipFile("/tmp/trimmed.zip") as trimmed, zipfile.ZipFile("/tmp/rest.
             out.writestr(info, trimmed.read(info))
 `);
 fs.writeFileSync(job.stdlib_rest_out, finder.FS.readFile("/tmp/rest.zip"));
+
+// PyScript's own Python package, compiled: PyScript writes its sources into the page's working
+// directory and imports them at every start. With these "checked-hash" .pyc files beside them,
+// Python compares the source's hash and skips compiling; a source that differs is compiled.
+const { default: artifact } = await import(job.pyscript_artifact);
+finder.FS.mkdirTree("/tmp/pyc/pyscript");
+for (const [name, source] of Object.entries(artifact.pyscript)) {
+  if (typeof source === "string") finder.FS.writeFile(`/tmp/pyc/pyscript/${name}`, source);
+}
+finder.runPython(`
+import pathlib, py_compile, zipfile
+mode = py_compile.PycInvalidationMode.CHECKED_HASH
+with zipfile.ZipFile("/tmp/pyscript_pyc.zip", "w") as out:
+    for source in sorted(pathlib.Path("/tmp/pyc/pyscript").glob("*.py")):
+        dfile = f"/home/pyodide/pyscript/{source.name}"  # where PyScript writes it
+        compiled = py_compile.compile(str(source), dfile=dfile, doraise=True, invalidation_mode=mode)
+        out.write(compiled, "pyscript/__pycache__/" + pathlib.Path(compiled).name)
+`);
+fs.writeFileSync(job.pyscript_pyc_out, finder.FS.readFile("/tmp/pyscript_pyc.zip"));
 
 /** Zeroes every free malloc chunk (freed memory keeps old bytes, which compress badly). */
 function zeroFreeMemory(module) {

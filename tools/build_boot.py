@@ -112,6 +112,9 @@ STDLIB_EXCLUDE = (
     "compileall",
     "py_compile",
 )
+#: Stdlib modules imported in the snapshot besides what our modules import: what PyScript's own
+#: start imports (its `pyscript` package, and zipfile's codec when it unpacks an archive).
+SNAPSHOT_STDLIB = ("html", "html.entities", "encodings.cp437")
 #: Imported by PyScript/Pyodide at boot but not found statically (by name or from JS).
 ENTRY_MODULES = ("pyodide", "_pyodide", "pyodide.ffi", "pyodide.code", "pyodide.webloop", "shutil")
 #: Brotli: the best quality with a 16 MB window for the big files (wasm, snapshot: -10 % against
@@ -220,6 +223,11 @@ def make_snapshot(out: Path, runtime: Runtime, key: str, package: str) -> dict[s
             "modules": modules,
             "stdlib_out": str(target / "python_stdlib.zip"),
             "stdlib_rest_out": str(target / "python_stdlib_rest.zip"),
+            "stdlib_imports": list(SNAPSHOT_STDLIB),
+            "pyscript_artifact": str(
+                runtime.pyscript_dir.parent / "src" / "stdlib" / "pyscript.js"
+            ),
+            "pyscript_pyc_out": str(target / "pyscript_pyc.zip"),
             "snapshot_out": str(target / "snapshot.bin"),
             "report_out": str(Path(tmp) / "report.json"),
         }

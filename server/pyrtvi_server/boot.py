@@ -13,6 +13,8 @@ The build (run by `make setup`) writes under `build/boot/`:
 - `<key>/python_stdlib_rest.zip`: the same without the files the snapshot has already imported
   (the snapshot boot's stdlib: those modules are in memory; a traceback through one of them
   shows no source line);
+- `<key>/pyscript_pyc.zip`: PyScript's own `pyscript` package compiled to checked-hash `.pyc`
+  files, unpacked by the interpreter module so that PyScript's start does not compile it;
 - `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
 - `manifest.json`, written last: the key, the package hash it was built for, what was imported
   and what was left out (and why).
@@ -32,9 +34,9 @@ from pathlib import Path
 
 from pyrtvi_server.runtime import Runtime
 
-BUILD_FORMAT = 3
+BUILD_FORMAT = 4
 #: The files of a build, served under `/runtime/boot/<key>/` (immutable).
-BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip")
+BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip", "pyscript_pyc.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
 PACKAGES = (("rtvi", "rtvi"), ("app/pyrtvi_page", "pyrtvi_page"))
 INTERPRETER_TEMPLATE = Path(__file__).with_name("interpreter.mjs")
@@ -104,6 +106,8 @@ class BootBuild:
     snapshot_delta: int = 0
     #: The trimmed stdlib without what the snapshot imported (the snapshot boot's stdlib).
     stdlib_rest: bool = False
+    #: PyScript's own package, compiled.
+    pyscript_pyc: bool = False
     imported: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -137,6 +141,7 @@ class BootBuild:
             snapshot_delta=int(delta) if usable else 0,
             stdlib=(directory / "python_stdlib.zip").is_file(),
             stdlib_rest=usable and (directory / "python_stdlib_rest.zip").is_file(),
+            pyscript_pyc=(directory / "pyscript_pyc.zip").is_file(),
             imported=tuple(manifest.get("imported", ())),
             skipped=dict(manifest.get("skipped", {})),
         )
@@ -164,6 +169,7 @@ def interpreter_module(
         "stdlib": "python_stdlib.zip" if build and build.stdlib else None,
         "stdlibSnapshot": "python_stdlib_rest.zip" if build and use and build.stdlib_rest else None,
         "packages": [f"../../../py/{name}.zip" for name in packages],
+        "pyscriptBytecode": "pyscript_pyc.zip" if build and build.pyscript_pyc else None,
         # Every module of our packages is in the snapshot: their files are only for tracebacks.
         "packagesInSnapshot": bool(build and use and not build.skipped),
     }

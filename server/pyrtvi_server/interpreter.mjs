@@ -135,6 +135,13 @@ function unpackPackages(pyodide, zips) {
   for (const zip of zips) pyodide.unpackArchive(zip, "zip", { extractDir: "." });
 }
 
+/** PyScript's own package compiled (see tools/boot_snapshot.mjs); null when it cannot come. */
+const bytecode = BOOT.pyscriptBytecode
+  ? fetch(here(BOOT.pyscriptBytecode))
+      .then((response) => (response.ok ? response.arrayBuffer() : null))
+      .catch(() => null)
+  : null;
+
 const deferPackages = Boolean(snapshot && BOOT.packagesInSnapshot);
 let packages = deferPackages ? null : fetchPackages();
 
@@ -191,6 +198,8 @@ export async function loadPyodide(options = {}) {
     }
     unpackPackages(pyodide, await (packages ?? fetchPackages()));
   }
+  const compiled = await bytecode;
+  if (compiled) pyodide.unpackArchive(compiled, "zip", { extractDir: "." });
   mark("interpreter-ready");
   return pyodide;
 }

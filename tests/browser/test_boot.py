@@ -333,3 +333,36 @@ def test_snapshot_boot_unpacks_package_sources_after_ready(
     assert any("/py/rtvi.zip: HTTP 500" in text for text in warnings), warnings
     expect(page.locator("#boot-error")).to_be_hidden()
     expect(page.locator("html")).to_have_attribute("data-boot", "ready")
+
+
+PYC_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>pyscript bytecode</title>
+<script type="module" src="/pyscript/core.js"></script></head>
+<body><output id="result">loading</output>
+<script type="py" config="/pyscript.json">
+import importlib.util, json, pathlib, sys
+from pyscript import document
+found = {}
+for source in sorted(pathlib.Path(sys.modules["pyscript"].__file__).parent.glob("*.py")):
+    cached = pathlib.Path(importlib.util.cache_from_source(str(source)))
+    pyc = cached.read_bytes() if cached.exists() else b""
+    flags = int.from_bytes(pyc[4:8], "little") if pyc else None
+    fresh = pyc[8:16] == importlib.util.source_hash(source.read_bytes())
+    found[source.name] = [flags, fresh]
+document.querySelector("#result").textContent = json.dumps(found)
+</script></body></html>"""
+
+
+def test_pyscripts_own_package_comes_compiled(page: Page, page_server: LiveServer) -> None:
+    """PyScript writes its `pyscript` sources at every start; the build's checked-hash .pyc files
+    beside them match those sources (so Python loads them instead of compiling)."""
+    page.route(
+        "**/__pyc__.html", lambda route: route.fulfill(body=PYC_PAGE, content_type="text/html")
+    )
+    page.goto(page_server.url + "/__pyc__.html")
+    result = page.locator("#result")
+    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
+    found = json.loads(result.text_content() or "")
+    assert "__init__.py" in found and "web.py" in found, found
+    # flags 0b11: hash-based and checked; and the hash is the one of the source PyScript wrote.
+    assert {name: value for name, value in found.items() if value != [3, True]} == {}
