@@ -209,6 +209,17 @@ document.querySelector("#result").textContent = json.dumps(failed)
 </script></body></html>"""
 
 
+def page_result(page: Page, server: LiveServer, html: str) -> str:
+    """Serves `html` at a test URL of `server`, opens it: what its Python put in `#result`."""
+    page.route(
+        "**/__test_page__.html", lambda route: route.fulfill(body=html, content_type="text/html")
+    )
+    page.goto(server.url + "/__test_page__.html")
+    result = page.locator("#result")
+    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
+    return result.text_content() or ""
+
+
 def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer) -> None:
     """Without the snapshot, on the trimmed stdlib: every module of ours imports in the page."""
     build = current_build()
@@ -219,15 +230,9 @@ def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer
     html = TRIMMED_PAGE.replace("__CONFIG__", json.dumps(config)).replace(
         "__MODULES__", repr(modules)
     )
-    page.route(
-        "**/__trimmed__.html", lambda route: route.fulfill(body=html, content_type="text/html")
-    )
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(page_server.url + "/__trimmed__.html")
-    result = page.locator("#result")
-    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
-    assert json.loads(result.text_content() or "") == {}
+    assert json.loads(page_result(page, page_server, html)) == {}
     assert page.evaluate("window.pyrtviBootInfo") == {
         "mode": "plain",
         "reason": None,
@@ -254,13 +259,7 @@ def import_in_page(
     html = TRIMMED_PAGE.replace("__CONFIG__", json.dumps(config)).replace(
         "__MODULES__", repr(modules)
     )
-    page.route(
-        "**/__imports__.html", lambda route: route.fulfill(body=html, content_type="text/html")
-    )
-    page.goto(server.url + "/__imports__.html")
-    result = page.locator("#result")
-    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
-    return dict(json.loads(result.text_content() or ""))
+    return dict(json.loads(page_result(page, server, html)))
 
 
 def test_snapshot_boot_imports_what_the_full_stdlib_imports(
@@ -309,15 +308,8 @@ def test_snapshot_boot_unpacks_package_sources_after_ready(
 ) -> None:
     """With the snapshot our modules are in memory before the zips arrive; their files follow
     (for tracebacks), and a failing zip then is no boot error."""
-    page.route(
-        "**/__sources__.html",
-        lambda route: route.fulfill(body=SOURCES_PAGE, content_type="text/html"),
-    )
-    page.goto(page_server.url + "/__sources__.html")
-    result = page.locator("#result")
-    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
     first_line = (ROOT / "web" / "rtvi" / "client.py").read_text().splitlines()[0].strip()
-    assert result.text_content() == f"True|{first_line}"
+    assert page_result(page, page_server, SOURCES_PAGE) == f"True|{first_line}"
     assert page.evaluate("window.pyrtviBootInfo")["mode"] == "snapshot"
     # The console, its zips refused: Python boots from the snapshot all the same.
     warnings: list[str] = []
@@ -356,13 +348,7 @@ document.querySelector("#result").textContent = json.dumps(found)
 def test_pyscripts_own_package_comes_compiled(page: Page, page_server: LiveServer) -> None:
     """PyScript writes its `pyscript` sources at every start; the build's checked-hash .pyc files
     beside them match those sources (so Python loads them instead of compiling)."""
-    page.route(
-        "**/__pyc__.html", lambda route: route.fulfill(body=PYC_PAGE, content_type="text/html")
-    )
-    page.goto(page_server.url + "/__pyc__.html")
-    result = page.locator("#result")
-    expect(result).not_to_have_text("loading", timeout=browser_config.BOOT_TIMEOUT_MS)
-    found = json.loads(result.text_content() or "")
+    found = json.loads(page_result(page, page_server, PYC_PAGE))
     assert "__init__.py" in found and "web.py" in found, found
     # flags 0b11: hash-based and checked; and the hash is the one of the source PyScript wrote.
     assert {name: value for name, value in found.items() if value != [3, True]} == {}
