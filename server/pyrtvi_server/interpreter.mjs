@@ -12,8 +12,8 @@
 //
 // Two things make the snapshot boot faster than handing Pyodide a downloaded snapshot:
 // - Pyodide only needs the snapshot's length to create the memory and instantiate the wasm, so it
-//   gets an empty buffer of the announced length at once and compiles and instantiates while the
-//   snapshot still downloads; the instantiation waits for the bytes before Python is restored.
+//   gets an empty buffer of the announced length at once and compiles, instantiates and
+//   initialises the runtime while the snapshot still downloads; Python is restored once it is in.
 // - The snapshot arrives packed (long runs of zeros left out: a third of the bytes to decode),
 //   and its static region XORed with the memory the wasm's data segments give at instantiation
 //   (the build did the same in node): XORing again with that memory restores it, so the static
@@ -71,44 +71,47 @@ let snapshot = BOOT.snapshot ? fetchSnapshot() : null;
 const factory = import(here(BOOT.index + "pyodide.asm.mjs")).then((module) => module.default);
 factory.catch(() => {}); // loadPyodide() reports it
 
-/** Undoes the build's XOR of the static region with the memory of a just-instantiated wasm. */
-function restoreStatic(buffer, memory) {
+/** Undoes the build's XOR of the static region with `base` (the wasm's memory at instantiation). */
+function restoreStatic(buffer, base) {
   const header = new Uint32Array(buffer.buffer, buffer.byteOffset, 4)[1];
-  const words = BOOT.snapshotDelta / 4;
-  const target = new Uint32Array(buffer.buffer, buffer.byteOffset + header, words);
-  const base = new Uint32Array(memory.buffer, 0, words);
-  for (let i = 0; i < words; i++) target[i] ^= base[i];
+  const target = new Uint32Array(buffer.buffer, buffer.byteOffset + header, base.length);
+  for (let i = 0; i < base.length; i++) target[i] ^= base[i];
 }
 
 /**
- * Runs `load` with WebAssembly's instantiate functions wrapped: the first instance with a memory
- * (Pyodide's) is handed back only once the snapshot has arrived and its static region is
- * restored, before any wasm code (constructors included) runs.
+ * Runs `load(createPyodideModule)` so that the wasm is compiled, instantiated and initialised
+ * (Emscripten's linking, the constructors) while the snapshot still downloads: WebAssembly's
+ * instantiate functions are wrapped to keep a copy of the static region as the data segments
+ * leave it, and the Emscripten module factory hands the module to Pyodide, whose next step is
+ * to restore the snapshot, only once the snapshot has arrived and its static region is undone.
  */
-async function withSnapshotInstantiation(current, load) {
+async function withSnapshotInstantiation(current, createModule, load) {
   const originals = {
     instantiate: WebAssembly.instantiate,
     instantiateStreaming: WebAssembly.instantiateStreaming,
   };
-  let pending = true;
+  let base = null;
   const wrap = (original) =>
     async function (...args) {
       const result = await original.apply(this, args);
       const memory = result?.instance?.exports?.memory;
-      if (pending && memory instanceof WebAssembly.Memory) {
-        pending = false;
-        await current.arrived;
-        restoreStatic(current.buffer, memory);
+      if (!base && memory instanceof WebAssembly.Memory) {
+        base = new Uint32Array(memory.buffer.slice(0, BOOT.snapshotDelta));
       }
       return result;
     };
+  const factory = async (settings) => {
+    const module = await createModule(settings);
+    await current.arrived;
+    if (!base) throw new Error("snapshot: the wasm memory was not seen at instantiation");
+    restoreStatic(current.buffer, base);
+    return module;
+  };
   for (const [name, original] of Object.entries(originals)) {
     if (original) WebAssembly[name] = wrap(original);
   }
   try {
-    // Pyodide swallows an instantiation error (and never settles): a failed download must end
-    // the attempt here, not hang it.
-    return await Promise.race([load(), current.arrived.then(() => new Promise(() => {}))]);
+    return await load(factory);
   } finally {
     for (const [name, original] of Object.entries(originals)) {
       if (original) WebAssembly[name] = original;
@@ -173,8 +176,9 @@ export async function loadPyodide(options = {}) {
     snapshot = null;
     try {
       const stdLibURL = BOOT.stdlibSnapshot ? here(BOOT.stdlibSnapshot) : base.stdLibURL;
-      pyodide = await withSnapshotInstantiation(current, () =>
-        pyodideLoad({ ...base, stdLibURL, _loadSnapshot: current.buffer }),
+      const options = { ...base, stdLibURL, _loadSnapshot: current.buffer };
+      pyodide = await withSnapshotInstantiation(current, base.createPyodideModule, (factory) =>
+        pyodideLoad({ ...options, createPyodideModule: factory }),
       );
       // One random state baked into every visitor's snapshot: reseed from the OS.
       const modules = pyodide.runPython(
