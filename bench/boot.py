@@ -92,7 +92,7 @@ COLLECT_JS = """() => {
     const name = new URL(e.name).pathname.split("/").pop();
     if (e.startTime <= (marks.ready ?? Infinity)) before += e.transferSize || 0;
     else after += e.transferSize || 0;
-    files[name] = { end: e.responseEnd, bytes: e.transferSize || 0 };
+    files[name] = { start: e.startTime, end: e.responseEnd, bytes: e.transferSize || 0 };
   }
   marks.html = nav.responseEnd;
   return { marks, files, before, after };
@@ -138,7 +138,7 @@ TIMELINE = (
     ("stdlib", "python_stdlib.zip received"),
     ("snapshot", "memory snapshot read"),
     ("interpreter-ready", "loadPyodide() resolved (Python started)"),
-    ("main", "main.py first line (PyScript done: files, pyscript module)"),
+    ("main", "main.py first line (PyScript done: its pyscript module)"),
     ("imports", "our modules imported"),
     ("ready", "client ready"),
     ("paint", "first paint after ready"),
@@ -162,6 +162,8 @@ class Boot:
     before: int
     after: int
     marks: dict[str, float] = field(default_factory=dict)
+    #: Bytes on the wire per file (resource timing's transferSize), fetched up to ready.
+    files: dict[str, int] = field(default_factory=dict)
 
 
 def _marks(raw: dict[str, Any]) -> dict[str, float]:
@@ -211,7 +213,12 @@ def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity
         page.wait_for_load_state("networkidle")
         raw = page.evaluate(COLLECT_JS)
         marks = _marks(raw)
-        return Boot(marks["ready"], int(raw["before"]), int(raw["after"]), marks)
+        files = {
+            name: int(info["bytes"])
+            for name, info in raw["files"].items()
+            if info["start"] <= marks["ready"]
+        }
+        return Boot(marks["ready"], int(raw["before"]), int(raw["after"]), marks, files)
     finally:
         context.close()
 
@@ -283,6 +290,17 @@ def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> Non
             ]
             cells.append(f"{median(values):>17.0f}" if values else f"{'-':>17}")
         print(f"{phase:<30}" + "".join(cells))
+    print("\ncold transfer by file, bytes (median; files of 10 kB or more)")
+    for name in cases:
+        if "cold" not in name:
+            continue
+        sizes = {
+            f: median([float(b.files.get(f, 0)) for b in results[name]])
+            for f in results[name][0].files
+        }
+        big = sorted(((v, f) for f, v in sizes.items() if v >= 10_000), reverse=True)
+        rest = sum(v for v in sizes.values() if v < 10_000)
+        print(f"  {name}: " + ", ".join(f"{f} {v:,.0f}" for v, f in big) + f", others {rest:,.0f}")
     print(f"\noff-host requests: {len(offhost)}" + (f" {offhost[:5]}" if offhost else ""))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -151,8 +151,8 @@ let packages = deferPackages ? null : fetchPackages();
 /** After the snapshot boot: the package files, for tracebacks, when the page has time. */
 function unpackLater(pyodide) {
   const idle = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 50));
-  fetchPackages()
-    .then((zips) => new Promise((resolve) => idle(() => resolve(zips), { timeout: 2000 })))
+  new Promise((resolve) => idle(resolve, { timeout: 2000 }))
+    .then(fetchPackages)
     .then((zips) => unpackPackages(pyodide, zips))
     .catch((error) => console.warn(`pyrtvi: package sources not unpacked (${error.message})`));
 }
