@@ -181,7 +181,7 @@ def build_key(package: str) -> str:
     return digest.hexdigest()
 
 
-def build(out: Path, force: bool) -> dict[str, object]:
+def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
     web = ROOT / "web"
     runtime = Runtime.locate(ROOT / "node_modules")
     package = package_hash(web, runtime)
@@ -192,7 +192,7 @@ def build(out: Path, force: bool) -> dict[str, object]:
         current = json.loads(manifest_path.read_text())
     jobs = runtime_files(runtime, out)
     if current.get("key") != key or current.get("format") != BUILD_FORMAT:
-        current = make_snapshot(out, runtime, key, package)
+        current = make_snapshot(out, runtime, key, package, bare)
     jobs += [(out / key / n, out / key / n) for n in BUILD_FILES]
     todo = [(s, t) for s, t in jobs if s.exists() and (force or not fresh(s, t))]
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -203,11 +203,13 @@ def build(out: Path, force: bool) -> dict[str, object]:
     return current
 
 
-def make_snapshot(out: Path, runtime: Runtime, key: str, package: str) -> dict[str, object]:
+def make_snapshot(
+    out: Path, runtime: Runtime, key: str, package: str, bare: bool = False
+) -> dict[str, object]:
     web = ROOT / "web"
     target = out / key
     target.mkdir(parents=True, exist_ok=True)
-    modules = discover_modules(web)
+    modules = [] if bare else discover_modules(web)
     with tempfile.TemporaryDirectory() as tmp:
         job = {
             "pyodide_dir": str(runtime.pyodide_dir),
@@ -223,7 +225,7 @@ def make_snapshot(out: Path, runtime: Runtime, key: str, package: str) -> dict[s
             "modules": modules,
             "stdlib_out": str(target / "python_stdlib.zip"),
             "stdlib_rest_out": str(target / "python_stdlib_rest.zip"),
-            "stdlib_imports": list(SNAPSHOT_STDLIB),
+            "stdlib_imports": [] if bare else list(SNAPSHOT_STDLIB),
             "pyscript_artifact": str(
                 runtime.pyscript_dir.parent / "src" / "stdlib" / "pyscript.js"
             ),
@@ -261,10 +263,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "boot")
     parser.add_argument("--force", action="store_true", help="rebuild everything")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="the floor: a snapshot of Pyodide alone, nothing of ours imported (use another --out)",
+    )
     args = parser.parse_args(argv)
     t0 = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
-    manifest = build(args.out, args.force)
+    if args.bare and args.out.resolve() == (ROOT / "build" / "boot").resolve():
+        parser.error("--bare needs its own --out (the server serves build/boot)")
+    manifest = build(args.out, args.force or args.bare, args.bare)
     skipped: dict[str, str] = dict(manifest.get("skipped") or {})  # type: ignore[call-overload]
     imported: list[str] = list(manifest.get("imported") or [])  # type: ignore[call-overload]
     stdlib: list[str] = list(manifest.get("stdlib") or [])  # type: ignore[call-overload]
