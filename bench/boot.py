@@ -132,6 +132,7 @@ JS_PAGE = """<!doctype html>
 TIMELINE = (
     ("html", "page HTML received"),
     ("pyscript", "PyScript's core loaded"),
+    ("interpreter-module", "our interpreter module evaluated (its downloads start)"),
     ("interpreter-start", "our interpreter module called (PyScript started it)"),
     ("wasm", "pyodide.asm.wasm received"),
     ("wasm-done", "wasm compiled + instantiated"),

@@ -146,7 +146,7 @@ const bytecode = BOOT.pyscriptBytecode
   : null;
 
 const deferPackages = Boolean(snapshot && BOOT.packagesInSnapshot);
-let packages = deferPackages ? null : fetchPackages();
+const packages = deferPackages ? null : fetchPackages();
 
 /** After the snapshot boot: the package files, for tracebacks, when the page has time. */
 function unpackLater(pyodide) {
