@@ -148,10 +148,18 @@ const bytecode = BOOT.pyscriptBytecode
 const deferPackages = Boolean(snapshot && BOOT.packagesInSnapshot);
 const packages = deferPackages ? null : fetchPackages();
 
-/** After the snapshot boot: the package files, for tracebacks, when the page has time. */
+/**
+ * After the snapshot boot: the package files, for tracebacks, once PyScript has run the page's
+ * scripts (`py:all-done`, or 3 s) and the page is idle, so that neither the download nor the
+ * unpacking competes with the boot.
+ */
 function unpackLater(pyodide) {
   const idle = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 50));
-  new Promise((resolve) => idle(resolve, { timeout: 2000 }))
+  new Promise((resolve) => {
+    globalThis.addEventListener?.("py:all-done", resolve, { once: true });
+    setTimeout(resolve, 3000);
+  })
+    .then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })))
     .then(fetchPackages)
     .then((zips) => unpackPackages(pyodide, zips))
     .catch((error) => console.warn(`pyrtvi: package sources not unpacked (${error.message})`));
