@@ -40,6 +40,7 @@ from typing import Any
 
 import uvicorn
 from playwright.sync_api import Browser, sync_playwright
+from pyrtvi_server.boot import BOOT_MODES
 from pyrtvi_server.static import REVALIDATE, AssetCache, AssetDirectory
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -78,6 +79,12 @@ INIT_SCRIPT = """(() => {
     subtree: true, childList: true, characterData: true, attributes: true,
   });
 })();"""
+
+#: The local snapshot is stored, failed, or this page does not make one.
+LOCAL_SETTLED_JS = """() => {
+  const state = document.documentElement.dataset.pyrtviSnapshot;
+  return !state || !["waiting", "making"].includes(state);
+}"""
 
 #: After ready: marks, resource timings and transfer sizes, split at the ready mark.
 COLLECT_JS = """() => {
@@ -165,6 +172,10 @@ class Boot:
     marks: dict[str, float] = field(default_factory=dict)
     #: Bytes on the wire per file (resource timing's transferSize), fetched up to ready.
     files: dict[str, int] = field(default_factory=dict)
+    #: How Python started: "plain", or the snapshot's source ("local", "shipped").
+    mode: str = ""
+    #: Warm boots in the local mode: how long the first visit's Worker took to make the snapshot.
+    local_ms: float | None = None
 
 
 def _marks(raw: dict[str, Any]) -> dict[str, float]:
@@ -177,12 +188,14 @@ def _marks(raw: dict[str, Any]) -> dict[str, float]:
             marks["wasm"] = info["end"]
         if name.startswith("python_stdlib"):
             marks["stdlib"] = info["end"]
-        if name.startswith("snapshot"):
+        if name == "snapshot.bin":
             marks.setdefault("snapshot", info["end"])
     ends = [
         info["end"]
         for name, info in files.items()
-        if name in RUNTIME_FILES or name.startswith(("python_stdlib", "snapshot", "core-"))
+        if name in RUNTIME_FILES
+        or name == "snapshot.bin"
+        or name.startswith(("python_stdlib", "core-"))
     ]
     if ends:
         marks["downloads"] = max(e for e in ends if e <= marks.get("ready", float("inf")))
@@ -204,11 +217,15 @@ def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity
     )
     page = context.new_page()
     timeout = browser_config.BOOT_TIMEOUT_MS
+    made = None
     try:
         if warm:
             page.goto(url)
             page.wait_for_function("() => 'paint' in (window.__bootMarks || {})", timeout=timeout)
             page.wait_for_load_state("networkidle")
+            # The local boot mode: the next visit is warm once the Worker stored the snapshot.
+            page.wait_for_function(LOCAL_SETTLED_JS, timeout=timeout)
+            made = page.evaluate("window.pyrtviBootInfo?.local?.ms ?? null")
         page.goto(url)
         page.wait_for_function("() => 'paint' in (window.__bootMarks || {})", timeout=timeout)
         page.wait_for_load_state("networkidle")
@@ -219,7 +236,13 @@ def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity
             for name, info in raw["files"].items()
             if info["start"] <= marks["ready"]
         }
-        return Boot(marks["ready"], int(raw["before"]), int(raw["after"]), marks, files)
+        booted = Boot(marks["ready"], int(raw["before"]), int(raw["after"]), marks, files)
+        booted.mode = str(
+            page.evaluate("window.pyrtviBootInfo?.source ?? window.pyrtviBootInfo?.mode ?? ''")
+        )
+        if warm and made is not None:
+            booted.local_ms = float(made)
+        return booted
     finally:
         context.close()
 
@@ -262,14 +285,21 @@ def median(values: list[float]) -> float:
 def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> None:
     js_cold = median([b.ready for b in results["js cold"]])
     js_warm = median([b.ready for b in results["js warm"]])
-    print(f"{'case':<18}{'ready ms':>9}{'vs JS':>7}{'transfer':>12}{'after':>12}")
+    print(f"{'case':<18}{'ready ms':>9}{'vs JS':>7}{'transfer':>12}{'after':>12}  boot")
     for name, rows in results.items():
         ms = median([b.ready for b in rows])
         reference = js_warm if "warm" in name else js_cold
         before = median([float(b.before) for b in rows])
         after = median([float(b.after) for b in rows])
-        print(f"{name:<18}{ms:>9.0f}{ms / reference:>7.1f}{before:>12,.0f}{after:>12,.0f}")
+        modes = ",".join(sorted({b.mode for b in rows if b.mode}))
+        print(f"{name:<18}{ms:>9.0f}{ms / reference:>7.1f}{before:>12,.0f}{after:>12,.0f}  {modes}")
     print(f"(median of {runs}; 'vs JS': against the JS client page, cold or warm, same run)")
+    for name, rows in results.items():
+        made = [b.local_ms for b in rows if b.local_ms is not None]
+        if made:
+            print(
+                f"{name}: the first visit's Worker made the local snapshot in {median(made):.0f} ms"
+            )
     cases = [n for n in results if n.startswith(("console", "embed"))]
     print("\ntimeline, ms from navigation start (median; '-' = not in this boot)")
     print(f"{'mark':<20}" + "".join(f"{n:>17}" for n in cases))
@@ -310,8 +340,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--identity", action="store_true", help="also a cold console without gzip")
+    parser.add_argument("--boot", choices=BOOT_MODES, default="local", help="the server's mode")
     args = parser.parse_args(argv)
-    server = LiveServer(["--bot", "none"]).start(Path(tempfile.mkdtemp()))
+    server = LiveServer(["--bot", "none", "--boot", args.boot]).start(Path(tempfile.mkdtemp()))
+    print(f"boot mode: {args.boot}")
     results: dict[str, list[Boot]] = {}
     offhost: list[str] = []
     try:

@@ -40,6 +40,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: The boot mode of the suite's servers. Every test page is a first visit (a fresh browser
+#: context): in the default mode ("local") each would boot plain and then make a snapshot in a
+#: Worker, seconds of CPU next to the bot and WebRTC on two cores. The tests of the default mode
+#: itself (tests/browser/test_boot.py, test_console.py) start their servers with `--boot local`.
+SUITE_BOOT = "shipped"
+
+
 @dataclass
 class LiveServer:
     """A `pyrtvi serve` process (real uvicorn) on a free loopback port."""
@@ -60,7 +67,11 @@ class LiveServer:
         cmd = [sys.executable, "-m", "pyrtvi_server", "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(self.port), *self.args]
         self.process = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYRTVI_BOOT": SUITE_BOOT, **self.env},
         )
         deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -115,6 +126,12 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def page_server(server_factory: Any) -> LiveServer:
     """The server with no bot: page, runtime and client package only."""
     return server_factory("--bot", "none")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def local_boot_server(server_factory: Any) -> LiveServer:
+    """The server with no bot, in the default boot mode (local snapshot)."""
+    return server_factory("--bot", "none", "--boot", "local")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

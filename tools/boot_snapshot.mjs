@@ -12,6 +12,8 @@
 //    region is stored XORed with the memory the wasm binary's data segments give at instantiation
 //    (the page has that memory already; see server/pyrtvi_server/interpreter.mjs), and long runs
 //    of zeros are left out (packed: the page decodes a third of the bytes).
+// The importing, zeroing and packing are server/pyrtvi_server/snapshot_worker.mjs's, which the
+// page also runs as a Worker for its local snapshot.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -26,6 +28,7 @@ process.on("unhandledRejection", (error) => {
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const { loadPyodide } = await import(path.join(job.pyodide_dir, "pyodide.mjs"));
+const { importForSnapshot, pack, zeroFreeMemory } = await import(job.snapshot_worker);
 
 function copyTree(py, source, target) {
   py.FS.mkdirTree(target);
@@ -50,7 +53,8 @@ for (const [i, script] of job.scripts.entries()) finder.FS.writeFile(`/tmp/scrip
 job.scripts = job.scripts.map((_, i) => `/tmp/script${i}.py`);
 finder.FS.writeFile("/tmp/job.json", JSON.stringify(job));
 finder.FS.writeFile("/tmp/full.zip", fs.readFileSync(job.stdlib_full));
-const kept = finder.runPython(`
+finder.FS.writeFile("/tmp/strip_source.py", fs.readFileSync(job.strip_source));
+const trimmed = JSON.parse(finder.runPython(`
 import json, modulefinder, os, sys, zipfile
 job = json.load(open("/tmp/job.json"))
 full = zipfile.ZipFile("/tmp/full.zip")
@@ -109,20 +113,24 @@ for name in list(keep):
         if init in full.namelist():
             keep.add(init)
 keep |= {n for n in full.namelist() if "/" not in n and not n.endswith(".py")}
+exec(open("/tmp/strip_source.py").read(), strip := {"__name__": "strip_source"})
+stripped = {}
 with zipfile.ZipFile("/tmp/trimmed.zip", "w", zipfile.ZIP_STORED) as out:
     for info in full.infolist():
         if info.filename in keep and not info.is_dir():
-            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), read(info))
-json.dumps(sorted(keep))
-`);
+            data = read(info)
+            # Pyodide's own packages keep their docstrings (its C code reads some of them).
+            if info.filename.endswith(".py") and not info.filename.startswith(tuple(job["strip_skip"])):
+                text = data.decode()
+                lean = strip["strip_checked"](text)
+                stripped[info.filename] = lean is not text
+                data = lean.encode()
+            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
+json.dumps({"kept": sorted(keep), "unstripped": sorted(k for k, v in stripped.items() if not v)})
+`));
 fs.writeFileSync(job.stdlib_out, finder.FS.readFile("/tmp/trimmed.zip"));
 
 // --- 2. the snapshot -----------------------------------------------------------------------
-// The page's modules may keep references to browser globals (`document = js.document`): with
-// _makeSnapshot, Pyodide records such a reference by its path from globalThis and resolves it
-// again in the page. Only `document` exists here, and it is empty: a module that *uses* the DOM
-// at import time fails here and is left out (it is then imported in the page as usual).
-globalThis.document = {};
 // The memory right after instantiation, before any code ran: the data segments, zeros elsewhere.
 let pristine = null;
 const instantiate = WebAssembly.instantiate;
@@ -138,39 +146,7 @@ const py = await loadPyodide({
   _makeSnapshot: true,
 });
 writePackages(py, "/home/pyodide");
-py.FS.writeFile("/tmp/modules.json", JSON.stringify(job.modules));
-py.FS.writeFile("/tmp/stdlib_imports.json", JSON.stringify(job.stdlib_imports));
-const result = JSON.parse(py.runPython(`
-import importlib, json, sys
-imported, skipped = [], {}
-sys.path.insert(0, "/home/pyodide")
-for name in json.load(open("/tmp/modules.json")):
-    try:
-        importlib.import_module(name)
-        imported.append(name)
-    except BaseException as error:
-        skipped[name] = f"{type(error).__name__}: {error}"
-        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-            del sys.modules[loaded]
-sys.path.remove("/home/pyodide")
-for name in json.load(open("/tmp/stdlib_imports.json")):  # what PyScript's own start imports
-    importlib.import_module(name)
-# Stdlib files already imported: the snapshot boot's stdlib zip does not need to carry them.
-archive = next(p for p in sys.path if p.endswith(".zip")) + "/"
-loaded = sorted(
-    f.removeprefix(archive)
-    for f in {getattr(m, "__file__", None) for m in list(sys.modules.values())}
-    if isinstance(f, str) and f.startswith(archive)
-)
-importlib.invalidate_caches()  # (imports importlib.metadata, which reads the zip's directory)
-# The page mounts another zip at the same path: no directory of this one may stay cached.
-import gc, zipimport
-zipimport._zip_directory_cache.clear()
-gc.collect()
-if zipimport._zip_directory_cache:
-    raise RuntimeError(f"zip directories still cached: {list(zipimport._zip_directory_cache)}")
-json.dumps({"imported": imported, "skipped": skipped, "stdlib_loaded": loaded})
-`));
+const result = importForSnapshot(py, job.modules, job.stdlib_imports);
 WebAssembly.instantiate = instantiate;
 
 // The snapshot boot's stdlib: the trimmed one without what the snapshot already imported.
@@ -204,25 +180,6 @@ with zipfile.ZipFile("/tmp/pyscript_pyc.zip", "w") as out:
 `);
 fs.writeFileSync(job.pyscript_pyc_out, finder.FS.readFile("/tmp/pyscript_pyc.zip"));
 
-/** Zeroes every free malloc chunk (freed memory keeps old bytes, which compress badly). */
-function zeroFreeMemory(module) {
-  // Allocate all free memory without growing the heap, zero it, free it again.
-  module._malloc_set_footprint_limit(module._malloc_footprint());
-  const blocks = [];
-  let zeroed = 0;
-  for (let size = 1 << 24; size >= 8; size >>= 1) {
-    for (let block = module._malloc(size); block; block = module._malloc(size)) {
-      const usable = module._malloc_usable_size(block);
-      module.HEAPU8.fill(0, block, block + usable);
-      zeroed += usable;
-      blocks.push(block);
-    }
-  }
-  for (const block of blocks) module._free(block);
-  module._malloc_set_footprint_limit(0xffffffff); // no limit again
-  return zeroed;
-}
-
 /** XORs the static region (up to the last non-zero byte of `base`) with `base`, in place. */
 function xorStatic(snapshot, base) {
   let extent = base.length;
@@ -233,42 +190,6 @@ function xorStatic(snapshot, base) {
   const words = new Uint32Array(base.buffer, base.byteOffset, extent / 4);
   for (let i = 0; i < words.length; i++) memory[i] ^= words[i];
   return extent;
-}
-
-/**
- * The pack: "PYRS", u32 format 1, u32 unpacked length, u32 run count, then per run of non-zero
- * data (gaps of fewer than 256 zero bytes stay inside a run) u32 offset and u32 length, then the
- * runs' bytes in order. Little-endian. Unpacked by interpreter.mjs into a zeroed buffer.
- */
-function pack(snapshot, gap = 256) {
-  const runs = [];
-  let start = -1;
-  let zeros = 0;
-  for (let i = 0; i < snapshot.length; i++) {
-    if (snapshot[i] !== 0) {
-      if (start < 0) start = i;
-      zeros = 0;
-    } else if (start >= 0 && ++zeros === gap) {
-      runs.push([start, i + 1 - gap - start]);
-      start = -1;
-    }
-  }
-  if (start >= 0) runs.push([start, snapshot.length - zeros - start]);
-  const table = 16 + 8 * runs.length;
-  const out = new Uint8Array(table + runs.reduce((sum, [, length]) => sum + length, 0));
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 0x53525950, true); // "PYRS"
-  view.setUint32(4, 1, true);
-  view.setUint32(8, snapshot.length, true);
-  view.setUint32(12, runs.length, true);
-  let at = table;
-  runs.forEach(([offset, length], i) => {
-    view.setUint32(16 + 8 * i, offset, true);
-    view.setUint32(20 + 8 * i, length, true);
-    out.set(snapshot.subarray(offset, offset + length), at);
-    at += length;
-  });
-  return out;
 }
 
 let snapshotError = null;
@@ -285,5 +206,11 @@ try {
 }
 fs.writeFileSync(
   job.report_out,
-  JSON.stringify({ ...result, ...facts, stdlib: JSON.parse(kept), snapshot_error: snapshotError }),
+  JSON.stringify({
+    ...result,
+    ...facts,
+    stdlib: trimmed.kept,
+    stdlib_unstripped: trimmed.unstripped,
+    snapshot_error: snapshotError,
+  }),
 );

@@ -29,6 +29,7 @@ from pyrtvi_server.boot import (  # noqa: E402
     BUILD_FILES,
     BUILD_FORMAT,
     PACKAGES,
+    SNAPSHOT_WORKER,
     discover_modules,
     package_hash,
 )
@@ -176,7 +177,11 @@ def runtime_files(runtime: Runtime, out: Path) -> list[tuple[Path, Path]]:
 def build_key(package: str) -> str:
     """The build's URL key: the package hash and this tooling (a changed build is a new URL)."""
     digest = hashlib.blake2b(package.encode(), digest_size=10)
-    for tool in (Path(__file__), ROOT / "tools" / "boot_snapshot.mjs"):
+    for tool in (
+        Path(__file__),
+        ROOT / "tools" / "boot_snapshot.mjs",
+        ROOT / "tools" / "strip_source.py",
+    ):
         digest.update(tool.read_bytes())
     return digest.hexdigest()
 
@@ -222,6 +227,9 @@ def make_snapshot(
             "entry_modules": list(ENTRY_MODULES),
             "stdlib_keep": list(STDLIB_KEEP),
             "stdlib_exclude": list(STDLIB_EXCLUDE),
+            "strip_source": str(ROOT / "tools" / "strip_source.py"),
+            "snapshot_worker": str(SNAPSHOT_WORKER),
+            "strip_skip": ["_pyodide/", "pyodide/"],
             "modules": modules,
             "stdlib_out": str(target / "python_stdlib.zip"),
             "stdlib_rest_out": str(target / "python_stdlib_rest.zip"),
@@ -253,7 +261,9 @@ def make_snapshot(
         "imported": report["imported"],
         "skipped": report["skipped"],
         "stdlib": report["stdlib"],
+        "stdlib_unstripped": report["stdlib_unstripped"],
         "stdlib_in_snapshot": report["stdlib_loaded"],
+        "stdlib_imports": [] if bare else list(SNAPSHOT_STDLIB),
     }
     _write(out / "manifest.json", json.dumps(manifest, indent=1).encode())
     return manifest

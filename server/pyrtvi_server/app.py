@@ -20,7 +20,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyrtvi_server import __version__, proxy
-from pyrtvi_server.boot import BUILD_FILES, BootBuild, interpreter_module, plain_key
+from pyrtvi_server.boot import (
+    BOOT_MODES,
+    BUILD_FILES,
+    SNAPSHOT_WORKER,
+    BootBuild,
+    interpreter_module,
+    plain_key,
+)
 from pyrtvi_server.bots import create_bot_service
 from pyrtvi_server.config import Settings, public_base
 from pyrtvi_server.cors import RTVICors
@@ -31,9 +38,9 @@ from pyrtvi_server.static import (
     Asset,
     AssetCache,
     AssetDirectory,
+    PackageZips,
     asset_response,
     json_error,
-    package_zip,
 )
 
 log = logging.getLogger("pyrtvi.server")
@@ -133,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     runtime = Runtime.locate(settings.node_modules)
     bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv
     cache = AssetCache()
+    zips = PackageZips()
     limits = proxy.connect_limits(settings)
     precompressed = settings.boot_dir / "precompressed"
     pyodide_files = AssetDirectory(
@@ -148,20 +156,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
     packages = {"rtvi": web / "rtvi", "pyrtvi_page": web / "app" / "pyrtvi_page"}
     plain = plain_key(runtime)
 
-    def current_build() -> BootBuild | None:
+    def current_build(mode: str = settings.boot) -> BootBuild | None:
         """The setup's boot build if it matches the sources served now (else a plain boot)."""
-        if not settings.fast_boot:
+        if settings.boot == "plain" or mode == "plain":
             return None
         return BootBuild.load(settings.boot_dir, web, runtime)
 
     def interpreter_url(
-        build: BootBuild | None, snapshot: bool = True, with_packages: tuple[str, ...] = ()
+        build: BootBuild | None, mode: str = settings.boot, with_packages: tuple[str, ...] = ()
     ) -> str:
-        """`?snapshot=0`: the build's trimmed stdlib without its snapshot; `?packages=`: more
-        of our packages than `rtvi` (the console also needs `pyrtvi_page`)."""
+        """`?boot=`: the boot mode (BOOT_MODES; always in the URL, which is cached immutable:
+        a server restarted in another mode serves another URL); `?packages=`: more of our
+        packages than `rtvi` (the console also needs `pyrtvi_page`)."""
         query = {}
-        if not snapshot and build is not None:
-            query["snapshot"] = "0"
+        if build is not None:
+            query["boot"] = mode
         if with_packages:
             query["packages"] = ",".join(with_packages)
         url = f"/runtime/boot/{build.key if build else plain}/interpreter.mjs"
@@ -189,8 +198,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             f'<link rel="preload" href="{runtime.pyodide_url}/pyodide.asm.wasm" as="fetch" '
             "crossorigin>",
         ]
-        if build and build.snapshot:
+        if build and build.snapshot and settings.boot == "shipped":
             links.append(f'<link rel="preload" href="{base}/snapshot.bin" as="fetch" crossorigin>')
+        elif build and build.stdlib:
+            # The local mode's first visit needs it, and so does a boot from the local snapshot.
+            stdlib = f"{base}/python_stdlib.zip"
+            links.append(f'<link rel="preload" href="{stdlib}" as="fetch" crossorigin>')
         return "\n  ".join(links)
 
     def render_page(name: str) -> Asset:
@@ -212,17 +225,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return asset_response(request, render_page("index.html"), REVALIDATE)
 
     async def config(request: Request) -> Response:
-        """`/pyscript.json`: the fast boot for embedding pages. `?boot=plain`: the full stdlib
-        without the snapshot (a page that imports stdlib modules the build left out);
-        `?boot=trimmed`: the trimmed stdlib without the snapshot (what the tests check)."""
+        """`/pyscript.json`: the fast boot for embedding pages. `?boot=`: `fast` (the server's
+        mode), or one of BOOT_MODES: e.g. `plain`, the full stdlib without a snapshot (a page
+        that imports stdlib modules the build left out)."""
         origin = public_base(settings, request)
         headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
         mode = request.query_params.get("boot", "fast")
-        if mode not in {"fast", "trimmed", "plain"}:
-            return json_error(400, "bad request", "boot must be fast, trimmed or plain")
-        build = current_build() if mode != "plain" else None
-        url = interpreter_url(build, snapshot=mode == "fast")
-        response = JSONResponse(pyscript_config(url, origin), headers=headers)
+        if mode == "fast":
+            mode = settings.boot
+        if mode not in BOOT_MODES:
+            return json_error(400, "bad request", f"boot must be fast, {', '.join(BOOT_MODES)}")
+        build = current_build(mode)
+        response = JSONResponse(
+            pyscript_config(interpreter_url(build, mode), origin), headers=headers
+        )
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
@@ -237,16 +253,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         build = current_build()
         if key != plain and (build is None or key != build.key):
             return json_error(404, "not found", f"unknown or stale boot build {key}")
-        snapshot = request.query_params.get("snapshot") != "0"
+        mode = request.query_params.get("boot", settings.boot)
+        if mode not in BOOT_MODES:
+            return json_error(400, "bad request", f"boot must be one of {', '.join(BOOT_MODES)}")
         wanted = ["rtvi", *request.query_params.get("packages", "").split(",")]
         names = list(dict.fromkeys(name for name in wanted if name))
         unknown = [name for name in names if name not in packages]
         if unknown:
             return json_error(400, "bad request", f"unknown packages: {', '.join(unknown)}")
         body = interpreter_module(
-            runtime, build if key != plain else None, snapshot=snapshot, packages=names
+            runtime, build if key != plain else None, mode=mode, packages=names
         )
         return asset_response(request, AssetCache._build(body.encode(), ".mjs"), IMMUTABLE)
+
+    async def snapshot_worker(request: Request) -> Response:
+        """The local snapshot's Worker (same for every build; keyed so that it is immutable)."""
+        key = request.path_params["key"]
+        build = current_build()
+        if key != plain and (build is None or key != build.key):
+            return json_error(404, "not found", f"unknown or stale boot build {key}")
+        return asset_response(request, cache.get(SNAPSHOT_WORKER), IMMUTABLE)
 
     async def boot_file(request: Request) -> Response:
         """The snapshot and the stdlib zips of the current build (immutable: keyed)."""
@@ -267,11 +293,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         package = packages.get(request.path_params["name"])
         if package is None:
             return json_error(404, "not found", request.url.path)
-        data, etag = await asyncio.to_thread(package_zip, package)
-        headers = {"Cache-Control": REVALIDATE, "ETag": etag, "Access-Control-Allow-Origin": "*"}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        return Response(data, media_type="application/zip", headers=headers)
+        asset = await asyncio.to_thread(zips.get, package)
+        return asset_response(request, asset, REVALIDATE)
 
     async def health(request: Request) -> Response:
         return JSONResponse(
@@ -301,6 +324,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/pyscript.json", config, methods=["GET", "HEAD"]),
         Route("/py/{name}.zip", client_zip, methods=["GET", "HEAD"]),
         Route("/runtime/boot/{key}/interpreter.mjs", interpreter, methods=["GET", "HEAD"]),
+        Route(
+            f"/runtime/boot/{{key}}/{SNAPSHOT_WORKER.name}",
+            snapshot_worker,
+            methods=["GET", "HEAD"],
+        ),
         Route("/runtime/boot/{key}/{name}", boot_file, methods=["GET", "HEAD"]),
         Route("/pyscript/core.js", pyscript_core, methods=["GET", "HEAD"]),
         Mount(runtime.pyodide_url, app=pyodide_files),

@@ -34,12 +34,20 @@ from pathlib import Path
 
 from pyrtvi_server.runtime import Runtime
 
-BUILD_FORMAT = 4
+BUILD_FORMAT = 5
+#: Boot modes: where the snapshot comes from (interpreter.mjs): made in the visitor's browser
+#: after a plain first visit, or shipped from the build; `trimmed`: no snapshot, trimmed stdlib;
+#: `plain`: Pyodide as it comes (no build used).
+BOOT_MODES = ("local", "shipped", "trimmed", "plain")
+#: Cache Storage name of the local snapshot (one entry: the current build's).
+LOCAL_CACHE = "pyrtvi-boot"
 #: The files of a build, served under `/runtime/boot/<key>/` (immutable).
 BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip", "pyscript_pyc.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
 PACKAGES = (("rtvi", "rtvi"), ("app/pyrtvi_page", "pyrtvi_page"))
 INTERPRETER_TEMPLATE = Path(__file__).with_name("interpreter.mjs")
+#: Makes a snapshot: imported by the build (node) and run as the page's Worker (local snapshot).
+SNAPSHOT_WORKER = Path(__file__).with_name("snapshot_worker.mjs")
 BUILD_ID = re.compile(rb'BUILD_ID:"([0-9a-f]{16,})"')
 
 
@@ -75,7 +83,7 @@ def package_hash(web_dir: Path, runtime: Runtime) -> str:
     """Hash of what a snapshot depends on: the sources, the Pyodide build, the interpreter module."""
     digest = hashlib.blake2b(digest_size=10)
     digest.update(f"{BUILD_FORMAT}\0{pyodide_build_id(runtime)}\0".encode())
-    digest.update(INTERPRETER_TEMPLATE.read_bytes())
+    digest.update(INTERPRETER_TEMPLATE.read_bytes() + SNAPSHOT_WORKER.read_bytes())
     for relative, path in package_files(web_dir):
         digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -110,6 +118,8 @@ class BootBuild:
     pyscript_pyc: bool = False
     imported: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
+    #: Stdlib modules the snapshot imports besides ours (what PyScript's start imports).
+    stdlib_imports: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, build_dir: Path, web_dir: Path, runtime: Runtime) -> BootBuild | None:
@@ -144,6 +154,7 @@ class BootBuild:
             pyscript_pyc=(directory / "pyscript_pyc.zip").is_file(),
             imported=tuple(manifest.get("imported", ())),
             skipped=dict(manifest.get("skipped", {})),
+            stdlib_imports=tuple(manifest.get("stdlib_imports", ())),
         )
 
 
@@ -151,27 +162,40 @@ def interpreter_module(
     runtime: Runtime,
     build: BootBuild | None,
     *,
-    snapshot: bool = True,
+    mode: str = "local",
     packages: list[str] | tuple[str, ...] = ("rtvi",),
 ) -> str:
     """Our interpreter module for PyScript's `interpreter` config: wraps Pyodide's loadPyodide
-    and unpacks our `packages` (served as `/py/<name>.zip`) onto sys.path.
+    and unpacks our `packages` (served as `/py/<name>.zip`) onto sys.path. `mode`: one of
+    BOOT_MODES (without a build every mode is plain).
 
     Served under `/runtime/boot/<key>/`, so the paths in it are relative to that directory.
     """
     pyodide = f"../../pyodide/{runtime.pyodide_version}/"
-    use = bool(build and build.snapshot and snapshot)
+    shipped = bool(build and build.snapshot and mode == "shipped")
+    local = None
+    if build and build.snapshot and build.stdlib and mode == "local":
+        local = {
+            "cache": LOCAL_CACHE,
+            "snapshot": "local-snapshot.bin",  # the Cache Storage entry's URL, never fetched
+            "worker": SNAPSHOT_WORKER.name,
+            "modules": list(build.imported),
+            "stdlibImports": list(build.stdlib_imports),
+        }
     config = {
         "index": pyodide,
-        "snapshot": "snapshot.bin" if use else None,
-        "snapshotSize": build.snapshot_size if build and use else 0,
-        "snapshotDelta": build.snapshot_delta if build and use else 0,
-        "stdlib": "python_stdlib.zip" if build and build.stdlib else None,
-        "stdlibSnapshot": "python_stdlib_rest.zip" if build and use and build.stdlib_rest else None,
+        "snapshot": "snapshot.bin" if shipped else None,
+        "snapshotSize": build.snapshot_size if build and shipped else 0,
+        "snapshotDelta": build.snapshot_delta if build and shipped else 0,
+        "stdlib": "python_stdlib.zip" if build and build.stdlib and mode != "plain" else None,
+        "stdlibSnapshot": "python_stdlib_rest.zip"
+        if build and shipped and build.stdlib_rest
+        else None,
+        "local": local,
         "packages": [f"../../../py/{name}.zip" for name in packages],
         "pyscriptBytecode": "pyscript_pyc.zip" if build and build.pyscript_pyc else None,
         # Every module of our packages is in the snapshot: their files are only for tracebacks.
-        "packagesInSnapshot": bool(build and use and not build.skipped),
+        "packagesInSnapshot": bool(build and shipped and not build.skipped),
     }
     return (
         INTERPRETER_TEMPLATE.read_text()
@@ -184,4 +208,5 @@ def plain_key(runtime: Runtime) -> str:
     """The key of the plain boot (no build): Pyodide build and interpreter module."""
     digest = hashlib.blake2b(digest_size=8)
     digest.update(pyodide_build_id(runtime).encode() + INTERPRETER_TEMPLATE.read_bytes())
+    digest.update(SNAPSHOT_WORKER.read_bytes())
     return "plain-" + digest.hexdigest()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from pyrtvi_server import __version__
+from pyrtvi_server.boot import BOOT_MODES
 from pyrtvi_server.bots import BotSetupError
 from pyrtvi_server.config import Settings
 from pyrtvi_server.runtime import RuntimeMissingError
@@ -48,11 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow this origin cross-origin access; repeatable (PYRTVI_ALLOWED_ORIGINS, comma list)",
     )
     serve.add_argument(
+        "--boot",
+        choices=BOOT_MODES,
+        help="how pages boot (PYRTVI_BOOT, default local): local = plain first visit, then the "
+        "snapshot the browser made; shipped = the build's snapshot, downloaded; trimmed = no "
+        "snapshot; plain = Pyodide as it comes",
+    )
+    serve.add_argument(
         "--no-fast-boot",
-        dest="fast_boot",
+        dest="boot",
         action="store_const",
-        const=False,
-        help="plain Pyodide boot: no memory snapshot, full stdlib (PYRTVI_FAST_BOOT=0)",
+        const="plain",
+        help="the same as --boot plain (PYRTVI_FAST_BOOT=0)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
@@ -62,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {
         key: getattr(args, key)
-        for key in ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version", "fast_boot")
+        for key in ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version", "boot")
     }
     if args.allowed_origins:
         overrides["allowed_origins"] = tuple(o.rstrip("/") for o in args.allowed_origins)

@@ -10,6 +10,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from pyrtvi_server.boot import BOOT_MODES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,9 +40,10 @@ class Settings:
     node_modules: Path = REPO_ROOT / "node_modules"
     #: What `tools/build_boot.py` (run by `make setup`) built: snapshot, trimmed stdlib, .br/.gz.
     boot_dir: Path = REPO_ROOT / "build" / "boot"
-    #: Serve the memory snapshot and the trimmed stdlib when the build matches the sources.
-    #: False: every page boots plain (full stdlib, no snapshot).
-    fast_boot: bool = True
+    #: How pages boot when the build matches the sources (boot.BOOT_MODES): "local" (a plain
+    #: first visit, then the snapshot the browser made), "shipped" (the build's snapshot,
+    #: downloaded), "trimmed" (no snapshot) or "plain" (no build used: full stdlib).
+    boot: str = "local"
     #: Origins allowed to call the RTVI endpoints cross-origin. Empty: same origin only.
     allowed_origins: tuple[str, ...] = ()
     #: Request headers an allowed origin may send (preflight). Empty: any header it asks for.
@@ -123,12 +126,10 @@ class Settings:
             values["max_body_bytes"] = int(env["PYRTVI_MAX_BODY_BYTES"])
         if "PYRTVI_BOOT_DIR" in env:
             values["boot_dir"] = Path(env["PYRTVI_BOOT_DIR"])
-        if "PYRTVI_FAST_BOOT" in env:
-            values["fast_boot"] = env["PYRTVI_FAST_BOOT"].strip().lower() not in {
-                "0",
-                "false",
-                "no",
-            }
+        if env.get("PYRTVI_FAST_BOOT", "").strip().lower() in {"0", "false", "no"}:
+            values["boot"] = "plain"  # the older switch
+        if "PYRTVI_BOOT" in env:
+            values["boot"] = env["PYRTVI_BOOT"].strip().lower()
         if "PYRTVI_UPSTREAM_TIMEOUT" in env:
             values["upstream_timeout"] = float(env["PYRTVI_UPSTREAM_TIMEOUT"])
         for name, kind in NUMERIC_ENV.items():
@@ -152,6 +153,8 @@ class Settings:
     def validate(self) -> None:
         if self.bot_mode not in {"embedded", "url", "none"}:
             raise ValueError(f"bot mode must be embedded, url or none, not {self.bot_mode!r}")
+        if self.boot not in BOOT_MODES:
+            raise ValueError(f"boot must be one of {', '.join(BOOT_MODES)}, not {self.boot!r}")
         if self.bot_mode == "url" and not self.bot_url:
             raise ValueError("bot mode 'url' needs a bot URL (--bot-url or PYRTVI_BOT_URL)")
         if not isinstance(self.bot_extra, dict):

@@ -1,16 +1,21 @@
 // pyrtvi's interpreter module: PyScript's `interpreter` config names it, and PyScript calls its
-// loadPyodide() as it would Pyodide's. It adds the fast boot built by tools/build_boot.py:
-// a memory snapshot with our modules already imported (`_loadSnapshot`) and the trimmed stdlib
-// (with the snapshot: only the part of it the snapshot has not imported yet).
+// loadPyodide() as it would Pyodide's. It adds the fast boot built by tools/build_boot.py: the
+// trimmed stdlib, and a memory snapshot with our modules already imported (`_loadSnapshot`).
+// The snapshot comes from one of two places (the server's boot mode decides, see boot.py):
+// - local (default): made in this browser. The first visit boots plain (the smallest download);
+//   once the page is idle a Worker (snapshot_worker.mjs) makes the snapshot from the files in the
+//   HTTP cache and puts it in Cache Storage; every later visit boots from it;
+// - shipped: made at setup and downloaded with the page (fast first visit, 3 MB more).
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
-// page. The server fills in the two placeholders (paths are relative to this module's URL).
+// page; a stored snapshot that failed is marked so and not made again for this build.
+// The server fills in the two placeholders (paths are relative to this module's URL).
 //
 // It also brings our packages (`BOOT.packages`: rtvi's zip, and the console's): unpacked into the
 // working directory (on sys.path) before loadPyodide() returns. When the snapshot has already
 // imported every module of them, their files only serve tracebacks and linecache: they are then
-// fetched after the boot and unpacked when the page is idle, off PyScript's critical path.
+// unpacked when the page is idle, off PyScript's critical path.
 //
-// Two things make the snapshot boot faster than handing Pyodide a downloaded snapshot:
+// Two things make the shipped snapshot boot faster than handing Pyodide a downloaded snapshot:
 // - Pyodide only needs the snapshot's length to create the memory and instantiate the wasm, so it
 //   gets an empty buffer of the announced length at once and compiles, instantiates and
 //   initialises the runtime while the snapshot still downloads; Python is restored once it is in.
@@ -49,7 +54,7 @@ function unpack(body, buffer) {
   if (at !== body.length) fail("trailing bytes");
 }
 
-/** The snapshot's bytes, fetched at once (module evaluation) into a buffer of the built size. */
+/** The shipped snapshot's bytes, fetched at once (module evaluation) into a buffer of its size. */
 function fetchSnapshot() {
   const buffer = new Uint8Array(BOOT.snapshotSize);
   const arrived = fetch(here(BOOT.snapshot))
@@ -62,11 +67,45 @@ function fetchSnapshot() {
       mark("snapshot");
     });
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
-  return { buffer, arrived };
+  return { source: "shipped", buffer, arrived, delta: BOOT.snapshotDelta, complete: BOOT.packagesInSnapshot };
+}
+
+const LOCAL = BOOT.local;
+const localURL = LOCAL ? here(LOCAL.snapshot) : null;
+
+/**
+ * The local snapshot from Cache Storage: null when there is none (or no Cache Storage: it needs
+ * a secure context), `{ refused }` when one failed to load before, else like fetchSnapshot's.
+ */
+async function storedSnapshot() {
+  if (!globalThis.caches) return null;
+  const response = await (await caches.open(LOCAL.cache)).match(localURL);
+  if (!response) return null;
+  const refused = response.headers.get("x-pyrtvi-refused");
+  if (refused !== null) return { refused };
+  const buffer = new Uint8Array(Number(response.headers.get("x-pyrtvi-snapshot-size")) || 0);
+  const arrived = response.arrayBuffer().then((body) => {
+    unpack(new Uint8Array(body), buffer);
+    mark("snapshot");
+  });
+  arrived.catch(() => {});
+  const complete = response.headers.get("x-pyrtvi-complete") === "1";
+  return { source: "local", buffer, arrived, delta: 0, complete };
+}
+
+/** Marks the stored snapshot as refused: plain boots until the build changes (a new URL). */
+async function refuseStored(reason) {
+  const cache = await caches.open(LOCAL.cache);
+  const headers = { "x-pyrtvi-refused": String(reason).slice(0, 200).replace(/[^\x20-\x7e]/g, "?") };
+  await cache.put(localURL, new Response("", { headers }));
 }
 
 mark("interpreter-module");
-let snapshot = BOOT.snapshot ? fetchSnapshot() : null;
+const pending = BOOT.snapshot
+  ? Promise.resolve(fetchSnapshot())
+  : LOCAL
+    ? storedSnapshot().catch(() => null)
+    : Promise.resolve(null);
 // Pyodide would import its 1 MB Emscripten module only once loadPyodide() runs: start now.
 const factory = import(here(BOOT.index + "pyodide.asm.mjs")).then((module) => module.default);
 factory.catch(() => {}); // loadPyodide() reports it
@@ -96,15 +135,17 @@ async function withSnapshotInstantiation(current, createModule, load) {
       const result = await original.apply(this, args);
       const memory = result?.instance?.exports?.memory;
       if (!base && memory instanceof WebAssembly.Memory) {
-        base = new Uint32Array(memory.buffer.slice(0, BOOT.snapshotDelta));
+        base = new Uint32Array(memory.buffer.slice(0, current.delta));
       }
       return result;
     };
   const factory = async (settings) => {
     const module = await createModule(settings);
     await current.arrived;
-    if (!base) throw new Error("snapshot: the wasm memory was not seen at instantiation");
-    restoreStatic(current.buffer, base);
+    if (current.delta) {
+      if (!base) throw new Error("snapshot: the wasm memory was not seen at instantiation");
+      restoreStatic(current.buffer, base);
+    }
     return module;
   };
   for (const [name, original] of Object.entries(originals)) {
@@ -145,30 +186,100 @@ const bytecode = BOOT.pyscriptBytecode
       .catch(() => null)
   : null;
 
-const deferPackages = Boolean(snapshot && BOOT.packagesInSnapshot);
-const packages = deferPackages ? null : fetchPackages();
+// A shipped snapshot with every module in it: the zips wait for the idle page, download too.
+// Otherwise they are fetched at once: a plain boot needs them, and after a local snapshot boot
+// they are a revalidation of what the HTTP cache holds (and the Worker's input).
+const packages = BOOT.snapshot && BOOT.packagesInSnapshot ? null : fetchPackages();
 
-/**
- * After the snapshot boot: the package files, for tracebacks, once PyScript has run the page's
- * scripts (`py:all-done`, or 3 s) and the page is idle, so that neither the download nor the
- * unpacking competes with the boot.
- */
-function unpackLater(pyodide) {
+/** Once PyScript has run the page's scripts (`py:all-done`, or 3 s) and the page is idle. */
+function afterStart() {
   const idle = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 50));
-  new Promise((resolve) => {
+  return new Promise((resolve) => {
     globalThis.addEventListener?.("py:all-done", resolve, { once: true });
     setTimeout(resolve, 3000);
-  })
-    .then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })))
-    .then(fetchPackages)
+  }).then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
+}
+
+/** After a snapshot boot: the package files, for tracebacks, off the boot's critical path. */
+function unpackLater(pyodide) {
+  afterStart()
+    .then(() => packages ?? fetchPackages())
     .then((zips) => unpackPackages(pyodide, zips))
     .catch((error) => console.warn(`pyrtvi: package sources not unpacked (${error.message})`));
 }
 
-function report(mode, reason, modules = []) {
+/** What became of the local snapshot: `data-pyrtvi-snapshot` and `pyrtviBootInfo.local`. */
+function localState(state, facts = {}) {
+  const root = globalThis.document?.documentElement;
+  if (root) root.dataset.pyrtviSnapshot = state;
+  globalThis.pyrtviBootInfo = { ...globalThis.pyrtviBootInfo, local: { state, ...facts } };
+}
+
+const WORKER_TIMEOUT_MS = 120000;
+
+/** Runs snapshot_worker.mjs on `job`; a worker on another origin starts from a blob. */
+function runWorker(job) {
+  const url = here(LOCAL.worker);
+  const sameOrigin = new URL(url).origin === globalThis.location?.origin;
+  const source = sameOrigin
+    ? url
+    : URL.createObjectURL(new Blob([`import ${JSON.stringify(url)};`], { type: "text/javascript" }));
+  const worker = new Worker(source, { type: "module", name: "pyrtvi-snapshot" });
+  let timer = null;
+  return new Promise((resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no snapshot within ${WORKER_TIMEOUT_MS / 1000} s`)),
+      WORKER_TIMEOUT_MS,
+    );
+    worker.onmessage = ({ data }) => (data.ok ? resolve(data) : reject(new Error(data.error)));
+    worker.onerror = (event) => {
+      event.preventDefault(); // not the page's error: boot.js would show it
+      reject(new Error(event.message || "the snapshot worker did not start"));
+    };
+    worker.postMessage(job);
+  }).finally(() => {
+    clearTimeout(timer);
+    worker.terminate();
+    if (!sameOrigin) URL.revokeObjectURL(source);
+  });
+}
+
+/** After a plain visit: the local snapshot for the next ones, made by one tab at a time. */
+function makeLocalLater(zips) {
+  localState("waiting");
+  const make = async () => {
+    localState("making");
+    const job = {
+      index: here(BOOT.index),
+      stdlib: here(BOOT.stdlib),
+      packages: zips,
+      modules: LOCAL.modules,
+      stdlibImports: LOCAL.stdlibImports,
+      cache: LOCAL.cache,
+      url: localURL,
+    };
+    localState("stored", await runWorker(job));
+  };
+  const locks = globalThis.navigator?.locks;
+  afterStart()
+    .then(() =>
+      locks
+        ? locks.request(`pyrtvi-snapshot ${localURL}`, { ifAvailable: true }, (lock) =>
+            lock ? make() : localState("elsewhere"),
+          )
+        : make(),
+    )
+    .catch((error) => {
+      const message = String(error?.message ?? error);
+      localState("failed", { error: message });
+      console.warn(`pyrtvi: no local snapshot for the next visit (${message})`);
+    });
+}
+
+function report(mode, reason, modules = [], source = null) {
   const root = globalThis.document?.documentElement;
   if (root) root.dataset.pyrtviBoot = mode;
-  globalThis.pyrtviBootInfo = { mode, reason: reason ? String(reason) : null, modules };
+  globalThis.pyrtviBootInfo = { mode, source, reason: reason ? String(reason) : null, modules };
   if (reason) console.warn(`pyrtvi: plain boot (${reason})`);
 }
 
@@ -179,11 +290,15 @@ export async function loadPyodide(options = {}) {
   if (BOOT.stdlib) base.stdLibURL = here(BOOT.stdlib);
   let pyodide = null;
   let reason = null;
-  if (snapshot) {
-    const current = snapshot;
-    snapshot = null;
+  const current = await pending;
+  if (current && !current.refused) {
     try {
-      const stdLibURL = BOOT.stdlibSnapshot ? here(BOOT.stdlibSnapshot) : base.stdLibURL;
+      // The shipped snapshot's stdlib zip leaves out what it imported; a local one was made
+      // with the trimmed zip that the first visit downloaded.
+      const stdLibURL =
+        current.source === "shipped" && BOOT.stdlibSnapshot
+          ? here(BOOT.stdlibSnapshot)
+          : base.stdLibURL;
       const options = { ...base, stdLibURL, _loadSnapshot: current.buffer };
       pyodide = await withSnapshotInstantiation(current, base.createPyodideModule, (factory) =>
         pyodideLoad({ ...options, createPyodideModule: factory }),
@@ -193,13 +308,15 @@ export async function loadPyodide(options = {}) {
         "import sys, json\nif 'random' in sys.modules: sys.modules['random'].seed()\n" +
           "json.dumps(sorted(m for m in sys.modules if m.partition('.')[0] in ('rtvi', 'pyrtvi_page')))",
       );
-      report("snapshot", null, JSON.parse(modules));
+      report("snapshot", null, JSON.parse(modules), current.source);
     } catch (error) {
       reason = error && error.message ? error.message : error;
       pyodide = null;
+      if (current.source === "local") refuseStored(reason).catch(() => {});
     }
   }
-  if (pyodide && deferPackages) {
+  let zips = null;
+  if (pyodide && current.complete) {
     unpackLater(pyodide);
   } else {
     if (!pyodide) {
@@ -208,7 +325,15 @@ export async function loadPyodide(options = {}) {
       pyodide = await pyodideLoad(reason ? plain : base);
       report("plain", reason);
     }
-    unpackPackages(pyodide, await (packages ?? fetchPackages()));
+    zips = await (packages ?? fetchPackages());
+    unpackPackages(pyodide, zips);
+  }
+  if (LOCAL) {
+    if (current?.source === "local" && !reason) localState("used");
+    else if (current?.refused) localState("refused", { error: current.refused });
+    else if (reason) localState("refused", { error: String(reason) });
+    else if (!globalThis.caches) localState("unavailable", { error: "no Cache Storage here" });
+    else makeLocalLater(zips);
   }
   const compiled = await bytecode;
   if (compiled) pyodide.unpackArchive(compiled, "zip", { extractDir: "." });

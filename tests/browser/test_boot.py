@@ -21,8 +21,9 @@ VERSION = Runtime.locate(ROOT / "node_modules").pyodide_version
 def test_page_boots_python_offline(page: Page, page_server: LiveServer) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(page_server.url + "/")
-    expect(page.locator("#boot-text")).to_contain_text("Loading")
+    response = page.goto(page_server.url + "/")
+    # The page says it is loading until boot.js follows the downloads (a moment, or less).
+    assert response is not None and 'id="boot-text">Loading' in response.text()
     expect(page.locator("html")).to_have_attribute(
         "data-boot", "ready", timeout=browser_config.BOOT_TIMEOUT_MS
     )
@@ -92,6 +93,8 @@ def test_offhost_requests_are_blocked_and_recorded(
 
 
 # --- the fast boot: memory snapshot and trimmed stdlib (tools/build_boot.py) ----------------
+# page_server boots in the "shipped" mode (tests/conftest.py: SUITE_BOOT); the default mode,
+# "local", has its own section below.
 
 
 def current_build() -> BootBuild:
@@ -118,7 +121,7 @@ def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) ->
     page.on("request", lambda request: requested.append(request.url))
     page.goto(page_server.url + "/")
     info = boot_info(page)
-    assert (info["mode"], info["reason"]) == ("snapshot", None), info
+    assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
     expect(page.locator("#boot-error")).to_be_hidden()
     paths = {url.removeprefix(page_server.url) for url in requested}
     assert f"/runtime/boot/{build.key}/snapshot.bin" in paths
@@ -193,7 +196,7 @@ def test_stale_build_boots_plain(page: Page, server_factory: Any, tmp_path: Path
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(server.url + "/")
-    assert boot_info(page) == {"mode": "plain", "reason": None, "modules": []}
+    assert boot_info(page) == {"mode": "plain", "source": None, "reason": None, "modules": []}
     assert not any("snapshot.bin" in url for url in requested), requested
 
 
@@ -229,7 +232,7 @@ def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer
     """Without the snapshot, on the trimmed stdlib: every module of ours imports in the page."""
     build = current_build()
     config = httpx.get(page_server.url + "/pyscript.json?boot=trimmed").json()
-    assert config["interpreter"].endswith(f"/runtime/boot/{build.key}/interpreter.mjs?snapshot=0")
+    assert config["interpreter"].endswith(f"/runtime/boot/{build.key}/interpreter.mjs?boot=trimmed")
     config["interpreter"] += "&packages=pyrtvi_page"
     modules = discover_modules(ROOT / "web")
     html = TRIMMED_PAGE.replace("__CONFIG__", json.dumps(config)).replace(
@@ -240,6 +243,7 @@ def test_trimmed_stdlib_imports_every_module(page: Page, page_server: LiveServer
     assert json.loads(page_result(page, page_server, html)) == {}
     assert page.evaluate("window.pyrtviBootInfo") == {
         "mode": "plain",
+        "source": None,
         "reason": None,
         "modules": [],
     }
@@ -357,3 +361,143 @@ def test_pyscripts_own_package_comes_compiled(page: Page, page_server: LiveServe
     assert "__init__.py" in found and "web.py" in found, found
     # flags 0b11: hash-based and checked; and the hash is the one of the source PyScript wrote.
     assert {name: value for name, value in found.items() if value != [3, True]} == {}
+
+
+# --- the local mode (the default): a plain first visit, then the browser's own snapshot -------
+
+
+def settled(page: Page, state: str) -> dict[str, Any]:
+    """Waits for `data-pyrtvi-snapshot` to be `state`; the local snapshot's facts."""
+    expect(page.locator("html")).to_have_attribute(
+        "data-pyrtvi-snapshot", state, timeout=browser_config.BOOT_TIMEOUT_MS
+    )
+    return dict(page.evaluate("window.pyrtviBootInfo.local"))
+
+
+CACHE_JS = """async () => {
+  const cache = await caches.open("pyrtvi-boot");
+  const entries = {};
+  for (const request of await cache.keys()) {
+    const response = await cache.match(request);
+    entries[request.url] = {
+      bytes: (await response.arrayBuffer()).byteLength,
+      refused: response.headers.get("x-pyrtvi-refused"),
+    };
+  }
+  return entries;
+}"""
+
+
+def test_first_visit_boots_plain_and_the_next_from_its_own_snapshot(
+    page: Page, local_boot_server: LiveServer
+) -> None:
+    build = current_build()
+    server = local_boot_server
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server.url + "/")
+    info = boot_info(page)
+    assert (info["mode"], info["source"], info["reason"]) == ("plain", None, None), info
+    # The smallest download: the trimmed stdlib, no snapshot from the server.
+    paths = {url.removeprefix(server.url) for url in requested}
+    assert f"/runtime/boot/{build.key}/python_stdlib.zip" in paths, paths
+    assert not any("snapshot.bin" in path for path in paths), paths
+    made = settled(page, "stored")
+    assert made["imported"] == len(build.imported) and made["skipped"] == {}, made
+    entry = f"{server.url}/runtime/boot/{build.key}/local-snapshot.bin"
+    assert page.evaluate(CACHE_JS) == {entry: {"bytes": made["bytes"], "refused": None}}
+    # The next visit: Python from the browser's snapshot (the suite's routing turns the HTTP
+    # cache off, so the runtime files are fetched again here; bench.boot shows warm transfer).
+    requested.clear()
+    page.goto(page.url)
+    info = boot_info(page)
+    assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "local", None), info
+    assert set(build.imported) <= set(info["modules"]), info
+    settled(page, "used")
+    assert not any(url.endswith(("/snapshot_worker.mjs", "snapshot.bin")) for url in requested)
+    expect(page.locator("#boot-error")).to_be_hidden()
+    expect(page.locator("#boot-text")).to_contain_text("Python 3.14")
+
+
+def put_stored(page: Page, server: LiveServer, url: str, body: bytes, size: int) -> None:
+    """Writes a Cache Storage entry as the Worker would (same origin as the page)."""
+    page.goto(server.url + "/health")
+    page.evaluate(
+        """async ([url, body, size]) => {
+          const cache = await caches.open("pyrtvi-boot");
+          const headers = { "x-pyrtvi-snapshot-size": String(size), "x-pyrtvi-complete": "1" };
+          await cache.put(url, new Response(new Uint8Array(body), { headers }));
+        }""",
+        [url, list(body), size],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [("zeros", "magic"), ("garbage", "not a pyrtvi snapshot pack")],
+)
+def test_refused_local_snapshot_is_marked_and_not_made_again(
+    page: Page, local_boot_server: LiveServer, body: str, reason: str
+) -> None:
+    """A stored snapshot that fails: this boot is plain (full stdlib), the entry is marked, and
+    the later visits boot plain without a Worker until the build changes."""
+    build = current_build()
+    server = local_boot_server
+    entry = f"{server.url}/runtime/boot/{build.key}/local-snapshot.bin"
+    data = {"zeros": empty_pack(build.snapshot_size), "garbage": b"\1" * 64}[body]
+    put_stored(page, server, entry, data, build.snapshot_size)
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text))
+    page.goto(server.url + "/")
+    info = boot_info(page)
+    assert info["mode"] == "plain" and reason in info["reason"], info
+    assert reason in settled(page, "refused")["error"]
+    assert any("pyrtvi: plain boot" in text for text in warnings), warnings
+    for _ in range(50):  # the mark is written without waiting
+        if page.evaluate(CACHE_JS)[entry]["refused"]:
+            break
+        page.wait_for_timeout(100)
+    assert reason in page.evaluate(CACHE_JS)[entry]["refused"]
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(page.url)
+    info = boot_info(page)
+    assert (info["mode"], info["reason"]) == ("plain", None), info
+    assert reason in settled(page, "refused")["error"]
+    page.wait_for_timeout(1000)  # (a Worker would start once the page is idle)
+    assert not any(url.endswith("/snapshot_worker.mjs") for url in requested), requested
+    expect(page.locator("#boot-error")).to_be_hidden()
+
+
+def test_an_older_builds_local_snapshot_is_replaced(
+    page: Page, local_boot_server: LiveServer
+) -> None:
+    build = current_build()
+    server = local_boot_server
+    old = f"{server.url}/runtime/boot/0123456789abcdef0123/local-snapshot.bin"
+    put_stored(page, server, old, b"old", 3)
+    page.goto(server.url + "/")
+    assert boot_info(page)["mode"] == "plain"
+    settled(page, "stored")
+    current = f"{server.url}/runtime/boot/{build.key}/local-snapshot.bin"
+    assert list(page.evaluate(CACHE_JS)) == [current]
+
+
+def test_a_failing_worker_leaves_the_page_working(
+    page: Page, local_boot_server: LiveServer
+) -> None:
+    """No snapshot for the next visit (here: its Worker is not served) is a warning, not an
+    error: the page stays ready, and the next visit boots plain and tries again."""
+    page.route("**/snapshot_worker.mjs", lambda route: route.fulfill(status=404, body="gone"))
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text))
+    page.goto(local_boot_server.url + "/")
+    assert boot_info(page)["mode"] == "plain"
+    settled(page, "failed")
+    assert any("no local snapshot for the next visit" in text for text in warnings), warnings
+    expect(page.locator("#boot-error")).to_be_hidden()
+    expect(page.locator("html")).to_have_attribute("data-boot", "ready")
+    page.unroute("**/snapshot_worker.mjs")
+    page.goto(page.url)
+    assert boot_info(page)["mode"] == "plain"
+    settled(page, "stored")

@@ -46,7 +46,8 @@ def for_another_origin(html: str, server: str) -> str:
 
 @pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(["--bot", "embedded", "--allowed-origin", OTHER_ORIGIN])
+    # The default boot mode, as a user runs it: a plain first visit, then the local snapshot.
+    server = LiveServer(["--bot", "embedded", "--allowed-origin", OTHER_ORIGIN, "--boot", "local"])
     server.start(tmp_path_factory.mktemp("embed-server"))
     try:
         deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
@@ -118,6 +119,15 @@ def test_example_on_another_origin(
     for path in ("/pyscript.json", "/py/rtvi.zip", "/connect"):
         assert bot_server.url + path in requested, path
     screenshot(page, "embed-other-origin")
+    # The snapshot Worker ran for the other origin's page (from a blob: a Worker script must be
+    # of the page's origin), and the next visit boots from it and talks again.
+    assert page.evaluate("window.pyrtviBootInfo.mode") == "plain"
+    expect(page.locator("html")).to_have_attribute(
+        "data-pyrtvi-snapshot", "stored", timeout=browser_config.BOOT_TIMEOUT_MS
+    )
+    page.goto(f"{OTHER_ORIGIN}/embed.html")
+    talk_and_hang_up(page)
+    assert page.evaluate("[pyrtviBootInfo.mode, pyrtviBootInfo.source]") == ["snapshot", "local"]
 
 
 def test_origin_not_allowed_cannot_start_a_session(

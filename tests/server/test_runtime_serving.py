@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import html
+import io
 import json
 import re
+import zipfile
 
 import httpx
 import pytest
@@ -48,18 +50,53 @@ def test_wasm_in_the_best_coding_accepted(client: httpx.Client, accept: str, cod
 
 
 def test_config_names_the_current_build(client: httpx.Client) -> None:
-    key = build().key
+    """The suite's servers run in the shipped mode (SUITE_BOOT); every mode can be asked for."""
+    current = build()
+    key = current.key
     config = client.get("/pyscript.json").json()
-    assert config["interpreter"].endswith(f"/runtime/boot/{key}/interpreter.mjs")
-    module = client.get(f"/runtime/boot/{key}/interpreter.mjs")
+    assert config["interpreter"].endswith(f"/runtime/boot/{key}/interpreter.mjs?boot=shipped")
+    module = client.get(config["interpreter"])
     assert module.status_code == 200
     assert module.headers["content-type"].startswith("text/javascript")
-    assert '"snapshot": "snapshot.bin"' in module.text
+    shipped = boot_config(module.text)
+    assert (shipped["snapshot"], shipped["local"]) == ("snapshot.bin", None)
+    local_url = client.get("/pyscript.json?boot=local").json()["interpreter"]
+    assert local_url.endswith("?boot=local")
+    local = boot_config(client.get(local_url).text)
+    assert local["snapshot"] is None and local["stdlib"] == "python_stdlib.zip"
+    assert local["local"] == {
+        "cache": "pyrtvi-boot",
+        "snapshot": "local-snapshot.bin",
+        "worker": "snapshot_worker.mjs",
+        "modules": list(current.imported),
+        "stdlibImports": list(current.stdlib_imports),
+    }
+    assert current.stdlib_imports, "the build records what PyScript's start imports"
+    trimmed = boot_config(
+        client.get(client.get("/pyscript.json?boot=trimmed").json()["interpreter"]).text
+    )
+    assert (trimmed["snapshot"], trimmed["local"], trimmed["stdlib"]) == (
+        None,
+        None,
+        "python_stdlib.zip",
+    )
     plain = client.get("/pyscript.json?boot=plain").json()["interpreter"]
     assert "/runtime/boot/plain-" in plain
-    assert '"snapshot": null' in client.get(plain).text
+    assert boot_config(client.get(plain).text)["stdlib"] is None
     bad = client.get("/pyscript.json?boot=turbo")
     assert bad.status_code == 400 and "boot must be" in bad.json()["detail"]
+    bad = client.get(f"/runtime/boot/{key}/interpreter.mjs?boot=turbo")
+    assert bad.status_code == 400 and "boot must be" in bad.json()["detail"]
+
+
+def test_the_snapshot_worker_is_served_per_build(client: httpx.Client) -> None:
+    key = build().key
+    worker = client.get(f"/runtime/boot/{key}/snapshot_worker.mjs")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"].endswith("immutable")
+    assert "export function pack(" in worker.text
+    assert client.get("/runtime/boot/0000/snapshot_worker.mjs").status_code == 404
 
 
 def test_unknown_boot_keys_and_files_are_404(client: httpx.Client) -> None:
@@ -118,7 +155,7 @@ def test_the_interpreter_module_brings_our_packages(client: httpx.Client) -> Non
     attribute = re.search(r'<script type="py" config="([^"]+)"', page)
     assert attribute is not None
     console = json.loads(html.unescape(attribute.group(1)))["interpreter"]
-    assert console.endswith("/interpreter.mjs?packages=pyrtvi_page")
+    assert console.endswith("/interpreter.mjs?boot=shipped&packages=pyrtvi_page")
     assert f'<link rel="modulepreload" href="{html.escape(console)}">' in page  # the same URL
     assert boot_config(client.get(console).text)["packages"] == [
         "../../../py/rtvi.zip",
@@ -126,3 +163,18 @@ def test_the_interpreter_module_brings_our_packages(client: httpx.Client) -> Non
     ]
     bad = client.get(f"/runtime/boot/{current.key}/interpreter.mjs?packages=rtvi,os")
     assert bad.status_code == 400 and "unknown packages: os" in bad.json()["detail"]
+
+
+def test_package_zips_are_stored_and_compressed_whole(client: httpx.Client) -> None:
+    """Entries stored, the whole zip brotli- or gzip-compressed on the wire, ETag revalidated."""
+    for coding in ("br", "gzip"):
+        response = client.get("/py/rtvi.zip", headers={"Accept-Encoding": coding})
+        assert response.status_code == 200
+        assert response.headers["content-encoding"] == coding
+        archive = zipfile.ZipFile(io.BytesIO(response.content))  # httpx decoded it
+        assert "rtvi/client.py" in archive.namelist()
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+        assert int(response.headers["content-length"]) < len(response.content) * 0.35
+    etag = response.headers["etag"]
+    again = client.get("/py/rtvi.zip", headers={"If-None-Match": etag})
+    assert again.status_code == 304
