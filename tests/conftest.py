@@ -43,7 +43,7 @@ def free_port() -> int:
 #: The boot mode of the suite's servers. Every test page is a first visit (a fresh browser
 #: context): in the default mode ("local") each would boot plain and then make a snapshot in a
 #: Worker, seconds of CPU next to the bot and WebRTC on two cores. The tests of the default mode
-#: itself (tests/browser/test_boot.py, test_console.py) start their servers with `--boot local`.
+#: itself (tests/browser/test_boot.py, test_example_embed.py) start their servers with `--boot local`.
 SUITE_BOOT = "shipped"
 
 
