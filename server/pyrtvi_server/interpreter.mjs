@@ -67,7 +67,8 @@ function fetchSnapshot() {
       mark("snapshot");
     });
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
-  return { source: "shipped", buffer, arrived, delta: BOOT.snapshotDelta, complete: BOOT.packagesInSnapshot };
+  const complete = BOOT.packagesInSnapshot;
+  return { source: "shipped", buffer, arrived, delta: BOOT.snapshotDelta, complete };
 }
 
 const LOCAL = BOOT.local;
@@ -96,7 +97,8 @@ async function storedSnapshot() {
 /** Marks the stored snapshot as refused: plain boots until the build changes (a new URL). */
 async function refuseStored(reason) {
   const cache = await caches.open(LOCAL.cache);
-  const headers = { "x-pyrtvi-refused": String(reason).slice(0, 200).replace(/[^\x20-\x7e]/g, "?") };
+  const why = String(reason).slice(0, 200).replace(/[^\x20-\x7e]/g, "?"); // a header value
+  const headers = { "x-pyrtvi-refused": why };
   await cache.put(localURL, new Response("", { headers }));
 }
 
