@@ -177,9 +177,11 @@ def interpreter_module(
     if build and build.snapshot and build.stdlib and mode == "local":
         local = {
             "cache": LOCAL_CACHE,
-            "snapshot": "local-snapshot.bin",  # the Cache Storage entry's URL, never fetched
+            # The Cache Storage entry's URL (never fetched): one per build and package set, so
+            # that the console and an embedding page of one origin each keep their own.
+            "snapshot": f"local-snapshot.{'+'.join(packages)}.bin",
             "worker": SNAPSHOT_WORKER.name,
-            "modules": list(build.imported),
+            "modules": [m for m in build.imported if m.partition(".")[0] in packages],
             "stdlibImports": list(build.stdlib_imports),
         }
     config = {

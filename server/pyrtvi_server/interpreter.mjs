@@ -259,6 +259,7 @@ function makeLocalLater(zips) {
       stdlibImports: LOCAL.stdlibImports,
       cache: LOCAL.cache,
       url: localURL,
+      build: here("./"),
     };
     localState("stored", await runWorker(job));
   };

@@ -110,7 +110,8 @@ export function pack(snapshot, gap = 256) {
 /**
  * The local snapshot (in a Worker). `job`: `index` (Pyodide's URL), `stdlib` (the zip the page
  * booted with), `packages` (our zips' bytes), `modules`, `stdlibImports`, and where it goes:
- * Cache Storage `cache`, entry `url`. Other entries of that cache (older builds) are deleted.
+ * Cache Storage `cache`, entry `url`. Entries of that cache outside `build` (the URL of this
+ * build's directory: they are older builds') are deleted.
  */
 async function makeLocalSnapshot(job) {
   const started = performance.now();
@@ -131,7 +132,7 @@ async function makeLocalSnapshot(job) {
   };
   await cache.put(job.url, new Response(packed, { headers }));
   for (const request of await cache.keys()) {
-    if (request.url !== job.url) await cache.delete(request);
+    if (!request.url.startsWith(job.build)) await cache.delete(request);
   }
   return {
     ms: Math.round(performance.now() - started),

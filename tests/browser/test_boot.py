@@ -404,7 +404,7 @@ def test_first_visit_boots_plain_and_the_next_from_its_own_snapshot(
     assert not any("snapshot.bin" in path for path in paths), paths
     made = settled(page, "stored")
     assert made["imported"] == len(build.imported) and made["skipped"] == {}, made
-    entry = f"{server.url}/runtime/boot/{build.key}/local-snapshot.bin"
+    entry = f"{server.url}/runtime/boot/{build.key}/local-snapshot.rtvi+pyrtvi_page.bin"
     assert page.evaluate(CACHE_JS) == {entry: {"bytes": made["bytes"], "refused": None}}
     # The next visit: Python from the browser's snapshot (the suite's routing turns the HTTP
     # cache off, so the runtime files are fetched again here; bench.boot shows warm transfer).
@@ -443,7 +443,7 @@ def test_refused_local_snapshot_is_marked_and_not_made_again(
     the later visits boot plain without a Worker until the build changes."""
     build = current_build()
     server = local_boot_server
-    entry = f"{server.url}/runtime/boot/{build.key}/local-snapshot.bin"
+    entry = f"{server.url}/runtime/boot/{build.key}/local-snapshot.rtvi+pyrtvi_page.bin"
     data = {"zeros": empty_pack(build.snapshot_size), "garbage": b"\1" * 64}[body]
     put_stored(page, server, entry, data, build.snapshot_size)
     warnings: list[str] = []
@@ -472,15 +472,18 @@ def test_refused_local_snapshot_is_marked_and_not_made_again(
 def test_an_older_builds_local_snapshot_is_replaced(
     page: Page, local_boot_server: LiveServer
 ) -> None:
+    """The console's snapshot replaces an older build's, and keeps the embed page's of this one."""
     build = current_build()
     server = local_boot_server
-    old = f"{server.url}/runtime/boot/0123456789abcdef0123/local-snapshot.bin"
+    old = f"{server.url}/runtime/boot/0123456789abcdef0123/local-snapshot.rtvi+pyrtvi_page.bin"
     put_stored(page, server, old, b"old", 3)
+    embed = f"{server.url}/runtime/boot/{build.key}/local-snapshot.rtvi.bin"
+    put_stored(page, server, embed, b"embed", 5)
     page.goto(server.url + "/")
     assert boot_info(page)["mode"] == "plain"
     settled(page, "stored")
-    current = f"{server.url}/runtime/boot/{build.key}/local-snapshot.bin"
-    assert list(page.evaluate(CACHE_JS)) == [current]
+    current = f"{server.url}/runtime/boot/{build.key}/local-snapshot.rtvi+pyrtvi_page.bin"
+    assert sorted(page.evaluate(CACHE_JS)) == sorted([current, embed])
 
 
 def test_a_failing_worker_leaves_the_page_working(

@@ -66,11 +66,15 @@ def test_config_names_the_current_build(client: httpx.Client) -> None:
     assert local["snapshot"] is None and local["stdlib"] == "python_stdlib.zip"
     assert local["local"] == {
         "cache": "pyrtvi-boot",
-        "snapshot": "local-snapshot.bin",
+        "snapshot": "local-snapshot.rtvi.bin",
         "worker": "snapshot_worker.mjs",
-        "modules": list(current.imported),
+        "modules": [m for m in current.imported if m.startswith("rtvi")],
         "stdlibImports": list(current.stdlib_imports),
     }
+    # The console's own entry, with its package's modules too.
+    console = boot_config(client.get(local_url + "&packages=pyrtvi_page").text)["local"]
+    assert console["snapshot"] == "local-snapshot.rtvi+pyrtvi_page.bin"  # type: ignore[index]
+    assert console["modules"] == list(current.imported)  # type: ignore[index]
     assert current.stdlib_imports, "the build records what PyScript's start imports"
     trimmed = boot_config(
         client.get(client.get("/pyscript.json?boot=trimmed").json()["interpreter"]).text
