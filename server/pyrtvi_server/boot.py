@@ -2,14 +2,17 @@
 
 The build (run by `make setup`) writes under `build/boot/`:
 
-- `<key>/snapshot.bin`: a Pyodide memory snapshot with every importable module of the client
-  package and the page package already imported, made in node with the runtime served here.
+- `<key>/snapshot.bin`: the shipped mode's Pyodide memory snapshot, with every importable module
+  of the client package and the page package already imported, made in node with the runtime
+  served here (the default, local, mode makes the same in the visitor's browser instead, with
+  snapshot_worker.mjs, after a plain first visit; see interpreter.mjs).
   Packed (runs of zeros left out; `snapshot_size` is the unpacked length), and its first
   `snapshot_delta` bytes of memory are stored XORed with the memory the wasm binary gives at
   instantiation (its data segments): the page restores them from that memory, so the static
   data does not travel twice (wasm and snapshot). Free heap memory is zeroed before;
-- `<key>/python_stdlib.zip`: the stdlib trimmed to what those modules, PyScript and Pyodide import
-  (stored uncompressed inside, so that brotli over the whole file compresses better);
+- `<key>/python_stdlib.zip`: the stdlib trimmed to what those modules, PyScript and Pyodide import,
+  without docstrings and comments (tools/strip_source.py; every line where it was), stored
+  uncompressed inside, so that brotli over the whole file compresses better;
 - `<key>/python_stdlib_rest.zip`: the same without the files the snapshot has already imported
   (the snapshot boot's stdlib: those modules are in memory; a traceback through one of them
   shows no source line);
