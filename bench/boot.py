@@ -240,7 +240,7 @@ def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity
         booted.mode = str(
             page.evaluate("window.pyrtviBootInfo?.source ?? window.pyrtviBootInfo?.mode ?? ''")
         )
-        if warm and made is not None:
+        if made is not None:
             booted.local_ms = float(made)
         return booted
     finally:

@@ -54,21 +54,29 @@ function unpack(body, buffer) {
   if (at !== body.length) fail("trailing bytes");
 }
 
-/** The shipped snapshot's bytes, fetched at once (module evaluation) into a buffer of its size. */
-function fetchSnapshot() {
-  const buffer = new Uint8Array(BOOT.snapshotSize);
-  const arrived = fetch(here(BOOT.snapshot))
-    .then((response) => {
-      if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
-      return response.arrayBuffer();
-    })
-    .then((body) => {
-      unpack(new Uint8Array(body), buffer);
-      mark("snapshot");
-    });
+/**
+ * A snapshot of `size` bytes (unpacked) on its way: `buffer` at once, for Pyodide to size the
+ * memory with; `arrived` once `body` (the pack's bytes) is unpacked into it.
+ */
+function incoming(size, body) {
+  const buffer = new Uint8Array(size);
+  const arrived = body.then((bytes) => {
+    unpack(new Uint8Array(bytes), buffer);
+    mark("snapshot");
+  });
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
+  return { buffer, arrived };
+}
+
+/** The shipped snapshot, fetched at once (module evaluation). */
+function fetchSnapshot() {
+  const body = fetch(here(BOOT.snapshot)).then((response) => {
+    if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  });
   const complete = BOOT.packagesInSnapshot;
-  return { source: "shipped", buffer, arrived, delta: BOOT.snapshotDelta, complete };
+  const snapshot = incoming(BOOT.snapshotSize, body);
+  return { source: "shipped", ...snapshot, delta: BOOT.snapshotDelta, complete };
 }
 
 const LOCAL = BOOT.local;
@@ -84,14 +92,9 @@ async function storedSnapshot() {
   if (!response) return null;
   const refused = response.headers.get("x-pyrtvi-refused");
   if (refused !== null) return { refused };
-  const buffer = new Uint8Array(Number(response.headers.get("x-pyrtvi-snapshot-size")) || 0);
-  const arrived = response.arrayBuffer().then((body) => {
-    unpack(new Uint8Array(body), buffer);
-    mark("snapshot");
-  });
-  arrived.catch(() => {});
+  const size = Number(response.headers.get("x-pyrtvi-snapshot-size")) || 0;
   const complete = response.headers.get("x-pyrtvi-complete") === "1";
-  return { source: "local", buffer, arrived, delta: 0, complete };
+  return { source: "local", ...incoming(size, response.arrayBuffer()), delta: 0, complete };
 }
 
 /** Marks the stored snapshot as refused: plain boots until the build changes (a new URL). */
