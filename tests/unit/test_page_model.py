@@ -1,17 +1,20 @@
-"""The console page's browser-free logic (web/app/pyrtvi_page/model.py), in CPython."""
+"""The console page's browser-free logic (web/app/pyrtvi_page/model.py and controls.py), in
+CPython."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
-from pyrtvi_page import model
+from pyrtvi_page import controls, model
+from pyrtvi_page.controls import SessionControls
 from rtvi import (
     ConnectionTimeoutError,
     ErrorResponse,
     RTVIMessage,
     StartBotError,
     TransportStartError,
+    TransportState,
 )
 from rtvi.http.base import HTTPError
 from rtvi.transport import DeviceInfo, Participant
@@ -241,3 +244,55 @@ def test_custom_action_values() -> None:
     )
     with pytest.raises(ValueError, match="service and action are required"):
         model.custom_action({"service": "llm", "action": " ", "arguments": {}})
+
+
+# --- the panels' controls -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "leaving", "expected"),
+    [
+        (TransportState.DISCONNECTED, False, SessionControls(True, False, False, True)),
+        (TransportState.ERROR, False, SessionControls(True, False, False, True)),
+        (TransportState.INITIALIZING, False, SessionControls(False, True, False, False)),
+        (TransportState.CONNECTING, False, SessionControls(False, True, False, False)),
+        (TransportState.READY, False, SessionControls(False, True, True, False)),
+        (TransportState.READY, True, SessionControls(False, True, False, False)),
+        (TransportState.DISCONNECTING, True, SessionControls(False, False, False, False)),
+    ],
+)
+def test_session_controls(state: TransportState, leaving: bool, expected: SessionControls) -> None:
+    assert controls.session_controls(state, leaving=leaving) == expected
+
+
+def test_run_label_says_where_an_action_runs() -> None:
+    assert controls.run_label(True) == "Run"
+    assert controls.run_label(False) == "Run over HTTP"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("20", 20.0), ("2.5", 2.5), ("", None), ("0", None), ("-3", None), ("soon", None)],
+)
+def test_parse_timeout(text: str, seconds: float | None) -> None:
+    assert controls.parse_timeout(text) == seconds
+
+
+def test_connection_settings_fields() -> None:
+    assert controls.parse_transport_kind("websocket") == "websocket"
+    assert controls.parse_transport_kind("webrtc") == "webrtc"
+    assert controls.parse_transport_kind("carrier-pigeon") == "webrtc"
+    origin = "http://127.0.0.1:8000"
+    assert controls.parse_base_url("  http://bot:7860 ", origin) == "http://bot:7860"
+    assert controls.parse_base_url("   ", origin) == origin
+
+
+def test_toggle_labels_and_meter_values() -> None:
+    assert [controls.toggle_label("mic", on) for on in (True, False)] == ["Mic on", "Mic muted"]
+    assert [controls.toggle_label("cam", on) for on in (True, False)] == [
+        "Camera on",
+        "Camera off",
+    ]
+    assert controls.meter_value(0.1) == 0.3
+    assert controls.meter_value(0.01234) == 0.037
+    assert controls.meter_value(0.9) == 1.0

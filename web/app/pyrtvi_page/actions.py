@@ -4,15 +4,19 @@ the bot's streamed LLM text while it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rtvi import RTVIClient, TransportState
+from rtvi import RTVIEvent, TransportState
 
-from . import model
-from .dom import Bindings, by_id, clear, h, set_text
+from . import controls, model
+from .base import Panel, Subscriptions
+from .dom import by_id, clear, h, set_text
 from .event_log import now_ms
 from .forms import control_value, run_row, slug, typed_field, value_control
+from .transcript import payload_text
+
+if TYPE_CHECKING:
+    from .context import PanelContext
 
 #: The "Any action" form's fields and starting values.
 CUSTOM_FIELDS: tuple[tuple[str, str, Any], ...] = (
@@ -26,34 +30,33 @@ CUSTOM_FIELDS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-class ActionsPanel:
-    """``apply_settings()`` is called before an action over HTTP (it reads the base URL);
-    ``show_problem`` shows the banner when the bot is down or does not answer."""
+class ActionsPanel(Panel):
+    """Loads describe-actions once the bot is ready; an action over HTTP uses the connection
+    settings as they are then, and a bot that is down or does not answer shows the banner."""
 
-    def __init__(
-        self,
-        client: RTVIClient,
-        bind: Bindings,
-        log: Callable[..., None],
-        show_problem: Callable[[model.Problem], None],
-        apply_settings: Callable[[], None],
-    ) -> None:
-        self.client = client
-        self.bind = bind
-        self._log = log
-        self._show_problem = show_problem
-        self._apply_settings = apply_settings
+    def __init__(self, ctx: PanelContext) -> None:
+        super().__init__(ctx)
         self.actions: list[dict[str, Any]] = []
         #: The running actions' ``.stream`` elements, with the text streamed into each so far.
         self.streams: dict[int, tuple[Any, str]] = {}
         self.empty = by_id("actions-empty")
         self.list = by_id("actions-list")
+        self.render()
+
+    def subscriptions(self) -> Subscriptions:
+        return {
+            RTVIEvent.BOT_READY: self.on_bot_ready,
+            RTVIEvent.BOT_LLM_TEXT: lambda data: self.stream(payload_text(data)),
+        }
+
+    def on_bot_ready(self, *_args: Any) -> None:
+        self.ctx.bind.spawn(self.load())
 
     async def load(self) -> None:
         try:
             reply = await self.client.describe_actions()
         except Exception as exc:
-            self._log("describe_actions()", str(exc), kind="error")
+            self.log("describe_actions()", str(exc), kind="error")
             set_text(
                 self.empty,
                 f"This bot does not describe its actions ({getattr(exc, 'message', None) or exc}). "
@@ -70,12 +73,13 @@ class ActionsPanel:
             self.list.append(self.action_form(spec))
         self.list.append(self.custom_action_form())
         self.empty.hidden = bool(self.actions)
-        self.enable(self.client.state == TransportState.READY)
+        self.update(self.client.state)
 
-    def enable(self, ready: bool) -> None:
+    def update(self, state: TransportState) -> None:
         """Actions run in the session when it is ready, else over HTTP: the buttons say which."""
+        label = controls.run_label(state == TransportState.READY)
         for button in self.list.querySelectorAll("button[type=submit]"):
-            button.textContent = "Run" if ready else "Run over HTTP"
+            button.textContent = label
 
     def stream(self, token: str) -> None:
         """Bot LLM text: it belongs to the running actions too."""
@@ -99,7 +103,7 @@ class ActionsPanel:
         result = spec.get("result")
         fieldset.append(run_row(f"returns {result}" if result else ""))
         form = self._form(form_id, f"{service}:{action}", fieldset)
-        self.bind.on(form, "submit", lambda _e: self.run(form, service, action))
+        self.ctx.bind.on(form, "submit", lambda _e: self.run(form, service, action))
         return form
 
     def custom_action_form(self) -> Any:
@@ -119,7 +123,7 @@ class ActionsPanel:
             )
         fieldset.append(run_row())
         form = self._form(form_id, "custom", fieldset)
-        self.bind.on(form, "submit", lambda _e: self.run(form, None, None))
+        self.ctx.bind.on(form, "submit", lambda _e: self.run(form, None, None))
         return form
 
     @staticmethod
@@ -149,9 +153,9 @@ class ActionsPanel:
             return
         connected = self.client.state == TransportState.READY
         if not connected:
-            self._apply_settings()
+            self.ctx.settings.apply(self.client)
         call = {"service": service, "action": action, "arguments": arguments}
-        self._log("action()" if connected else "action() over HTTP", call, kind="call")
+        self.log("action()" if connected else "action() over HTTP", call, kind="call")
         output.dataset.status = "running"
         set_text(output, "running…" if connected else "running over HTTP (no session)…")
         set_text(stream, "")
@@ -167,7 +171,7 @@ class ActionsPanel:
             set_text(output, f"Failed: {getattr(exc, 'message', None) or exc}")
             problem = model.classify_error(exc)
             if problem.kind in ("bot-down", "timeout"):
-                self._show_problem(problem)
+                self.ctx.banner.show(problem)
             return
         finally:
             del self.streams[key]

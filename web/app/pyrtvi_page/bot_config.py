@@ -3,20 +3,24 @@ update-config with only what the person changed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rtvi import RTVIClient
+from rtvi import RTVIEvent, TransportState
 
 from . import model
-from .dom import Bindings, by_id, clear, h, set_text
+from .base import Panel, Subscriptions
+from .dom import by_id, clear, h, set_text
 from .forms import control_value, raw_value, slug, typed_field, value_control
 
+if TYPE_CHECKING:
+    from .context import PanelContext
 
-class ConfigPanel:
-    def __init__(self, client: RTVIClient, bind: Bindings, log: Callable[..., None]) -> None:
-        self.client = client
-        self._log = log
+
+class ConfigPanel(Panel):
+    """Loads describe-config and get-config once the bot is ready."""
+
+    def __init__(self, ctx: PanelContext) -> None:
+        super().__init__(ctx)
         self.services: list[dict[str, Any]] = []
         #: ``{(service, option): value}``: what the bot reported and what was applied since.
         self.values: dict[tuple[str, str], Any] = {}
@@ -26,14 +30,24 @@ class ConfigPanel:
         self.apply_button = by_id("config-apply")
         self.reload_button = by_id("config-reload")
         self.status_line = by_id("config-status")
-        bind.on(self.form, "submit", self.on_submit)
-        bind.on(self.reload_button, "click", lambda _e: self.load())
+        ctx.bind.on(self.form, "submit", self.on_submit)
+        ctx.bind.on(self.reload_button, "click", lambda _e: self.load())
 
-    def forget(self) -> None:
+    def subscriptions(self) -> Subscriptions:
+        return {
+            RTVIEvent.BOT_READY: self.on_bot_ready,
+            RTVIEvent.CONFIG: self.remember,
+        }
+
+    def on_bot_ready(self, *_args: Any) -> None:
+        self.ctx.bind.spawn(self.load())
+
+    def session_starting(self) -> None:
         """A new session: the values of the last one no longer hold."""
         self.values = {}
 
-    def enable(self, ready: bool) -> None:
+    def update(self, state: TransportState) -> None:
+        ready = state == TransportState.READY
         self.apply_button.disabled = not ready
         self.reload_button.disabled = not ready
 
@@ -56,7 +70,7 @@ class ConfigPanel:
         except Exception as exc:
             self.empty.hidden = True
             self.status(f"Configuration unavailable: {exc}", "error")
-            self._log("describe_config()", str(exc), kind="error")
+            self.log("describe_config()", str(exc), kind="error")
             return
         self.render()
         self.status(f"{len(self.services)} services described by the bot.")
@@ -105,7 +119,7 @@ class ConfigPanel:
             self.status("Nothing changed.")
             return
         update = model.config_update(changes)
-        self._log("update_config()", update, kind="call")
+        self.log("update_config()", update, kind="call")
         self.status("Applying…", "pending")
         try:
             reply = await self.client.update_config(update)

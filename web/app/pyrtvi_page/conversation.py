@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rtvi import LLMHelper, RTVIClient
+from rtvi import LLMHelper, RTVIEvent, TransportState
 
 from . import model
-from .dom import Bindings, by_id, h, query, set_text
-from .transcript import Transcript, Turn
+from .base import Panel, Subscriptions
+from .dom import by_id, h, query, set_text
+from .transcript import Transcript, Turn, payload_text
+
+if TYPE_CHECKING:
+    from .context import PanelContext
 
 
 class TranscriptView:
@@ -50,34 +53,51 @@ class TranscriptView:
             set_text(spoken, "spoken: " + turn.spoken_text)
 
 
-class Conversation:
-    """The transcript and the text box. ``apply(changes)`` draws what a transcript input
-    changed; the text box sends with ``send-text`` or ``llm:append_to_messages``."""
+class Conversation(Panel):
+    """The transcript and the text box. Client events go through the :class:`Transcript` rules
+    and what they change is drawn; the text box sends with ``send-text`` or
+    ``llm:append_to_messages`` (through the ``llm`` helper this panel registers)."""
 
-    def __init__(
-        self,
-        client: RTVIClient,
-        llm: LLMHelper,
-        bind: Bindings,
-        log: Callable[..., None],
-    ) -> None:
-        self.client = client
-        self.llm = llm
-        self._log = log
+    def __init__(self, ctx: PanelContext) -> None:
+        super().__init__(ctx)
+        self.llm = LLMHelper()
+        self.client.register_helper("llm", self.llm)
         self.transcript = Transcript()
         self.view = TranscriptView(by_id("transcript"))
         self.form = by_id("text-form")
         self.input = by_id("text-input")
         self.mode = by_id("text-mode")
         self.send = by_id("text-send")
-        bind.on(self.form, "submit", self.on_submit)
+        ctx.bind.on(self.form, "submit", self.on_submit)
 
-    def apply(self, changes: list[Turn]) -> None:
-        self.view.render(changes, self.transcript.open_ids())
+    def subscriptions(self) -> Subscriptions:
+        draw, transcript = self.apply, self.transcript
+        return {
+            RTVIEvent.USER_STARTED_SPEAKING: lambda: draw(transcript.user_started_speaking()),
+            RTVIEvent.USER_STOPPED_SPEAKING: lambda: draw(transcript.user_stopped_speaking()),
+            RTVIEvent.BOT_STOPPED_SPEAKING: lambda: draw(transcript.bot_stopped_speaking()),
+            RTVIEvent.USER_TRANSCRIPT: self.on_user_transcript,
+            RTVIEvent.USER_LLM_TEXT: lambda d: draw(transcript.user_llm_text(payload_text(d))),
+            RTVIEvent.BOT_LLM_STARTED: lambda: draw(transcript.bot_llm_started()),
+            RTVIEvent.BOT_LLM_TEXT: lambda d: draw(transcript.bot_llm_text(payload_text(d))),
+            RTVIEvent.BOT_LLM_STOPPED: lambda: draw(transcript.bot_llm_stopped()),
+            RTVIEvent.BOT_TTS_TEXT: lambda d: draw(transcript.bot_tts_text(payload_text(d))),
+            RTVIEvent.DISCONNECTED: lambda: draw(transcript.close()),
+        }
 
-    def enable(self, ready: bool) -> None:
+    def update(self, state: TransportState) -> None:
+        ready = state == TransportState.READY
         for control in (self.input, self.send, self.mode):
             control.disabled = not ready
+
+    def apply(self, changes: list[Turn]) -> None:
+        """Draw what a transcript input changed."""
+        self.view.render(changes, self.transcript.open_ids())
+
+    def on_user_transcript(self, data: Any) -> None:
+        if isinstance(data, dict):
+            text, final = payload_text(data), bool(data.get("final"))
+            self.apply(self.transcript.user_transcript(text, final=final))
 
     def bot_version(self) -> str | None:
         data = self.client.bot_ready_data
@@ -92,8 +112,8 @@ class Conversation:
         self.apply(self.transcript.typed(text))
         self.input.value = ""
         if mode == "send-text":
-            self._log("send_text()", {"content": text}, kind="call")
+            self.log("send_text()", {"content": text}, kind="call")
             self.client.send_text(text)
         else:
-            self._log("llm.append_to_messages()", {"content": text}, kind="call")
+            self.log("llm.append_to_messages()", {"content": text}, kind="call")
             await self.llm.append_to_messages({"role": "user", "content": text}, True)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import js  # type: ignore[import-not-found]
+from rtvi import RTVIEvent
 
 from . import model
-from .dom import Bindings, by_id, clear, h
+from .base import Panel, Subscriptions
+from .dom import by_id, clear, h
+
+if TYPE_CHECKING:
+    from .context import PanelContext
 
 #: Log entries kept in the event log (older ones are dropped).
 MAX_LOG_ENTRIES = 400
@@ -29,16 +34,22 @@ def describe_arg(value: Any) -> Any:
     return value
 
 
-class EventLog:
-    """``#event-log``: one ``li`` per entry, with ``+since start`` and ``Δsince last``."""
+class EventLog(Panel):
+    """``#event-log``: one ``li`` per entry, with ``+since start`` and ``Δsince last``. It hears
+    every client event; the other panels log their calls through the context."""
 
-    def __init__(self, bind: Bindings) -> None:
+    def __init__(self, ctx: PanelContext) -> None:
+        super().__init__(ctx)
         self.list = by_id("event-log")
         self.verbose = by_id("log-verbose")
         self.clock = model.EventClock(now_ms())
-        bind.on(by_id("log-clear"), "click", lambda _e: clear(self.list))
+        ctx.bind.on(by_id("log-clear"), "click", lambda _e: clear(self.list))
 
-    def restart_clock(self) -> None:
+    def subscriptions(self) -> Subscriptions:
+        return {event: self.handler_for(str(event)) for event in RTVIEvent}
+
+    def session_starting(self) -> None:
+        """Times restart from the Connect click."""
         self.clock.reset(now_ms())
 
     def handler_for(self, name: str) -> Callable[..., None]:

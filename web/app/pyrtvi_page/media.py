@@ -3,36 +3,29 @@ badges and the local camera preview."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import js  # type: ignore[import-not-found]
 from pyodide.ffi import to_js  # type: ignore[import-not-found]
-from rtvi import RTVIClient
+from rtvi import RTVIEvent
 
-from . import model
-from .dom import Bindings, by_id, clear, h, set_text
+from . import controls, model
+from .base import Panel, Subscriptions
+from .dom import by_id, clear, h, set_text
 
-#: Meter scale: speech RMS sits around 0.02–0.3, so the bar is stretched to stay readable.
-METER_GAIN = 3.0
+if TYPE_CHECKING:
+    from .context import PanelContext
 
 METERS = ("local-level", "bot-level")
 PICKERS = {"mic": "mic-select", "speaker": "speaker-select", "cam": "cam-select"}
 
 
-class MediaPanel:
-    """``on_mic(on)`` hears the mic switch (the session settings follow it)."""
+class MediaPanel(Panel):
+    """The mic switch and "mic on at start" (connection settings) follow each other."""
 
-    def __init__(
-        self,
-        client: RTVIClient,
-        bind: Bindings,
-        log: Callable[..., None],
-        on_mic: Callable[[bool], None],
-    ) -> None:
-        self.client = client
-        self._log = log
-        self._on_mic = on_mic
+    def __init__(self, ctx: PanelContext) -> None:
+        super().__init__(ctx)
+        self.settings = ctx.settings
         self.toggles = {kind: by_id(f"{kind}-toggle") for kind in ("mic", "cam")}
         self.pickers = {kind: by_id(select_id) for kind, select_id in PICKERS.items()}
         self.meters = {meter: by_id(meter) for meter in METERS}
@@ -40,37 +33,60 @@ class MediaPanel:
         self.badges = {who: by_id(f"{who}-speaking") for who in ("user", "bot")}
         self.local_video = by_id("local-video")
         for kind, button in self.toggles.items():
-            bind.on(button, "click", lambda _e, kind=kind: self.toggle(kind))
+            ctx.bind.on(button, "click", lambda _e, kind=kind: self.toggle(kind))
         for kind, select in self.pickers.items():
-            bind.on(select, "change", lambda _e, kind=kind: self.pick(kind))
+            ctx.bind.on(select, "change", lambda _e, kind=kind: self.pick(kind))
+
+    def subscriptions(self) -> Subscriptions:
+        speaking = self.show_speaking
+        return {
+            RTVIEvent.USER_STARTED_SPEAKING: lambda: speaking("user", True),
+            RTVIEvent.USER_STOPPED_SPEAKING: lambda: speaking("user", False),
+            RTVIEvent.BOT_STARTED_SPEAKING: lambda: speaking("bot", True),
+            RTVIEvent.BOT_STOPPED_SPEAKING: lambda: speaking("bot", False),
+            RTVIEvent.LOCAL_AUDIO_LEVEL: lambda level: self.show_level("local-level", level),
+            RTVIEvent.REMOTE_AUDIO_LEVEL: lambda level, *_: self.show_level("bot-level", level),
+            RTVIEvent.AVAILABLE_MICS_UPDATED: lambda d: self.show_devices("mic", d),
+            RTVIEvent.AVAILABLE_SPEAKERS_UPDATED: lambda d: self.show_devices("speaker", d),
+            RTVIEvent.AVAILABLE_CAMS_UPDATED: lambda d: self.show_devices("cam", d),
+            RTVIEvent.MIC_UPDATED: lambda d: self.show_selected("mic", d),
+            RTVIEvent.SPEAKER_UPDATED: lambda d: self.show_selected("speaker", d),
+            RTVIEvent.CAM_UPDATED: lambda d: self.show_selected("cam", d),
+            RTVIEvent.TRACK_STARTED: self.show_track,
+            RTVIEvent.DEVICE_ERROR: self.on_device_error,
+            RTVIEvent.DISCONNECTED: self.show_idle,
+        }
+
+    def session_starting(self) -> None:
+        """The mic starts as the connection settings say."""
+        on = self.settings.mic_at_start
+        self.client.enable_mic(on)
+        self.set_pressed("mic", on)
 
     # --- the person's controls -----------------------------------------------------------------
 
     def set_pressed(self, kind: str, on: bool) -> None:
         button = self.toggles[kind]
         button.setAttribute("aria-pressed", "true" if on else "false")
-        noun = "Mic" if kind == "mic" else "Camera"
-        set_text(
-            button, f"{noun} on" if on else (f"{noun} muted" if kind == "mic" else "Camera off")
-        )
+        set_text(button, controls.toggle_label(kind, on))
 
     def toggle(self, kind: str) -> None:
         if kind == "mic":
             on = not self.client.is_mic_enabled
             self.client.enable_mic(on)
-            self._on_mic(on)
+            self.settings.mic_at_start = on
         else:
             on = not self.client.is_cam_enabled
             self.client.enable_cam(on)
             self.local_video.hidden = not on
         self.set_pressed(kind, on)
-        self._log(f"enable_{kind}({on})", None, kind="call")
+        self.log(f"enable_{kind}({on})", None, kind="call")
 
     async def pick(self, kind: str) -> None:
         device_id = str(self.pickers[kind].value)
         if not device_id:
             return
-        self._log(f"update_{kind}()", {"device_id": device_id}, kind="call")
+        self.log(f"update_{kind}()", {"device_id": device_id}, kind="call")
         update = {
             "mic": self.client.update_mic,
             "speaker": self.client.update_speaker,
@@ -105,7 +121,7 @@ class MediaPanel:
             self.local_video.hidden = False
 
     def show_level(self, meter_id: str, level: Any) -> None:
-        value = round(min(1.0, float(level) * METER_GAIN), 3)
+        value = controls.meter_value(level)
         meter = self.meters[meter_id]
         meter.value = value
         if value > self.peaks[meter_id]:
@@ -116,6 +132,10 @@ class MediaPanel:
         badge = self.badges[who]
         badge.dataset.speaking = "true" if speaking else "false"
         set_text(badge, "speaking" if speaking else "silent")
+
+    def on_device_error(self, error: Any) -> None:
+        if isinstance(error, BaseException):
+            self.ctx.report(error)
 
     def show_idle(self) -> None:
         """The session ended: nobody speaks, the meters rest."""

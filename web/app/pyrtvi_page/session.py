@@ -1,94 +1,158 @@
-"""The session panel: Connect/Disconnect/Ask the bot to leave, the connection settings, and the
-transport state, bot-ready and timing pills."""
+"""The session panel: Connect/Disconnect/Ask the bot to leave, the transport state, bot-ready
+and timing pills, and the session's lifecycle (the connect, the banners when it fails or the
+bot goes away).
+
+The transport picker (connection settings) is read at each connect: WebSocket asks the server
+for a WebSocket session (``"transport": "websocket"`` in the connect body, as the runner's
+``/start`` takes it) and opens whatever ``ws_url`` the reply gives; a reply without one is the
+"no WebSocket" banner.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
-import js  # type: ignore[import-not-found]
-from rtvi import TransportState
+from rtvi import AbortError, RTVIEvent, TransportState
 
+from . import controls, model
+from .base import Panel, Subscriptions
+from .controls import IDLE_STATES
 from .dom import by_id, set_text
+from .event_log import now_ms
+from .settings import build_transport
 
-IDLE_STATES = frozenset({TransportState.DISCONNECTED, TransportState.ERROR})
+if TYPE_CHECKING:
+    from .context import PanelContext
 
-#: The transport picker's values.
-TRANSPORT_KINDS = ("webrtc", "websocket")
+logger = logging.getLogger("pyrtvi.page")
 
 
-class SessionPanel:
-    def __init__(self) -> None:
-        self.connect = by_id("connect")
-        self.disconnect = by_id("disconnect")
-        self.leave = by_id("bot-leave")
+class SessionPanel(Panel):
+    def __init__(self, ctx: PanelContext) -> None:
+        super().__init__(ctx)
+        self.settings = ctx.settings
+        self.banner = ctx.banner
+        self.connect_button = by_id("connect")
+        self.disconnect_button = by_id("disconnect")
+        self.leave_button = by_id("bot-leave")
         self.state = by_id("transport-state")
         self.ready = by_id("bot-ready")
         self.version = by_id("bot-version")
         self.connect_time = by_id("connect-time")
-        self.base_url_input = by_id("base-url")
-        self.timeout_input = by_id("timeout")
-        self.start_mic = by_id("start-mic")
-        self.transport_input = by_id("transport-kind")
-        self.base_url_input.value = str(js.location.origin)
+        #: The transport the client uses (the console built it from the picker).
+        self.transport_kind = self.settings.transport_kind()
+        self.connect_started: float | None = None
+        self.leaving = False  # the person asked to disconnect, or the bot to leave
+        ctx.bind.on(self.connect_button, "click", lambda _e: self.connect())
+        ctx.bind.on(self.disconnect_button, "click", lambda _e: self.disconnect())
+        ctx.bind.on(self.leave_button, "click", lambda _e: self.ask_bot_to_leave())
 
-    # --- settings ------------------------------------------------------------------------------
+    def subscriptions(self) -> Subscriptions:
+        return {
+            RTVIEvent.TRANSPORT_STATE_CHANGED: self.on_state,
+            RTVIEvent.BOT_READY: self.on_bot_ready,
+            RTVIEvent.DISCONNECTED: self.on_disconnected,
+            RTVIEvent.BOT_DISCONNECTED: self.on_bot_disconnected,
+            RTVIEvent.ERROR: self.on_bot_error,
+        }
 
-    def base_url(self) -> str:
-        return str(self.base_url_input.value).strip() or str(js.location.origin)
+    def update(self, state: TransportState) -> None:
+        enabled = controls.session_controls(state, leaving=self.leaving)
+        self.connect_button.disabled = not enabled.connect
+        self.settings.transport_input.disabled = not enabled.transport
+        self.disconnect_button.disabled = not enabled.disconnect
+        self.leave_button.disabled = not enabled.leave
 
-    def timeout(self) -> float | None:
-        """The timeout field in seconds; ``None`` (no timeout) when empty, zero or not a number."""
-        try:
-            value = float(self.timeout_input.value)
-        except (TypeError, ValueError):
-            return None
-        return value if value > 0 else None
+    # --- the session's lifecycle ---------------------------------------------------------------
 
-    def transport_kind(self) -> str:
-        """The picked transport: ``"webrtc"`` (the default) or ``"websocket"``."""
-        value = str(self.transport_input.value)
-        return value if value in TRANSPORT_KINDS else "webrtc"
+    def apply_transport(self) -> None:
+        """Between sessions: the client uses the transport the picker names from now on."""
+        kind = self.settings.transport_kind()
+        if kind != self.transport_kind and self.client.state in IDLE_STATES:
+            self.client.set_transport(build_transport(kind))
+            self.transport_kind = kind
 
-    @property
-    def mic_at_start(self) -> bool:
-        return bool(self.start_mic.checked)
-
-    @mic_at_start.setter
-    def mic_at_start(self, on: bool) -> None:
-        self.start_mic.checked = on
-
-    # --- what the session is doing -------------------------------------------------------------
-
-    def show_connecting(self) -> None:
+    async def connect(self) -> None:
+        client = self.client
+        if client.state not in IDLE_STATES:
+            return
+        self.banner.hide()
+        self.settings.apply(client)
+        self.apply_transport()
+        self.ctx.begin_session()
+        self.connect_started = now_ms()
         set_text(self.connect_time, "…")
-        self.connect.disabled = True
-        self.disconnect.disabled = False
+        self.connect_button.disabled = True
+        self.disconnect_button.disabled = False
+        self.log(
+            "connect()",
+            {"base_url": client.params.base_url, "transport": self.transport_kind},
+            kind="call",
+        )
+        self.leaving = False
+        request_data = client.params.request_data
+        if self.transport_kind == "websocket":  # ask the server for a WebSocket session
+            request_data["transport"] = "websocket"
+        try:
+            await client.connect()
+        except Exception as exc:
+            logger.warning("connect failed: %r", exc)
+            if isinstance(exc, AbortError) and self.leaving:
+                set_text(self.connect_time, "cancelled")
+            else:
+                self.ctx.report(exc)
+                set_text(self.connect_time, "failed")
+            self.ctx.refresh()
+        finally:
+            request_data.pop("transport", None)  # only the connect request carries it
 
-    def show_connect_time(self, text: str) -> None:
-        set_text(self.connect_time, text)
+    async def disconnect(self) -> None:
+        self.leaving = True
+        self.log("disconnect()", None, kind="call")
+        self.disconnect_button.disabled = True
+        await self.client.disconnect()
+        self.ctx.refresh()
 
-    def show_state(self, state: Any) -> None:
+    async def ask_bot_to_leave(self) -> None:
+        self.leaving = True  # asked for: the bot leaving is no surprise
+        self.log("disconnect_bot()", None, kind="call")
+        self.leave_button.disabled = True
+        try:
+            await self.client.disconnect_bot()
+        except Exception as exc:
+            self.leaving = False
+            self.ctx.report(exc)
+            self.ctx.refresh()
+
+    # --- what the client reports ---------------------------------------------------------------
+
+    def on_state(self, state: Any) -> None:
         self.state.dataset.state = str(state)
         set_text(self.state, str(state))
+        self.ctx.refresh()
 
-    def show_ready(self, version: str | None) -> None:
+    def on_bot_ready(self, data: Any) -> None:
+        version = data.get("version") if isinstance(data, dict) else None
         self.ready.dataset.ready = "true"
         set_text(self.ready, "ready")
         set_text(self.version, f"RTVI {version}" if version else "unknown")
+        if self.connect_started is not None:
+            set_text(self.connect_time, model.format_ms(now_ms() - self.connect_started))
+        self.ctx.refresh()
 
-    def show_not_ready(self) -> None:
+    def on_bot_disconnected(self, *_args: Any) -> None:
+        # A banner already up (e.g. the fatal "connection lost" error) says more: keep it.
+        if not self.leaving and self.client.state not in IDLE_STATES and not self.banner.shown:
+            self.banner.show(model.BOT_LEFT)
+
+    def on_disconnected(self) -> None:
         self.ready.dataset.ready = "false"
         set_text(self.ready, "not ready")
+        self.ctx.refresh()
 
-    def disable_disconnect(self) -> None:
-        self.disconnect.disabled = True
-
-    def disable_leave(self) -> None:
-        self.leave.disabled = True
-
-    def update_buttons(self, state: TransportState, *, leaving: bool) -> None:
-        idle = state in IDLE_STATES
-        self.connect.disabled = not idle
-        self.transport_input.disabled = not idle  # the transport changes between sessions only
-        self.disconnect.disabled = idle or state == TransportState.DISCONNECTING
-        self.leave.disabled = state != TransportState.READY or leaving
+    def on_bot_error(self, message: Any) -> None:
+        idle = self.client.state in IDLE_STATES
+        problem = model.bot_error_problem(getattr(message, "data", message), idle=idle)
+        if problem is not None:
+            self.banner.show(problem)

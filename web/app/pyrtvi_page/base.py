@@ -1,0 +1,48 @@
+"""The one shape of a console panel: a :class:`Panel`, built from the page's
+:class:`~.context.PanelContext`.
+
+A panel binds its own controls when it is built, names the client events it hears in
+:meth:`Panel.subscriptions`, and enables its controls in :meth:`Panel.update`; the console
+calls nothing else on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rtvi import RTVIEvent, TransportState
+
+if TYPE_CHECKING:
+    from .context import PanelContext
+
+#: What a panel hears from the client: event → handler (called as ``client.on`` calls it).
+Subscriptions = Mapping[RTVIEvent, Callable[..., Any]]
+
+
+class Log(Protocol):
+    """The event log's entry point: ``log("connect()", {...}, kind="call")``."""
+
+    def __call__(self, name: str, data: Any, *, kind: str = "event") -> None: ...
+
+
+class Panel:
+    """A panel of the console; the hooks below do nothing unless a panel overrides them."""
+
+    def __init__(self, ctx: PanelContext) -> None:
+        self.ctx = ctx
+        self.client = ctx.client
+
+    def log(self, name: str, data: Any, *, kind: str = "event") -> None:
+        """An entry in the event log."""
+        self.ctx.log(name, data, kind=kind)
+
+    def subscriptions(self) -> Subscriptions:
+        """The client events this panel hears (subscribed once, when the console starts)."""
+        return {}
+
+    def update(self, state: TransportState) -> None:
+        """The session's state changed: enable the controls that can be used now."""
+
+    def session_starting(self) -> None:
+        """Connect was pressed: forget what belonged to the last session."""
