@@ -2,8 +2,8 @@
 :class:`~.context.PanelContext`.
 
 A panel binds its own controls when it is built, names the client events it hears in
-:meth:`Panel.subscriptions`, and enables its controls in :meth:`Panel.update`; the console
-calls nothing else on it.
+:meth:`Panel.subscriptions`, enables its controls in :meth:`Panel.update` and forgets the last
+session in :meth:`Panel.session_starting`; the page calls nothing else on it.
 """
 
 from __future__ import annotations
