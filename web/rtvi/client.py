@@ -150,7 +150,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         if not isinstance(transport, Transport):
             raise TypeError(f"transport must be a rtvi.Transport, got {type(transport).__name__}")
         idle = (TransportState.DISCONNECTED, TransportState.ERROR)
-        if (self._attempt is not None and self._attempt.running) or self.state not in idle:
+        if self._connecting or self.state not in idle:
             raise BotAlreadyStartedError("disconnect() before changing the transport")
         old = self._transport
         self._attach(transport, old.is_mic_enabled, old.is_cam_enabled)
@@ -275,7 +275,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         Raises :class:`BotAlreadyStartedError` while a session is starting or running and
         :class:`StartBotError` when the request fails.
         """
-        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
+        if self._connecting or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
         request = StartRequest.make(endpoint, request_data, headers, timeout)
         return await self._start_bot(request, AbortSignal())
@@ -308,7 +308,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         return await self._connect(auth)
 
     def _check_can_start(self) -> None:
-        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
+        if self._connecting or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
         if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
             check_transition(self.state, TransportState.AUTHENTICATING)

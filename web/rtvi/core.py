@@ -90,6 +90,11 @@ class ClientCore:
         """True in the ``connected`` and ``ready`` states."""
         return self._transport.state in CONNECTED_STATES
 
+    @property
+    def _connecting(self) -> bool:
+        """A ``connect()`` is in flight."""
+        return self._attempt is not None and self._attempt.running
+
     # --- events -----------------------------------------------------------------------------------
 
     @overload
