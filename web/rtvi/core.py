@@ -71,6 +71,7 @@ class ClientCore:
     _start: StartReply | None
     #: Requests to the bot awaiting their reply, by id.
     _dispatcher: Dispatcher
+    #: Registered helpers by service name.
     _helpers: dict[str, RTVIClientHelper]
 
     # --- callbacks, events, background tasks ------------------------------------------------------
