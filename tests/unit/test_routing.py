@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rtvi import CALLBACK_EVENTS, MessageType, RTVIMessage
+from rtvi import CALLBACK_EVENTS, MessageType, RTVIEvent, RTVIMessage
 from rtvi import routing as r
+from rtvi.client_callbacks import ClientTransportCallbacks
 from rtvi.routing import Call, Step
 
 # message type → data → the effects expected, in order
@@ -158,3 +160,47 @@ def test_routing_is_pure() -> None:
         if isinstance(n, ast.ImportFrom) and n.level == 0
     }
     assert imported <= {"__future__", "collections", "dataclasses", "enum", "typing"}
+
+
+# --- the three places of a message type agree ----------------------------------------------------
+
+#: Events the client fires itself, not from a route nor a transport report.
+CLIENT_FIRED = {
+    RTVIEvent.BOT_STARTED,  # the connect or start request answered
+    RTVIEvent.TRANSPORT_STATE_CHANGED,  # the client's own handler of the transport's report
+    RTVIEvent.MESSAGE_ERROR,  # also for malformed inbound data
+    RTVIEvent.GENERIC_MESSAGE,  # a type no route and no helper claims
+    RTVIEvent.UNSUPPORTED_FEATURE,  # an error-response "Unsupported type"
+    RTVIEvent.CONFIG_UPDATED,  # update_config() succeeded
+    RTVIEvent.MEDIA_STATE_UPDATED,  # declared for client-js parity, never fired
+}
+
+
+def test_every_row_is_a_message_type() -> None:
+    assert set(r.ROUTES) <= set(MessageType)
+    assert all(isinstance(t, MessageType) for t in r.ROUTES)
+
+
+def test_every_event_is_fired_by_something() -> None:
+    """An event added for a new message type without its row in ROUTES fails here."""
+    routed = {e.event for route in r.ROUTES.values() for e in route if isinstance(e, r.Fire)}
+    reported = {
+        CALLBACK_EVENTS[name]
+        for name in vars(ClientTransportCallbacks)
+        if name in CALLBACK_EVENTS and name != "on_error"
+    }
+    assert set(RTVIEvent) - routed - reported - CLIENT_FIRED == set()
+
+
+def test_an_event_named_after_its_type_is_fired_by_that_type() -> None:
+    """The camelCase of a wire type, where it names an event, is the event its row fires."""
+    for msg_type, route in r.ROUTES.items():
+        camel = re.sub(r"-(\w)", lambda m: m.group(1).upper(), str(msg_type))
+        if camel in set(RTVIEvent):
+            fired = {e.event for e in route if isinstance(e, r.Fire)}
+            assert RTVIEvent(camel) in fired, msg_type
+
+
+def test_a_callback_derives_from_its_event() -> None:
+    assert r.Fire(RTVIEvent.BOT_TEXT).callback == "on_bot_text"
+    assert r.Fire(RTVIEvent.PARTICIPANT_CONNECTED).callback == "on_participant_joined"

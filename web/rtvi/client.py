@@ -6,17 +6,21 @@ I/O-injected, httpx style: the protocol rules are pure modules (:mod:`rtvi.messa
 :mod:`rtvi.routing`, :mod:`rtvi.state`), and every byte goes through the injected
 :class:`~rtvi.transport.Transport` and :class:`~rtvi.http.base.HTTPAdapter` (the connect request
 in :mod:`rtvi.auth`, disconnected actions in :mod:`rtvi.disconnected`).
-"""
+
+This module holds the constructor, the session's read-only properties and the connect driver.
+Every field of the client is declared in :class:`~rtvi.core.ClientCore` (with ``on``/``off``
+and the send, request and disconnect primitives); the other public methods come in groups over
+it, one module each: :mod:`rtvi.inbound`, :mod:`rtvi.sending`, :mod:`rtvi.config`,
+:mod:`rtvi.devices`, :mod:`rtvi.helpers.base` (why: :mod:`rtvi.core`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, assert_never
+from typing import Any
 
 from . import messages as m
-from . import routing
 from ._version import RTVI_PROTOCOL_VERSION, __version__, about
 from .abort import AbortSignal
 from .attempt import ConnectAttempt, being_cancelled, transport_step
@@ -25,35 +29,23 @@ from .client_callbacks import ClientTransportCallbacks
 from .config import ConfigMethods
 from .devices import DeviceMethods
 from .disconnected import ActionEndpoint
-from .dispatcher import DEFAULT_REQUEST_TIMEOUT, Dispatcher, is_unsupported_type
+from .dispatcher import DEFAULT_REQUEST_TIMEOUT, Dispatcher
 from .errors import (
     AbortError,
     BotAlreadyStartedError,
     BotNotReadyError,
     ConnectionTimeoutError,
-    InvalidMessageError,
-    MessageTooLargeError,
     RequestCancelledError,
     RTVIError,
-    RTVIMessageError,
-    UnsupportedFeatureError,
 )
-from .events import (
-    CALLBACK_EVENTS,
-    EventEmitter,
-    EventMethods,
-    Handler,
-    call_handler,
-    normalize_callbacks,
-)
+from .events import EventEmitter, Handler, normalize_callbacks
 from .features import validate_protocol_version
 from .functions import FunctionCalls
-from .helpers.base import HelperMethods, RTVIClientHelper
+from .helpers.base import HelperMethods
 from .http.base import HTTPAdapter
+from .inbound import InboundMethods
 from .log import LogLevel, set_log_level
-from .messages import BotReady, ErrorPayload, FunctionCallParams, RTVIMessage
 from .params import RTVIClientParams
-from .routing import Call, Step
 from .sending import MessageMethods
 from .start import StartReply, StartRequest, post_start
 from .start import transport_params as start_transport_params
@@ -72,7 +64,7 @@ __all__ = ["CustomConnectHandler", "RTVIClient"]
 logger = logging.getLogger("rtvi")
 
 
-class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, DeviceMethods):
+class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, DeviceMethods):
     """An RTVI client session.
 
     Args:
@@ -109,25 +101,25 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
             raise TypeError(f"transport must be a rtvi.Transport, got {type(transport).__name__}")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
+        # Every field is declared, with its type, in ClientCore.
         self.params = RTVIClientParams.coerce(params)
         self._protocol_version = validate_protocol_version(protocol_version)
-        self._start: StartReply | None = None
+        self._start = None
         self.timeout = timeout
         self.custom_connect_handler = custom_connect_handler
         self._callbacks = normalize_callbacks(callbacks)
         self._emitter = EventEmitter()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = set()
         self._dispatcher = Dispatcher(request_timeout)
-        self._helpers: dict[str, RTVIClientHelper] = {}
-        #: Function-call handlers by name (also used by ``LLMHelper``).
+        self._helpers = {}
         self.function_calls = FunctionCalls(lambda msg: self._send(msg, ready=True), self._spawn)
-        self._attempt: ConnectAttempt | None = None
-        self._bot_ready: BotReady | None = None
+        self._attempt = None
+        self._bot_ready = None
         if http is None:
             from .http import default_adapter
 
             http = default_adapter()
-        self._http: HTTPAdapter = http
+        self._http = http
         self._actions = ActionEndpoint(
             http,
             self._dispatcher,
@@ -158,7 +150,7 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
         if not isinstance(transport, Transport):
             raise TypeError(f"transport must be a rtvi.Transport, got {type(transport).__name__}")
         idle = (TransportState.DISCONNECTED, TransportState.ERROR)
-        if (self._attempt is not None and self._attempt.running) or self.state not in idle:
+        if self._connecting or self.state not in idle:
             raise BotAlreadyStartedError("disconnect() before changing the transport")
         old = self._transport
         self._attach(transport, old.is_mic_enabled, old.is_cam_enabled)
@@ -175,15 +167,6 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
     def protocol_version(self) -> str:
         """The RTVI protocol version announced in ``client-ready``."""
         return self._protocol_version
-
-    @property
-    def state(self) -> TransportState:
-        return self._transport.state
-
-    @property
-    def connected(self) -> bool:
-        """True in the ``connected`` and ``ready`` states."""
-        return self._transport.state in CONNECTED_STATES
 
     @property
     def transport(self) -> Transport:
@@ -234,27 +217,6 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
     def construct_url(self, endpoint: str) -> str:
         """``base_url`` (trailing ``/`` stripped) + ``endpoints[endpoint]``."""
         return self.params.endpoint_url(endpoint)
-
-    # --- events -------------------------------------------------------------------------------------
-
-    def _fire(self, callback: str, *args: Any) -> None:
-        """Call the user callback, then emit its event. Never raises."""
-        handler = self._callbacks.get(callback)
-        if handler is not None:
-            call_handler(handler, *args, tasks=self._tasks)
-        self._emitter.emit(CALLBACK_EVENTS[callback], *args)
-
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(self._log_task_error)
-        return task
-
-    @staticmethod
-    def _log_task_error(task: asyncio.Future[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("background task failed", exc_info=task.exception())
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -313,7 +275,7 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
         Raises :class:`BotAlreadyStartedError` while a session is starting or running and
         :class:`StartBotError` when the request fails.
         """
-        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
+        if self._connecting or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
         request = StartRequest.make(endpoint, request_data, headers, timeout)
         return await self._start_bot(request, AbortSignal())
@@ -346,7 +308,7 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
         return await self._connect(auth)
 
     def _check_can_start(self) -> None:
-        if (self._attempt is not None and self._attempt.running) or self.state in STARTED_STATES:
+        if self._connecting or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
         if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
             check_transition(self.state, TransportState.AUTHENTICATING)
@@ -406,19 +368,6 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
         self._dispatcher.cancel_all(RequestCancelledError())
         await self._safe_transport_disconnect()
 
-    async def disconnect(self) -> None:
-        """End the session (also cancels an in-flight ``connect()``). Safe to call any time."""
-        if self._attempt is not None and self._attempt.running:
-            await self._attempt.stop(AbortError("disconnect() called during connect()"))
-        self._dispatcher.cancel_all(RequestCancelledError())
-        await self._safe_transport_disconnect()
-
-    async def _safe_transport_disconnect(self) -> None:
-        try:
-            await self._transport.disconnect()
-        except Exception:
-            logger.exception("transport.disconnect() failed")
-
     async def disconnect_bot(self) -> None:
         """Ask the bot to leave (``disconnect-bot``); the session itself stays up."""
         self._send(m.disconnect_bot(), ready=True)
@@ -431,123 +380,3 @@ class RTVIClient(EventMethods, MessageMethods, HelperMethods, ConfigMethods, Dev
             )
         if self._attempt is not None:
             self._attempt.on_transport_state(state)
-
-    # --- sending ------------------------------------------------------------------------------------
-
-    def _check_size(self, message: RTVIMessage) -> None:
-        size = message.byte_size()
-        limit = self._transport.max_message_size
-        if size > limit:
-            raise MessageTooLargeError(size, limit)
-
-    def _send(self, message: RTVIMessage, *, ready: bool = False) -> None:
-        if ready and self.state != TransportState.READY:
-            raise BotNotReadyError()
-        if not ready and not self.connected:
-            raise BotNotReadyError("Transport is not connected")
-        self._check_size(message)
-        self._transport.send_message(message)
-
-    async def _request(
-        self, message: RTVIMessage, timeout: float | None = None, *, ready: bool = True
-    ) -> RTVIMessage:
-        return await self._dispatcher.request(
-            message, lambda msg: self._send(msg, ready=ready), timeout
-        )
-
-    # --- inbound messages ---------------------------------------------------------------------------
-
-    def _handle_message(self, raw: Any, strict: bool = False) -> None:
-        """The transport's message handler: validate, then route. Never raises.
-
-        A message not labelled ``rtvi-ai`` is ignored, unless ``strict`` (then it is malformed).
-        """
-        try:
-            message = m.parse_message(raw)
-        except m.NotRTVIMessageError as exc:
-            if strict:
-                self._report_malformed(exc)
-            else:
-                logger.debug("ignoring a message not labelled rtvi-ai")
-            return
-        except InvalidMessageError as exc:
-            self._report_malformed(exc)
-            return
-        try:
-            self._route(message)
-        except Exception:
-            logger.exception("error handling RTVI message %r", message.type)
-
-    def _report_malformed(self, exc: InvalidMessageError) -> None:
-        logger.warning("malformed RTVI message: %s", exc.message)
-        self._fire("on_message_error", m.malformed_report(exc))
-
-    def _route(self, message: RTVIMessage) -> None:
-        """Carry out :func:`rtvi.routing.plan` for ``message``, effect by effect."""
-        request_type: str | None = None
-        for effect in routing.plan(message):
-            match effect:
-                case Call(callback, args):
-                    self._fire(callback, *args)
-                case Step.SETTLE:
-                    request_type = self._dispatcher.request_type(message.id)
-                    self._dispatcher.resolve(message)
-                case Step.BOT_READY:
-                    self._on_bot_ready(message)
-                case Step.FATAL_ERROR:
-                    self._on_fatal_error(message)
-                case Step.UNSUPPORTED:
-                    self._on_error_response(message, request_type)
-                case Step.FUNCTION_CALL:
-                    self.function_calls.dispatch(FunctionCallParams.parse(message.data))
-                case Step.LEGACY_FUNCTION_CALL:
-                    call = FunctionCallParams.parse(message.data, legacy=True)
-                    if not self.function_calls.dispatch(call):
-                        self._offer_to_helpers(message, generic=False)
-                case Step.HELPERS | Step.GENERIC:
-                    self._offer_to_helpers(message, generic=effect is Step.GENERIC)
-                case _:
-                    assert_never(effect)
-
-    def _offer_to_helpers(self, message: RTVIMessage, *, generic: bool) -> None:
-        handled = False
-        for helper in list(self._helpers.values()):
-            try:
-                if message.type in helper.get_message_types():
-                    handled = True
-                    call_handler(helper.handle_message, message, tasks=self._tasks)
-            except Exception:
-                logger.exception("helper %r failed", helper.service)
-        if not handled and generic:
-            self._fire("on_generic_message", message.data)
-
-    def _on_bot_ready(self, message: RTVIMessage) -> None:
-        ready = self._bot_ready = BotReady.parse(message.data)
-        if ready.version is None:
-            version = m.data_field(ready.data, "version")
-            logger.warning("bot-ready without a usable protocol version: %r", version)
-        if self._attempt is not None:
-            self._attempt.complete(ready.data)
-
-    def _on_error_message(self, message: RTVIMessage) -> None:
-        """An ``error`` reported by the transport (not by the bot): same as the bot's."""
-        self._fire("on_error", message)
-        self._on_fatal_error(message)
-
-    def _on_fatal_error(self, message: RTVIMessage) -> None:
-        error = ErrorPayload.parse(message.data)
-        if not error.fatal:
-            return
-        text = error.text or "fatal error"
-        logger.error("fatal error: %s", text)
-        attempt = self._attempt
-        failure = RTVIMessageError(text, message)
-        if attempt is not None and attempt.phase.started and attempt.fail(failure):
-            return  # connect() fails with the reason; its cleanup disconnects
-        self._spawn(self.disconnect())
-
-    def _on_error_response(self, message: RTVIMessage, request_type: str | None) -> None:
-        text = ErrorPayload.parse(message.data).text
-        if is_unsupported_type(text):
-            feature = f"message type {request_type or '?'!r}"
-            self._fire("on_unsupported_feature", UnsupportedFeatureError(feature, "the bot", text))

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from . import messages as m
+from .core import ClientCore
 from .errors import ConfigUpdateError, ErrorResponse
 from .messages import RTVIMessage
-
-if TYPE_CHECKING:
-    from .disconnected import ActionEndpoint
-    from .params import RTVIClientParams
 
 
 class ConfigOption(TypedDict):
@@ -101,28 +98,14 @@ def set_config_options(
     return new_config
 
 
-class ConfigMethods:
+class ConfigMethods(ClientCore):
     """The client's RTVI 0.x configuration methods (``get-config``, ``update-config``,
     ``describe-config``), the helpers above applied to the bot's current config, and 0.x
     actions (``describe_actions``, ``action``: over the transport, or disconnected over HTTP).
 
-    A mixin of :class:`~rtvi.client.RTVIClient`, which provides ``_request``, ``_fire``, the
-    connection state, the params and the action endpoint.
+    One group of :class:`~rtvi.client.RTVIClient`'s methods, over the fields and primitives of
+    :class:`~rtvi.core.ClientCore`.
     """
-
-    if TYPE_CHECKING:
-
-        async def _request(
-            self, message: RTVIMessage, timeout: float | None = None, *, ready: bool = True
-        ) -> RTVIMessage: ...
-
-        def _fire(self, callback: str, *args: Any) -> None: ...
-
-        @property
-        def connected(self) -> bool: ...
-
-        _actions: ActionEndpoint
-        params: RTVIClientParams
 
     async def get_config(self, timeout: float | None = None) -> list[Any]:
         reply = await self._request(m.get_config(), timeout)

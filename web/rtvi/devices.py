@@ -1,20 +1,19 @@
 """The client's device and media methods: each one is the transport's, under the JS name.
 
-A mixin of :class:`~rtvi.client.RTVIClient`, kept apart because it is pure delegation: media
-and devices belong to the transport (:class:`~rtvi.transport.Transport`), the client only
-exposes them.
+One group of :class:`~rtvi.client.RTVIClient`'s methods (over
+:class:`~rtvi.core.ClientCore`), kept apart because it is pure delegation: media and devices
+belong to the transport (:class:`~rtvi.transport.Transport`), the client only exposes them.
 """
 
 from __future__ import annotations
 
-from .transport import DeviceInfo, Tracks, Transport
+from .core import ClientCore
+from .transport import DeviceInfo, Tracks
 
 
-class DeviceMethods:
+class DeviceMethods(ClientCore):
     """``init_devices``, ``get_all_mics/cams/speakers``, ``update_*``, ``selected_*``,
     ``enable_mic/cam/screen_share``, ``is_*_enabled``, ``is_sharing_screen``, ``tracks``."""
-
-    _transport: Transport
 
     async def init_devices(self) -> None:
         await self._transport.init_devices()

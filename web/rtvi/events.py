@@ -255,32 +255,3 @@ class EventEmitter:
             if once and entry in entries:
                 entries.remove(entry)
             call_handler(fn, *args, tasks=self._tasks)
-
-
-class EventMethods:
-    """The client's ``on``/``once``/``off``/``remove_all_listeners``/``listener_count``: a
-    mixin of :class:`~rtvi.client.RTVIClient` over its :class:`EventEmitter`."""
-
-    _emitter: EventEmitter
-
-    @overload
-    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
-
-    @overload
-    def on(self, event: str, handler: H) -> H: ...
-
-    def on(self, event: str, handler: Handler | None = None) -> Any:
-        """Add an event handler (``RTVIEvent`` or its JS name); without one, a decorator."""
-        return self._emitter.on(event, handler)
-
-    def once(self, event: str, handler: H) -> H:
-        return self._emitter.once(event, handler)
-
-    def off(self, event: str, handler: Handler | None = None) -> None:
-        self._emitter.off(event, handler)
-
-    def remove_all_listeners(self, event: str | None = None) -> None:
-        self._emitter.remove_all_listeners(event)
-
-    def listener_count(self, event: str) -> int:
-        return self._emitter.listener_count(event)

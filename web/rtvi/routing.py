@@ -1,14 +1,18 @@
 """Inbound routing: what each RTVI message type does, as one table. Pure: no I/O, no asyncio.
 
-A route is an ordered tuple of effects: :class:`Fire` (call a user callback, which also emits
-its ``RTVIEvent``, with a payload taken from the message) or a :class:`Step` (work the
-client does itself: settle the pending request the message answers, complete ``connect()``,
-run a function call...). :func:`plan` turns a message into the effects to carry out, in order;
-``RTVIClient`` carries them out.
+A route is an ordered tuple of effects: :class:`Fire` (emit an ``RTVIEvent`` and call its user
+callback, with a payload taken from the message) or a :class:`Step` (work the client does
+itself: settle the pending request the message answers, complete ``connect()``, run a function
+call...). :func:`plan` turns a message into the effects to carry out, in order;
+``RTVIClient`` carries them out (:mod:`rtvi.inbound`). A type with no row goes to the helpers,
+else to ``on_generic_message``.
 
-To support a new message type, add a row to :data:`ROUTES` (and its callback to
-``events.RTVIEvent``); a type with no row goes to the helpers, else to ``on_generic_message``.
-"""
+A new inbound message type is three edits, because both enums stay written out member by
+member (so that mypy sees each one): its wire string in ``messages.MessageType``, its event in
+``events.RTVIEvent`` (client-js's name, else the camelCase of the type), and its row in
+:data:`ROUTES`, which names both (a name missing from either enum is a mypy error). The callback
+name derives from the event. ``tests/unit/test_routing.py`` fails while the three disagree: a
+``MessageType`` the bot sends without a row, an event that nothing fires."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .events import EVENT_CALLBACKS, RTVIEvent
 from .messages import BotReady, MessageType, RTVIMessage, data_field
 
 #: The message → the arguments a callback receives.
@@ -52,11 +57,16 @@ def bot_ready(message: RTVIMessage) -> tuple[Any, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Fire:
-    """Call the user callback ``callback`` (and emit its event) with ``payload(message)``
-    (by default the message's ``data``)."""
+    """Call the user callback of ``event`` and emit ``event``, with ``payload(message)`` (by
+    default the message's ``data``)."""
 
-    callback: str
+    event: RTVIEvent
     payload: Payload = data
+
+    @property
+    def callback(self) -> str:
+        """The constructor callback fired with the event (``on_bot_ready`` for ``botReady``)."""
+        return EVENT_CALLBACKS[self.event]
 
 
 class Step(StrEnum):
@@ -84,79 +94,80 @@ Effect = Fire | Step
 Route = tuple[Effect, ...]
 
 T = MessageType
+E = RTVIEvent
 
 #: Every inbound message type the client understands → what it does, in order.
 ROUTES: Mapping[str, Route] = {
     # connect and errors
-    T.BOT_READY: (Step.BOT_READY, Fire("on_bot_ready", bot_ready)),
-    T.ERROR: (Fire("on_error", whole_message), Step.FATAL_ERROR),
-    T.ERROR_RESPONSE: (Step.SETTLE, Fire("on_message_error", whole_message), Step.UNSUPPORTED),
+    T.BOT_READY: (Step.BOT_READY, Fire(E.BOT_READY, bot_ready)),
+    T.ERROR: (Fire(E.ERROR, whole_message), Step.FATAL_ERROR),
+    T.ERROR_RESPONSE: (Step.SETTLE, Fire(E.MESSAGE_ERROR, whole_message), Step.UNSUPPORTED),
     # replies to requests
-    T.CONFIG: (Step.SETTLE, Fire("on_config", key("config"))),
-    T.CONFIG_AVAILABLE: (Step.SETTLE, Fire("on_config_describe")),
-    T.ACTIONS_AVAILABLE: (Step.SETTLE, Fire("on_actions_available")),
+    T.CONFIG: (Step.SETTLE, Fire(E.CONFIG, key("config"))),
+    T.CONFIG_AVAILABLE: (Step.SETTLE, Fire(E.CONFIG_DESCRIBE)),
+    T.ACTIONS_AVAILABLE: (Step.SETTLE, Fire(E.ACTIONS_AVAILABLE)),
     T.ACTION_RESPONSE: (Step.SETTLE,),
     T.APPEND_TO_CONTEXT_RESULT: (Step.SETTLE,),
-    T.SERVER_RESPONSE: (Step.SETTLE, Fire("on_server_response")),
+    T.SERVER_RESPONSE: (Step.SETTLE, Fire(E.SERVER_RESPONSE)),
     # speaking and muting
-    T.USER_STARTED_SPEAKING: (Fire("on_user_started_speaking", no_args),),
-    T.USER_STOPPED_SPEAKING: (Fire("on_user_stopped_speaking", no_args),),
-    T.BOT_STARTED_SPEAKING: (Fire("on_bot_started_speaking", no_args),),
-    T.BOT_STOPPED_SPEAKING: (Fire("on_bot_stopped_speaking", no_args),),
-    T.USER_MUTE_STARTED: (Fire("on_user_mute_started", no_args),),
-    T.USER_MUTE_STOPPED: (Fire("on_user_mute_stopped", no_args),),
+    T.USER_STARTED_SPEAKING: (Fire(E.USER_STARTED_SPEAKING, no_args),),
+    T.USER_STOPPED_SPEAKING: (Fire(E.USER_STOPPED_SPEAKING, no_args),),
+    T.BOT_STARTED_SPEAKING: (Fire(E.BOT_STARTED_SPEAKING, no_args),),
+    T.BOT_STOPPED_SPEAKING: (Fire(E.BOT_STOPPED_SPEAKING, no_args),),
+    T.USER_MUTE_STARTED: (Fire(E.USER_MUTE_STARTED, no_args),),
+    T.USER_MUTE_STOPPED: (Fire(E.USER_MUTE_STOPPED, no_args),),
     # transcripts and text
-    T.USER_TRANSCRIPTION: (Fire("on_user_transcript"),),
-    T.BOT_TRANSCRIPTION: (Fire("on_bot_transcript"),),
-    T.BOT_OUTPUT: (Fire("on_bot_output"),),
-    T.USER_LLM_TEXT: (Fire("on_user_llm_text"),),
-    T.BOT_LLM_TEXT: (Fire("on_bot_llm_text"), Fire("on_bot_text")),  # on_bot_text: 0.2 alias
-    T.BOT_LLM_STARTED: (Fire("on_bot_llm_started", no_args),),
-    T.BOT_LLM_STOPPED: (Fire("on_bot_llm_stopped", no_args),),
-    T.BOT_TTS_TEXT: (Fire("on_bot_tts_text"),),
-    T.BOT_TTS_STARTED: (Fire("on_bot_tts_started", no_args),),
-    T.BOT_TTS_STOPPED: (Fire("on_bot_tts_stopped", no_args),),
-    T.BOT_LLM_SEARCH_RESPONSE: (Fire("on_bot_llm_search_response"),),
+    T.USER_TRANSCRIPTION: (Fire(E.USER_TRANSCRIPT),),
+    T.BOT_TRANSCRIPTION: (Fire(E.BOT_TRANSCRIPT),),
+    T.BOT_OUTPUT: (Fire(E.BOT_OUTPUT),),
+    T.USER_LLM_TEXT: (Fire(E.USER_LLM_TEXT),),
+    T.BOT_LLM_TEXT: (Fire(E.BOT_LLM_TEXT), Fire(E.BOT_TEXT)),  # on_bot_text: 0.2 alias
+    T.BOT_LLM_STARTED: (Fire(E.BOT_LLM_STARTED, no_args),),
+    T.BOT_LLM_STOPPED: (Fire(E.BOT_LLM_STOPPED, no_args),),
+    T.BOT_TTS_TEXT: (Fire(E.BOT_TTS_TEXT),),
+    T.BOT_TTS_STARTED: (Fire(E.BOT_TTS_STARTED, no_args),),
+    T.BOT_TTS_STOPPED: (Fire(E.BOT_TTS_STOPPED, no_args),),
+    T.BOT_LLM_SEARCH_RESPONSE: (Fire(E.BOT_LLM_SEARCH_RESPONSE),),
     # service events
-    T.METRICS: (Fire("on_metrics"),),
-    T.SERVER_MESSAGE: (Fire("on_server_message"),),
-    T.STORAGE_ITEM_STORED: (Fire("on_storage_item_stored"),),
-    T.UI_COMMAND: (Fire("on_ui_command"),),
-    T.UI_JOB_GROUP: (Fire("on_ui_job_group"),),
-    T.SYSTEM_LOG: (Fire("on_system_log", key("text")),),
+    T.METRICS: (Fire(E.METRICS),),
+    T.SERVER_MESSAGE: (Fire(E.SERVER_MESSAGE),),
+    T.STORAGE_ITEM_STORED: (Fire(E.STORAGE_ITEM_STORED),),
+    T.UI_COMMAND: (Fire(E.UI_COMMAND),),
+    T.UI_JOB_GROUP: (Fire(E.UI_JOB_GROUP),),
+    T.SYSTEM_LOG: (Fire(E.SYSTEM_LOG, key("text")),),
     # RTVI 2.x (pipecat 1.14): what the user said or typed, raw VAD, interruptions
-    T.USER_INPUT: (Fire("on_user_input"),),
-    T.VAD_USER_STARTED_SPEAKING: (Fire("on_vad_user_started_speaking", no_args),),
-    T.VAD_USER_STOPPED_SPEAKING: (Fire("on_vad_user_stopped_speaking", no_args),),
-    T.BOT_INTERRUPTED: (Fire("on_bot_interrupted", no_args),),
+    T.USER_INPUT: (Fire(E.USER_INPUT),),
+    T.VAD_USER_STARTED_SPEAKING: (Fire(E.VAD_USER_STARTED_SPEAKING, no_args),),
+    T.VAD_USER_STOPPED_SPEAKING: (Fire(E.VAD_USER_STOPPED_SPEAKING, no_args),),
+    T.BOT_INTERRUPTED: (Fire(E.BOT_INTERRUPTED, no_args),),
     # RTVI 2.x: raw pipeline text and audio, as each service produced it
-    T.STT_RAW_TEXT: (Fire("on_stt_raw_text"),),
-    T.LLM_RAW_TEXT: (Fire("on_llm_raw_text"),),
-    T.TTS_RAW_TEXT: (Fire("on_tts_raw_text"),),
-    T.BOT_LLM_MARKER: (Fire("on_bot_llm_marker"),),
-    T.BOT_TTS_AUDIO: (Fire("on_bot_tts_audio"),),
-    T.USER_AUDIO_LEVEL: (Fire("on_user_audio_level", key("value")),),
-    T.BOT_AUDIO_LEVEL: (Fire("on_bot_audio_level", key("value")),),
+    T.STT_RAW_TEXT: (Fire(E.STT_RAW_TEXT),),
+    T.LLM_RAW_TEXT: (Fire(E.LLM_RAW_TEXT),),
+    T.TTS_RAW_TEXT: (Fire(E.TTS_RAW_TEXT),),
+    T.BOT_LLM_MARKER: (Fire(E.BOT_LLM_MARKER),),
+    T.BOT_TTS_AUDIO: (Fire(E.BOT_TTS_AUDIO),),
+    T.USER_AUDIO_LEVEL: (Fire(E.USER_AUDIO_LEVEL, key("value")),),
+    T.BOT_AUDIO_LEVEL: (Fire(E.BOT_AUDIO_LEVEL, key("value")),),
     # function calls: RTVI 1.x
-    T.LLM_FUNCTION_CALL_STARTED: (Fire("on_llm_function_call_started"),),
+    T.LLM_FUNCTION_CALL_STARTED: (Fire(E.LLM_FUNCTION_CALL_STARTED),),
     T.LLM_FUNCTION_CALL_IN_PROGRESS: (
-        Fire("on_llm_function_call_in_progress"),
+        Fire(E.LLM_FUNCTION_CALL_IN_PROGRESS),
         Step.FUNCTION_CALL,
     ),
-    T.LLM_FUNCTION_CALL_STOPPED: (Fire("on_llm_function_call_stopped"),),
+    T.LLM_FUNCTION_CALL_STOPPED: (Fire(E.LLM_FUNCTION_CALL_STOPPED),),
     # function calls and JSON completions: RTVI 0.x (also handled by LLMHelper)
-    T.LLM_FUNCTION_CALL: (Fire("on_llm_function_call"), Step.LEGACY_FUNCTION_CALL),
+    T.LLM_FUNCTION_CALL: (Fire(E.LLM_FUNCTION_CALL), Step.LEGACY_FUNCTION_CALL),
     T.LLM_FUNCTION_CALL_START: (
-        Fire("on_llm_function_call_start", key("function_name")),
+        Fire(E.LLM_FUNCTION_CALL_START, key("function_name")),
         Step.HELPERS,
     ),
-    T.LLM_JSON_COMPLETION: (Fire("on_llm_json_completion"), Step.HELPERS),
+    T.LLM_JSON_COMPLETION: (Fire(E.LLM_JSON_COMPLETION), Step.HELPERS),
 }
 
 #: What a type without a row does.
 UNKNOWN_ROUTE: Route = (Step.GENERIC,)
 
-del T
+del T, E
 
 
 def route(msg_type: str) -> Route:

@@ -2,46 +2,32 @@
 requests, ``send_text``, ``send_dtmf``, ``send_file``, the UI worker messages, and the deprecated
 ``append_to_context``.
 
-A mixin of :class:`~rtvi.client.RTVIClient`, which provides ``_send`` and ``_request`` (the
-transport, size and readiness checks) and the session's ``bot-ready`` and start reply. A message
-the bot's protocol cannot serve is refused at once here (:mod:`rtvi.features`), nothing is sent.
+One group of :class:`~rtvi.client.RTVIClient`'s methods, over the fields and primitives of
+:class:`~rtvi.core.ClientCore` (``_send`` and ``_request`` do the transport, size and readiness
+checks). A message the bot's protocol cannot serve is refused at once here
+(:mod:`rtvi.features`), nothing is sent.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import messages as m
+from .core import ClientCore
 from .errors import BotNotReadyError
 from .features import Feature, check, dtmf_uses_buttons
-from .http.base import HTTPAdapter
-from .messages import BotReady, MessageType, RTVIMessage
-from .start import StartReply, upload_file
+from .messages import MessageType, RTVIMessage
+from .start import upload_file
 from .state import TransportState
 
 #: The keys ``send_dtmf`` accepts (pipecat's ``KeypadEntry``).
 DTMF_KEYS = frozenset("0123456789*#")
 
 
-class MessageMethods:
+class MessageMethods(ClientCore):
     """Fire-and-forget messages and requests to the bot (all need the ``ready`` state)."""
-
-    _bot_ready: BotReady | None
-    _start: StartReply | None
-    _http: HTTPAdapter
-
-    if TYPE_CHECKING:
-
-        @property
-        def state(self) -> TransportState: ...
-
-        def _send(self, message: RTVIMessage, *, ready: bool = False) -> None: ...
-
-        async def _request(
-            self, message: RTVIMessage, timeout: float | None = None, *, ready: bool = True
-        ) -> RTVIMessage: ...
 
     def send_message(self, message: RTVIMessage) -> None:
         """Send any RTVI message, fire-and-forget (requires ``ready``)."""

@@ -6,9 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from ..core import ClientCore
 from ..errors import RTVIError
 from ..events import call_handler
-from ..functions import FunctionCallHandler, FunctionCalls
+from ..functions import FunctionCallHandler
 from ..messages import RTVIMessage
 
 if TYPE_CHECKING:
@@ -47,13 +48,11 @@ class RTVIClientHelper(ABC):
             call_handler(handler, *args)
 
 
-class HelperMethods:
+class HelperMethods(ClientCore):
     """The client's helper registry (``register_helper``, ``get_helper``,
     ``unregister_helper``) and its function-call handler registration, which delegates to
-    :class:`~rtvi.functions.FunctionCalls`: a mixin of :class:`~rtvi.client.RTVIClient`."""
-
-    _helpers: dict[str, RTVIClientHelper]
-    function_calls: FunctionCalls
+    :class:`~rtvi.functions.FunctionCalls`: one group of :class:`~rtvi.client.RTVIClient`'s
+    methods, over :class:`~rtvi.core.ClientCore`."""
 
     def register_helper(self, service: str, helper: RTVIClientHelper) -> RTVIClientHelper:
         if not isinstance(helper, RTVIClientHelper):
