@@ -293,11 +293,15 @@ class AnalyserNode(AudioNode):
 
 
 class AudioContext:
-    """``new AudioContext()``; ``audioWorklet`` is the browser's own object."""
+    """``new AudioContext()``."""
 
     def __init__(self) -> None:
         self.js = js_global().AudioContext.new()
-        self.audioWorklet = self.js.audioWorklet
+
+    @property
+    def audioWorklet(self) -> Any:
+        """The browser's ``AudioWorklet`` (absent outside a secure context)."""
+        return self.js.audioWorklet
 
     @property
     def state(self) -> str:
@@ -332,3 +336,16 @@ def module_url(source: str) -> str:
     js = js_global()
     blob = js.Blob.new(to_js_object([source]), to_js_object({"type": "text/javascript"}))
     return str(js.URL.createObjectURL(blob))
+
+
+# --- fetch (for ``rtvi.http.fetch``) -----------------------------------------------------------
+
+
+def TextDecoder(label: str = "utf-8") -> Any:
+    """``new TextDecoder(label)``."""
+    return js_global().TextDecoder.new(label)
+
+
+def AbortController() -> Any:
+    """``new AbortController()``."""
+    return js_global().AbortController.new()

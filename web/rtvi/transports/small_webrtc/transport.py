@@ -393,9 +393,8 @@ def _deprecated_policy(
         DeprecationWarning,
         stacklevel=3,
     )
-    changes: dict[str, Any] = {}
-    if attempts is not None:
-        changes["attempts"] = attempts
-    if delay is not None:
-        changes["delay"] = delay
-    return dataclasses.replace(policy, **changes)
+    return dataclasses.replace(
+        policy,
+        attempts=policy.attempts if attempts is None else attempts,
+        delay=policy.delay if delay is None else delay,
+    )
