@@ -13,7 +13,10 @@ and says only how: :meth:`~SessionTransport._new_session` (the target from the a
 - the bot left (``on_bot_disconnected`` once per session, then disconnect), and giving up
   after the reconnects (a fatal ``error``, bot-disconnected, disconnect).
 
-Pure asyncio: nothing here touches ``js``, so the lifecycle is unit-tested in CPython.
+A session is a :class:`TransportSession` (its tasks, reconnect attempts, bot and the
+``bot_left`` / ``closed`` flags), subclassed by each transport (``small_webrtc.session.Session``,
+``websocket.socket.SocketSession``). Pure asyncio: nothing here touches ``js``, so the lifecycle
+is unit-tested in CPython (``tests/unit/test_transport_lifecycle.py``, on a fake clock).
 """
 
 from __future__ import annotations
