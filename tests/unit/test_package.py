@@ -13,7 +13,12 @@ from rtvi.http.stdlib import StdlibAdapter
 
 PACKAGE = Path(rtvi.__file__).resolve().parent
 # The only modules allowed to touch the browser (each imports it lazily).
-BROWSER_MODULES = {"http/fetch.py", "transports/small_webrtc.py", "transports/_browser.py"}
+BROWSER_MODULES = {
+    "http/fetch.py",
+    "transports/small_webrtc.py",
+    "transports/_browser.py",
+    "transports/_interop.py",
+}
 
 
 def test_public_names_resolve() -> None:

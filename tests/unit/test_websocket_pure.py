@@ -82,3 +82,16 @@ def test_camera_and_screen_are_unsupported_and_options_checked() -> None:
     assert ws.is_cam_enabled is False
     with pytest.raises(ValueError):
         WebSocketTransport(sample_rate=0)
+
+
+def test_target_resolution_is_a_pure_rule() -> None:
+    from rtvi.transports.websocket.target import NoWebSocketURLError, resolve_ws_url
+
+    assert resolve_ws_url({"ws_url": "/ws"}, option=None, base="https://h/app/") == "wss://h/ws"
+    assert resolve_ws_url({}, option="ws://o/ws", base=None) == "ws://o/ws"
+    assert resolve_ws_url({"wsUrl": "ws://b/ws"}, option="ws://o/ws", base=None) == "ws://b/ws"
+    assert resolve_ws_url({"ws_url": "ws://b/ws?a=1", "token": "t"}, option=None, base=None) == (
+        "ws://b/ws?a=1&token=t"
+    )
+    with pytest.raises(NoWebSocketURLError):
+        resolve_ws_url({"ws_url": ""}, option=None, base="http://h")

@@ -53,6 +53,15 @@ class TransportStartError(RTVIError):
     default_message = "Unable to connect to transport"
 
 
+class TransportNotConnectedError(RTVIError):
+    """A message was sent while the transport's pipe is not open (e.g. during a reconnect).
+
+    One class for every transport; the message names the pipe (data channel, WebSocket).
+    """
+
+    default_message = "The transport is not connected"
+
+
 class BotNotReadyError(RTVIError):
     """A method that needs a ready session was called in another state."""
 

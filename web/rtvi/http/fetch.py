@@ -35,6 +35,8 @@ class FetchResponse(HTTPResponse):
         import js
         from pyodide.ffi import JsException, to_js
 
+        from ..transports._browser import TextDecoder
+
         if self._consumed:
             raise HTTPError("response body already read")
         self._consumed = True
@@ -42,7 +44,7 @@ class FetchResponse(HTTPResponse):
         if body is None:
             return
         reader = body.getReader()
-        decoder = js.TextDecoder.new("utf-8")
+        decoder = TextDecoder("utf-8")
         stream_opts = to_js({"stream": True}, dict_converter=js.Object.fromEntries)
         done = False
         try:
@@ -86,9 +88,11 @@ class FetchAdapter:
         import js
         from pyodide.ffi import JsException, to_js
 
+        from ..transports._browser import AbortController
+
         if abort is not None and abort.aborted:
             raise AbortError()
-        controller = js.AbortController.new()
+        controller = AbortController()
         init: dict[str, Any] = {
             "method": method.upper(),
             "mode": "cors",

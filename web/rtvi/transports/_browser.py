@@ -1,21 +1,12 @@
-"""The browser's WebRTC objects, reached through Pyodide's JS interop.
+"""The browser's objects (WebRTC, WebSocket, Web Audio), reached through Pyodide's JS interop.
 
 Small wrappers named after the objects they wrap and keeping the W3C method names
-(``pc.createOffer()``, ``dc.readyState``), as aiortc does, so a reader who knows the browser API
-knows this code. A wrapper has only W3C members (plus ``js``, the wrapped object, and
-``listeners``); what the browser API lacks is a plainly named function beside them
-(:func:`wait_ice_gathering`, :func:`inbound_packets`, :func:`max_message_size`). Everything here
-runs only under Pyodide; ``js`` and ``pyodide`` are imported
-lazily so that ``import rtvi`` keeps working in CPython.
-
-Two interop rules are enforced in one place:
-
-- A Python callable handed to JS must be a proxy made with ``create_proxy`` and later
-  destroyed, or it either never fires (a borrowed proxy) or leaks. :class:`ProxyRegistry`
-  creates and destroys them and counts the live ones (``live_proxies()``), so tests can prove
-  that connect/disconnect cycles release everything.
-- Python data handed to JS goes through :func:`to_js_object` (plain JS objects, and no hidden
-  PyProxies for things that cannot be converted).
+(``pc.createOffer()``, ``dc.readyState``, ``ws.send()``), as aiortc does, so a reader who knows
+the browser API knows this code. A wrapper has only W3C members (plus ``js``, the wrapped
+object, and ``listeners``); what the browser API lacks is a plainly named function beside them
+(:func:`wait_ice_gathering`, :func:`inbound_packets`, :func:`max_message_size`). This is the one
+module that constructs browser objects (``X.new(...)``). Everything here runs only under
+Pyodide; the interop rules (proxies, conversions) are :mod:`._interop`'s, re-exported here.
 """
 
 from __future__ import annotations
@@ -26,137 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# Re-exported: pages and tests count the live proxies here (``_browser.live_proxies()``).
+from ._interop import PROXIES as PROXIES
+from ._interop import Listeners, js_global, js_value, to_js_object
+from ._interop import live_proxies as live_proxies
+
 logger = logging.getLogger("rtvi.transports.webrtc")
-
-
-# --- lazy access to the browser --------------------------------------------------------------
-
-
-def js_global() -> Any:
-    """The ``js`` module (the page's ``globalThis``); only importable under Pyodide."""
-    import js
-
-    return js
-
-
-def _ffi() -> Any:
-    import pyodide.ffi
-
-    return pyodide.ffi
-
-
-def js_value(value: Any) -> Any:
-    """``value``, or ``None`` for JS ``null``/``undefined`` (Pyodide gives ``jsnull`` for null)."""
-    if value is None or type(value).__name__ == "JsNull":
-        return None
-    return value
-
-
-def js_error_text(exc: BaseException) -> str:
-    """``"NotAllowedError: Permission denied"`` from a JS exception (or any exception)."""
-    js_error = getattr(exc, "js_error", None)
-    if js_error is not None:
-        name = getattr(js_error, "name", "") or "Error"
-        message = getattr(js_error, "message", "") or ""
-        return f"{name}: {message}" if message else str(name)
-    return str(exc) or type(exc).__name__
-
-
-def to_js_object(value: Any) -> Any:
-    """Python data (dicts, lists, str, numbers, JS objects) as plain JS objects and arrays."""
-    ffi = _ffi()
-    return ffi.to_js(value, dict_converter=js_global().Object.fromEntries, create_pyproxies=False)
-
-
-def to_py(value: Any) -> Any:
-    """A JS value as Python data (objects become dicts); ``None`` stays ``None``."""
-    value = js_value(value)
-    if value is None:
-        return None
-    converter = getattr(value, "to_py", None)
-    return converter() if converter is not None else value
-
-
-def now_ms() -> int:
-    """``Date.now()``: wall-clock milliseconds (what the keepalive carries)."""
-    return int(js_global().Date.now())
-
-
-# --- proxies ---------------------------------------------------------------------------------
-
-
-class ProxyRegistry:
-    """Creates, destroys and counts the JS proxies of Python callables."""
-
-    def __init__(self) -> None:
-        self._live: dict[int, Any] = {}
-        self.created = 0
-        self.destroyed = 0
-
-    @property
-    def live(self) -> int:
-        return len(self._live)
-
-    def create(self, func: Callable[..., Any]) -> Any:
-        proxy = _ffi().create_proxy(func)
-        self._live[id(proxy)] = proxy
-        self.created += 1
-        return proxy
-
-    def destroy(self, proxy: Any) -> None:
-        if self._live.pop(id(proxy), None) is None:
-            return
-        self.destroyed += 1
-        try:
-            proxy.destroy()
-        except Exception:  # already destroyed by someone else
-            logger.debug("proxy was already destroyed", exc_info=True)
-
-
-#: Every proxy the browser transport hands to JS goes through this registry.
-PROXIES = ProxyRegistry()
-
-
-def live_proxies() -> int:
-    """How many JS proxies created by the transport are alive right now."""
-    return PROXIES.live
-
-
-def _guarded(handler: Callable[[Any], Any], what: str) -> Callable[[Any], None]:
-    """A JS-called handler must not throw into the browser: log instead."""
-
-    def call(event: Any = None) -> None:
-        try:
-            handler(event)
-        except Exception:
-            logger.exception("%s handler failed", what)
-
-    return call
-
-
-class Listeners:
-    """Event listeners added to JS event targets, removed and released together."""
-
-    def __init__(self, registry: ProxyRegistry = PROXIES) -> None:
-        self._registry = registry
-        self._added: list[tuple[Any, str, Any]] = []
-
-    def __len__(self) -> int:
-        return len(self._added)
-
-    def add(self, target: Any, event: str, handler: Callable[[Any], Any]) -> None:
-        proxy = self._registry.create(_guarded(handler, event))
-        target.addEventListener(event, proxy)
-        self._added.append((target, event, proxy))
-
-    def clear(self) -> None:
-        while self._added:
-            target, event, proxy = self._added.pop()
-            try:
-                target.removeEventListener(event, proxy)
-            except Exception:
-                logger.debug("removeEventListener(%s) failed", event, exc_info=True)
-            self._registry.destroy(proxy)
 
 
 class EventTarget:
@@ -314,7 +180,7 @@ _packets_counter_fn: Any = None
 def _packets_counter() -> Any:
     global _packets_counter_fn
     if _packets_counter_fn is None:
-        _packets_counter_fn = js_global().Function.new("pc", "kind", _PACKETS_COUNTER)
+        _packets_counter_fn = js_function("pc", "kind", _PACKETS_COUNTER)
     return _packets_counter_fn
 
 
@@ -352,3 +218,134 @@ async def wait_ice_gathering(pc: RTCPeerConnection, timeout: float) -> bool:
             return False
         await asyncio.sleep(0.01)
     return True
+
+
+# --- WebSocket -------------------------------------------------------------------------------
+
+
+class WebSocket(EventTarget):
+    CONNECTING = 0
+    OPEN = 1
+
+    def __init__(self, url: str) -> None:
+        super().__init__(js_global().WebSocket.new(url))
+
+    @property
+    def url(self) -> str:
+        return str(self.js.url)
+
+    @property
+    def readyState(self) -> int:
+        return int(self.js.readyState)
+
+    def send(self, data: bytes | str) -> None:
+        """Text as a text message; bytes as one binary message (copied into JS)."""
+        self.js.send(data if isinstance(data, str) else to_js_object(data))
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Remove our listeners, then close (a socket we close fires no events at us)."""
+        self.listeners.clear()
+        try:
+            self.js.close(code, reason)
+        except Exception:
+            logger.debug("WebSocket close failed", exc_info=True)
+
+
+# --- Media Capture and Web Audio --------------------------------------------------------------
+
+
+def media_stream(*tracks: Any) -> Any:
+    """``new MediaStream(tracks)`` (``None`` tracks are left out)."""
+    return js_global().MediaStream.new(to_js_object([t for t in tracks if t is not None]))
+
+
+class AudioNode:
+    def __init__(self, node: Any) -> None:
+        self.js = node
+
+    def connect(self, destination: AudioNode) -> None:
+        self.js.connect(destination.js)
+
+    def disconnect(self) -> None:
+        self.js.disconnect()
+
+
+class AudioWorkletNode(AudioNode):
+    def __init__(self, context: AudioContext, name: str, options: Mapping[str, Any]) -> None:
+        super().__init__(js_global().AudioWorkletNode.new(context.js, name, to_js_object(options)))
+        self.port = self.js.port  # a MessagePort
+
+
+class MediaStreamAudioDestinationNode(AudioNode):
+    @property
+    def stream(self) -> Any:
+        return self.js.stream
+
+
+class AnalyserNode(AudioNode):
+    @property
+    def fftSize(self) -> int:
+        return int(self.js.fftSize)
+
+    @fftSize.setter
+    def fftSize(self, size: int) -> None:
+        self.js.fftSize = size
+
+
+class AudioContext:
+    """``new AudioContext()``."""
+
+    def __init__(self) -> None:
+        self.js = js_global().AudioContext.new()
+
+    @property
+    def audioWorklet(self) -> Any:
+        """The browser's ``AudioWorklet`` (absent outside a secure context)."""
+        return self.js.audioWorklet
+
+    @property
+    def state(self) -> str:
+        return str(self.js.state)
+
+    async def resume(self) -> None:
+        await self.js.resume()
+
+    async def close(self) -> None:
+        await self.js.close()
+
+    def createMediaStreamSource(self, stream: Any) -> AudioNode:
+        return AudioNode(self.js.createMediaStreamSource(stream))
+
+    def createMediaStreamDestination(self) -> MediaStreamAudioDestinationNode:
+        return MediaStreamAudioDestinationNode(self.js.createMediaStreamDestination())
+
+    def createAnalyser(self) -> AnalyserNode:
+        return AnalyserNode(self.js.createAnalyser())
+
+
+# --- code made at run time ---------------------------------------------------------------------
+
+
+def js_function(*params_and_body: str) -> Any:
+    """``new Function(...params, body)``: JS that keeps per-sample work out of Python."""
+    return js_global().Function.new(*params_and_body)
+
+
+def module_url(source: str) -> str:
+    """A ``blob:`` URL of JavaScript ``source`` (an AudioWorklet module)."""
+    js = js_global()
+    blob = js.Blob.new(to_js_object([source]), to_js_object({"type": "text/javascript"}))
+    return str(js.URL.createObjectURL(blob))
+
+
+# --- fetch (for ``rtvi.http.fetch``) -----------------------------------------------------------
+
+
+def TextDecoder(label: str = "utf-8") -> Any:
+    """``new TextDecoder(label)``."""
+    return js_global().TextDecoder.new(label)
+
+
+def AbortController() -> Any:
+    """``new AbortController()``."""
+    return js_global().AbortController.new()

@@ -14,7 +14,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..transport import DeviceInfo
-from ._browser import Listeners, js_error_text, js_global, js_value, to_js_object, to_py
+from ._browser import AudioContext, js_function, media_stream
+from ._interop import Listeners, js_error_text, js_global, js_value, to_js_object, to_py
 
 logger = logging.getLogger("rtvi.transports.webrtc")
 
@@ -93,10 +94,6 @@ def track_device_id(track: Any) -> str | None:
     settings = to_py(track.getSettings()) or {}
     device_id = settings.get("deviceId")
     return str(device_id) if device_id else None
-
-
-def media_stream(*tracks: Any) -> Any:
-    return js_global().MediaStream.new(to_js_object([t for t in tracks if t is not None]))
 
 
 class LocalMedia:
@@ -247,14 +244,14 @@ class MediaElement:
 class AudioLevelMeter:
     """RMS level (0..1) of one audio track, computed in JS by an ``AnalyserNode``."""
 
-    def __init__(self, context: Any, track: Any) -> None:
+    def __init__(self, context: AudioContext, track: Any) -> None:
         self.track = track
         self._source = context.createMediaStreamSource(media_stream(track))
-        self._analyser = context.createAnalyser()
-        self._analyser.fftSize = 1024
+        analyser = context.createAnalyser()
+        analyser.fftSize = 1024
         # Analyser only: never connected to the destination, so nothing is played twice.
-        self._source.connect(self._analyser)
-        self._read = js_global().Function.new("analyser", _RMS_READER)(self._analyser)
+        self._source.connect(analyser)
+        self._read = js_function("analyser", _RMS_READER)(analyser.js)
 
     def level(self) -> float:
         return float(self._read())
@@ -270,7 +267,7 @@ class AudioLevels:
     """One ``AudioContext`` with a meter per named source (``"local"``, ``"bot"``)."""
 
     def __init__(self) -> None:
-        self._context: Any = None
+        self._context: AudioContext | None = None
         self._meters: dict[str, AudioLevelMeter] = {}
 
     def watch(self, name: str, track: Any) -> None:
@@ -281,13 +278,13 @@ class AudioLevels:
         if track is None:
             return
         if self._context is None:
-            self._context = js_global().AudioContext.new()
-        if str(self._context.state) == "suspended":
+            self._context = AudioContext()
+        if self._context.state == "suspended":
             _spawn(self._resume(self._context))
         self._meters[name] = AudioLevelMeter(self._context, track)
 
     @staticmethod
-    async def _resume(context: Any) -> None:
+    async def _resume(context: AudioContext) -> None:
         try:
             await context.resume()
         except Exception as exc:
@@ -306,7 +303,7 @@ class AudioLevels:
             _spawn(self._close_context(context))
 
     @staticmethod
-    async def _close_context(context: Any) -> None:
+    async def _close_context(context: AudioContext) -> None:
         try:
             await context.close()
         except Exception:

@@ -11,7 +11,7 @@ every second, then the client sends ``client-ready``. The bot may ask to ``reneg
 (a new offer on the same connection) or say ``peerLeft`` (bot disconnected, then we
 disconnect). ICE ``failed`` (or ``disconnected`` for longer than a grace period, or no bot audio
 for ``media_timeout``) recreates the peer connection with ``restart_pc: true``, at most
-``reconnect_attempts`` times in a row; then the transport reports an error and disconnects.
+``reconnect.attempts`` times in a row; then the transport reports an error and disconnects.
 
 Media stays in the browser: the bot's audio plays in an ``<audio>`` element (its video, if any,
 in a ``<video>`` element), levels come from WebAudio analysers. Every JS proxy the transport
@@ -23,12 +23,12 @@ The package, one concept per module:
 - ``signalling``: pure wire formats (bundle → target, offer, answer, trickle, channel text);
 - ``offer_client``: the offer endpoint over HTTP, with its timeouts;
 - ``session``: one ``connect()``'s peer connection, data channel and tasks;
-- ``recovery``: a lost connection is rebuilt (``restart_pc``) or the session ends;
-- ``bot_media``: the bot's tracks as played, and the audio levels;
-- ``devices``: the local mic, camera and screen.
+- ``recovery``: a lost connection is rebuilt (``restart_pc``) or the session ends.
 
-The reconnect policy and the liveness watch are shared by every transport:
-:mod:`rtvi.transports.reconnect`, :mod:`rtvi.transports.liveness`. ``js`` is imported only when
+Shared with the WebSocket transport: the session lifecycle (:mod:`rtvi.transports.lifecycle`),
+the devices and bot media (:mod:`rtvi.transports.browser_transport`, ``devices``,
+``bot_media``) and the reconnect policy (:mod:`rtvi.transports.reconnect`). The liveness watch
+(:mod:`rtvi.transports.liveness`) is this transport's alone (docs/websocket.md says why). ``js`` is imported only when
 a browser object is first made, so this package imports anywhere.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...errors import RTVIError, TransportStartError, error_text
 from ...http.base import HTTPAdapter, HTTPResponse, HTTPTimeoutError
-from .._browser import js_error_text
+from .._interop import js_error_text
 
 
 class OfferClient:

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .._browser import inbound_packets, js_error_text, now_ms
+from .._browser import inbound_packets
+from .._interop import js_error_text, now_ms
 from ..liveness import LivenessTimings, LivenessWatch, PacketSample
 from ..reconnect import reconnect
 from .session import Session

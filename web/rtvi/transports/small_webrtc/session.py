@@ -17,18 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import AbortError, RTVIError, TransportStartError
-from ...transport import Participant
 from .._browser import (
     RTCDataChannel,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
     ice_candidate,
-    js_value,
     wait_ice_gathering,
 )
-from ..reconnect import ReconnectAttempts, ReconnectPolicy
-from ..tasks import TaskSet
+from .._interop import js_value
+from ..lifecycle import TransportSession
+from ..reconnect import ReconnectPolicy
 from .offer_client import OfferClient
 from .signalling import (
     DATA_CHANNEL_LABEL,
@@ -55,7 +54,7 @@ class SessionEvents:
     on_channel_message: Callable[[Session, Any], None]
 
 
-class Session:
+class Session(TransportSession):
     """The peer connection, data channel and tasks of one ``connect()``."""
 
     def __init__(
@@ -70,6 +69,7 @@ class Session:
         open_timeout: float = 15.0,
         reconnect: ReconnectPolicy | None = None,
     ) -> None:
+        super().__init__(reconnect or ReconnectPolicy(), bot_id="", log=logger)
         self.target = target
         self.offer = offer
         self.events = events
@@ -84,15 +84,6 @@ class Session:
         self.channel_open: asyncio.Future[None] | None = None
         self.negotiation = asyncio.Lock()
         self.trickle = TrickleQueue()
-        self.tasks = TaskSet(logger)
-        self.attempts = ReconnectAttempts(reconnect or ReconnectPolicy())
-        self.bot = Participant(id="", name="bot")
-        self.bot_left = False  # bot-disconnected was reported (once per session)
-        self.closed = False
-
-    @property
-    def reconnecting(self) -> bool:
-        return self.attempts.running
 
     @property
     def channel_is_open(self) -> bool:

@@ -2,45 +2,43 @@
 
 The parts, one concept each: :mod:`.signalling` (pure wire formats), :mod:`.offer_client` (the
 offer endpoint over HTTP), :mod:`.session` (one connect()'s peer connection), :mod:`.recovery`
-(lost connections: rebuild or give up), :mod:`.bot_media` (the bot's tracks and the audio
-levels), :mod:`.devices` (mic, camera, screen). This module creates them, maps their events to
-the client's callbacks and sets the transport states.
+(lost connections: rebuild or give up); shared with the WebSocket transport:
+:mod:`~rtvi.transports.bot_media` (the bot's tracks and the audio levels) and
+:mod:`~rtvi.transports.devices` (mic, camera, screen). This module creates them and maps their events to
+the client's callbacks; the session lifecycle (connect, disconnect, the bot leaving, giving up)
+is :class:`~rtvi.transports.lifecycle.SessionTransport`'s, shared with the WebSocket transport.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...abort import AbortSignal
 from ...errors import (
     AbortError,
     MessageTooLargeError,
     RTVIError,
-    TransportStartError,
+    TransportNotConnectedError,
     UnsupportedFeatureError,
 )
 from ...messages import RTVIMessage
-from ...state import TransportState
 from ...transport import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BotTracks,
     DeviceInfo,
     LocalTracks,
     Tracks,
-    Transport,
     transport_error,
 )
-from .._browser import js_error_text, js_value, max_message_size
-from ..common import open_or_abort, report_levels, switch_speaker
+from .._browser import max_message_size
+from .._interop import js_value
+from ..browser_transport import BrowserTransport
 from ..liveness import LivenessTimings
 from ..media import enumerate_devices
 from ..reconnect import ReconnectPolicy
-from ..tasks import TaskSet
-from .bot_media import BotMedia
-from .devices import LocalDevices
 from .offer_client import OfferClient
 from .recovery import Recovery
 from .session import Session, SessionEvents
@@ -54,14 +52,13 @@ from .signalling import (
 
 logger = logging.getLogger("rtvi.transports.webrtc")
 
+#: The default reconnect policy: 3 recreations in a row, 1 s apart.
+DEFAULT_RECONNECT = ReconnectPolicy(attempts=3, delay=1.0)
 
-class TransportNotConnectedError(RTVIError):
-    """A message was sent while the data channel is not open (e.g. during a reconnect)."""
-
-    default_message = "The data channel is not open"
+__all__ = ["SmallWebRTCTransport", "TransportNotConnectedError"]
 
 
-class SmallWebRTCTransport(Transport):
+class SmallWebRTCTransport(BrowserTransport[Session]):
     """WebRTC transport for Pipecat's SmallWebRTC bots, in the browser (Pyodide).
 
     Options (all keyword):
@@ -85,9 +82,14 @@ class SmallWebRTCTransport(Transport):
       ``open_timeout`` (15, offer answered → data channel open), ``ice_disconnected_grace``
       (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (2,
       no bot audio packets for that long also means a lost connection; ``None`` turns this
-      off, e.g. for bots that send no audio), ``reconnect_delay`` (1),
-      ``keepalive_interval`` (1), ``audio_level_interval`` (0.1); ``reconnect_attempts`` (3).
+      off, e.g. for bots that send no audio), ``keepalive_interval`` (1),
+      ``audio_level_interval`` (0.1).
+    - ``reconnect``: a :class:`~rtvi.transports.reconnect.ReconnectPolicy` (default 3
+      recreations in a row, 1 s apart). ``reconnect_attempts`` / ``reconnect_delay`` are its
+      deprecated spellings (they still work, with a ``DeprecationWarning``).
     """
+
+    pipe_name = "WebRTC"
 
     def __init__(
         self,
@@ -105,13 +107,20 @@ class SmallWebRTCTransport(Transport):
         open_timeout: float = 15.0,
         ice_disconnected_grace: float = 2.0,
         media_timeout: float | None = 2.0,
-        reconnect_attempts: int = 3,
-        reconnect_delay: float = 1.0,
+        reconnect: ReconnectPolicy | None = None,
+        reconnect_attempts: int | None = None,
+        reconnect_delay: float | None = None,
         keepalive_interval: float = 1.0,
         audio_level_interval: float = 0.1,
         screen_share: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            logger,
+            kinds=("audio", "video"),
+            audio_element=audio_element,
+            video_element=video_element,
+            audio_level_interval=audio_level_interval,
+        )
         self.offer_url = offer_url or webrtc_url
         self.offer_url_template = offer_url_template
         self.ice_servers = [dict(s) for s in ice_servers] if ice_servers is not None else None
@@ -122,26 +131,11 @@ class SmallWebRTCTransport(Transport):
         self.open_timeout = open_timeout
         self.ice_disconnected_grace = ice_disconnected_grace
         self.media_timeout = media_timeout
-        self.reconnect_attempts = reconnect_attempts
-        self.reconnect_delay = reconnect_delay
+        self.reconnect_policy = _deprecated_policy(
+            reconnect or DEFAULT_RECONNECT, reconnect_attempts, reconnect_delay
+        )
         self.keepalive_interval = keepalive_interval
-        self.audio_level_interval = audio_level_interval
         self.screen_share = screen_share
-        self._session: Session | None = None
-        self._background = TaskSet(logger)
-        self._devices = LocalDevices(
-            self,
-            attach=self._attach_track,
-            send_status=self._send_track_status,
-            watch_level=lambda track: self._media.watch_local(track),
-            spawn=self._start_background,
-        )
-        self._media = BotMedia(
-            audio_element=audio_element,
-            video_element=video_element,
-            local_mic=lambda: self._devices.track("audio"),
-            spawn=self._start_background,
-        )
         self._recovery = Recovery(lambda: self._session, self._timings, self._give_up)
         self._events = SessionEvents(
             on_track=self._on_track,
@@ -175,11 +169,6 @@ class SmallWebRTCTransport(Transport):
         session = self._session
         return session.dc.js if session and session.dc else None
 
-    @property
-    def audio_element(self) -> Any:
-        """The ``<audio>`` element the bot plays in (created on first access if none given)."""
-        return self._media.element("audio").element
-
     def set_audio_element(self, element: Any) -> None:
         """Play the bot's audio in ``element`` (element or CSS selector) from now on."""
         self._media.set_audio_element(element)
@@ -188,59 +177,7 @@ class SmallWebRTCTransport(Transport):
         """Play the bot's video in ``element`` (element or CSS selector) from now on."""
         self._media.set_video_element(element)
 
-    @property
-    def local_audio_level(self) -> float:
-        """Latest microphone level (RMS, 0..1); 0 when not measured."""
-        return self._media.levels.get("local", 0.0)
-
-    @property
-    def bot_audio_level(self) -> float:
-        """Latest bot audio level (RMS, 0..1) as played; 0 when not measured."""
-        return self._media.levels.get("bot", 0.0)
-
-    # --- lifecycle --------------------------------------------------------------------------
-
-    async def init_devices(self) -> None:
-        self.state = TransportState.INITIALIZING
-        await self._devices.init()
-        self.state = TransportState.INITIALIZED
-
-    async def connect(self, auth_bundle: Any, abort: AbortSignal) -> None:
-        if self._session is not None:
-            raise TransportStartError("already connected: disconnect() first")
-        target = self.resolve_target(auth_bundle)
-        self.state = TransportState.CONNECTING
-        session = self._new_session(target)
-        self._session = session
-        await open_or_abort(
-            session.open(),
-            abort,
-            cleanup=lambda: self._forget_session(session),
-            what="WebRTC",
-            describe=js_error_text,
-        )
-        if self._session is not session:  # disconnect() won the race
-            raise AbortError()
-        self._recovery.start(session)
-        self._report_levels(session)
-        self.state = TransportState.CONNECTED
-        self.callbacks.on_connected()
-        self.callbacks.on_bot_connected(session.bot)
-
-    async def disconnect(self) -> None:
-        session, self._session = self._session, None
-        if session is None and self.state in (
-            TransportState.DISCONNECTED,
-            TransportState.DISCONNECTING,
-        ):
-            self._devices.release()
-            return
-        self.state = TransportState.DISCONNECTING
-        if session is not None:
-            await self._close_session(session)
-        self._devices.release()
-        self.state = TransportState.DISCONNECTED
-        self.callbacks.on_disconnected()
+    # --- the pipe ----------------------------------------------------------------------------
 
     def send_message(self, message: RTVIMessage) -> None:
         self.send_text(message.to_json())
@@ -249,7 +186,7 @@ class SmallWebRTCTransport(Transport):
         """Send one text message on the data channel, refusing what SCTP would choke on."""
         session = self._session
         if session is None or not session.channel_is_open:
-            raise TransportNotConnectedError()
+            raise TransportNotConnectedError("The data channel is not open")
         size = len(text.encode("utf-8"))
         if size > self.max_message_size:
             raise MessageTooLargeError(size, self.max_message_size)
@@ -275,46 +212,15 @@ class SmallWebRTCTransport(Transport):
 
     # --- devices ----------------------------------------------------------------------------
 
-    async def get_all_mics(self) -> list[DeviceInfo]:
-        return await enumerate_devices("audioinput")
-
     async def get_all_cams(self) -> list[DeviceInfo]:
         return await enumerate_devices("videoinput")
-
-    async def get_all_speakers(self) -> list[DeviceInfo]:
-        return await enumerate_devices("audiooutput")
-
-    async def update_mic(self, device_id: str) -> None:
-        await self._devices.switch("audio", device_id)
 
     async def update_cam(self, device_id: str) -> None:
         await self._devices.switch("video", device_id)
 
-    async def update_speaker(self, device_id: str) -> None:
-        await switch_speaker(
-            self._media.set_speaker,
-            enumerate_devices,
-            self.callbacks,
-            device_id,
-            type(self).__name__,
-        )
-
-    @property
-    def selected_mic(self) -> DeviceInfo | None:
-        return self._devices.selected("audio")
-
     @property
     def selected_cam(self) -> DeviceInfo | None:
         return self._devices.selected("video")
-
-    @property
-    def selected_speaker(self) -> DeviceInfo | None:
-        speaker = self._media.speaker_id
-        return DeviceInfo(device_id=speaker, kind="audiooutput") if speaker is not None else None
-
-    def enable_mic(self, enable: bool) -> None:
-        super().enable_mic(enable)
-        self._devices.set_enabled("audio", enable)
 
     def enable_cam(self, enable: bool) -> None:
         super().enable_cam(enable)
@@ -349,13 +255,8 @@ class SmallWebRTCTransport(Transport):
 
     # --- the session's wiring ---------------------------------------------------------------
 
-    async def _forget_session(self, session: Session) -> None:
-        """A connect() failed or was aborted: close ``session`` and let it go."""
-        await self._close_session(session)
-        if self._session is session:
-            self._session = None
-
-    def _new_session(self, target: ConnectionTarget) -> Session:
+    def _new_session(self, auth_bundle: Any) -> Session:
+        target = self.resolve_target(auth_bundle)
         http = self.options.http if self._options is not None else None
         if http is None:
             from ...http import default_adapter
@@ -370,25 +271,19 @@ class SmallWebRTCTransport(Transport):
             screen_share=self.screen_share,
             ice_gathering_timeout=self.ice_gathering_timeout,
             open_timeout=self.open_timeout,
-            reconnect=ReconnectPolicy(self.reconnect_attempts, self.reconnect_delay),
+            reconnect=self.reconnect_policy,
         )
+
+    async def _open(self, session: Session) -> None:
+        await session.open()
+
+    def _opened(self, session: Session) -> None:
+        self._recovery.start(session)
+        super()._opened(session)
 
     def _timings(self) -> LivenessTimings:
         return LivenessTimings(
             self.keepalive_interval, self.media_timeout, self.ice_disconnected_grace
-        )
-
-    def _report_levels(self, session: Session) -> None:
-        callbacks, media = self.callbacks, self._media
-        session.tasks.start(
-            report_levels(
-                media.meters().level,
-                media.levels,
-                self.audio_level_interval,
-                lambda: not session.closed,
-                callbacks.on_local_audio_level,
-                lambda level: callbacks.on_remote_audio_level(level, session.bot),
-            )
         )
 
     async def _attach_track(self, kind: str, track: Any) -> bool:
@@ -458,37 +353,48 @@ class SmallWebRTCTransport(Transport):
             logger.warning("renegotiation failed: %s", exc.message)
             self.callbacks.on_error(transport_error(f"renegotiation failed: {exc.message}"))
 
-    # --- the end of a session -------------------------------------------------------------
-
-    async def _give_up(self, session: Session, text: str) -> None:
-        """The connection is lost for good: a fatal error, bot-disconnected, disconnect."""
-        logger.warning(text)
-        self.callbacks.on_error(transport_error(text, fatal=True))
-        self._report_bot_left(session)
-        await self.disconnect()
-
-    def _bot_left(self, session: Session) -> None:
-        if session.closed or self._session is not session or session.bot_left:
-            return
-        self._report_bot_left(session)
-        self._start_background(self.disconnect())
-
-    def _report_bot_left(self, session: Session) -> None:
-        """bot-disconnected, once: peerLeft is usually followed by the channel closing."""
-        if not session.bot_left:
-            session.bot_left = True
-            self.callbacks.on_bot_disconnected(session.bot)
-
     # --- teardown ---------------------------------------------------------------------------
 
     async def _close_session(self, session: Session) -> None:
-        if session.closed:
-            return
         session.close()
-        for track in self._media.tracks():
-            self.callbacks.on_track_stopped(track, session.bot)
-        self._media.release()
+        self._stop_bot_media(session)
         await session.tasks.wait()
 
-    def _start_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        return self._background.start(coro)
+    # --- deprecated options ---------------------------------------------------------------
+
+    @property
+    def reconnect_attempts(self) -> int:
+        """Deprecated: ``reconnect_policy.attempts``."""
+        return self.reconnect_policy.attempts
+
+    @reconnect_attempts.setter
+    def reconnect_attempts(self, attempts: int) -> None:
+        self.reconnect_policy = _deprecated_policy(self.reconnect_policy, attempts, None)
+
+    @property
+    def reconnect_delay(self) -> float:
+        """Deprecated: ``reconnect_policy.delay``."""
+        return self.reconnect_policy.delay
+
+    @reconnect_delay.setter
+    def reconnect_delay(self, delay: float) -> None:
+        self.reconnect_policy = _deprecated_policy(self.reconnect_policy, None, delay)
+
+
+def _deprecated_policy(
+    policy: ReconnectPolicy, attempts: int | None, delay: float | None
+) -> ReconnectPolicy:
+    """``policy`` with the old ``reconnect_attempts`` / ``reconnect_delay`` applied (warned)."""
+    if attempts is None and delay is None:
+        return policy
+    warnings.warn(
+        "reconnect_attempts / reconnect_delay are deprecated: "
+        "use reconnect=ReconnectPolicy(attempts=..., delay=...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return dataclasses.replace(
+        policy,
+        attempts=policy.attempts if attempts is None else attempts,
+        delay=policy.delay if delay is None else delay,
+    )

@@ -1,6 +1,6 @@
 """The WebSocket transport (Pipecat's protobuf WebSocket): ``WebSocketTransport``.
 
-``protobuf`` (the frame codec) is pure and imports anywhere; the retry policy is the shared
+``protobuf`` (the frame codec) and ``target`` (bundle → URL) are pure and import anywhere; the retry policy is the shared
 :class:`~rtvi.transports.reconnect.ReconnectPolicy` (re-exported here); the transport itself is
 loaded on first access, as ``SmallWebRTCTransport`` is.
 """

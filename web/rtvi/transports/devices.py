@@ -3,8 +3,9 @@
 A device is opened only when it is enabled (complaint #9/#15: a disabled mic is never opened);
 switching opens the new one and stops the old; the lists are reported again on ``devicechange``.
 The screen is shared with ``getDisplayMedia``, one start/stop at a time. What to do with a new
-track on the current connection (``replaceTrack``, ``trackStatus``) is the host's business: see
-:class:`DeviceHost`.
+track on the current connection (``replaceTrack`` and ``trackStatus`` for WebRTC, the capture
+worklet for WebSocket) is the host's business: see :class:`DeviceHost`. Shared by both browser
+transports; a WebSocket has only the mic (``kinds=("audio",)``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
-from ...state import TransportState
-from ...transport import DeviceInfo, Participant, TransportCallbacks
-from .._browser import Listeners, js_error_text
-from ..common import report_device_lists
-from ..media import (
+from ..state import TransportState
+from ..transport import DeviceInfo, Participant, TransportCallbacks
+from ._interop import Listeners, js_error_text
+from .common import report_device_lists
+from .media import (
     DeviceWatcher,
     LocalMedia,
     enumerate_devices,
@@ -27,12 +28,16 @@ from ..media import (
     track_device_id,
 )
 
-logger = logging.getLogger("rtvi.transports.webrtc")
+logger = logging.getLogger("rtvi.transports")
 
 #: The local participant, as reported with local tracks.
 LOCAL = Participant(id="local", name="local", local=True)
 
 _INPUT_KIND = {"audio": "audioinput", "video": "videoinput"}
+
+
+async def _not_attached(kind: str, track: Any) -> bool:
+    return False
 
 
 class DeviceHost(Protocol):
@@ -56,19 +61,22 @@ class LocalDevices:
 
     ``attach(kind, track)`` puts a track on the current connection (False when there is none or
     it has no such sender), ``send_status(kind, enabled)`` sends ``trackStatus``,
-    ``watch_level(track)`` meters a new mic, ``spawn(coro)`` runs a background task.
+    ``watch_level(track)`` meters a new mic, ``spawn(coro)`` runs a background task;
+    ``kinds``: the local devices the transport carries (``"audio"``, ``"video"``).
     """
 
     def __init__(
         self,
         host: DeviceHost,
         *,
-        attach: Callable[[str, Any], Awaitable[bool]],
-        send_status: Callable[[str, bool], None],
+        attach: Callable[[str, Any], Awaitable[bool]] = _not_attached,
+        send_status: Callable[[str, bool], None] = lambda kind, enabled: None,
         watch_level: Callable[[Any], None],
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        kinds: Sequence[str] = ("audio", "video"),
     ) -> None:
         self.host = host
+        self.kinds = tuple(kinds)
         self._attach = attach
         self._send_status = send_status
         self._watch_level = watch_level
@@ -96,11 +104,8 @@ class LocalDevices:
     async def init(self) -> None:
         """Open what is enabled (and not open yet), watch for changes, report the lists."""
         local = self._media()
-        for kind, wanted in (
-            ("audio", self.host.is_mic_enabled),
-            ("video", self.host.is_cam_enabled),
-        ):
-            if wanted and local.track(kind) is None:
+        for kind in self.kinds:
+            if self._enabled(kind) and local.track(kind) is None:
                 await self.acquire(kind)
         if self._watcher is None:
             self._watcher = DeviceWatcher(self._on_device_change)
@@ -116,12 +121,15 @@ class LocalDevices:
             logger.warning("cannot open the %s device: %s", kind, js_error_text(exc))
             callbacks.on_device_error(exc)
             raise
-        track.enabled = self.host.is_mic_enabled if kind == "audio" else self.host.is_cam_enabled
+        track.enabled = self._enabled(kind)
         await self._attach(kind, track)
         if kind == "audio":
             self._watch_level(track)
         callbacks.on_track_started(track, LOCAL)
         return track
+
+    def _enabled(self, kind: str) -> bool:
+        return self.host.is_mic_enabled if kind == "audio" else self.host.is_cam_enabled
 
     async def switch(self, kind: str, device_id: str) -> None:
         """``update_mic`` / ``update_cam``: a new track from ``device_id``."""
@@ -201,7 +209,7 @@ class LocalDevices:
         await report_device_lists(
             enumerate_devices,
             self.host.callbacks,
-            ("audioinput", "videoinput", "audiooutput"),
+            (*(_INPUT_KIND[kind] for kind in self.kinds), "audiooutput"),
             js_error_text,
         )
 

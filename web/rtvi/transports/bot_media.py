@@ -2,7 +2,8 @@
 
 Bot audio plays in an ``<audio>`` element (a hidden one is created unless one is given), bot video
 only in a given ``<video>`` element; the speaker is chosen with ``setSinkId`` on that one audio
-element. Levels come from one WebAudio context (``media.AudioLevels``), metered in JS.
+element. Levels come from one WebAudio context (``media.AudioLevels``), metered in JS. Shared by
+both browser transports (a WebSocket's bot track is its player worklet's output).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..media import AudioLevels, MediaElement, media_stream
+from ._browser import media_stream
+from .media import AudioLevels, MediaElement
 
 
 class BotMedia:

@@ -1,0 +1,141 @@
+"""``BrowserTransport``: what both browser transports offer alike over the page's media.
+
+The local devices (:class:`~rtvi.transports.devices.LocalDevices`: mic, and for WebRTC camera and
+screen) and the bot's media (:class:`~rtvi.transports.bot_media.BotMedia`: its element, the
+speaker, the audio levels) are the same objects in both; so are the ``Transport`` methods on top
+of them (device lists, switching, the levels loop of a session) and the bot tracks' end. A
+transport says how a new local track reaches its pipe (:meth:`BrowserTransport._attach_track`)
+and whether the bot is told (:meth:`BrowserTransport._send_track_status`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from ..state import TransportState
+from ..transport import DeviceInfo
+from ._interop import js_error_text
+from .bot_media import BotMedia
+from .common import report_levels, switch_speaker
+from .devices import LocalDevices
+from .lifecycle import S, SessionTransport
+from .media import enumerate_devices
+
+
+class BrowserTransport(SessionTransport[S]):
+    """A :class:`SessionTransport` with ``LocalDevices`` and ``BotMedia``."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        *,
+        kinds: Sequence[str],
+        audio_element: Any = None,
+        video_element: Any = None,
+        audio_level_interval: float = 0.1,
+    ) -> None:
+        super().__init__(log, js_error_text)
+        self.audio_level_interval = audio_level_interval
+        self._devices = LocalDevices(
+            self,
+            attach=self._attach_track,
+            send_status=self._send_track_status,
+            watch_level=lambda track: self._media.watch_local(track),
+            spawn=self._start_background,
+            kinds=kinds,
+        )
+        self._media = BotMedia(
+            audio_element=audio_element,
+            video_element=video_element,
+            local_mic=lambda: self._devices.track("audio"),
+            spawn=self._start_background,
+        )
+
+    # --- what a transport says -------------------------------------------------------------
+
+    async def _attach_track(self, kind: str, track: Any) -> bool:
+        """Put a new local ``track`` on the current pipe; False when there is none for it."""
+        return False
+
+    def _send_track_status(self, kind: str, enabled: bool) -> None:
+        """Tell the bot a local track was enabled or disabled (if the protocol says so)."""
+
+    # --- the bot's media and the levels ----------------------------------------------------
+
+    @property
+    def audio_element(self) -> Any:
+        """The ``<audio>`` element the bot plays in (created on first access if none given)."""
+        return self._media.element("audio").element
+
+    @property
+    def local_audio_level(self) -> float:
+        """Latest microphone level (RMS, 0..1); 0 when not measured."""
+        return self._media.levels.get("local", 0.0)
+
+    @property
+    def bot_audio_level(self) -> float:
+        """Latest bot audio level (RMS, 0..1) as played; 0 when not measured."""
+        return self._media.levels.get("bot", 0.0)
+
+    def _opened(self, session: S) -> None:
+        """Report the levels every ``audio_level_interval`` while ``session`` lives."""
+        callbacks, media = self.callbacks, self._media
+        session.tasks.start(
+            report_levels(
+                media.meters().level,
+                media.levels,
+                self.audio_level_interval,
+                lambda: not session.closed,
+                callbacks.on_local_audio_level,
+                lambda level: callbacks.on_remote_audio_level(level, session.bot),
+            )
+        )
+
+    def _stop_bot_media(self, session: S) -> None:
+        """The bot's tracks are reported stopped; the elements and meters are released."""
+        for track in self._media.tracks():
+            self.callbacks.on_track_stopped(track, session.bot)
+        self._media.release()
+
+    # --- devices ---------------------------------------------------------------------------
+
+    async def init_devices(self) -> None:
+        self.state = TransportState.INITIALIZING
+        await self._devices.init()
+        self.state = TransportState.INITIALIZED
+
+    def _release_devices(self) -> None:
+        self._devices.release()
+
+    async def get_all_mics(self) -> list[DeviceInfo]:
+        return await enumerate_devices("audioinput")
+
+    async def get_all_speakers(self) -> list[DeviceInfo]:
+        return await enumerate_devices("audiooutput")
+
+    async def update_mic(self, device_id: str) -> None:
+        await self._devices.switch("audio", device_id)
+
+    async def update_speaker(self, device_id: str) -> None:
+        await switch_speaker(
+            self._media.set_speaker,
+            enumerate_devices,
+            self.callbacks,
+            device_id,
+            type(self).__name__,
+        )
+
+    @property
+    def selected_mic(self) -> DeviceInfo | None:
+        return self._devices.selected("audio")
+
+    @property
+    def selected_speaker(self) -> DeviceInfo | None:
+        speaker = self._media.speaker_id
+        return DeviceInfo(device_id=speaker, kind="audiooutput") if speaker is not None else None
+
+    def enable_mic(self, enable: bool) -> None:
+        super().enable_mic(enable)
+        self._devices.set_enabled("audio", enable)  # a muted track: the bot hears silence
