@@ -114,13 +114,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         from pyrtvi_server.doctor import report
 
-        text, complete = report(Settings.from_env())
+        try:
+            text, complete = report(Settings.from_env())
+        except ValueError as exc:
+            print(f"pyrtvi: {exc}", file=sys.stderr)
+            return 2
         print(text)
         return 0 if complete else 1
     if args.command == "setup-bot":
         try:
             botenv.create(args.bot_pipecat_version or Settings.from_env().bot_pipecat_version)
-        except botenv.BotEnvError as exc:
+        except (ValueError, botenv.BotEnvError) as exc:
             print(f"pyrtvi: {exc}", file=sys.stderr)
             return 2
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,6 +116,24 @@ def test_first_use_shows_its_steps_and_says_what_to_do_when_pip_cannot(
     )
     assert "--bot-python PATH" in err.splitlines()[-1]
     assert not (cache / ".pyrtvi-installed").exists()
+
+
+def test_runtime_is_served_precompressed_from_the_wheel(
+    serve_installed: Callable[..., InstalledServer], installed: Installed
+) -> None:
+    """pip writes the boot build after the runtime (setup.py orders them): the server takes the
+    wheel's .br files as fresh, instead of serving the 9.6 MB wasm uncompressed."""
+    server = serve_installed("--bot", "none")
+    runtime = installed.share / "runtime" / "pyodide"
+    version = json.loads((runtime / "package.json").read_text())["version"]
+    reply = httpx.get(
+        f"{server.url}/runtime/pyodide/{version}/pyodide.asm.wasm",
+        headers={"Accept-Encoding": "br"},
+        timeout=30,
+    )
+    assert reply.headers["content-encoding"] == "br"
+    side = installed.share / "runtime_boot" / "precompressed" / "pyodide" / version
+    assert len(reply.content) == (side / "pyodide.asm.wasm.br").stat().st_size
 
 
 def test_embedded_bot_runs_from_the_installed_wheel(
