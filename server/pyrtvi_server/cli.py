@@ -103,7 +103,11 @@ def ready_bot(settings: Settings) -> Settings:
             f"espeak-ng is not on PATH: the embedded bot speaks with it; {botenv.ESPEAK_HINT}, "
             "or talk to your own bot with --bot-url URL"
         )
-    if settings.bot_python is not None or botenv.is_ready(settings.bot_pipecat_version):
+    if settings.bot_python is not None:
+        if not settings.bot_python.exists():
+            raise botenv.BotEnvError(f"the bot's Python {settings.bot_python} does not exist")
+        return settings
+    if botenv.is_ready(settings.bot_pipecat_version):
         return settings
     python = botenv.create(settings.bot_pipecat_version)
     return dataclasses.replace(settings, bot_python=python)

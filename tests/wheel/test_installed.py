@@ -118,7 +118,7 @@ def test_first_use_shows_its_steps_and_says_what_to_do_when_pip_cannot(
     assert not (cache / ".pyrtvi-installed").exists()
 
 
-def test_runtime_is_served_precompressed_from_the_wheel(
+def test_runtime_precompressed_and_the_embed_urls_are_served_from_the_wheel(
     serve_installed: Callable[..., InstalledServer], installed: Installed
 ) -> None:
     """pip writes the boot build after the runtime (setup.py orders them): the server takes the
@@ -134,6 +134,9 @@ def test_runtime_is_served_precompressed_from_the_wheel(
     assert reply.headers["content-encoding"] == "br"
     side = installed.share / "runtime_boot" / "precompressed" / "pyodide" / version
     assert len(reply.content) == (side / "pyodide.asm.wasm.br").stat().st_size
+    # What the embed snippet and the example page ask for (docs/embedding.md).
+    for path in ("/pyscript/core.js", "/pyscript.json", "/examples/embed.html", "/py/rtvi.zip"):
+        assert httpx.get(server.url + path, follow_redirects=True).status_code == 200, path
 
 
 def test_embedded_bot_runs_from_the_installed_wheel(
