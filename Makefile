@@ -12,7 +12,7 @@ RUNNER_PIPECAT := 1.14.0
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup setup-test system-deps lint typecheck unit pytest bench clean boot-build
+.PHONY: run test setup setup-test system-deps lint typecheck unit pytest bench clean boot-build dist
 
 run: setup
 	$(BIN)/pyrtvi serve --host $(HOST) --port $(PORT) --bot-pipecat $(BOT_PIPECAT)
@@ -70,6 +70,15 @@ bench/js/dist/bench-client.js: bench/js/package.json bench/js/package-lock.json 
 bench/wsjs/dist/ws-client.js: bench/wsjs/package.json bench/wsjs/package-lock.json bench/wsjs/entry.js
 	cd bench/wsjs && npm ci --no-audit --no-fund && npm run --silent build
 
+# dist/pyrtvi-<version>.tar.gz and dist/pyrtvi-<version>-py3-none-any.whl, the wheel built from
+# the sdist as pip would build it (setup.py: `npm ci` and the boot build inside it, so node is
+# needed here, never to use the wheel). build/lib is setuptools' staging: emptied so that no
+# file of an earlier build slips in.
+dist: $(VENV)/.installed
+	rm -rf dist build/lib build/bdist.*
+	$(BIN)/python -m build
+	@ls -l dist
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -94,10 +103,12 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 		--disable-error-code untyped-decorator tests/runner_bot/bot.py
 
 # Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
-# which breaks the asyncio tests (pytest-asyncio) that would come after it.
+# which breaks the asyncio tests (pytest-asyncio) that would come after it. tests/wheel (the
+# wheel built and installed into a fresh virtualenv; its console in Chromium) runs with the
+# browser tests.
 pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit tests/server $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/browser tests/wheel $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit -q
@@ -106,4 +117,4 @@ bench: setup-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venvs node_modules build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venvs node_modules build dist .pytest_cache .mypy_cache .ruff_cache

@@ -73,16 +73,21 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYRTVI_BOOT": SUITE_BOOT, **self.env},
         )
+        return self.wait_healthy("server")
+
+    def wait_healthy(self, what: str) -> LiveServer:
+        """Wait for the started process's `/health`; stop it and raise if it exits or is late."""
+        assert self.process is not None
         deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
+                raise RuntimeError(f"{what} exited early:\n{self.log()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:
                     return self
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"server not healthy in time:\n{self.log()}")
+        raise RuntimeError(f"{what} not healthy in time:\n{self.log()}")
 
     def bot_pid(self) -> int:
         """The embedded bot: this server's child process running pyrtvi_bot."""

@@ -21,9 +21,12 @@ from typing import IO
 
 import httpx
 
-#: `server/`, which holds the `pyrtvi_bot` package (put on the child's PYTHONPATH).
-SERVER_DIR = Path(__file__).resolve().parents[1]
-REPO_ROOT = SERVER_DIR.parent
+from pyrtvi_server.config import LOCATIONS
+
+#: The directory holding the `pyrtvi_bot` package (put on the child's PYTHONPATH): `server/` in a
+#: checkout, the installed wheel's copy otherwise (kept out of the server's own site-packages:
+#: the bot's environment pins other versions of the same packages).
+SERVER_DIR = LOCATIONS.bot_source_dir
 HEALTH_POLL_SECONDS = 0.1
 
 
@@ -31,9 +34,12 @@ class BotStartError(RuntimeError):
     """The bot process exited or did not become healthy in time."""
 
 
-def bot_python(pipecat_version: str, root: Path = REPO_ROOT) -> Path:
-    """The Python of the bot environment for a pipecat version: `.venvs/bot-<version>/bin/python`."""
-    return root / ".venvs" / f"bot-{pipecat_version}" / "bin" / "python"
+def bot_python(pipecat_version: str, root: Path | None = None) -> Path:
+    """The Python of the bot environment for a pipecat version: `<root>/.venvs/bot-<version>/...`
+    for a checkout at `root`; without one, the default place (`LOCATIONS.bot_envs`: the
+    checkout's `.venvs`, or the user's cache directory when installed from the wheel)."""
+    envs = root / ".venvs" if root is not None else LOCATIONS.bot_envs
+    return envs / f"bot-{pipecat_version}" / "bin" / "python"
 
 
 def _parent_death_signal() -> Callable[[], object] | None:
@@ -119,7 +125,7 @@ class BotProcess:
         self.process = subprocess.Popen(
             cmd,
             env=env,
-            cwd=REPO_ROOT,
+            cwd=SERVER_DIR.parent,  # the checkout's root; the installed wheel's share/
             stdin=subprocess.DEVNULL,
             stdout=self._log or None,
             stderr=self._log or None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyrtvi_server import botproc, runner
-from pyrtvi_server.config import REPO_ROOT, Settings, server_config_options
+from pyrtvi_server.config import Settings, server_config_options
 from pyrtvi_server.guard import Secrets
 from pyrtvi_server.upstream import ProxyError, Upstream
 
@@ -150,7 +150,7 @@ class RemoteBot(BotService):
 
 
 def bot_python(settings: Settings) -> Path:
-    return settings.bot_python or botproc.bot_python(settings.bot_pipecat_version, REPO_ROOT)
+    return settings.bot_python or botproc.bot_python(settings.bot_pipecat_version)
 
 
 class EmbeddedBot(BotService):

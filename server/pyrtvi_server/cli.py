@@ -1,16 +1,26 @@
-"""`pyrtvi serve`: one command for the page, the runtime, the RTVI endpoints and the default bot."""
+"""`pyrtvi serve`: one command for the page, the runtime, the RTVI endpoints and the default bot.
+`pyrtvi doctor`: what is found and what to do about what is not. `pyrtvi setup-bot`: make the
+embedded bot's environment now (installed from the wheel, `pyrtvi serve` makes it on first use)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from pyrtvi_server import __version__
+from pyrtvi_server import __version__, botenv
 from pyrtvi_server.boot import BOOT_MODES
 from pyrtvi_server.bots import BotSetupError
-from pyrtvi_server.config import Settings
+from pyrtvi_server.config import (
+    BOT_PIPECAT,
+    BrokenInstallError,
+    Settings,
+    check_install,
+    in_checkout,
+)
 from pyrtvi_server.runtime import RuntimeMissingError
 
 
@@ -39,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--bot-pipecat",
         dest="bot_pipecat_version",
-        help="pipecat version of the embedded bot (PYRTVI_BOT_PIPECAT, default 0.0.108)",
+        help=f"pipecat version of the embedded bot (PYRTVI_BOT_PIPECAT, default {BOT_PIPECAT})",
+    )
+    serve.add_argument(
+        "--bot-python",
+        type=Path,
+        help="Python of an environment with the embedded bot's packages (PYRTVI_BOT_PYTHON; "
+        "default: the checkout's .venvs/bot-<version>, or one made under the user's cache "
+        "directory on first use)",
     )
     serve.add_argument(
         "--allowed-origin",
@@ -63,20 +80,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="the same as --boot plain (PYRTVI_FAST_BOOT=0)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands.add_parser(
+        "doctor",
+        help="say what is found (runtime, boot build, Chromium, espeak-ng, the bot's environment) "
+        "and what to do about each missing piece; exit status 1 if something is missing",
+    )
+    setup_bot = commands.add_parser(
+        "setup-bot",
+        help="make the embedded bot's environment now, under the user's cache directory",
+    )
+    setup_bot.add_argument("--bot-pipecat", dest="bot_pipecat_version", default=None)
     return parser
+
+
+def ready_bot(settings: Settings) -> Settings:
+    """Installed from the wheel, the embedded bot's default environment is made on first use
+    (pip's progress shown) and espeak-ng must be there; a checkout's `make run` does both."""
+    if settings.bot_mode != "embedded" or in_checkout():
+        return settings
+    if botenv.espeak_ng() is None:
+        raise botenv.BotEnvError(
+            f"espeak-ng is not on PATH: the embedded bot speaks with it; {botenv.ESPEAK_HINT}, "
+            "or talk to your own bot with --bot-url URL"
+        )
+    if settings.bot_python is not None:
+        if not settings.bot_python.exists():
+            raise botenv.BotEnvError(f"the bot's Python {settings.bot_python} does not exist")
+        return settings
+    if botenv.is_ready(settings.bot_pipecat_version):
+        return settings
+    python = botenv.create(settings.bot_pipecat_version)
+    return dataclasses.replace(settings, bot_python=python)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {
-        key: getattr(args, key)
-        for key in ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version", "boot")
-    }
+    if args.command == "doctor":
+        from pyrtvi_server.doctor import report
+
+        try:
+            text, complete = report(Settings.from_env())
+        except ValueError as exc:
+            print(f"pyrtvi: {exc}", file=sys.stderr)
+            return 2
+        print(text)
+        return 0 if complete else 1
+    if args.command == "setup-bot":
+        try:
+            botenv.create(args.bot_pipecat_version or Settings.from_env().bot_pipecat_version)
+        except (ValueError, botenv.BotEnvError) as exc:
+            print(f"pyrtvi: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    return serve(args)
+
+
+def serve(args: argparse.Namespace) -> int:
+    keys = ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version", "bot_python", "boot")
+    overrides = {key: getattr(args, key) for key in keys}
     if args.allowed_origins:
         overrides["allowed_origins"] = tuple(o.rstrip("/") for o in args.allowed_origins)
     try:
         settings = Settings.from_env(**overrides)
-    except ValueError as exc:
+        check_install()
+        settings = ready_bot(settings)
+    except (ValueError, BrokenInstallError, botenv.BotEnvError) as exc:
         print(f"pyrtvi: {exc}", file=sys.stderr)
         return 2
 

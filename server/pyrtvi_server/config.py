@@ -12,7 +12,90 @@ from starlette.requests import Request
 
 from pyrtvi_server.boot import BOOT_MODES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parents[1]
+#: Where an installed wheel keeps what a checkout has in `web/`, `node_modules/`, `build/boot/`
+#: and `server/pyrtvi_bot/` (setup.py copies them there at wheel build time).
+SHARE_DIR = PACKAGE_DIR / "share"
+#: The list of every file under SHARE_DIR, written at wheel build time (`check_install`).
+SHARE_FILES = SHARE_DIR / "files.txt"
+#: Pipecat version of the embedded bot (the checkout's Makefile pins the same: BOT_PIPECAT).
+BOT_PIPECAT = "0.0.108"
+
+
+def in_checkout() -> bool:
+    """True when this package runs from a source checkout (`make run`, an editable install);
+    False when it is installed from the wheel (its files then live under SHARE_DIR)."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "web" / "index.html").is_file()
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where the page, the runtime, the boot build and the embedded bot's sources are."""
+
+    web_dir: Path
+    node_modules: Path
+    boot_dir: Path
+    #: The directory holding the `pyrtvi_bot` package (put on the bot process's PYTHONPATH).
+    bot_source_dir: Path
+    #: Where the embedded bot's environments are (`bot-<pipecat version>/`).
+    bot_envs: Path
+
+    @classmethod
+    def find(cls) -> Locations:
+        if in_checkout():
+            return cls(
+                web_dir=REPO_ROOT / "web",
+                node_modules=REPO_ROOT / "node_modules",
+                boot_dir=REPO_ROOT / "build" / "boot",
+                bot_source_dir=REPO_ROOT / "server",
+                bot_envs=REPO_ROOT / ".venvs",
+            )
+        return cls(
+            web_dir=SHARE_DIR / "web",
+            node_modules=SHARE_DIR / "runtime",
+            boot_dir=SHARE_DIR / "runtime_boot",
+            bot_source_dir=SHARE_DIR / "bot",
+            bot_envs=cache_dir(),
+        )
+
+
+def cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/pyrtvi`, else `~/.cache/pyrtvi`: the installed wheel's bot environments."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "pyrtvi"
+
+
+class BrokenInstallError(RuntimeError):
+    """Files the wheel installed are missing: the page would half load."""
+
+
+def check_install() -> None:
+    """Raise BrokenInstallError if a file the wheel installed is missing (nothing in a checkout,
+    whose `make setup` checks its own files). One message for all of them."""
+    if in_checkout():
+        return
+    try:
+        names = SHARE_FILES.read_text().splitlines()
+    except OSError:
+        names = []
+    missing = [name for name in names if name and not (SHARE_DIR / name).is_file()]
+    if not names or missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        what = (
+            f"{len(missing)} of its {len(names)} files are missing ({shown})"
+            if names
+            else (f"{SHARE_FILES} is missing")
+        )
+        raise BrokenInstallError(
+            f"this pyrtvi installation is broken: {what} under {SHARE_DIR}. Reinstall it: "
+            "pip install --force-reinstall pyrtvi-<version>-py3-none-any.whl"
+        )
+
+
+LOCATIONS = Locations.find()
 
 
 def _env_list(name: str) -> tuple[str, ...]:
@@ -36,10 +119,11 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    web_dir: Path = REPO_ROOT / "web"
-    node_modules: Path = REPO_ROOT / "node_modules"
+    #: A checkout's `web/`, `node_modules/`, `build/boot/`; the installed wheel's copies of them.
+    web_dir: Path = LOCATIONS.web_dir
+    node_modules: Path = LOCATIONS.node_modules
     #: What `tools/build_boot.py` (run by `make setup`) built: snapshot, trimmed stdlib, .br/.gz.
-    boot_dir: Path = REPO_ROOT / "build" / "boot"
+    boot_dir: Path = LOCATIONS.boot_dir
     #: How pages boot when the build matches the sources (boot.BOOT_MODES): "local" (a plain
     #: first visit, then the snapshot the browser made), "shipped" (the build's snapshot,
     #: downloaded), "trimmed" (no snapshot) or "plain" (no build used: full stdlib).
@@ -52,9 +136,11 @@ class Settings:
     #: "none" serves the page only (the RTVI endpoints answer 503).
     bot_mode: str = "embedded"
     bot_url: str | None = None
-    #: Pipecat version of the embedded bot (selects `.venvs/bot-<version>`).
-    bot_pipecat_version: str = "0.0.108"
-    #: Python of the embedded bot; default `.venvs/bot-<bot_pipecat_version>/bin/python`.
+    #: Pipecat version of the embedded bot (selects `.venvs/bot-<version>` in a checkout,
+    #: `<cache dir>/bot-<version>` when installed).
+    bot_pipecat_version: str = BOT_PIPECAT
+    #: Python of the embedded bot; default `bot-<bot_pipecat_version>/bin/python` under
+    #: `LOCATIONS.bot_envs`.
     bot_python: Path | None = None
     #: Seconds the embedded bot may take to answer its /health after being started.
     bot_start_timeout: float = 120.0
