@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import js  # type: ignore[import-not-found]
-from pyodide.ffi import to_js  # type: ignore[import-not-found]
 from rtvi import RTVIEvent
+from rtvi.transports._browser import media_stream
 
 from . import controls, model
 from .base import Panel, Subscriptions
@@ -117,7 +116,7 @@ class MediaPanel(Panel):
     def show_track(self, track: Any, participant: Any = None) -> None:
         """The local camera track, once it starts, in the preview."""
         if getattr(participant, "local", False) and str(getattr(track, "kind", "")) == "video":
-            self.local_video.srcObject = js.MediaStream.new(to_js([track]))
+            self.local_video.srcObject = media_stream(track)
             self.local_video.hidden = False
 
     def show_level(self, meter_id: str, level: Any) -> None:
