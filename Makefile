@@ -96,7 +96,7 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 # Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
 # which breaks the asyncio tests (pytest-asyncio) that would come after it.
 pytest: $(VENV)/.installed
-	$(BIN)/python -m pytest tests/unit tests/server $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit tests/tools tests/server $(PYTEST_ARGS)
 	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed

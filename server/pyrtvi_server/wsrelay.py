@@ -47,6 +47,7 @@ from websockets.asyncio.client import ClientConnection
 from pyrtvi_server.bots import BotService
 from pyrtvi_server.config import Settings, public_base
 from pyrtvi_server.cors import origin_permitted
+from pyrtvi_server.limits import TokenBucket as TokenBucket  # the relay's rate limit
 from pyrtvi_server.models import SESSION_ID_RE
 from pyrtvi_server.runner import start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
@@ -128,28 +129,6 @@ class Sessions:
         for session_id, target in list(self._targets.items()):
             if now - target.issued > self.limits.session_ttl and not target.connected:
                 del self._targets[session_id]
-
-
-class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.clock = clock
-        self.tokens = float(burst)
-        self.last = clock()
-
-    def take(self) -> bool:
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
 
 
 def bot_ws_url(reply: UpstreamReply) -> str:
