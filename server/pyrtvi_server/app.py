@@ -15,7 +15,12 @@ from pyrtvi_server.bots import BotService, create_bot_service
 from pyrtvi_server.config import Settings
 from pyrtvi_server.cors import RTVICors
 from pyrtvi_server.health import HealthRoute
-from pyrtvi_server.middleware import SecurityHeaders, http_error, internal_error
+from pyrtvi_server.middleware import (
+    LifespanGuard,
+    SecurityHeaders,
+    http_error,
+    internal_error,
+)
 from pyrtvi_server.pages import CONSOLE_SKIPPED_PLUGINS, PageRoutes, pyscript_config
 from pyrtvi_server.proxy import ProxyRoutes
 from pyrtvi_server.runtime import Runtime
@@ -29,11 +34,17 @@ class Lifespan:
     def __init__(self, pages: PageRoutes, bots: BotService) -> None:
         self.pages = pages
         self.bots = bots
+        self.ran = False
+
+    def started(self) -> bool:
+        """Whether the lifespan has started (for `LifespanGuard`)."""
+        return self.ran
 
     @contextlib.asynccontextmanager
     async def __call__(self, app: Starlette) -> AsyncIterator[None]:
         warming = asyncio.ensure_future(self.pages.warm())
         await self.bots.startup()
+        self.ran = True
         try:
             yield
         finally:
@@ -42,14 +53,17 @@ class Lifespan:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The whole server as one ASGI app (run by `pyrtvi serve`)."""
+    """The whole server as one ASGI app: run by `pyrtvi serve`, or mounted in yours (under
+    any path: every URL it hands out carries it) with `pyrtvi_server.mount`."""
     settings = settings or Settings()
     runtime = Runtime.locate(settings.node_modules)
     bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv
     pages = PageRoutes(settings, runtime)
     proxy = ProxyRoutes(settings, bots)
     health = HealthRoute(settings, runtime, bots, proxy.limits)
+    lifespan = Lifespan(pages, bots)
     middleware = [
+        Middleware(LifespanGuard, started=lifespan.started),
         Middleware(SecurityHeaders, trusted_hosts=settings.trusted_hosts),
         Middleware(
             RTVICors,
@@ -59,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=[*pages.routes(), *health.routes(), *proxy.routes()],
-        lifespan=Lifespan(pages, bots),
+        lifespan=lifespan,
         middleware=middleware,
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )

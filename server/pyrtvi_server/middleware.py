@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -79,3 +80,33 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def internal_error(request: Request, exc: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return json_error(500, "internal error", "see the server log")
+
+
+class LifespanGuard:
+    """Pure ASGI middleware: until `started()` says the app's lifespan has run (the bot service
+    started), every request gets one clear error instead of a page that half loads. Starlette
+    never runs a mounted app's lifespan: `pyrtvi_server.mount` chains it into the parent's."""
+
+    DETAIL = (
+        "pyrtvi's lifespan has not run: a Starlette or FastAPI app does not run a mounted app's "
+        "lifespan. Mount it with pyrtvi_server.mount(app, '/rtvi', ...), which chains it into "
+        "your app's, or enter create_app(...).router.lifespan_context in your own lifespan"
+    )
+
+    def __init__(self, app: ASGIApp, started: Callable[[], bool]) -> None:
+        self.app = app
+        self.started = started
+        self.logged = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" or self.started():
+            await self.app(scope, receive, send)
+            return
+        if not self.logged:
+            log.error("%s", self.DETAIL)
+            self.logged = True
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1011, "reason": "pyrtvi not started"})
+            return
+        response = json_error(503, "pyrtvi not started", self.DETAIL)
+        await response(scope, receive, send)

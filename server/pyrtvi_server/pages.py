@@ -20,7 +20,7 @@ from pyrtvi_server.boot import (
     interpreter_module,
     plain_key,
 )
-from pyrtvi_server.config import Settings, public_base
+from pyrtvi_server.config import Settings
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_server.static import (
     IMMUTABLE,
@@ -33,6 +33,7 @@ from pyrtvi_server.static import (
     build_asset,
     json_error,
 )
+from pyrtvi_server.urls import app_url, mount_path
 
 #: PyScript's plugins that the console does not use. PyScript imports every plugin not refused
 #: in the config before it starts the interpreter: each is a request on the critical path, and
@@ -136,16 +137,17 @@ class PageRoutes:
         url = f"{self.boot_path(build)}/interpreter.mjs"
         return url + ("?" + urlencode(query, safe=",") if query else "")
 
-    def preload_links(self, build: BootBuild | None, interpreter: str) -> str:
-        """Hints so that the big downloads start with the page, not when PyScript asks.
+    def preload_links(self, build: BootBuild | None, interpreter: str, prefix: str = "") -> str:
+        """Hints so that the big downloads start with the page, not when PyScript asks
+        (`prefix`: the mount path, which `interpreter` already carries).
 
         The small modules PyScript needs before it calls our interpreter come first: with
         HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
         most of the boot, and what is requested after them may wait for a free one.
         """
-        pyodide = self.runtime.pyodide_url
+        pyodide = prefix + self.runtime.pyodide_url
         links = [
-            f'<link rel="modulepreload" href="{self.runtime.pyscript_url}/{name}">'
+            f'<link rel="modulepreload" href="{prefix}{self.runtime.pyscript_url}/{name}">'
             for name in self.pyscript_chunks
         ]
         links += [
@@ -154,7 +156,7 @@ class PageRoutes:
             f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
             f'<link rel="preload" href="{pyodide}/pyodide.asm.wasm" as="fetch" crossorigin>',
         ]
-        base = self.boot_path(build)
+        base = prefix + self.boot_path(build)
         if build and build.snapshot and self.settings.boot == "shipped":
             links.append(f'<link rel="preload" href="{base}/snapshot.bin" as="fetch" crossorigin>')
         elif build and build.stdlib:
@@ -163,17 +165,19 @@ class PageRoutes:
             links.append(f'<link rel="preload" href="{stdlib}" as="fetch" crossorigin>')
         return "\n  ".join(links)
 
-    def render_page(self, name: str) -> Asset:
-        """An HTML page with the runtime URLs filled in (they carry the pinned versions)."""
+    def render_page(self, name: str, prefix: str = "") -> Asset:
+        """An HTML page with the runtime URLs filled in (they carry the pinned versions), under
+        `prefix` (the mount path: `{{BASE}}` in the page)."""
         raw = self.cache.get(self.web / name)
         build = self.current_build()
-        interpreter = self.interpreter_url(build, packages=("pyrtvi_page",))
+        interpreter = prefix + self.interpreter_url(build, packages=("pyrtvi_page",))
         config = pyscript_config(interpreter, skip_plugins=CONSOLE_SKIPPED_PLUGINS)
         page = (
             raw.body.decode()
-            .replace("{{PYSCRIPT_URL}}", self.runtime.pyscript_url)
-            .replace("{{PYODIDE_URL}}", self.runtime.pyodide_url)
-            .replace("{{PRELOAD}}", self.preload_links(build, interpreter))
+            .replace("{{BASE}}", html.escape(prefix, quote=True))
+            .replace("{{PYSCRIPT_URL}}", prefix + self.runtime.pyscript_url)
+            .replace("{{PYODIDE_URL}}", prefix + self.runtime.pyodide_url)
+            .replace("{{PRELOAD}}", self.preload_links(build, interpreter, prefix))
             .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
         return build_asset(page.encode(), ".html")
@@ -186,13 +190,14 @@ class PageRoutes:
     # -- endpoints ------------------------------------------------------------------------------
 
     async def index(self, request: Request) -> Response:
-        return asset_response(request, self.render_page("index.html"), REVALIDATE)
+        page = self.render_page("index.html", mount_path(request.scope))
+        return asset_response(request, page, REVALIDATE)
 
     async def config(self, request: Request) -> Response:
         """`/pyscript.json`: the fast boot for embedding pages. `?boot=`: `fast` (the server's
         mode), or one of BOOT_MODES: e.g. `plain`, the full stdlib without a snapshot (a page
         that imports stdlib modules the build left out)."""
-        origin = public_base(self.settings, request)
+        origin = app_url(self.settings, request)
         headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
         mode = request.query_params.get("boot", "fast")
         if mode == "fast":
@@ -207,7 +212,8 @@ class PageRoutes:
     async def pyscript_core(self, request: Request) -> Response:
         """A stable URL for embedding pages: redirects to the pinned, versioned PyScript."""
         headers = {"Cache-Control": REVALIDATE, "Access-Control-Allow-Origin": "*"}
-        return RedirectResponse(f"{self.runtime.pyscript_url}/core.js", 307, headers=headers)
+        url = f"{mount_path(request.scope)}{self.runtime.pyscript_url}/core.js"
+        return RedirectResponse(url, 307, headers=headers)
 
     async def interpreter(self, request: Request) -> Response:
         """Our interpreter module for one boot key (the current build's, or the plain one)."""

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pyrtvi_server.bots import BotService
-from pyrtvi_server.config import Settings, public_base, server_config_options
+from pyrtvi_server.config import Settings, server_config_options
 from pyrtvi_server.guard import (
     DEFAULT_ALLOWED,
     CandidatePolicy,
@@ -39,6 +39,7 @@ from pyrtvi_server.models import (
 )
 from pyrtvi_server.runner import RunnerStartRequest, deep_merge, runner_body, start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
+from pyrtvi_server.urls import app_url
 from pyrtvi_server.wsrelay import WebSocketRelay
 
 log = logging.getLogger("pyrtvi.proxy")
@@ -268,7 +269,7 @@ class ProxyRoutes:
         return JSONResponse(
             {
                 "session_id": reply.sessionId,
-                "offer_url": public_base(self.settings, request) + offer_path,
+                "offer_url": app_url(self.settings, request) + offer_path,
                 "ice_servers": ice_servers(reply),
             }
         )

@@ -45,12 +45,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 
 from pyrtvi_server.bots import BotService
-from pyrtvi_server.config import Settings, public_base
+from pyrtvi_server.config import Settings
 from pyrtvi_server.cors import origin_permitted
 from pyrtvi_server.limits import TokenBucket as TokenBucket  # the relay's rate limit
 from pyrtvi_server.models import SESSION_ID_RE
 from pyrtvi_server.runner import start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
+from pyrtvi_server.urls import app_url
 
 log = logging.getLogger("pyrtvi.wsrelay")
 
@@ -185,7 +186,7 @@ class WebSocketRelay:
         target = bot_ws_url(await upstream.start(start))
         session_id = self.sessions.issue(target, start)
         path = str(request.app.url_path_for("ws_relay", session_id=session_id))
-        url = urlsplit(public_base(self.settings, request) + path)
+        url = urlsplit(app_url(self.settings, request) + path)
         scheme = "wss" if url.scheme == "https" else "ws"
         return url._replace(scheme=scheme).geturl()
 

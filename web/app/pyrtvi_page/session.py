@@ -16,6 +16,12 @@ IDLE_STATES = frozenset({TransportState.DISCONNECTED, TransportState.ERROR})
 TRANSPORT_KINDS = ("webrtc", "websocket")
 
 
+def server_url() -> str:
+    """The server that served this page: its origin and the path it is mounted at."""
+    base = js.document.documentElement.getAttribute("data-pyrtvi-base")
+    return str(js.location.origin) + str(base or "")
+
+
 class SessionPanel:
     def __init__(self) -> None:
         self.connect = by_id("connect")
@@ -29,12 +35,12 @@ class SessionPanel:
         self.timeout_input = by_id("timeout")
         self.start_mic = by_id("start-mic")
         self.transport_input = by_id("transport-kind")
-        self.base_url_input.value = str(js.location.origin)
+        self.base_url_input.value = server_url()
 
     # --- settings ------------------------------------------------------------------------------
 
     def base_url(self) -> str:
-        return str(self.base_url_input.value).strip() or str(js.location.origin)
+        return str(self.base_url_input.value).strip() or server_url()
 
     def timeout(self) -> float | None:
         """The timeout field in seconds; ``None`` (no timeout) when empty, zero or not a number."""
