@@ -107,7 +107,7 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 # wheel built and installed into a fresh virtualenv; its console in Chromium) runs with the
 # browser tests.
 pytest: $(VENV)/.installed
-	$(BIN)/python -m pytest tests/unit tests/server $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit tests/tools tests/server $(PYTEST_ARGS)
 	$(BIN)/python -m pytest tests/browser tests/wheel $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed

@@ -57,15 +57,21 @@ class LiveServer:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
+    #: The path that answers 200 once the server is up.
+    health_path = "/health"
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "pyrtvi_server", "serve", "--host", "127.0.0.1"]
+        return [*cmd, "--port", str(self.port), *self.args]
+
     def start(self, log_dir: Path) -> LiveServer:
         self.log_path = log_dir / f"server-{self.port}.log"
         log = self.log_path.open("wb")
-        cmd = [sys.executable, "-m", "pyrtvi_server", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), *self.args]
+        cmd = self.command()
         self.process = subprocess.Popen(
             cmd,
             cwd=ROOT,
@@ -83,7 +89,7 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{what} exited early:\n{self.log()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                if httpx.get(self.url + self.health_path, timeout=2).status_code == 200:
                     return self
             time.sleep(0.1)
         self.stop()

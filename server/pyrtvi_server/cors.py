@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pyrtvi_server.urls import route_path
+
 #: Paths under CORS control, with the methods a preflight may ask for.
 RTVI_EXACT = {"/connect": ("POST",), "/action": ("POST",), "/start": ("POST",)}
 RTVI_PREFIX = ("/sessions/", ("POST", "PATCH"))
@@ -86,7 +88,7 @@ class RTVICors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        methods = self.methods_for(scope["path"])
+        methods = self.methods_for(route_path(scope))
         headers = Headers(scope=scope)
         origin = headers.get("origin")
         if methods is None or origin is None:

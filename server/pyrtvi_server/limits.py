@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyrtvi_server.upstream import ProxyError
@@ -20,11 +21,46 @@ from pyrtvi_server.upstream import ProxyError
 MAX_CLIENTS = 10_000
 
 
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up. `now` (a `clock()` reading) may be given
+    to every call, so that one admission reads the clock once."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        now: float | None = None,
+    ) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.clock = clock
+        self.tokens = float(burst)
+        self.last = clock() if now is None else now
+
+    def refill(self, now: float | None = None) -> float:
+        """The tokens saved up by `now`."""
+        now = self.clock() if now is None else now
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        return self.tokens
+
+    def wait(self) -> float:
+        """Seconds until the next token (infinite at rate 0)."""
+        return (1.0 - self.tokens) / self.rate if self.rate > 0 else math.inf
+
+    def take(self, now: float | None = None) -> bool:
+        """Spend a token if there is one."""
+        if self.refill(now) < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
 @dataclass
 class _Client:
+    bucket: TokenBucket
     started: deque[float] = field(default_factory=deque)
-    tokens: float = 0.0
-    stamp: float = 0.0
 
 
 class ConnectLimits:
@@ -44,14 +80,14 @@ class ConnectLimits:
     def _client(self, key: str, now: float) -> _Client:
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = _Client(tokens=float(self.burst), stamp=now)
+            bucket = TokenBucket(self.rate, self.burst, now=now)
+            client = self._clients[key] = _Client(bucket)
             while len(self._clients) > MAX_CLIENTS:
                 self._clients.popitem(last=False)
         self._clients.move_to_end(key)
         while client.started and client.started[0] <= now - self.window:
             client.started.popleft()
-        client.tokens = min(float(self.burst), client.tokens + (now - client.stamp) * self.rate)
-        client.stamp = now
+        client.bucket.refill(now)
         return client
 
     def recent(self, now: float | None = None) -> int:
@@ -75,9 +111,9 @@ class ConnectLimits:
                 f"{self.window:g} s (the limit is {self.max_pending}); try again later",
                 {"Retry-After": str(max(1, math.ceil(wait)))},
             )
-        if client.tokens < 1.0:
+        if client.bucket.tokens < 1.0:
             self.refused_client += 1
-            wait = (1.0 - client.tokens) / self.rate if self.rate > 0 else self.window
+            wait = client.bucket.wait() if self.rate > 0 else self.window
             raise ProxyError(
                 429,
                 "too many connects",
@@ -94,7 +130,7 @@ class ConnectLimits:
                 f"{total} sessions are active (the limit is {self.max_total}); try again shortly",
                 {"Retry-After": "5"},
             )
-        client.tokens -= 1.0
+        client.bucket.take(now)
 
     def started(self, key: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

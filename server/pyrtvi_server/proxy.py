@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pyrtvi_server.bots import BotService
-from pyrtvi_server.config import Settings, public_base, server_config_options
+from pyrtvi_server.config import Settings, server_config_options
 from pyrtvi_server.guard import (
     DEFAULT_ALLOWED,
     CandidatePolicy,
@@ -38,6 +39,7 @@ from pyrtvi_server.models import (
 )
 from pyrtvi_server.runner import RunnerStartRequest, deep_merge, runner_body, start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
+from pyrtvi_server.urls import app_url
 from pyrtvi_server.wsrelay import WebSocketRelay
 
 log = logging.getLogger("pyrtvi.proxy")
@@ -178,103 +180,136 @@ def connect_limits(settings: Settings) -> ConnectLimits:
     )
 
 
-def routes(
-    settings: Settings, bots: BotService, limits: ConnectLimits | None = None
-) -> list[BaseRoute]:
-    extra = dict(settings.bot_extra)
-    extra_request_data = extra.get("request_data")
-    action_extra: dict[str, Any] = (
-        dict(extra_request_data) if isinstance(extra_request_data, dict) else {}
-    )
-    secrets = Secrets.from_config(settings.bot_extra, settings.bot_headers)
-    policy = candidate_policy(settings)
-    limits = limits or connect_limits(settings)
-    hide_config = server_sets_config(extra) and not settings.expose_server_config
-    relay = WebSocketRelay(settings, bots)
+@dataclass(frozen=True)
+class SessionStart:
+    """What one admitted session start asks of the bot service."""
 
-    async def connect(request: Request) -> Response:
-        data = await read_json(request, settings.max_body_bytes, empty={})
+    #: The bot's request data (`runner_args.body`), for a WebSocket session's relay.
+    body: dict[str, Any]
+    #: The upstream `/start` of a WebRTC session.
+    start: dict[str, Any]
+    #: The relay's reply for a WebSocket session (`WebSocketRelay.connect` or `.start`); None:
+    #: a WebRTC session, answered by `answer` from the bot's start reply.
+    relay: Callable[[Request, dict[str, Any]], Awaitable[JSONResponse]] | None
+    answer: Callable[[Request, StartReply], Response]
+
+
+class ProxyRoutes:
+    """The RTVI endpoints over one bot service, its admission limits and the WebSocket relay."""
+
+    def __init__(
+        self, settings: Settings, bots: BotService, limits: ConnectLimits | None = None
+    ) -> None:
+        self.settings = settings
+        self.bots = bots
+        self.limits = limits or connect_limits(settings)
+        self.extra = dict(settings.bot_extra)
+        extra_request_data = self.extra.get("request_data")
+        self.action_extra: dict[str, Any] = (
+            dict(extra_request_data) if isinstance(extra_request_data, dict) else {}
+        )
+        self.secrets = Secrets.from_config(settings.bot_extra, settings.bot_headers)
+        self.policy = candidate_policy(settings)
+        self.hide_config = server_sets_config(self.extra) and not settings.expose_server_config
+        self.relay = WebSocketRelay(settings, bots)
+
+    def routes(self) -> list[BaseRoute]:
+        secrets = self.secrets
+        return [
+            Route("/connect", guarded(self.connect, secrets), methods=["POST"], name="connect"),
+            # The offer URL pyrtvi's auth bundle names, and the one the runner contract derives.
+            *(
+                Route(path, guarded(self.offer, secrets), methods=["POST", "PATCH"], name=name)
+                for path, name in (
+                    ("/sessions/{session_id}/offer", "offer"),
+                    ("/sessions/{session_id}/api/offer", "runner_offer"),
+                )
+            ),
+            Route("/action", guarded(self.action, secrets), methods=["POST"], name="action"),
+            Route("/start", guarded(self.start, secrets), methods=["POST"], name="start"),
+            *self.relay.routes(),
+        ]
+
+    async def admit(self, request: Request, session: SessionStart) -> Response:
+        """The one way a session starts: admit the client, then the relay or the bot service's
+        `/start`, then count the session as started."""
+        client = client_host(request)
+        self.limits.admit(client, await self.bots.active_sessions())
+        if session.relay is not None:
+            relayed = await session.relay(request, session.body)
+            self.limits.started(client)
+            return relayed
+        upstream = await self.bots.upstream()  # after validation: bad input is not kept waiting
+        reply = parse_reply(StartReply, await upstream.start(session.start))
+        self.limits.started(client)
+        self.bots.session_started(reply.sessionId)
+        return session.answer(request, reply)
+
+    async def connect(self, request: Request) -> Response:
+        data = await read_json(request, self.settings.max_body_bytes, empty={})
         websocket = isinstance(data, dict) and data.get("transport") == "websocket"
         if websocket:
             assert isinstance(data, dict)
             data = {k: v for k, v in data.items() if k != "transport"}
         body = validate(ConnectRequest, data)
-        client = client_host(request)
-        limits.admit(client, await bots.active_sessions())
         request_data = body.bot_request_data()
         services = dict(body.services)
         config = [item.model_dump() for item in body.config]
         # The runner's body is the page's own request data: without the client's version stamp.
         page_data = {k: v for k, v in request_data.items() if k != "rtvi_client_version"}
-        if websocket:
-            relayed = await relay.connect(request, runner_body(page_data, services, config))
-            limits.started(client)
-            return relayed
-        upstream = await bots.upstream()  # after validation: bad input is not kept waiting
-        start = start_request(
-            runner_body(page_data, services, config),
-            extra,
-            legacy={"request_data": request_data, "services": services, "config": config},
-        )
-        reply = parse_reply(StartReply, await upstream.start(start))
-        limits.started(client)
-        bots.session_started(reply.sessionId)
+        bot_body = runner_body(page_data, services, config)
+        legacy = {"request_data": request_data, "services": services, "config": config}
+        start = start_request(bot_body, self.extra, legacy=legacy)
+        relay = self.relay.connect if websocket else None
+        return await self.admit(request, SessionStart(bot_body, start, relay, self.bundle))
+
+    def bundle(self, request: Request, reply: StartReply) -> Response:
+        """`/connect`'s answer: pyrtvi's auth bundle."""
         offer_path = request.app.url_path_for("offer", session_id=reply.sessionId)
         return JSONResponse(
             {
                 "session_id": reply.sessionId,
-                "offer_url": public_base(settings, request) + offer_path,
+                "offer_url": app_url(self.settings, request) + offer_path,
                 "ice_servers": ice_servers(reply),
             }
         )
 
-    async def start(request: Request) -> Response:
+    async def start(self, request: Request) -> Response:
         """A Pipecat runner's `/start`: the bot's request data is `body`; `{sessionId, iceConfig}`."""
-        data = await read_json(request, settings.max_body_bytes, empty={})
+        data = await read_json(request, self.settings.max_body_bytes, empty={})
         body = validate(RunnerStartRequest, data)
-        client = client_host(request)
-        limits.admit(client, await bots.active_sessions())
-        if body.transport == "websocket":
-            relayed = await relay.start(request, dict(body.body))
-            limits.started(client)
-            return relayed
-        upstream = await bots.upstream()
+        bot_body = dict(body.body)
         forwarded = start_request(
-            dict(body.body), extra, enable_default_ice_servers=body.enableDefaultIceServers
+            bot_body, self.extra, enable_default_ice_servers=body.enableDefaultIceServers
         )
-        reply = parse_reply(StartReply, await upstream.start(forwarded))
-        limits.started(client)
-        bots.session_started(reply.sessionId)
-        # The client derives the offer URL from this endpoint: /sessions/{id}/api/offer here.
-        return JSONResponse(
-            {"sessionId": reply.sessionId, "iceConfig": {"iceServers": ice_servers(reply)}}
-        )
+        relay = self.relay.start if body.transport == "websocket" else None
+        return await self.admit(request, SessionStart(bot_body, forwarded, relay, runner_reply))
 
-    async def offer(request: Request) -> Response:
+    async def offer(self, request: Request) -> Response:
         session_id = session_id_of(request)
-        data = await read_json(request, settings.max_body_bytes)
-        bots.check_session(session_id)
+        data = await read_json(request, self.settings.max_body_bytes)
+        self.bots.check_session(session_id)
         if request.method == "PATCH":
             patch = validate(IcePatch, data)
             for i, item in enumerate(patch.candidates):
-                why = policy.refusal(item.candidate)
+                why = self.policy.refusal(item.candidate)
                 if why:
                     raise ProxyError(
                         400, "ICE candidate refused", f"candidates[{i}]: {why} (see --ice-allow)"
                     )
-            await (await bots.upstream()).ice(session_id, patch.model_dump())
+            await (await self.bots.upstream()).ice(session_id, patch.model_dump())
             return Response(status_code=204)
         body = validate(OfferRequest, data)
-        body.sdp, dropped = policy.filter_sdp(body.sdp)  # candidates in the offer itself
+        body.sdp, dropped = self.policy.filter_sdp(body.sdp)  # candidates in the offer itself
         if dropped:
             log.info("offer for %s: dropped candidates: %s", session_id, "; ".join(dropped))
-        upstream = await bots.upstream()
+        upstream = await self.bots.upstream()
         answer = parse_reply(AnswerReply, await upstream.offer(session_id, body.upstream_body()))
         return JSONResponse(answer.model_dump())
 
-    async def action(request: Request) -> Response:
-        body = validate(ActionRequest, await read_json(request, settings.max_body_bytes))
-        if hide_config:
+    async def action(self, request: Request) -> Response:
+        body = validate(ActionRequest, await read_json(request, self.settings.max_body_bytes))
+        if self.hide_config:
             for message in body.actions:
                 if message.data.action in READ_BACK_ACTIONS:
                     raise ProxyError(
@@ -283,8 +318,8 @@ def routes(
                         f"{message.data.service}:{message.data.action} would read back "
                         "server-side configuration (PYRTVI_EXPOSE_SERVER_CONFIG allows it)",
                     )
-        upstream = await bots.upstream()
-        forwarded = deep_merge(body.model_dump(), action_extra)
+        upstream = await self.bots.upstream()
+        forwarded = deep_merge(body.model_dump(), self.action_extra)
         reply = await upstream.stream("POST", "/action", forwarded)
         return StreamingResponse(
             reply.chunks(),
@@ -298,17 +333,10 @@ def routes(
             },
         )
 
-    return [
-        Route("/connect", guarded(connect, secrets), methods=["POST"], name="connect"),
-        # The offer URL pyrtvi's auth bundle names, and the one the runner contract derives.
-        *(
-            Route(path, guarded(offer, secrets), methods=["POST", "PATCH"], name=name)
-            for path, name in (
-                ("/sessions/{session_id}/offer", "offer"),
-                ("/sessions/{session_id}/api/offer", "runner_offer"),
-            )
-        ),
-        Route("/action", guarded(action, secrets), methods=["POST"], name="action"),
-        Route("/start", guarded(start, secrets), methods=["POST"], name="start"),
-        *relay.routes(),
-    ]
+
+def runner_reply(request: Request, reply: StartReply) -> Response:
+    """`/start`'s answer, a runner's. The client derives the offer URL from this endpoint:
+    `/sessions/{id}/api/offer` here."""
+    return JSONResponse(
+        {"sessionId": reply.sessionId, "iceConfig": {"iceServers": ice_servers(reply)}}
+    )

@@ -47,6 +47,20 @@ class Asset:
     brotli: bytes | None = None
 
 
+def build_asset(body: bytes, suffix: str) -> Asset:
+    """`body` as an asset of a file with `suffix`: its media type, ETag and (when worth it) gzip."""
+    gz = None
+    if suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
+        gz = gzip.compress(body, compresslevel=6, mtime=0)
+        if len(gz) >= len(body):
+            gz = None
+    media_type = mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type.endswith(("json", "javascript")):
+        media_type += "; charset=utf-8"
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    return Asset(body, gz, etag, media_type)
+
+
 class AssetCache:
     """Reads files once per (mtime, size) and keeps their gzip form; thread-safe."""
 
@@ -63,7 +77,7 @@ class AssetCache:
             cached = self._assets.get(path)
         if cached and cached[0] == key:
             return cached[1]
-        asset = self._build(path.read_bytes(), path.suffix)
+        asset = build_asset(path.read_bytes(), path.suffix)
         if precompressed is not None:
             found = {}
             for suffix in (".br", ".gz"):
@@ -79,19 +93,6 @@ class AssetCache:
         with self._lock:
             self._assets[path] = (key, asset)
         return asset
-
-    @staticmethod
-    def _build(body: bytes, suffix: str) -> Asset:
-        gz = None
-        if suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
-            gz = gzip.compress(body, compresslevel=6, mtime=0)
-            if len(gz) >= len(body):
-                gz = None
-        media_type = mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
-        if media_type.startswith("text/") or media_type.endswith(("json", "javascript")):
-            media_type += "; charset=utf-8"
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        return Asset(body, gz, etag, media_type)
 
 
 def asset_response(request: Request, asset: Asset, cache_control: str) -> Response:
@@ -232,7 +233,7 @@ class PackageZips:
             return cached[1]
         body = package_zip(package_dir)
         asset = dataclasses.replace(
-            AssetCache._build(body, ".zip"),
+            build_asset(body, ".zip"),
             gzipped=gzip.compress(body, compresslevel=9, mtime=0),
             brotli=brotli.compress(body, quality=11),
         )

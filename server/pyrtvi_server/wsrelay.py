@@ -45,11 +45,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 
 from pyrtvi_server.bots import BotService
-from pyrtvi_server.config import Settings, public_base
+from pyrtvi_server.config import Settings
 from pyrtvi_server.cors import origin_permitted
+from pyrtvi_server.limits import TokenBucket as TokenBucket  # the relay's rate limit
 from pyrtvi_server.models import SESSION_ID_RE
 from pyrtvi_server.runner import start_request
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
+from pyrtvi_server.urls import app_url
 
 log = logging.getLogger("pyrtvi.wsrelay")
 
@@ -130,28 +132,6 @@ class Sessions:
                 del self._targets[session_id]
 
 
-class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.clock = clock
-        self.tokens = float(burst)
-        self.last = clock()
-
-    def take(self) -> bool:
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
-
-
 def bot_ws_url(reply: UpstreamReply) -> str:
     """The bot's socket URL from its `/start` answer (`wsUrl`/`ws_url`, `token` appended)."""
     try:
@@ -206,7 +186,7 @@ class WebSocketRelay:
         target = bot_ws_url(await upstream.start(start))
         session_id = self.sessions.issue(target, start)
         path = str(request.app.url_path_for("ws_relay", session_id=session_id))
-        url = urlsplit(public_base(self.settings, request) + path)
+        url = urlsplit(app_url(self.settings, request) + path)
         scheme = "wss" if url.scheme == "https" else "ws"
         return url._replace(scheme=scheme).geturl()
 

@@ -27,6 +27,8 @@ from starlette.routing import Route
 from tests.conftest import free_port
 
 ICE_SERVERS = [{"urls": "stun:stun.invalid:3478"}, {"urls": ["turn:turn.invalid"], "username": "u"}]
+#: The bot socket `/start {"transport": "websocket"}` names.
+FAKE_WS_URL = "ws://127.0.0.1:9/ws-client"
 #: Seconds the slow endpoints sleep (longer than the proxy's timeout in the tests).
 SLOW_SECONDS = 3.0
 #: Upper bound for the streaming test's gate (the test opens it much sooner).
@@ -82,6 +84,8 @@ class FakeUpstream:
 
     async def start(self, request: Request) -> Response:
         body = await self._record(request)
+        if body.get("transport") == "websocket":  # a runner's answer (nothing listens there)
+            return JSONResponse({"wsUrl": FAKE_WS_URL, "sessionId": uuid.uuid4().hex})
         mode = (body.get("request_data") or {}).get("mode")
         if mode == "slow":
             await asyncio.sleep(SLOW_SECONDS)

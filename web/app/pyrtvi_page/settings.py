@@ -11,6 +11,12 @@ from . import controls
 from .dom import by_id
 
 
+def server_url() -> str:
+    """The server that served this page: its origin and the path it is mounted at."""
+    base = js.document.documentElement.getAttribute("data-pyrtvi-base")
+    return str(js.location.origin) + str(base or "")
+
+
 class ConnectionSettings:
     """The transport picker, server URL, timeout and "mic on at start" fields."""
 
@@ -19,10 +25,10 @@ class ConnectionSettings:
         self.timeout_input = by_id("timeout")
         self.start_mic = by_id("start-mic")
         self.transport_input = by_id("transport-kind")
-        self.base_url_input.value = str(js.location.origin)
+        self.base_url_input.value = server_url()
 
     def base_url(self) -> str:
-        return controls.parse_base_url(self.base_url_input.value, str(js.location.origin))
+        return controls.parse_base_url(self.base_url_input.value, server_url())
 
     def timeout(self) -> float | None:
         """The timeout in seconds; ``None`` (no timeout) when empty, zero or not a number."""

@@ -1,0 +1,263 @@
+"""The page and what it loads: the console, `/pyscript.json`, the interpreter module and the fast
+boot's files, our packages as zips, and the pinned Pyodide/PyScript runtime directories."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from pyrtvi_server.boot import (
+    BOOT_MODES,
+    BUILD_FILES,
+    SNAPSHOT_WORKER,
+    BootBuild,
+    interpreter_module,
+    plain_key,
+)
+from pyrtvi_server.config import Settings
+from pyrtvi_server.runtime import Runtime
+from pyrtvi_server.static import (
+    IMMUTABLE,
+    REVALIDATE,
+    Asset,
+    AssetCache,
+    AssetDirectory,
+    PackageZips,
+    asset_response,
+    build_asset,
+    json_error,
+)
+from pyrtvi_server.urls import app_url, mount_path
+
+#: PyScript's plugins that the console does not use. PyScript imports every plugin not refused
+#: in the config before it starts the interpreter: each is a request on the critical path, and
+#: on HTTP/1.1 they queue for the connections that the runtime downloads hold. `error` stays (it
+#: shows Python errors, which boot.js reports). Embedding pages (`/pyscript.json`) keep them all:
+#: they may use `<script type="py-editor">` or `terminal`.
+CONSOLE_SKIPPED_PLUGINS = ("deprecations-manager", "donkey", "py-editor", "py-game", "py-terminal")
+GET = ["GET", "HEAD"]
+
+
+def pyscript_config(
+    interpreter_url: str, origin: str = "", skip_plugins: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """PyScript config: our interpreter module (it also brings our packages, see interpreter.mjs).
+
+    ``origin`` (e.g. ``http://127.0.0.1:8000``) makes the URLs absolute, so that a page on
+    another origin that uses this config loads everything from this server. ``skip_plugins``:
+    PyScript plugins not loaded at all.
+    """
+    config: dict[str, object] = {"interpreter": f"{origin}{interpreter_url}"}
+    if skip_plugins:
+        config["plugins"] = [f"!{name}" for name in skip_plugins]
+    return config
+
+
+class PageRoutes:
+    """The page's and the runtime's routes, over one asset cache."""
+
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.cache = AssetCache()
+        self.zips = PackageZips()
+        self.web = settings.web_dir
+        #: Our packages served as `/py/<name>.zip`.
+        self.packages = {"rtvi": self.web / "rtvi", "pyrtvi_page": self.web / "app" / "pyrtvi_page"}
+        self.plain = plain_key(runtime)
+        #: PyScript's core chunk and error plugin: imported by core.js before it starts Python.
+        self.pyscript_chunks = runtime.pyscript_chunks()
+        precompressed = settings.boot_dir / "precompressed"
+        self.pyodide_files = AssetDirectory(
+            runtime.pyodide_dir,
+            self.cache,
+            IMMUTABLE,
+            precompressed / "pyodide" / runtime.pyodide_version,
+        )
+        self.pyscript_files = AssetDirectory(
+            runtime.pyscript_dir,
+            self.cache,
+            IMMUTABLE,
+            precompressed / "pyscript" / runtime.pyscript_version,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        web = self.web
+        routes: list[BaseRoute] = [
+            Route("/", self.index, methods=GET),
+            Route("/pyscript.json", self.config, methods=GET),
+            Route("/py/{name}.zip", self.client_zip, methods=GET),
+            Route("/runtime/boot/{key}/interpreter.mjs", self.interpreter, methods=GET),
+            Route(f"/runtime/boot/{{key}}/{SNAPSHOT_WORKER.name}", self.worker, methods=GET),
+            Route("/runtime/boot/{key}/{name}", self.boot_file, methods=GET),
+            Route("/pyscript/core.js", self.pyscript_core, methods=GET),
+            Mount(self.runtime.pyodide_url, app=self.pyodide_files),
+            Mount(self.runtime.pyscript_url, app=self.pyscript_files),
+            Mount("/app", app=AssetDirectory(web / "app", self.cache, REVALIDATE)),
+        ]
+        if (web / "examples").is_dir():
+            examples = AssetDirectory(web / "examples", self.cache, REVALIDATE)
+            routes.append(Mount("/examples", app=examples))
+        return routes
+
+    async def warm(self) -> None:
+        """Compress the big runtime files ahead of the first visitor (in threads)."""
+        await asyncio.gather(
+            asyncio.to_thread(self.pyodide_files.warm), asyncio.to_thread(self.pyscript_files.warm)
+        )
+
+    # -- what the URLs name ---------------------------------------------------------------------
+
+    def current_build(self, mode: str | None = None) -> BootBuild | None:
+        """The setup's boot build if it matches the sources served now (else a plain boot)."""
+        if self.settings.boot == "plain" or mode == "plain":
+            return None
+        return BootBuild.load(self.settings.boot_dir, self.web, self.runtime)
+
+    def boot_path(self, build: BootBuild | None) -> str:
+        return f"/runtime/boot/{build.key if build else self.plain}"
+
+    def interpreter_url(
+        self, build: BootBuild | None, mode: str | None = None, packages: tuple[str, ...] = ()
+    ) -> str:
+        """`?boot=`: the boot mode (BOOT_MODES; always in the URL, which is cached immutable:
+        a server restarted in another mode serves another URL); `?packages=`: more of our
+        packages than `rtvi` (the console also needs `pyrtvi_page`)."""
+        query = {}
+        if build is not None:
+            query["boot"] = mode or self.settings.boot
+        if packages:
+            query["packages"] = ",".join(packages)
+        url = f"{self.boot_path(build)}/interpreter.mjs"
+        return url + ("?" + urlencode(query, safe=",") if query else "")
+
+    def preload_links(self, build: BootBuild | None, interpreter: str, prefix: str = "") -> str:
+        """Hints so that the big downloads start with the page, not when PyScript asks
+        (`prefix`: the mount path, which `interpreter` already carries).
+
+        The small modules PyScript needs before it calls our interpreter come first: with
+        HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
+        most of the boot, and what is requested after them may wait for a free one.
+        """
+        pyodide = prefix + self.runtime.pyodide_url
+        links = [
+            f'<link rel="modulepreload" href="{prefix}{self.runtime.pyscript_url}/{name}">'
+            for name in self.pyscript_chunks
+        ]
+        links += [
+            f'<link rel="modulepreload" href="{html.escape(interpreter)}">',
+            f'<link rel="modulepreload" href="{pyodide}/pyodide.mjs">',
+            f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
+            f'<link rel="preload" href="{pyodide}/pyodide.asm.wasm" as="fetch" crossorigin>',
+        ]
+        base = prefix + self.boot_path(build)
+        if build and build.snapshot and self.settings.boot == "shipped":
+            links.append(f'<link rel="preload" href="{base}/snapshot.bin" as="fetch" crossorigin>')
+        elif build and build.stdlib:
+            # The local mode's first visit needs it, and so does a boot from the local snapshot.
+            stdlib = f"{base}/python_stdlib.zip"
+            links.append(f'<link rel="preload" href="{stdlib}" as="fetch" crossorigin>')
+        return "\n  ".join(links)
+
+    def render_page(self, name: str, prefix: str = "") -> Asset:
+        """An HTML page with the runtime URLs filled in (they carry the pinned versions), under
+        `prefix` (the mount path: `{{BASE}}` in the page)."""
+        raw = self.cache.get(self.web / name)
+        build = self.current_build()
+        interpreter = prefix + self.interpreter_url(build, packages=("pyrtvi_page",))
+        config = pyscript_config(interpreter, skip_plugins=CONSOLE_SKIPPED_PLUGINS)
+        page = (
+            raw.body.decode()
+            .replace("{{BASE}}", html.escape(prefix, quote=True))
+            .replace("{{PYSCRIPT_URL}}", prefix + self.runtime.pyscript_url)
+            .replace("{{PYODIDE_URL}}", prefix + self.runtime.pyodide_url)
+            .replace("{{PRELOAD}}", self.preload_links(build, interpreter, prefix))
+            .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
+        )
+        return build_asset(page.encode(), ".html")
+
+    def keyed_build(self, key: str) -> tuple[bool, BootBuild | None]:
+        """Whether `key` names the plain boot or the current build; the current build."""
+        build = self.current_build()
+        return key == self.plain or (build is not None and key == build.key), build
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    async def index(self, request: Request) -> Response:
+        page = self.render_page("index.html", mount_path(request.scope))
+        return asset_response(request, page, REVALIDATE)
+
+    async def config(self, request: Request) -> Response:
+        """`/pyscript.json`: the fast boot for embedding pages. `?boot=`: `fast` (the server's
+        mode), or one of BOOT_MODES: e.g. `plain`, the full stdlib without a snapshot (a page
+        that imports stdlib modules the build left out)."""
+        origin = app_url(self.settings, request)
+        headers = {"Cache-Control": REVALIDATE, "Vary": "Host"}
+        mode = request.query_params.get("boot", "fast")
+        if mode == "fast":
+            mode = self.settings.boot
+        if mode not in BOOT_MODES:
+            return json_error(400, "bad request", f"boot must be fast, {', '.join(BOOT_MODES)}")
+        url = self.interpreter_url(self.current_build(mode), mode)
+        response = JSONResponse(pyscript_config(url, origin), headers=headers)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    async def pyscript_core(self, request: Request) -> Response:
+        """A stable URL for embedding pages: redirects to the pinned, versioned PyScript."""
+        headers = {"Cache-Control": REVALIDATE, "Access-Control-Allow-Origin": "*"}
+        url = f"{mount_path(request.scope)}{self.runtime.pyscript_url}/core.js"
+        return RedirectResponse(url, 307, headers=headers)
+
+    async def interpreter(self, request: Request) -> Response:
+        """Our interpreter module for one boot key (the current build's, or the plain one)."""
+        key = request.path_params["key"]
+        known, build = self.keyed_build(key)
+        if not known:
+            return json_error(404, "not found", f"unknown or stale boot build {key}")
+        mode = request.query_params.get("boot", self.settings.boot)
+        if mode not in BOOT_MODES:
+            return json_error(400, "bad request", f"boot must be one of {', '.join(BOOT_MODES)}")
+        wanted = ["rtvi", *request.query_params.get("packages", "").split(",")]
+        names = list(dict.fromkeys(name for name in wanted if name))
+        unknown = [name for name in names if name not in self.packages]
+        if unknown:
+            return json_error(400, "bad request", f"unknown packages: {', '.join(unknown)}")
+        build = build if key != self.plain else None
+        body = interpreter_module(self.runtime, build, mode=mode, packages=names)
+        return asset_response(request, build_asset(body.encode(), ".mjs"), IMMUTABLE)
+
+    async def worker(self, request: Request) -> Response:
+        """The local snapshot's Worker (same for every build; keyed so that it is immutable)."""
+        key = request.path_params["key"]
+        if not self.keyed_build(key)[0]:
+            return json_error(404, "not found", f"unknown or stale boot build {key}")
+        return asset_response(request, self.cache.get(SNAPSHOT_WORKER), IMMUTABLE)
+
+    async def boot_file(self, request: Request) -> Response:
+        """The snapshot and the stdlib zips of the current build (immutable: keyed)."""
+        build = self.current_build()
+        name = request.path_params["name"]
+        if (
+            build is None
+            or request.path_params["key"] != build.key
+            or name not in BUILD_FILES
+            or not (build.directory / name).is_file()
+        ):
+            return json_error(404, "not found", request.url.path)
+        path = build.directory / name
+        asset = await asyncio.to_thread(self.cache.get, path, path)
+        return asset_response(request, asset, IMMUTABLE)
+
+    async def client_zip(self, request: Request) -> Response:
+        package = self.packages.get(request.path_params["name"])
+        if package is None:
+            return json_error(404, "not found", request.url.path)
+        asset = await asyncio.to_thread(self.zips.get, package)
+        return asset_response(request, asset, REVALIDATE)
