@@ -32,6 +32,24 @@ def open_console(page: Page, url: str) -> None:
     expect(page.locator("#app")).to_be_visible()
 
 
+def typed_exchange(page: Page, text: str, *, server_url: str | None = None) -> None:
+    """On an open console: connect without the mic, type `text`, see the echo bot's answer
+    ("You said: ..."), disconnect. `server_url`: what the server field must show first."""
+    timeout = browser_config.ACTION_TIMEOUT_MS
+    page.get_by_text("Connection settings").click()
+    if server_url is not None:
+        expect(page.locator("#base-url")).to_have_value(server_url)
+    page.get_by_label("Microphone on at start").uncheck()
+    page.get_by_role("button", name="Connect", exact=True).click()
+    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=timeout)
+    box = page.get_by_role("textbox", name="Message to the bot")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator(".turn.bot").last).to_contain_text(f"You said: {text}", timeout=timeout)
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=timeout)
+
+
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -17,9 +17,9 @@ import _brotli  # type: ignore[import-not-found]
 import brotli
 import httpx
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Request
 
-from tests.browser.page_support import open_console
+from tests.browser.page_support import open_console, typed_exchange
 from tests.conftest import ROOT, LiveServer, browser_config
 from tests.runner_bot import PYTHON, RunnerBot, runner_bot
 
@@ -107,20 +107,7 @@ def test_console_mounted_talks_to_a_runner_bot(
 
     page.on("request", note)
     open_console(page, mounted.url + PREFIX)
-    page.get_by_text("Connection settings").click()
-    expect(page.locator("#base-url")).to_have_value(mounted.url + PREFIX)
-    page.get_by_label("Microphone on at start").uncheck()
-    page.get_by_role("button", name="Connect", exact=True).click()
-    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
-
-    box = page.get_by_role("textbox", name="Message to the bot")
-    box.fill("hello from the mount")
-    box.press("Enter")
-    expect(page.locator(".turn.bot").last).to_contain_text(
-        "You said: hello from the mount", timeout=T
-    )
-    page.get_by_role("button", name="Disconnect", exact=True).click()
-    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    typed_exchange(page, "hello from the mount", server_url=mounted.url + PREFIX)
 
     ours = [url for url in requested if url.startswith(mounted.url)]
     assert any(urlsplit(url).path.endswith("/offer") for url in ours), ours

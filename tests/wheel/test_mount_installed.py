@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.page_support import open_console
+from tests.browser.page_support import open_console, typed_exchange
 from tests.conftest import ROOT, SUITE_BOOT, LiveServer, browser_config
 from tests.runner_bot import RunnerBot, runner_bot
 from tests.wheel.conftest import Installed
@@ -82,19 +82,7 @@ def test_fastapi_app_mounting_the_wheel_talks_to_a_runner_bot(
     page.on("request", note)
     open_console(page, mounted.url + PREFIX)
     expect(page.locator("html")).to_have_attribute("data-pyrtvi-boot", "snapshot")
-    page.get_by_text("Connection settings").click()
-    page.get_by_label("Microphone on at start").uncheck()
-    page.get_by_role("button", name="Connect", exact=True).click()
-    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
-
-    box = page.get_by_role("textbox", name="Message to the bot")
-    box.fill("hello from the installed mount")
-    box.press("Enter")
-    expect(page.locator(".turn.bot").last).to_contain_text(
-        "You said: hello from the installed mount", timeout=T
-    )
-    page.get_by_role("button", name="Disconnect", exact=True).click()
-    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    typed_exchange(page, "hello from the installed mount", server_url=mounted.url + PREFIX)
 
     ours = [url for url in requested if url.startswith(mounted.url)]
     assert any(urlsplit(url).path.endswith("/offer") for url in ours), ours
