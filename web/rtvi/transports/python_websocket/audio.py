@@ -31,6 +31,8 @@ from ..liveness import Clock
 
 #: A sample at least this loud (of 32767) is audible: about -50 dBFS, above dither and hiss.
 AUDIBLE = 100
+#: Sample positions from float times are rounded this close to a whole sample.
+_EPS = 1e-6
 
 
 def _mono(samples: array[int], channels: int) -> array[int]:
@@ -296,7 +298,7 @@ class BotAudio:
             if segment.end <= now:
                 kept.append(segment)
                 continue
-            played = max(0, int((now - segment.start) * segment.sample_rate))
+            played = max(0, int((now - segment.start) * segment.sample_rate + _EPS))
             dropped += len(segment.samples) - played
             if played:
                 kept.append(
@@ -318,7 +320,7 @@ class BotAudio:
         for segment in self.segments:
             if segment.end < after:
                 continue
-            skip = max(0, math.ceil((after - segment.start) * segment.sample_rate))
+            skip = max(0, math.ceil((after - segment.start) * segment.sample_rate - _EPS))
             index = first_audible(segment.samples[skip:], self.threshold)
             if index >= 0:
                 return segment.start + (skip + index) / segment.sample_rate

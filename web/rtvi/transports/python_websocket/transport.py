@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import logging
+import os
 from array import array
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
