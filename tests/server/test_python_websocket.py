@@ -5,12 +5,16 @@
   bot audio frames, a spoken turn (`tests/data/speech48k.wav`, paced in real time) heard by the
   bot's VAD, disconnect;
 - `pyrtvi serve` with the embedded bot, through its WebSocket relay: `/connect {"transport":
-  "websocket"}`, a spoken turn answered with the bot's speech.
+  "websocket"}`, a spoken turn answered with the bot's speech;
+- the example of docs/websocket.md ("From CPython"), run as printed against `pyrtvi serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ import pytest
 from rtvi import ErrorResponse, RTVIClient, RTVIEvent
 from rtvi.transports.python_websocket import PythonWebSocketTransport
 
-from tests.conftest import LiveServer
+from tests.conftest import ROOT, LiveServer
 from tests.runner_bot import RunnerBot, runner_ws_bot
 
 __all__ = ["runner_ws_bot"]  # the fixture, imported for this module's tests
@@ -131,3 +135,31 @@ async def test_embedded_bot_through_the_relay(embedded: LiveServer) -> None:
     finally:
         await client.disconnect()
     assert transport.state == "disconnected"
+
+
+def cpython_example() -> str:
+    """The example of docs/websocket.md's "From CPython" section."""
+    text = (ROOT / "docs" / "websocket.md").read_text()
+    section = text[text.index("## From CPython") :]
+    return section[section.index("```python\n") + 10 : section.index("\n```\n")]
+
+
+@pytest.fixture(scope="module")
+def default_server(server_factory: Any) -> LiveServer:
+    """`pyrtvi serve` as it starts with no flags: the embedded bot on its default pipecat."""
+    return server_factory()  # type: ignore[no-any-return]
+
+
+def test_the_docs_example_runs_as_printed(default_server: LiveServer) -> None:
+    code = cpython_example()
+    assert "http://127.0.0.1:8000/start" in code and '"hello.wav"' in code
+    code = code.replace("http://127.0.0.1:8000", default_server.url)
+    code = code.replace('"hello.wav"', repr(str(SPEECH)))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    match = re.fullmatch(r"voice to voice: (\d+) ms\n", out.stdout)
+    assert match, out.stdout
+    assert 0 < int(match[1]) < 10_000
+    print(f"docs example against pyrtvi serve: {out.stdout.strip()}")  # the figure, with -s
