@@ -173,3 +173,12 @@ async def test_no_url_and_closed_socket_errors(bot: FakeBot) -> None:
     client, transport = client_for(bot)
     with pytest.raises(TransportNotConnectedError, match="not open"):
         transport.send_message(RTVIMessage("client-message", {}))
+
+
+async def test_what_was_sent_before_disconnect_still_goes_out(bot: FakeBot) -> None:
+    client, _transport = client_for(bot)
+    await client.connect()
+    client.send_client_message("last words", 1)
+    await client.disconnect()
+    await until(lambda: any(m["type"] == "client-message" for m in bot.messages))
+    assert bot.messages[-1]["data"] == {"t": "last words", "d": 1}

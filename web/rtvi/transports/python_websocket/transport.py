@@ -54,6 +54,8 @@ FLUSH_ON = frozenset({"bot-interrupted", "user-started-speaking"})
 NORMAL_CLOSE = frozenset({1000, 1001})
 #: A lost socket is not reopened (see the module docstring).
 NO_RECONNECT = ReconnectPolicy(attempts=0)
+#: At disconnect, how long the messages already queued may take to go out.
+DRAIN_TIMEOUT = 2.0
 
 
 class PythonSocketSession(TransportSession):
@@ -63,7 +65,9 @@ class PythonSocketSession(TransportSession):
         super().__init__(NO_RECONNECT, bot_id="bot", log=logger)
         self.url = url
         self.ws: ClientConnection | None = None
-        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        #: What to send, in order; ``None`` ends the writer (after what was queued before it).
+        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
 
 
 class PythonWebSocketTransport(SessionTransport[PythonSocketSession]):
@@ -147,7 +151,7 @@ class PythonWebSocketTransport(SessionTransport[PythonSocketSession]):
         )
 
     def _opened(self, session: PythonSocketSession) -> None:
-        session.tasks.start(self._write(session))
+        session.writer = session.tasks.start(self._write(session))
         session.tasks.start(self._read(session))
 
     async def send_ready_message(self, message: RTVIMessage) -> None:
@@ -172,6 +176,11 @@ class PythonWebSocketTransport(SessionTransport[PythonSocketSession]):
 
     async def _close_session(self, session: PythonSocketSession) -> None:
         session.closed = True
+        writer = session.writer
+        if writer is not None and writer is not asyncio.current_task() and not writer.done():
+            # What was sent before disconnect() still goes out (as a browser socket's send).
+            session.outbox.put_nowait(None)
+            await asyncio.wait([writer], timeout=DRAIN_TIMEOUT)
         session.tasks.cancel()
         ws, session.ws = session.ws, None
         if ws is not None:
@@ -216,10 +225,12 @@ class PythonWebSocketTransport(SessionTransport[PythonSocketSession]):
     async def _write(self, session: PythonSocketSession) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        while session.ws is not None:
+        while (ws := session.ws) is not None:
             data = await session.outbox.get()
+            if data is None:
+                return
             try:
-                await session.ws.send(data)
+                await ws.send(data)
             except ConnectionClosed:
                 return  # the reader reports it
 
