@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -182,3 +184,12 @@ async def test_what_was_sent_before_disconnect_still_goes_out(bot: FakeBot) -> N
     await client.disconnect()
     await until(lambda: any(m["type"] == "client-message" for m in bot.messages))
     assert bot.messages[-1]["data"] == {"t": "last words", "d": 1}
+
+
+def test_websockets_is_imported_only_when_a_session_opens() -> None:
+    code = (
+        "import sys, rtvi.transports.python_websocket as p; p.PythonWebSocketTransport();"
+        "print(sorted(m for m in sys.modules if m == 'websockets' or m == 'js'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
