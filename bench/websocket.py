@@ -17,8 +17,10 @@ each run, the order rotating:
 - **JS relay**: the JS client's `startBotAndConnect` through `pyrtvi serve` (every frame
   relayed).
 
-Measured on every path: the call → bot-ready, and `--requests` client-request round trips
-(`body`, the runner bot's server-response). On the two direct paths, in the same session:
+Measured on every path: the call → bot-ready, `--requests` client-request round trips (`body`,
+the runner bot's server-response), and as many with a large request: `body` carrying
+`BIG_CHARS` ASCII characters, as near the 1 MiB message limit of both clients (and of the relay)
+as leaves room for the frame around it. On the two direct paths, in the same session:
 
 - **heard after the interruption**: the fake mic plays tests/data/speech48k.wav (2 s silence, 5 s
   speech, 3 s silence, looped). Right after the bot's VAD reports the user stopped, the page
@@ -67,6 +69,8 @@ LONG_TEXT = " ".join(["The bot keeps on talking."] * 40)
 #: The tone is 8000/32768 full scale (RMS ~0.17); silence is 0.
 AUDIBLE_RMS = 0.02
 AFTER_MS = 1000.0
+#: The large request's payload: its frame (JSON and protobuf around it) stays under 1 MiB.
+BIG_CHARS = (1 << 20) - 1024
 BEFORE_MS = 300.0
 EVENT_TIMEOUT_S = 30.0
 
@@ -123,6 +127,7 @@ class Session:
     times: Callable[[str], list[float]]
     send_long_text: Callable[[], None]
     request: Callable[[], float]
+    big_request: Callable[[], float]
     disconnect: Callable[[], None]
     connect_ms: float = 0.0
 
@@ -209,11 +214,24 @@ await client.send_client_request("body")
         )
         return trip
 
+    harness.run(f"BIG = 'x' * {BIG_CHARS}")
+
+    def big_request() -> float:
+        trip: float = harness.run(
+            """
+t0 = time.perf_counter()
+await client.send_client_request("body", BIG)
+(time.perf_counter() - t0) * 1000
+"""
+        )
+        return trip
+
     return Session(
         harness.page,
         lambda name: [float(e["t"]) for e in harness.events(name)],
         lambda: harness.run(f"client.send_text({LONG_TEXT!r})"),
         request,
+        big_request,
         lambda: harness.run("await client.disconnect()"),
         ms,
     )
@@ -238,6 +256,7 @@ def js_session(context: BrowserContext, origin: str, relay: bool, bot: RunnerBot
         times,
         lambda: client.send_text(LONG_TEXT),
         lambda: float(client.request("body")["ms"]),
+        lambda: float(client.request("body", "x" * BIG_CHARS)["ms"]),
         client.disconnect,
         float(result["ms"]),
     )
@@ -247,6 +266,7 @@ def js_session(context: BrowserContext, origin: str, relay: bool, bot: RunnerBot
 class Samples:
     connect: list[float] = field(default_factory=list)
     rtt: list[float] = field(default_factory=list)
+    big_rtt: list[float] = field(default_factory=list)
     heard: list[float] = field(default_factory=list)
     #: Sessions left out (bot not audible at the signal): ms since it was last audible.
     not_speaking: list[float | None] = field(default_factory=list)
@@ -284,9 +304,11 @@ def main(argv: list[str] | None = None) -> None:
                     else:
                         session = js_session(context, server.url, True, bot)
                     trips = [session.request() for _ in range(args.requests)]
+                    big_trips = [session.big_request() for _ in range(args.requests)]
                     if record is not None:
                         record.connect.append(session.connect_ms)
                         record.rtt.append(statistics.median(trips))
+                        record.big_rtt.append(statistics.median(big_trips))
                         if name != "JS relay":
                             result = interrupt(session)
                             if result.heard_ms is None:
@@ -321,6 +343,11 @@ def report(samples: dict[str, Samples], runs: int, requests: int) -> None:
     rows: list[tuple[str, str, Callable[[Samples], list[float]]]] = [
         ("start → bot-ready (ms)", "%.0f", lambda s: s.connect),
         (f"request round trip (ms, median of {requests} per run)", "%.1f", lambda s: s.rtt),
+        (
+            f"1 MiB-bounded request round trip ({BIG_CHARS} B payload; ms, median of {requests})",
+            "%.1f",
+            lambda s: s.big_rtt,
+        ),
         (
             f"bot audio heard in the {AFTER_MS:.0f} ms after the interruption (ms)",
             "%.0f",
