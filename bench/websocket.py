@@ -189,13 +189,40 @@ def interrupt(session: Session) -> Interruption:
     )
 
 
+#: The pyrtvi page's client, instrumented as the JS page is (:data:`JS_EVENTS`): the three
+#: timed events pushed to ``window.benchAudio.events``, no other handler (the harness's
+#: ``make_client`` records every event as JSON, which the JS page does not pay for).
+PY_CLIENT = """
+import time
+from rtvi import RTVIClient, RTVIEvent
+from rtvi.transports.websocket import WebSocketTransport
+client = RTVIClient(WebSocketTransport(), params={"base_url": str(js.location.origin)})
+def timed(name):
+    return lambda *_: js.benchAudio.events.push(js.Array.of(name, js.performance.now()))
+for event in (
+    RTVIEvent.USER_STARTED_SPEAKING,
+    RTVIEvent.USER_STOPPED_SPEAKING,
+    RTVIEvent.BOT_STARTED_SPEAKING,
+):
+    client.on(event, timed(str(event)))
+"""
+
+
+def page_times(page: Page) -> Callable[[str], list[float]]:
+    """The times of one of the three events, as the page recorded them."""
+
+    def times(name: str) -> list[float]:
+        events: list[list[Any]] = page.evaluate("window.benchAudio.events")
+        return [float(t) for kind, t in events if kind == name]
+
+    return times
+
+
 def pyrtvi_session(context: BrowserContext, server: LiveServer, bot: RunnerBot) -> Session:
     harness = Harness.open(context.new_page(), server)
+    harness.run(PY_CLIENT)
     ms: float = harness.run(
         f"""
-import time
-from rtvi.transports.websocket import WebSocketTransport
-client = make_client(transport=WebSocketTransport())
 t0 = time.perf_counter()
 ready = await client.start_bot_and_connect(endpoint={bot.url + "/start"!r}, request_data={WEBSOCKET!r})
 elapsed = (time.perf_counter() - t0) * 1000
@@ -228,7 +255,7 @@ await client.send_client_request("body", BIG)
 
     return Session(
         harness.page,
-        lambda name: [float(e["t"]) for e in harness.events(name)],
+        page_times(harness.page),
         lambda: harness.run(f"client.send_text({LONG_TEXT!r})"),
         request,
         big_request,
@@ -246,14 +273,9 @@ def js_session(context: BrowserContext, origin: str, relay: bool, bot: RunnerBot
     if result["ready"]["about"]["library_version"] != "1.14.0":
         raise SystemExit(f"unexpected bot-ready: {result['ready']}")
     client.page.evaluate(JS_EVENTS)
-
-    def times(name: str) -> list[float]:
-        events: list[list[Any]] = client.page.evaluate("window.benchAudio.events")
-        return [float(t) for kind, t in events if kind == name]
-
     return Session(
         client.page,
-        times,
+        page_times(client.page),
         lambda: client.send_text(LONG_TEXT),
         lambda: float(client.request("body")["ms"]),
         lambda: float(client.request("body", "x" * BIG_CHARS)["ms"]),
