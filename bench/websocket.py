@@ -14,6 +14,7 @@ each run, the order rotating:
 - **pyrtvi direct**: the harness page (Python booted before the clock starts) with
   `WebSocketTransport()` and `client.start_bot_and_connect(endpoint=runner + "/start",
   request_data={"transport": "websocket"})`: the same two steps, the same `/ws-client` socket;
+  its client has handlers on the three timed events only, like the JS page (`PY_CLIENT`);
 - **JS relay**: the JS client's `startBotAndConnect` through `pyrtvi serve` (every frame
   relayed).
 
