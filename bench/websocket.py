@@ -14,11 +14,14 @@ each run, the order rotating:
 - **pyrtvi direct**: the harness page (Python booted before the clock starts) with
   `WebSocketTransport()` and `client.start_bot_and_connect(endpoint=runner + "/start",
   request_data={"transport": "websocket"})`: the same two steps, the same `/ws-client` socket;
+  its client has handlers on the three timed events only, like the JS page (`PY_CLIENT`);
 - **JS relay**: the JS client's `startBotAndConnect` through `pyrtvi serve` (every frame
   relayed).
 
-Measured on every path: the call → bot-ready, and `--requests` client-request round trips
-(`body`, the runner bot's server-response). On the two direct paths, in the same session:
+Measured on every path: the call → bot-ready, `--requests` client-request round trips (`body`,
+the runner bot's server-response), and as many with a large request: `body` carrying
+`BIG_CHARS` ASCII characters, as near the 1 MiB message limit of both clients (and of the relay)
+as leaves room for the frame around it. On the two direct paths, in the same session:
 
 - **heard after the interruption**: the fake mic plays tests/data/speech48k.wav (2 s silence, 5 s
   speech, 3 s silence, looped). Right after the bot's VAD reports the user stopped, the page
@@ -67,6 +70,8 @@ LONG_TEXT = " ".join(["The bot keeps on talking."] * 40)
 #: The tone is 8000/32768 full scale (RMS ~0.17); silence is 0.
 AUDIBLE_RMS = 0.02
 AFTER_MS = 1000.0
+#: The large request's payload: its frame (JSON and protobuf around it) stays under 1 MiB.
+BIG_CHARS = (1 << 20) - 1024
 BEFORE_MS = 300.0
 EVENT_TIMEOUT_S = 30.0
 
@@ -123,6 +128,7 @@ class Session:
     times: Callable[[str], list[float]]
     send_long_text: Callable[[], None]
     request: Callable[[], float]
+    big_request: Callable[[], float]
     disconnect: Callable[[], None]
     connect_ms: float = 0.0
 
@@ -184,13 +190,40 @@ def interrupt(session: Session) -> Interruption:
     )
 
 
+#: The pyrtvi page's client, instrumented as the JS page is (:data:`JS_EVENTS`): the three
+#: timed events pushed to ``window.benchAudio.events``, no other handler (the harness's
+#: ``make_client`` records every event as JSON, which the JS page does not pay for).
+PY_CLIENT = """
+import time
+from rtvi import RTVIClient, RTVIEvent
+from rtvi.transports.websocket import WebSocketTransport
+client = RTVIClient(WebSocketTransport(), params={"base_url": str(js.location.origin)})
+def timed(name):
+    return lambda *_: js.benchAudio.events.push(js.Array.of(name, js.performance.now()))
+for event in (
+    RTVIEvent.USER_STARTED_SPEAKING,
+    RTVIEvent.USER_STOPPED_SPEAKING,
+    RTVIEvent.BOT_STARTED_SPEAKING,
+):
+    client.on(event, timed(str(event)))
+"""
+
+
+def page_times(page: Page) -> Callable[[str], list[float]]:
+    """The times of one of the three events, as the page recorded them."""
+
+    def times(name: str) -> list[float]:
+        events: list[list[Any]] = page.evaluate("window.benchAudio.events")
+        return [float(t) for kind, t in events if kind == name]
+
+    return times
+
+
 def pyrtvi_session(context: BrowserContext, server: LiveServer, bot: RunnerBot) -> Session:
     harness = Harness.open(context.new_page(), server)
+    harness.run(PY_CLIENT)
     ms: float = harness.run(
         f"""
-import time
-from rtvi.transports.websocket import WebSocketTransport
-client = make_client(transport=WebSocketTransport())
 t0 = time.perf_counter()
 ready = await client.start_bot_and_connect(endpoint={bot.url + "/start"!r}, request_data={WEBSOCKET!r})
 elapsed = (time.perf_counter() - t0) * 1000
@@ -209,11 +242,24 @@ await client.send_client_request("body")
         )
         return trip
 
+    harness.run(f"BIG = 'x' * {BIG_CHARS}")
+
+    def big_request() -> float:
+        trip: float = harness.run(
+            """
+t0 = time.perf_counter()
+await client.send_client_request("body", BIG)
+(time.perf_counter() - t0) * 1000
+"""
+        )
+        return trip
+
     return Session(
         harness.page,
-        lambda name: [float(e["t"]) for e in harness.events(name)],
+        page_times(harness.page),
         lambda: harness.run(f"client.send_text({LONG_TEXT!r})"),
         request,
+        big_request,
         lambda: harness.run("await client.disconnect()"),
         ms,
     )
@@ -228,16 +274,12 @@ def js_session(context: BrowserContext, origin: str, relay: bool, bot: RunnerBot
     if result["ready"]["about"]["library_version"] != "1.14.0":
         raise SystemExit(f"unexpected bot-ready: {result['ready']}")
     client.page.evaluate(JS_EVENTS)
-
-    def times(name: str) -> list[float]:
-        events: list[list[Any]] = client.page.evaluate("window.benchAudio.events")
-        return [float(t) for kind, t in events if kind == name]
-
     return Session(
         client.page,
-        times,
+        page_times(client.page),
         lambda: client.send_text(LONG_TEXT),
         lambda: float(client.request("body")["ms"]),
+        lambda: float(client.request("body", "x" * BIG_CHARS)["ms"]),
         client.disconnect,
         float(result["ms"]),
     )
@@ -247,6 +289,7 @@ def js_session(context: BrowserContext, origin: str, relay: bool, bot: RunnerBot
 class Samples:
     connect: list[float] = field(default_factory=list)
     rtt: list[float] = field(default_factory=list)
+    big_rtt: list[float] = field(default_factory=list)
     heard: list[float] = field(default_factory=list)
     #: Sessions left out (bot not audible at the signal): ms since it was last audible.
     not_speaking: list[float | None] = field(default_factory=list)
@@ -284,9 +327,11 @@ def main(argv: list[str] | None = None) -> None:
                     else:
                         session = js_session(context, server.url, True, bot)
                     trips = [session.request() for _ in range(args.requests)]
+                    big_trips = [session.big_request() for _ in range(args.requests)]
                     if record is not None:
                         record.connect.append(session.connect_ms)
                         record.rtt.append(statistics.median(trips))
+                        record.big_rtt.append(statistics.median(big_trips))
                         if name != "JS relay":
                             result = interrupt(session)
                             if result.heard_ms is None:
@@ -321,6 +366,11 @@ def report(samples: dict[str, Samples], runs: int, requests: int) -> None:
     rows: list[tuple[str, str, Callable[[Samples], list[float]]]] = [
         ("start → bot-ready (ms)", "%.0f", lambda s: s.connect),
         (f"request round trip (ms, median of {requests} per run)", "%.1f", lambda s: s.rtt),
+        (
+            f"1 MiB-bounded request round trip ({BIG_CHARS} B payload; ms, median of {requests})",
+            "%.1f",
+            lambda s: s.big_rtt,
+        ),
         (
             f"bot audio heard in the {AFTER_MS:.0f} ms after the interruption (ms)",
             "%.0f",

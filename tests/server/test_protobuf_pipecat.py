@@ -1,13 +1,13 @@
 """Our protobuf codec (rtvi.transports.websocket.protobuf) against pipecat's own, both ways.
 
 pipecat's generated ``frames_pb2`` and its ``ProtobufFrameSerializer`` run in each bot venv
-(``tests/server/pipecat_frames.py`` as a subprocess); the codec runs here, as it will in Pyodide.
+(``tests/server/pipecat_frames.py`` as a subprocess); the codec runs here, as it will in Pyodide,
+and the worklets' JS audio codec (``audio_js.AUDIO_CODEC``) runs in node.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from rtvi.transports.websocket.protobuf import (
 )
 
 from tests.server.conftest import LEGACY_PIPECAT, MODERN_PIPECAT
+from tests.unit.test_websocket_audio_codec import json_subprocess, run_js
 
 SCRIPT = Path(__file__).with_name("pipecat_frames.py")
 PCM = bytes(range(256)) * 3
@@ -58,16 +59,7 @@ def pipecat(version: str, cases: dict[str, Any]) -> dict[str, Any]:
     python = bot_python(version)
     if not python.exists():
         pytest.skip(f"no bot environment for pipecat {version}: run `make setup-test`")
-    done = subprocess.run(
-        [str(python), str(SCRIPT)],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json_subprocess([str(python), str(SCRIPT)], cases)
 
 
 @pytest.mark.parametrize("version", [LEGACY_PIPECAT, MODERN_PIPECAT])
@@ -109,4 +101,39 @@ def test_codec_bytes_match_pipecat_frames_pb2_both_ways(version: str) -> None:
     assert got["deserialize"] == [
         ["InputAudioRawFrame", PCM.hex(), 16000, 1],
         ["InputTransportMessageFrame", json.loads(client_ready.data)],
+    ]
+
+
+@pytest.mark.parametrize("version", [LEGACY_PIPECAT, MODERN_PIPECAT])
+def test_js_audio_codec_against_pipecat(version: str) -> None:
+    """The worklets' JS audio codec (run in node) and pipecat: what each writes, the other reads."""
+    mic = [(PCM[:1024], 16000), (PCM[:2], 16000), (PCM[:766], 48000), (b"", 16000)]
+    bot = [
+        AudioRawFrame(audio=PCM[:7], sample_rate=24000, num_channels=1, id=2**64 - 1, name="n"),
+        AudioRawFrame(audio=PCM, sample_rate=16000, num_channels=2, pts=2**63 + 5),
+        AudioRawFrame(sample_rate=24000, num_channels=1),  # empty audio
+    ]
+    js = run_js(
+        {"encode": [[pcm.hex(), rate] for pcm, rate in mic], "decode": []},
+    )
+    got = pipecat(
+        version,
+        {
+            "encode": [["audio", _fields(frame)] for frame in bot],
+            "decode": [],
+            "serialize": [
+                {"type": "audio", "audio": pcm.hex(), "sample_rate": 24000, "num_channels": 1}
+                for pcm in (PCM[:7], PCM[:960], b"\x01\x00" * 4800)
+            ],
+            "deserialize": js["encoded"],
+        },
+    )
+    # pipecat reads the mic frames the JS wrote (empty audio included) ...
+    assert got["deserialize"] == [["InputAudioRawFrame", pcm.hex(), rate, 1] for pcm, rate in mic]
+    # ... and the JS reads what frames_pb2 and pipecat's serializer write.
+    sent = got["encode"] + got["serialize"]
+    decoded = run_js({"encode": [], "decode": sent})["decoded"]
+    assert decoded[: len(bot)] == [[f.audio.hex(), f.sample_rate, f.num_channels] for f in bot]
+    assert decoded[len(bot) :] == [
+        [pcm.hex(), 24000, 1] for pcm in (PCM[:7], PCM[:960], b"\x01\x00" * 4800)
     ]

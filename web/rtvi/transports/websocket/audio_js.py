@@ -7,26 +7,30 @@
   the socket, decodes them, resamples each frame from *its own* ``sample_rate`` to the context's,
   and plays them from a small jitter buffer (``jitterMs``). It plays nothing until ``ready``;
   ``flush`` drops everything queued at once. It posts its counters ten times a second.
-- ``ROUTER`` (main thread, a ``Function``): binary messages whose first byte is the tag of
-  ``Frame.audio`` go straight to the player; ``Frame.interruption`` flushes it; everything else
-  (RTVI messages) goes to the one Python callback. Mic frames are queued until ``ready``, then
+- ``ROUTER`` (main thread, a ``Function``): binary messages that are one ``Frame.audio`` field
+  go straight to the player; ``Frame.interruption`` flushes it; everything else (RTVI messages)
+  goes to the one Python callback. Mic frames are queued until ``ready``, then
   sent; a silent frame keeps the socket busy when nothing else was sent for ``keepaliveMs``.
 
 The worklets load from ``blob:`` URLs made from these strings (a page CSP must allow
-``blob:`` in ``script-src`` for AudioWorklet modules). Protobuf here is the handful of fields
-``rtvi.transports.websocket.protobuf`` defines, written in the same field order.
+``blob:`` in ``script-src`` for AudioWorklet modules). Protobuf here is ``AUDIO_CODEC``: audio
+frames only, byte for byte as ``rtvi.transports.websocket.protobuf`` writes and reads them (checked
+in node against it and against pipecat's ``frames_pb2``), so no audio frame enters Python.
 """
 
 from __future__ import annotations
 
-#: Shared by the capture worklet and the router: Int16 PCM → Frame{audio: AudioRawFrame} bytes.
+#: Shared by the capture worklet and the router: Int16 PCM → Frame{audio: AudioRawFrame} bytes,
+#: the bytes ``protobuf.encode_frame(AudioRawFrame(audio, rate, 1))`` gives (empty audio left out,
+#: as proto3 leaves out defaults). ``rate`` is a positive uint32.
 _ENCODE = """
 function pushVarint(out, v) {
   while (v > 127) { out.push((v & 127) | 128); v = Math.floor(v / 128); }
   out.push(v);
 }
 function encodeAudioFrame(pcm, rate) {
-  const head = [0x1a]; pushVarint(head, pcm.byteLength);
+  const head = [];
+  if (pcm.byteLength) { head.push(0x1a); pushVarint(head, pcm.byteLength); }
   const tail = [0x20]; pushVarint(tail, rate); tail.push(0x28, 1);
   const innerLength = head.length + pcm.byteLength + tail.length;
   const outer = [0x12]; pushVarint(outer, innerLength);
@@ -38,6 +42,70 @@ function encodeAudioFrame(pcm, rate) {
   return bytes.buffer;
 }
 """
+
+#: Shared by the player worklet and the router: which messages are audio frames, and their fields.
+#: ``isAudioFrame(bytes)``: the message is exactly one ``Frame.audio`` field (what pipecat's
+#: serializer sends; anything else, even a frame that also holds audio, goes to Python).
+#: ``decodeAudio(buffer)``: ``{audio, rate, channels}`` of such a frame, as
+#: ``protobuf.decode_frame`` reads them (unknown fields skipped, the last of a field wins, a
+#: uint32 truncated; 0 for an absent one); throws on what ``decode_frame`` refuses, except that
+#: ``name``, which is not read, is not checked to be UTF-8.
+_DECODE = """
+function readVarint(b, at) {
+  let v = 0, scale = 1, byte, n = 0;
+  do {
+    if (at.i >= b.length) throw new Error("truncated varint");
+    if (++n > 10) throw new Error("varint longer than 10 bytes");
+    byte = b[at.i++];
+    v += (byte & 127) * scale;
+    scale *= 128;
+  } while (byte & 128);
+  return v;
+}
+function fields(b, onField) {
+  const at = { i: 0 };
+  while (at.i < b.length) {
+    const key = readVarint(b, at), field = Math.floor(key / 8), wire = key % 8;
+    if (field === 0) throw new Error("field number 0");
+    if (wire === 0) onField(field, 0, readVarint(b, at));
+    else if (wire === 2) {
+      const n = readVarint(b, at);
+      if (at.i + n > b.length) throw new Error("field past the end");
+      onField(field, 2, b.subarray(at.i, at.i + n));
+      at.i += n;
+    } else if (wire === 1 || wire === 5) {
+      at.i += wire === 1 ? 8 : 4;
+      if (at.i > b.length) throw new Error("field past the end");
+      onField(field, wire, null);
+    } else throw new Error("bad wire type");
+  }
+}
+function audioBody(b) {  // the AudioRawFrame's bytes, or null
+  if (b.length < 2 || b[0] !== 0x12) return null;
+  const at = { i: 1 };
+  let n;
+  try { n = readVarint(b, at); } catch (e) { return null; }
+  return at.i + n === b.length ? b.subarray(at.i) : null;
+}
+function isAudioFrame(b) { return audioBody(b) !== null; }
+function decodeAudio(buffer) {
+  const body = audioBody(new Uint8Array(buffer));
+  if (body === null) throw new Error("not an audio frame");
+  const out = { audio: new Uint8Array(0), rate: 0, channels: 0 };
+  const want = { 1: 0, 2: 2, 3: 2, 4: 0, 5: 0, 6: 0 };
+  fields(body, (f, wire, v) => {
+    if (f in want && want[f] !== wire) throw new Error("field " + f + ": wrong wire type");
+    if (f === 3) out.audio = v;
+    else if (f === 4) out.rate = v % 4294967296;
+    else if (f === 5) out.channels = v % 4294967296;
+  });
+  return out;
+}
+"""
+
+#: The audio-frame codec alone (:data:`_ENCODE` + :data:`_DECODE`), as the worklets and the
+#: router run it; the tests run it in node against ``protobuf`` and pipecat's ``frames_pb2``.
+AUDIO_CODEC = _ENCODE + _DECODE
 
 CAPTURE_WORKLET = (
     _ENCODE
@@ -85,47 +153,9 @@ registerProcessor("pyrtvi-capture", PyrtviCapture);
 """
 )
 
-PLAYER_WORKLET = """
-function readVarint(b, at) {
-  let v = 0, scale = 1, byte;
-  do {
-    if (at.i >= b.length) throw new Error("truncated varint");
-    byte = b[at.i++];
-    v += (byte & 127) * scale;
-    scale *= 128;
-  } while (byte & 128);
-  return v;
-}
-function fields(b, onField) {
-  const at = { i: 0 };
-  while (at.i < b.length) {
-    const key = readVarint(b, at), field = Math.floor(key / 8), wire = key & 7;
-    if (wire === 0) onField(field, readVarint(b, at));
-    else if (wire === 2) {
-      const n = readVarint(b, at);
-      if (at.i + n > b.length) throw new Error("field past the end");
-      onField(field, b.subarray(at.i, at.i + n));
-      at.i += n;
-    } else if (wire === 1) at.i += 8;
-    else if (wire === 5) at.i += 4;
-    else throw new Error("bad wire type");
-  }
-  if (at.i > b.length) throw new Error("field past the end");
-}
-function decodeAudio(buffer) {
-  let body = null;
-  fields(new Uint8Array(buffer), (f, v) => { if (f === 2 && typeof v !== "number") body = v; });
-  if (body === null) throw new Error("not an audio frame");
-  const out = { audio: new Uint8Array(0), rate: 0, channels: 1 };
-  fields(body, (f, v) => {
-    if (f === 3 && typeof v !== "number") out.audio = v;
-    else if (f === 4 && typeof v === "number") out.rate = v;
-    else if (f === 5 && typeof v === "number") out.channels = v || 1;
-  });
-  if (!out.rate) throw new Error("audio frame without a sample rate");
-  return out;
-}
-
+PLAYER_WORKLET = (
+    _DECODE
+    + """
 class PyrtviPlayer extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -163,8 +193,9 @@ class PyrtviPlayer extends AudioWorkletProcessor {
   push(buffer) {
     let frame;
     try { frame = decodeAudio(buffer); } catch (e) { this.stats.bad += 1; return; }
+    if (!frame.rate) { this.stats.bad += 1; return; }  // no rate: cannot be played
     const view = new DataView(frame.audio.buffer, frame.audio.byteOffset, frame.audio.byteLength);
-    const ch = frame.channels, n = Math.floor(frame.audio.byteLength / 2 / ch);
+    const ch = frame.channels || 1, n = Math.floor(frame.audio.byteLength / 2 / ch);
     if (n === 0) return;
     const src = new Float32Array(n);
     for (let i = 0; i < n; i++) {
@@ -223,10 +254,11 @@ class PyrtviPlayer extends AudioWorkletProcessor {
 }
 registerProcessor("pyrtvi-player", PyrtviPlayer);
 """
+)
 
 #: ``Function("ws", "capturePort", "playerPort", "onFrame", "opts", ROUTER)``.
 ROUTER = (
-    _ENCODE
+    AUDIO_CODEC
     + """
 const state = { ready: false, queue: [], sent: 0, lastSent: performance.now(), player: null,
                 oversize: 0, disposed: false };
@@ -243,10 +275,10 @@ const onMessage = (event) => {
   const data = event.data;
   if (typeof data === "string") { onFrame("text", data); return; }
   if (data.byteLength > opts.maxMessage) { state.oversize += 1; onFrame("oversize", data.byteLength); return; }
-  const first = data.byteLength ? new Uint8Array(data, 0, 1)[0] : 0;
-  if (first === 0x12) { playerPort.postMessage(data, [data]); return; }  // Frame.audio
-  if (first === 0x2a) playerPort.postMessage({ type: "flush" });       // Frame.interruption
-  onFrame("frame", new Uint8Array(data));
+  const bytes = new Uint8Array(data);
+  if (isAudioFrame(bytes)) { playerPort.postMessage(data, [data]); return; }  // Frame.audio
+  if (bytes[0] === 0x2a) playerPort.postMessage({ type: "flush" });        // Frame.interruption
+  onFrame("frame", bytes);
 };
 ws.addEventListener("message", onMessage);
 if (capturePort) {
