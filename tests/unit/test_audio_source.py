@@ -18,6 +18,7 @@ from rtvi.transports.virtual_mic import pcm_of
 class FakeTrack:
     def __init__(self, name: str) -> None:
         self.name = name
+        self.id = f"{name}-{id(self)}"
         self.label = name
         self.enabled = True
         self.stopped = False
@@ -80,6 +81,16 @@ async def test_the_source_is_the_mic_and_no_device_is_opened(opened: list[str]) 
     assert source.enabled is False  # mute works on it as on a mic
     local.release()
     assert not source.stopped  # the caller's track is never stopped
+
+
+async def test_another_proxy_of_the_source_is_not_stopped(opened: list[str]) -> None:
+    source = FakeTrack("virtual")
+    local, _, _ = make(source)
+    await local.acquire("audio")
+    again = FakeTrack("again")
+    again.id = source.id  # a second Pyodide proxy of the same JS track
+    await local.set_audio_source(again)
+    assert not source.stopped and not again.stopped and local.track("audio") is again
 
 
 async def test_set_audio_source_replaces_the_mic_and_none_goes_back(opened: list[str]) -> None:

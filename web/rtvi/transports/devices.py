@@ -29,6 +29,7 @@ from .media import (
     LocalMedia,
     enumerate_devices,
     get_display_media_track,
+    same_track,
     track_device_id,
 )
 
@@ -127,7 +128,7 @@ class LocalDevices:
         if local is None:
             return False
         opened = local.mic is not None
-        if local.mic is local.audio_source:
+        if local.mic is not None and same_track(local.mic, local.audio_source):
             local.mic = None  # the caller's old track: left running, only no longer sent
         local.audio_source = track
         return opened

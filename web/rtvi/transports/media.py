@@ -96,6 +96,13 @@ def track_device_id(track: Any) -> str | None:
     return str(device_id) if device_id else None
 
 
+def same_track(track: Any, *others: Any) -> bool:
+    """Whether ``track`` is one of ``others`` (two proxies of one JS track compare by ``id``)."""
+    return any(
+        other is not None and (other is track or str(other.id) == str(track.id)) for other in others
+    )
+
+
 class LocalMedia:
     """The microphone and camera tracks, acquired only for what is enabled, and the screen.
 
@@ -132,7 +139,7 @@ class LocalMedia:
 
     def _stop(self, track: Any, keep: Any = None) -> None:
         """Stop a track we opened (never the caller's ``audio_source``, nor ``keep``)."""
-        if track is not None and track is not keep and track is not self.audio_source:
+        if track is not None and not same_track(track, keep, self.audio_source):
             track.stop()
 
     def track(self, kind: str) -> Any:

@@ -68,25 +68,26 @@ return new Promise((resolve) => {
 });
 """
 
-#: The watch worklet: posts ``{time}`` of the first sample ``>= threshold`` at or after a mark.
+#: The watch worklet: posts each onset ``{time, level}``, an audible sample after ``gap`` s of
+#: silence (or the first ever), ``time`` being the context time of that very sample.
 _WATCH_WORKLET = """
 class PyrtviAudioWatch extends AudioWorkletProcessor {
   constructor(options) {
     super();
     this.threshold = options.processorOptions.threshold;
-    this.mark = null;
-    this.port.onmessage = (event) => { this.mark = event.data; };
+    this.gap = Math.round(options.processorOptions.gap * sampleRate);
+    this.quiet = this.gap;
   }
   process(inputs) {
     const channel = inputs[0] && inputs[0][0];
-    if (channel && this.mark !== null) {
-      for (let i = 0; i < channel.length; i++) {
-        const time = currentTime + i / sampleRate;
-        if (time >= this.mark && Math.abs(channel[i]) >= this.threshold) {
-          this.port.postMessage({ time, level: Math.abs(channel[i]) });
-          this.mark = null;
-          break;
-        }
+    if (!channel) return true;
+    for (let i = 0; i < channel.length; i++) {
+      const level = Math.abs(channel[i]);
+      if (level >= this.threshold) {
+        if (this.quiet >= this.gap) this.port.postMessage({ time: currentTime + i / sampleRate, level });
+        this.quiet = 0;
+      } else {
+        this.quiet++;
       }
     }
     return true;
@@ -95,16 +96,25 @@ class PyrtviAudioWatch extends AudioWorkletProcessor {
 registerProcessor("pyrtvi-audio-watch", PyrtviAudioWatch);
 """
 
-#: ``(ctx, port, mark) => Promise<{time, level, ms}>``: arms the worklet at ``mark``.
-_ARM = """
-return new Promise((resolve) => {
-  port.onmessage = (event) => {
-    port.onmessage = null;
-    const { time, level } = event.data;
-    resolve({ time, level, ms: performance.now() - (ctx.currentTime - time) * 1000 });
-  };
-  port.postMessage(mark);
-});
+#: ``(ctx, port) => collector``: keeps the onsets; ``after(mark)`` resolves with the first one at
+#: or after ``mark`` (already heard or still to come). ``ms``: its ``performance.now()`` time.
+_COLLECTOR = """
+const onsets = [];
+let waiters = [];
+port.onmessage = (event) => {
+  const { time, level } = event.data;
+  const onset = { time, level, ms: performance.now() - (ctx.currentTime - time) * 1000 };
+  onsets.push(onset);
+  waiters = waiters.filter((w) => (time >= w.mark ? (w.resolve(onset), false) : true));
+};
+return {
+  after(mark) {
+    const onset = onsets.find((o) => o.time >= mark);
+    return onset ? Promise.resolve(onset) : new Promise((resolve) => waiters.push({ mark, resolve }));
+  },
+  count() { return onsets.length; },
+  close() { port.onmessage = null; waiters = []; },
+};
 """
 
 _watch_url: str | None = None
@@ -180,6 +190,8 @@ class VirtualMic:
     def __init__(self, context: AudioContext) -> None:
         self.context = context
         self.destination = context.createMediaStreamDestination()
+        #: The microphone track (silence between utterances); one proxy, kept.
+        self.track: Any = self.destination.stream.getAudioTracks()[0]
         self._lock = asyncio.Lock()  # one utterance at a time
 
     @classmethod
@@ -188,11 +200,6 @@ class VirtualMic:
         if context.state == "suspended":
             await context.resume()
         return cls(context)
-
-    @property
-    def track(self) -> Any:
-        """The microphone track (silence between utterances)."""
-        return self.destination.stream.getAudioTracks()[0]
 
     async def play(
         self, audio: bytes, *, sample_rate: int | None = None, threshold: float = AUDIBLE
@@ -219,16 +226,23 @@ class VirtualMic:
 
 
 class AudioWatch:
-    """Reports the first audible sample of a received audio track after a mark.
+    """Reports the onsets of a received audio track: audible samples after ``gap`` s of silence.
 
     Create it with :meth:`open` (or :meth:`VirtualMic.watch`, then ``await watch.start()``).
     """
 
     def __init__(
-        self, track: Any, *, context: AudioContext | None = None, threshold: float = AUDIBLE
+        self,
+        track: Any,
+        *,
+        context: AudioContext | None = None,
+        threshold: float = AUDIBLE,
+        gap: float = 0.05,
     ) -> None:
         self.track = track
         self.threshold = threshold
+        self.gap = gap
+        self._collector: Any = None
         self._own_context = context is None
         self.context = context if context is not None else AudioContext()
         self._source: Any = None
@@ -256,21 +270,21 @@ class AudioWatch:
                 "numberOfOutputs": 0,
                 "channelCount": 1,
                 "channelCountMode": "explicit",
-                "processorOptions": {"threshold": self.threshold},
+                "processorOptions": {"threshold": self.threshold, "gap": self.gap},
             },
         )
+        collector = _function("collector", "ctx", "port", _COLLECTOR)
+        self._collector = collector(self.context.js, self._node.port)
         self._source = self.context.createMediaStreamSource(media_stream(self.track))
         self._source.connect(self._node)
 
     async def first_audible_after(self, mark: float, timeout: float = 30.0) -> Heard:
-        """The first audible sample at or after context time ``mark`` (s); waits for it.
-
-        ``asyncio.TimeoutError`` when nothing audible arrives within ``timeout`` s.
+        """The first onset (audible after silence) at or after context time ``mark`` (s),
+        already heard or still to come. ``asyncio.TimeoutError`` after ``timeout`` s.
         """
-        if self._node is None:
+        if self._collector is None:
             raise RuntimeError("AudioWatch.start() was not awaited")
-        arm = _function("arm", "ctx", "port", "mark", _ARM)
-        pending = arm(self.context.js, self._node.port, mark)
+        pending = self._collector.after(mark)
 
         async def heard() -> Any:
             return await pending
@@ -282,7 +296,14 @@ class AudioWatch:
         """The context's current time (s), e.g. as a mark."""
         return self.context.currentTime
 
+    @property
+    def onsets(self) -> int:
+        """How many onsets were heard so far."""
+        return int(self._collector.count()) if self._collector is not None else 0
+
     async def close(self) -> None:
+        if self._collector is not None:
+            self._collector.close()
         for node in (self._source, self._node):
             with contextlib.suppress(Exception):
                 if node is not None:
