@@ -65,6 +65,15 @@ def proxied(server_factory: Any, runner_bot: RunnerBot) -> LiveServer:
     return server_factory("--bot", "url", "--bot-url", runner_bot.url)  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def delayed_ws_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
+    """The runner bot on `-t websocket`, answering 500 ms late (`RUNNER_BOT_ANSWER_DELAY_MS`)."""
+    bot = RunnerBot(env={"RUNNER_BOT_ANSWER_DELAY_MS": "500"}, transport="websocket")
+    bot.start(tmp_path_factory.mktemp("delayed-bot"))
+    yield bot
+    bot.stop()
+
+
 def wav_literal(text: str) -> str:
     return repr(base64.b64encode(speech_wav(text, rate=16000)).decode())
 
@@ -134,3 +143,29 @@ def test_virtual_mic_over_websocket(
     result = speak_and_measure(harness, transport, direct)
     check(harness, result)
     print(f"websocket voice_to_voice_ms={result['v2v']:.1f}")
+
+
+@pytest.mark.parametrize("transport", ["webrtc", "websocket"])
+def test_a_known_answer_delay_shows_in_voice_to_voice(
+    request: pytest.FixtureRequest, pool: HarnessPool, transport: str
+) -> None:
+    """The runner bot answers D ms later (`answer_delay_ms` in its body): v2v grows by D."""
+    v2v = {}
+    for delay in (0, 500):
+        if transport == "webrtc":
+            harness = pool.get(request.getfixturevalue("proxied"))
+            data = {"answer_delay_ms": delay}
+            params = f'{{"base_url": str(js.location.origin), "request_data": {data!r}}}'
+            made = "SmallWebRTCTransport(audio_source=mic.track)"
+        else:  # a WebSocket session has no body: the delay is the bot process's env
+            bot: RunnerBot = request.getfixturevalue("delayed_ws_bot" if delay else "runner_ws_bot")
+            start = {"transport": "websocket"}
+            ws_url = httpx.post(bot.url + "/start", json=start).json()["wsUrl"]
+            harness = pool.get(request.getfixturevalue("page_server"))
+            params = '{"base_url": None, "endpoints": {"connect": None}}'
+            made = f"WebSocketTransport(ws_url={ws_url!r}, audio_source=mic.track)"
+        result = speak_and_measure(harness, made, params)
+        check(harness, result)
+        v2v[delay] = result["v2v"]
+    print(f"{transport} voice_to_voice_ms by answer delay: {v2v}")
+    assert abs(v2v[500] - v2v[0] - 500) <= 60, v2v
