@@ -14,7 +14,7 @@ ends are read off one audio clock. Samples are handled in JS (an ``AudioBuffer``
 ``AudioWorklet``); Python sees one result per utterance. Runs only under Pyodide.
 
 "Audible" is ``abs(sample) >= threshold``, :data:`AUDIBLE` (0.02, about -34 dBFS) by default:
-far above decoded digital silence (Opus leaves < 0.001) and far below speech or a TTS voice.
+well above the near-zero samples of a silent stream, well below speech or a TTS voice.
 """
 
 from __future__ import annotations
