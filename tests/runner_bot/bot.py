@@ -7,6 +7,9 @@ Nothing of pyrtvi is imported: this is the bot a user already has, and the tests
 pyrtvi talks to it as it is. Offline stand-ins replace the cloud services: Silero VAD (bundled
 with pipecat), an "LLM" that echoes what it was told, a TTS that answers with a short tone.
 
+`RUNNER_BOT_ANSWER_DELAY_MS` (env), or `answer_delay_ms` in a session's body, delays every
+answer by that many ms (the kit's latency tests: a known delay must show in voice to voice).
+
 For the tests it records each session's `runner_args.body`:
 - appended as one JSON line to the file named by `RUNNER_BOT_RECORD` (when set);
 - and answered to the RTVI client message `body` (a `server-response` carrying it).
@@ -14,6 +17,7 @@ For the tests it records each session's `runner_args.body`:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -54,7 +58,12 @@ TONE_SECONDS = 0.4
 
 
 class EchoLLM(FrameProcessor):
-    """Stands in for an LLM service: answers the last user message with "You said: …"."""
+    """Stands in for an LLM service: answers the last user message with "You said: …",
+    after ``delay`` seconds."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
+        self.delay = delay
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -67,6 +76,8 @@ class EchoLLM(FrameProcessor):
                 content = message.get("content")
                 said = content if isinstance(content, str) else json.dumps(content)
                 break
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
         await self.push_frame(LLMFullResponseStartFrame())
         for word in f"You said: {said or 'nothing'}.".split(" "):
             await self.push_frame(LLMTextFrame(text=word + " "))
@@ -110,13 +121,26 @@ def record(runner_args: RunnerArguments) -> None:
             out.write(line + "\n")
 
 
+def answer_delay(runner_args: RunnerArguments) -> float:
+    body = runner_args.body if isinstance(runner_args.body, dict) else {}
+    delay_ms = body.get("answer_delay_ms", os.environ.get("RUNNER_BOT_ANSWER_DELAY_MS", 0))
+    return float(delay_ms) / 1000
+
+
 async def run_bot(transport: BaseTransport, runner_args: RunnerArguments) -> None:
     context = LLMContext(messages=[{"role": "system", "content": "Echo the user."}])
     user, assistant = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer())
     )
     pipeline = Pipeline(
-        [transport.input(), user, EchoLLM(), ToneTTS(), transport.output(), assistant]
+        [
+            transport.input(),
+            user,
+            EchoLLM(answer_delay(runner_args)),
+            ToneTTS(),
+            transport.output(),
+            assistant,
+        ]
     )
     worker = PipelineWorker(pipeline, params=PipelineParams(enable_metrics=True))
 

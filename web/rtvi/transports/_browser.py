@@ -307,6 +307,10 @@ class AudioContext:
     def state(self) -> str:
         return str(self.js.state)
 
+    @property
+    def currentTime(self) -> float:
+        return float(self.js.currentTime)
+
     async def resume(self) -> None:
         await self.js.resume()
 

@@ -6,6 +6,9 @@ speaker, the audio levels) are the same objects in both; so are the ``Transport`
 of them (device lists, switching, the levels loop of a session) and the bot tracks' end. A
 transport says how a new local track reaches its pipe (:meth:`BrowserTransport._attach_track`)
 and whether the bot is told (:meth:`BrowserTransport._send_track_status`).
+
+Both accept ``audio_source``, a caller's ``MediaStreamTrack`` sent instead of opening the
+microphone (:meth:`BrowserTransport.set_audio_source`; e.g. :class:`~rtvi.transports.virtual_mic.VirtualMic`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class BrowserTransport(SessionTransport[S]):
         audio_element: Any = None,
         video_element: Any = None,
         audio_level_interval: float = 0.1,
+        audio_source: Any = None,
     ) -> None:
         super().__init__(log, js_error_text)
         self.audio_level_interval = audio_level_interval
@@ -45,6 +49,7 @@ class BrowserTransport(SessionTransport[S]):
             watch_level=lambda track: self._media.watch_local(track),
             spawn=self._start_background,
             kinds=kinds,
+            audio_source=audio_source,
         )
         self._media = BotMedia(
             audio_element=audio_element,
@@ -116,7 +121,23 @@ class BrowserTransport(SessionTransport[S]):
         return await enumerate_devices("audiooutput")
 
     async def update_mic(self, device_id: str) -> None:
+        """Send the mic ``device_id`` (replacing an audio source, if one was set)."""
         await self._devices.switch("audio", device_id)
+
+    @property
+    def audio_source(self) -> Any:
+        """The caller's audio track sent instead of the microphone, or None."""
+        return self._devices.audio_source
+
+    async def set_audio_source(self, track: Any) -> None:
+        """Send ``track`` (a ``MediaStreamTrack``) instead of the microphone; ``None``: the mic.
+
+        The microphone is then never opened. The track is the mic in every other respect:
+        ``enable_mic`` mutes it (``track.enabled``), ``local_audio_level`` meters it, a
+        reconnect sends it again, ``tracks().local.audio`` is it. It stays the caller's: a
+        disconnect does not stop it. Takes effect at once when connected.
+        """
+        await self._devices.set_audio_source(track)
 
     async def update_speaker(self, device_id: str) -> None:
         await switch_speaker(

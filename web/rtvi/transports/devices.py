@@ -6,6 +6,10 @@ The screen is shared with ``getDisplayMedia``, one start/stop at a time. What to
 track on the current connection (``replaceTrack`` and ``trackStatus`` for WebRTC, the capture
 worklet for WebSocket) is the host's business: see :class:`DeviceHost`. Shared by both browser
 transports; a WebSocket has only the mic (``kinds=("audio",)``).
+
+The mic may be a caller's track instead of a device (:meth:`LocalDevices.set_audio_source`: a
+virtual microphone, a file, a processed stream): it is sent, muted, metered and carried over
+reconnects as the mic is, and never stopped here.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .media import (
     LocalMedia,
     enumerate_devices,
     get_display_media_track,
+    same_track,
     track_device_id,
 )
 
@@ -74,8 +79,10 @@ class LocalDevices:
         watch_level: Callable[[Any], None],
         spawn: Callable[[Coroutine[Any, Any, None]], object],
         kinds: Sequence[str] = ("audio", "video"),
+        audio_source: Any = None,
     ) -> None:
         self.host = host
+        self._audio_source = audio_source
         self.kinds = tuple(kinds)
         self._attach = attach
         self._send_status = send_status
@@ -96,8 +103,35 @@ class LocalDevices:
 
     def _media(self) -> LocalMedia:
         if self.local is None:
-            self.local = LocalMedia()
+            self.local = LocalMedia(self._audio_source)
         return self.local
+
+    @property
+    def audio_source(self) -> Any:
+        """The caller's track sent as the mic, or None (the microphone)."""
+        return self._audio_source
+
+    async def set_audio_source(self, track: Any) -> None:
+        """Send ``track`` as the mic from now on (``None``: back to the microphone).
+
+        Before ``init`` it is only remembered; afterwards the current mic is replaced at once
+        (on the connection too) when the mic is open or enabled.
+        """
+        opened = self._replace_source(track)
+        if opened or (self.local is not None and self._enabled("audio")):
+            await self.acquire("audio")
+
+    def _replace_source(self, track: Any) -> bool:
+        """Remember a new source; True if a mic was open (the old source is not stopped)."""
+        self._audio_source = track
+        local = self.local
+        if local is None:
+            return False
+        opened = local.mic is not None
+        if local.mic is not None and same_track(local.mic, local.audio_source):
+            local.mic = None  # the caller's old track: left running, only no longer sent
+        local.audio_source = track
+        return opened
 
     # --- opening --------------------------------------------------------------------------
 
@@ -132,7 +166,12 @@ class LocalDevices:
         return self.host.is_mic_enabled if kind == "audio" else self.host.is_cam_enabled
 
     async def switch(self, kind: str, device_id: str) -> None:
-        """``update_mic`` / ``update_cam``: a new track from ``device_id``."""
+        """``update_mic`` / ``update_cam``: a new track from ``device_id``.
+
+        A device chosen for the mic replaces the audio source (see :meth:`set_audio_source`).
+        """
+        if kind == "audio" and self._audio_source is not None:
+            self._replace_source(None)
         await self.acquire(kind, device_id)
         device = self.selected(kind) or DeviceInfo(device_id=device_id)
         if kind == "audio":

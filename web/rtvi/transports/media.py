@@ -96,29 +96,51 @@ def track_device_id(track: Any) -> str | None:
     return str(device_id) if device_id else None
 
 
-class LocalMedia:
-    """The microphone and camera tracks, acquired only for what is enabled, and the screen."""
+def same_track(track: Any, *others: Any) -> bool:
+    """Whether ``track`` is one of ``others`` (two proxies of one JS track compare by ``id``)."""
+    return any(
+        other is not None and (other is track or str(other.id) == str(track.id)) for other in others
+    )
 
-    def __init__(self) -> None:
+
+class LocalMedia:
+    """The microphone and camera tracks, acquired only for what is enabled, and the screen.
+
+    ``audio_source``: a caller's audio ``MediaStreamTrack`` used as the mic instead of opening
+    one (``None``: the microphone). It belongs to the caller: it is never stopped here.
+    """
+
+    def __init__(self, audio_source: Any = None) -> None:
         self.mic: Any = None
         self.cam: Any = None
         self.screen: Any = None  # a getDisplayMedia video track while sharing
+        self.audio_source: Any = audio_source
 
     @property
     def active(self) -> bool:
         return self.mic is not None or self.cam is not None
 
     async def acquire(self, kind: str, device_id: str | None = None) -> Any:
-        """Open a new mic/cam track, replacing (and stopping) the current one."""
-        track = await get_user_media_track(kind, device_id)
+        """Open a new mic/cam track, replacing (and stopping) the current one.
+
+        The mic is the ``audio_source`` when there is one and no ``device_id`` is asked for.
+        """
+        if kind == "audio" and device_id is None and self.audio_source is not None:
+            track = self.audio_source
+        else:
+            track = await get_user_media_track(kind, device_id)
         old = self.mic if kind == "audio" else self.cam
         if kind == "audio":
             self.mic = track
         else:
             self.cam = track
-        if old is not None:
-            old.stop()
+        self._stop(old, keep=track)
         return track
+
+    def _stop(self, track: Any, keep: Any = None) -> None:
+        """Stop a track we opened (never the caller's ``audio_source``, nor ``keep``)."""
+        if track is not None and not same_track(track, keep, self.audio_source):
+            track.stop()
 
     def track(self, kind: str) -> Any:
         """``"audio"`` (mic), ``"video"`` (camera) or ``"screen"``."""
@@ -131,8 +153,7 @@ class LocalMedia:
 
     def release(self) -> None:
         for track in (self.mic, self.cam, self.screen):
-            if track is not None:
-                track.stop()
+            self._stop(track)
         self.mic = self.cam = self.screen = None
 
 

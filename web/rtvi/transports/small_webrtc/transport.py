@@ -76,6 +76,8 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
     - ``audio_element`` / ``video_element``: where the bot plays (element or CSS selector);
       by default a hidden ``<audio>`` is created (and removed on disconnect), bot video is
       played only when a ``video_element`` is given.
+    - ``audio_source``: a ``MediaStreamTrack`` sent instead of opening the microphone (e.g. a
+      :class:`~rtvi.transports.virtual_mic.VirtualMic`'s track); see :meth:`set_audio_source`.
     - ``screen_share``: add the screen transceiver (index 2) so ``enable_screen_share`` works
       (pipecat's SmallWebRTC reads it as the screen video input); off by default.
     - timings, in seconds: ``ice_gathering_timeout`` (2), ``offer_timeout`` (10),
@@ -113,6 +115,7 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
         keepalive_interval: float = 1.0,
         audio_level_interval: float = 0.1,
         screen_share: bool = False,
+        audio_source: Any = None,
     ) -> None:
         super().__init__(
             logger,
@@ -120,6 +123,7 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
             audio_element=audio_element,
             video_element=video_element,
             audio_level_interval=audio_level_interval,
+            audio_source=audio_source,
         )
         self.offer_url = offer_url or webrtc_url
         self.offer_url_template = offer_url_template

@@ -75,6 +75,8 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
     - ``jitter_ms`` (60): bot audio buffered before playing starts (and after an underrun).
     - ``audio_element``: where the bot plays (element or CSS selector); by default a hidden
       ``<audio>`` is created and removed on disconnect.
+    - ``audio_source``: a ``MediaStreamTrack`` sent instead of opening the microphone (e.g. a
+      :class:`~rtvi.transports.virtual_mic.VirtualMic`'s track); see :meth:`set_audio_source`.
     - ``max_message_size`` (1 MiB): larger messages are refused (sent) or dropped (received).
     - ``reconnect``: a :class:`~rtvi.transports.reconnect.ReconnectPolicy` (default 3 attempts,
       0.5 s doubling up to 4 s).
@@ -99,12 +101,14 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
         keepalive_interval: float = 5.0,
         audio_level_interval: float = 0.1,
         flush_on: Iterable[str] = FLUSH_ON,
+        audio_source: Any = None,
     ) -> None:
         super().__init__(
             logger,
             kinds=("audio",),
             audio_element=audio_element,
             audio_level_interval=audio_level_interval,
+            audio_source=audio_source,
         )
         AudioFormat(sample_rate, frame_samples, jitter_ms)  # checks the numbers
         self.ws_url = ws_url

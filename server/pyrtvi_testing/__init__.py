@@ -1,0 +1,1 @@
+"""Pieces for testing a bot through pyrtvi (CPython side): offline speech (:mod:`.speech`)."""
