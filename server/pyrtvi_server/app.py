@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from pyrtvi_server.bots import BotService, create_bot_service
-from pyrtvi_server.config import Settings
+from pyrtvi_server.config import Settings, check_install
 from pyrtvi_server.cors import RTVICors
 from pyrtvi_server.health import HealthRoute
 from pyrtvi_server.middleware import (
@@ -55,6 +55,7 @@ class Lifespan:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The whole server as one ASGI app: run by `pyrtvi serve`, or mounted in yours (under
     any path: every URL it hands out carries it) with `pyrtvi_server.mount`."""
+    check_install()  # an installed wheel missing files: one error now, not a page half loaded
     settings = settings or Settings()
     runtime = Runtime.locate(settings.node_modules)
     bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyrtvi_server import botproc, runner
-from pyrtvi_server.config import Settings, server_config_options
+from pyrtvi_server.config import Settings, in_checkout, server_config_options
 from pyrtvi_server.guard import Secrets
 from pyrtvi_server.upstream import ProxyError, Upstream
 
@@ -167,10 +167,14 @@ class EmbeddedBot(BotService):
         self.settings = settings
         self.python = bot_python(settings)
         if not self.python.exists():
+            setup = (
+                f"`make run` (or `make setup BOT_PIPECAT={settings.bot_pipecat_version}`)"
+                if in_checkout()
+                else "`pyrtvi setup-bot`"
+            )
             raise BotSetupError(
-                f"the embedded bot's Python environment is missing ({self.python}): run "
-                f"`make run` (or `make setup BOT_PIPECAT={settings.bot_pipecat_version}`) first, "
-                "or start with --bot url / --bot none"
+                f"the embedded bot's Python environment is missing ({self.python}): run {setup} "
+                "first, or start with --bot-python PATH, --bot url or --bot none"
             )
         self._process: ChildBot | None = None
         self._upstream: Upstream | None = None

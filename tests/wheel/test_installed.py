@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,10 +62,23 @@ def test_a_runtime_file_missing_stops_the_start_with_one_message(installed: Inst
     wasm = installed.share / "runtime" / "pyodide" / "pyodide.asm.wasm"
     aside = wasm.with_name("moved-aside")
     wasm.rename(aside)
+    mounting = "from starlette.applications import Starlette; import pyrtvi_server as p; "
+    mounting += "p.mount(Starlette(), '/rtvi', bot_mode='none')"
     try:
         done = installed.run("serve", "--bot", "none", "--port", str(free_port()), timeout=30)
+        mounted = subprocess.run(
+            [str(installed.venv / "bin" / "python"), "-c", mounting],
+            cwd=installed.home,
+            env=installed.env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     finally:
         aside.rename(wasm)
+    # Mounted in the user's own app: the same error, raised by mount().
+    assert mounted.returncode == 1
+    assert "BrokenInstallError: this pyrtvi installation is broken: 1 of its" in mounted.stderr
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
