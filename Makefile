@@ -94,7 +94,7 @@ bot_mypy = $(BIN)/mypy --python-executable .venvs/bot-$(1)/bin/python --cache-di
 
 typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
 		.venvs/runner-$(RUNNER_PIPECAT)/.installed
-	$(BIN)/mypy server/pyrtvi_server web/rtvi web/app bench tests tools playwright.config.py
+	$(BIN)/mypy server/pyrtvi_server server/pyrtvi_testing web/rtvi web/app bench tests tools playwright.config.py
 	$(foreach v,$(TEST_BOTS),$(call bot_mypy,$(v)) && ) true
 	@# The stock runner bot is written as a Pipecat user writes it: pipecat's untyped
 	@# @event_handler decorators stay, the rest is strict.
@@ -108,7 +108,7 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 # browser tests.
 pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit tests/server $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/browser tests/wheel $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/browser tests/kit tests/wheel $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit -q
