@@ -141,10 +141,10 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         deadline = time.monotonic() + timeout
         while True:
             events = await self.events()
-            if finished(events, start):
+            if finished(events, start, await self.now()):
                 await self.page.wait_for_timeout(SETTLE_MS)
                 events = await self.events()
-                if finished(events, start):
+                if finished(events, start, await self.now()):
                     break
             if time.monotonic() > deadline:
                 partial = build_turn(events, start, kind=kind, sent=sent)

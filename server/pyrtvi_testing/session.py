@@ -214,10 +214,10 @@ class Session(SessionRecord[BrowserContext, Page]):
         deadline = time.monotonic() + timeout
         while True:
             events = self.events
-            if finished(events, start):
+            if finished(events, start, self.now()):
                 self.page.wait_for_timeout(SETTLE_MS)
                 events = self.events
-                if finished(events, start):
+                if finished(events, start, self.now()):
                     break
             if time.monotonic() > deadline:
                 partial = build_turn(events, start, kind=kind, sent=sent)

@@ -8,7 +8,7 @@ stopped (``bot-llm-stopped``) and then
 
 - if its TTS spoke (``bot-tts-started``): a ``bot-stopped-speaking`` came after the last
   ``bot-llm-stopped`` and ``bot-tts-stopped``, with no ``bot-started-speaking`` after it;
-- if it never spoke (a text-only bot): nothing started speaking by the time the check settles.
+- if it never spoke (a text-only bot): nothing started speaking ``TEXT_ONLY_MS`` (2 s) after.
 
 The session checks twice, ``SETTLE_MS`` apart, so that a pause between two sentences is not
 taken for the end.
@@ -22,6 +22,8 @@ from typing import Any
 
 #: Two checks this far apart must both say "finished".
 SETTLE_MS = 400.0
+#: A bot whose TTS has not started this long after its LLM stopped answered in text only.
+TEXT_ONLY_MS = 2000.0
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,15 @@ def _last(events: list[dict[str, Any]], *types: str) -> float | None:
     return max(times) if times else None
 
 
-def finished(events: list[dict[str, Any]], start: float) -> bool:
-    """Whether the bot finished answering the turn that began at page time ``start``."""
+def finished(events: list[dict[str, Any]], start: float, now: float | None = None) -> bool:
+    """Whether the bot finished answering the turn that began at page time ``start``
+    (``now``: the page time of the check, for text-only answers)."""
     turn = since(events, start)
     llm_stopped = _last(turn, "botLlmStopped")
     if llm_stopped is None:
         return False
     if _last(turn, "botTtsStarted", "botStartedSpeaking") is None:
-        return True
+        return now is not None and now - llm_stopped >= TEXT_ONLY_MS
     stopped = _last(turn, "botStoppedSpeaking")
     if stopped is None:
         return False
