@@ -9,11 +9,14 @@ recording and message. The runner bot has no function calls (its "LLM" echoes).
 
 from __future__ import annotations
 
+import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.runner_bot import BOT, PYTHON
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
@@ -80,6 +83,8 @@ def run_kit(pytester: pytest.Pytester, source: str, *args: str) -> tuple[pytest.
     """Run `source` as a user's test file with the kit's options; the result and record dir."""
     pytester.makepyfile(test_user=source)
     record = pytester.path / "recordings"
+    if not REGISTERED:
+        args = ("-p", "pyrtvi_testing.plugin", *args)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -93,8 +98,15 @@ def run_kit(pytester: pytest.Pytester, source: str, *args: str) -> tuple[pytest.
     return result, record
 
 
+#: An editable install made before the kit existed has neither its entry point nor the package
+#: on its path: then the runs load it by name, from the checkout.
+REGISTERED = any(e.name == "rtvi" for e in entry_points(group="pytest11"))
+
+
 @pytest.fixture(autouse=True)
-def runner_env() -> None:
+def runner_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not REGISTERED:
+        monkeypatch.setenv("PYTHONPATH", str(ROOT / "server"), prepend=os.pathsep)
     if not PYTHON.exists():
         pytest.skip(f"no runner bot environment ({PYTHON}): run `make setup-test`")
 
