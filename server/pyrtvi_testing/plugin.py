@@ -170,6 +170,9 @@ def rtvi_connect(
                 "not in this version of pyrtvi"
             )
         context = rtvi_browser.new_context()
+        # Chromium's Local Network Access blocks a page's WebSocket to a loopback server (even
+        # its own origin's, ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS) without this grant.
+        context.grant_permissions(["local-network-access"])
         try:
             session = Session.open(
                 context,
