@@ -108,7 +108,7 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 # browser tests.
 pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit tests/tools tests/server $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/browser tests/wheel $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/browser tests/kit tests/wheel $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit -q

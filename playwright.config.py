@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pyrtvi_testing.chromium import DEFAULT_CHROMIUM
+from pyrtvi_testing.chromium import LAUNCH_ARGS as KIT_LAUNCH_ARGS
+
 ROOT = Path(__file__).resolve().parent
 
 #: Debian's Chromium; `playwright install` cannot download browsers on these machines.
-CHROMIUM = os.environ.get("PYRTVI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("PYRTVI_CHROMIUM", DEFAULT_CHROMIUM)
 
 #: 48 kHz mono speech, looped by Chromium as the microphone.
 FAKE_MIC_WAV = Path(
@@ -21,21 +24,8 @@ FAKE_MIC_WAV = Path(
 
 HEADLESS = os.environ.get("PYRTVI_HEADED") != "1"
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    f"--use-file-for-fake-audio-capture={FAKE_MIC_WAV}",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
+#: The test kit's flags (pyrtvi_testing.chromium), plus the fake microphone's file.
+LAUNCH_ARGS = [*KIT_LAUNCH_ARGS, f"--use-file-for-fake-audio-capture={FAKE_MIC_WAV}"]
 
 #: Hosts a page may contact; anything else is aborted and fails the test.
 ALLOWED_HOSTS = {"127.0.0.1", "localhost", "[::1]"}

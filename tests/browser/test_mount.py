@@ -38,7 +38,7 @@ class MountedApp(LiveServer):
 
     health_path = PREFIX + "/health"
 
-    def command(self) -> list[str]:
+    def command_line(self) -> list[str]:
         app = ["examples.fastapi_mount:app", "--host", "127.0.0.1", "--port", str(self.port)]
         return [sys.executable, "-m", "uvicorn", *app]
 
@@ -53,7 +53,7 @@ class RunnerWithMount(LiveServer):
 
     health_path = PREFIX + "/health"
 
-    def command(self) -> list[str]:
+    def command_line(self) -> list[str]:
         where = ["--host", "127.0.0.1", "--port", str(self.port)]
         return [str(PYTHON), str(ROOT / "examples" / "runner_mount.py"), "-t", "webrtc", *where]
 

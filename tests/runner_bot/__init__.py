@@ -12,20 +12,17 @@ for any other (127.0.0.1 included). So that bot runs on `--host localhost`, as a
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from pyrtvi_testing.processes import RunnerBot as KitRunnerBot
 
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT
 
 RUNNER_PIPECAT = "1.14.0"
 PYTHON = ROOT / ".venvs" / f"runner-{RUNNER_PIPECAT}" / "bin" / "python"
@@ -35,28 +32,17 @@ START_TIMEOUT = 120.0
 
 
 @dataclass
-class RunnerBot(LiveServer):
+class RunnerBot(KitRunnerBot):
     """`python bot.py -t webrtc --host 127.0.0.1 --port N`, as a Pipecat user starts theirs.
 
-    A `LiveServer` (port, log, stop) whose process is the runner instead of `pyrtvi serve`.
-    `transport="websocket"` runs `-t websocket --host localhost` instead.
+    The kit's `RunnerBot` (port, log, readiness, stop) running this directory's `bot.py`, which
+    records each session's `runner_args.body` in `record_path`. `transport="websocket"` runs
+    `-t websocket --host localhost` instead.
     """
 
-    args: list[str] = field(default_factory=list)
-    transport: str = "webrtc"
-
-    @property
-    def host(self) -> str:
-        return "localhost" if self.transport == "websocket" else "127.0.0.1"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        """The runner's plain WebSocket endpoint (websocket mode)."""
-        return f"ws://{self.host}:{self.port}/ws-client"
+    command: list[str] = field(default_factory=lambda: [str(PYTHON), str(BOT)])
+    cwd: Path | None = ROOT
+    start_timeout: float = START_TIMEOUT
 
     @property
     def record_path(self) -> Path:
@@ -64,24 +50,13 @@ class RunnerBot(LiveServer):
         return self.log_path.with_suffix(".jsonl")
 
     def start(self, log_dir: Path) -> RunnerBot:
-        self.log_path = log_dir / f"runner-bot-{self.port}.log"
-        cmd = [str(PYTHON), str(BOT), "-t", self.transport, "--host", self.host]
-        cmd += ["--port", str(self.port), *self.args]
-        env = {**os.environ, **self.env, "RUNNER_BOT_RECORD": str(self.record_path)}
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"runner bot exited early:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/status", timeout=2).status_code == 200:
-                    return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"runner bot not ready in time:\n{self.log()}")
+        # The log (and so the record) is named after the port, as the kit names it.
+        self.env = {
+            **self.env,
+            "RUNNER_BOT_RECORD": str(log_dir / f"runner-bot-{self.port}.jsonl"),
+        }
+        super().start(log_dir)
+        return self
 
     def bodies(self) -> dict[str, Any]:
         """session id → `runner_args.body`, for every session the bot ran so far."""

@@ -1,0 +1,280 @@
+"""`Session`: one connected pyrtvi client in a Chromium page, driven synchronously (as
+pytest-playwright's sync API is).
+
+The page is the kit's own (``page/`` in this package), served on the origin of the kit's
+`pyrtvi serve` through a Playwright route, so a test needs no checkout and no file of its own.
+
+**The virtual-microphone seam** (``say`` and ``interrupt``): text becomes a WAV through
+``pyrtvi_testing.speech.text_to_wav(text) -> Path``; the page plays a WAV through
+``window.rtviMic.play(wavBase64)``, which resolves to the page time (``performance.now()``) of
+the last audible sample played, and ``window.rtviMic.firstBotAudioAfter(t, timeoutMs)`` resolves
+to the page time of the first audible sample received from the bot after ``t`` (or null). Until
+both exist, ``say`` and ``interrupt`` raise :class:`NotImplementedError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from playwright.sync_api import BrowserContext, Error, Page, Route
+
+from .processes import BotStartError
+from .turns import SETTLE_MS, Turn, build_turn, finished
+
+PAGE_DIR = Path(__file__).resolve().parent / "page"
+PREFIX = "/__rtvi_kit__/"
+BOOT_TIMEOUT_MS = 90_000
+#: Default bound on one turn (the bot's whole answer), seconds.
+TURN_TIMEOUT_S = 30.0
+
+Speech = str | bytes | Path
+ContextT = TypeVar("ContextT")
+PageT = TypeVar("PageT")
+
+#: Page-side snippets, shared with the asynchronous twin (``async_session``).
+RUN_JS = """async (code) => {
+    const pending = window.kitRun(code);
+    try { return await pending; } finally { pending.destroy?.(); }
+}"""
+READY_JS = "document.documentElement.dataset.kit === 'ready'"
+EVENTS_JS = "window.kitEvents.slice()"
+HAS_MIC_JS = (
+    "typeof window.rtviMic?.play === 'function'"
+    " && typeof window.rtviMic?.firstBotAudioAfter === 'function'"
+)
+PLAY_JS = "(wav) => window.rtviMic.play(wav)"
+HEARD_JS = "([t, ms]) => window.rtviMic.firstBotAudioAfter(t, ms)"
+
+
+def no_mic(kind: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{kind}() needs the page's virtual microphone (window.rtviMic), "
+        "not in this version of pyrtvi; use type() meanwhile"
+    )
+
+
+def connect_code(transport: str, request_data: Any, options: dict[str, Any]) -> str:
+    return f"await connect({transport!r}, {request_data!r}, {options!r})"
+
+
+def send_file_code(path: str | Path, format: str, content: str) -> str:
+    data, name = Path(path).read_bytes(), Path(path).name
+    return (
+        f"await client.send_file(bytes({list(data)!r}), format={format!r}, name={name!r}, "
+        f"content={content!r})"
+    )
+
+
+def find_event(
+    events: list[dict[str, Any]],
+    event: str,
+    where: Callable[[Any], bool] | None,
+    after: float | None,
+) -> dict[str, Any] | None:
+    for item in events:
+        if (
+            item["type"] == event
+            and (after is None or item["t"] >= after)
+            and (where is None or where(item["data"]))
+        ):
+            return item
+    return None
+
+
+class SessionRecord(Generic[ContextT, PageT]):
+    """What a session keeps, sync or async: its page, console lines, turns, bot-ready data."""
+
+    def __init__(self, context: ContextT, page: PageT, transport: str) -> None:
+        self.context = context
+        self.page = page
+        self.transport = transport
+        self.console: list[str] = []
+        self.turns: list[Turn] = []
+        self.ready: Any = None
+
+
+class Session(SessionRecord[BrowserContext, Page]):
+    """A connected session: send to the bot, wait for what it does, read its turns."""
+
+    def __init__(self, context: BrowserContext, page: Page, transport: str) -> None:
+        super().__init__(context, page, transport)
+        page.on("console", lambda message: self.console.append(message.text))
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        context: BrowserContext,
+        origin: str,
+        transport: str = "webrtc",
+        request_data: Any = None,
+        log_tail: Callable[[], str] = str,
+        **options: Any,
+    ) -> Session:
+        """A fresh page on ``origin`` (a `pyrtvi serve`), connected and bot-ready.
+
+        A connect that fails (the start endpoint answers 4xx, the bot never gets ready) raises
+        :class:`BotStartError` with the page's error and ``log_tail()`` (the bot's log).
+        """
+        page = context.new_page()
+        session = cls(context, page, transport)
+        runtime = page.request.get(origin + "/health").json()["runtime"]
+        serve_kit_page(page, origin, f"/runtime/pyscript/{runtime['pyscript']}")
+        page.goto(f"{origin}{PREFIX}kit.html")
+        page.wait_for_function(READY_JS, timeout=BOOT_TIMEOUT_MS)
+        try:
+            session.ready = session.run(connect_code(transport, request_data, options))
+        except Error as error:
+            raise BotStartError(
+                f"the session did not connect: {error.message}\n"
+                f"page console:\n{chr(10).join(session.console[-15:])}\nbot log:\n{log_tail()}"
+            ) from None
+        return session
+
+    # -- the page ----------------------------------------------------------------------------
+
+    def run(self, code: str) -> Any:
+        """Evaluate Python in the page (the client is ``client``); the last expression's value."""
+        return json.loads(self.page.evaluate(RUN_JS, code))
+
+    def now(self) -> float:
+        """The page's clock (``performance.now()``, ms): event times are on it."""
+        return float(self.page.evaluate("performance.now()"))
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event so far: ``{"type", "data", "t"}`` (``t``: page ms)."""
+        raw: list[str] = self.page.evaluate(EVENTS_JS)
+        return [json.loads(item) for item in raw]
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+        """Type ``text`` to the bot (RTVI ``send-text``); the turn once it finished answering."""
+        start = self.now()
+        self.run(f"client.send_text({text!r})")
+        return self._turn(start, "type", text, timeout)
+
+    def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+        """Speak ``speech`` (text, or a WAV's path or bytes) into the virtual microphone;
+        the turn once the bot finished answering."""
+        return self._speak(speech, "say", timeout)
+
+    def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+        """Speak while the bot speaks; the turn of the new answer (``interrupted`` set)."""
+        return self._speak(speech, "interrupt", timeout)
+
+    def press(self, keys: str) -> None:
+        """Press keypad keys (RTVI ``dtmf``): ``"12#"`` is three keys."""
+        self.run(f"client.send_dtmf({keys!r})")
+
+    def send_file(
+        self, path: str | Path, *, format: str = "text/plain", content: str = ""
+    ) -> dict[str, Any]:
+        """Send a file to the bot (RTVI ``send-file``); the file object sent."""
+        sent: dict[str, Any] = self.run(send_file_code(path, format, content))
+        return sent
+
+    def request(self, type: str, data: Any = None, *, timeout: float | None = None) -> Any:
+        """A client request (``client-message``); the ``d`` of the bot's ``server-response``."""
+        return self.run(f"await client.send_client_request({type!r}, {data!r}, {timeout!r})")
+
+    def wait_for(
+        self,
+        event: str,
+        where: Callable[[Any], bool] | None = None,
+        timeout: float = TURN_TIMEOUT_S,
+        *,
+        after: float | None = None,
+    ) -> dict[str, Any]:
+        """The first event ``event`` (``"botTranscript"``...) whose data satisfies ``where``,
+        since page time ``after`` (default: any so far); waits up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = find_event(self.events, event, where, after)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {event!r} event in {timeout} s")
+            self.page.wait_for_timeout(50)
+
+    def disconnect(self) -> None:
+        if not self.page.is_closed():
+            self.run("await client.disconnect() if client else None")
+
+    # -- turns -------------------------------------------------------------------------------
+
+    def _turn(self, start: float, kind: str, sent: str, timeout: float) -> Turn:
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events
+            if finished(events, start, self.now()):
+                self.page.wait_for_timeout(SETTLE_MS)
+                events = self.events
+                if finished(events, start, self.now()):
+                    break
+            if time.monotonic() > deadline:
+                partial = build_turn(events, start, kind=kind, sent=sent)
+                self.turns.append(partial)
+                raise TimeoutError(
+                    f"the bot did not finish answering in {timeout} s:\n{partial.summary()}"
+                )
+            self.page.wait_for_timeout(100)
+        turn = build_turn(events, start, kind=kind, sent=sent)
+        self.turns.append(turn)
+        return turn
+
+    def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
+        wav = speech_wav(speech)
+        if not self.page.evaluate(HAS_MIC_JS):
+            raise no_mic(kind)
+        start = self.now()
+        said_end = float(self.page.evaluate(PLAY_JS, base64.b64encode(wav).decode("ascii")))
+        heard = self.page.evaluate(HEARD_JS, [said_end, timeout * 1000])
+        sent = speech if isinstance(speech, str) else "<wav>"
+        turn = self._turn(start, kind, sent, timeout)
+        if heard is not None:
+            turn.voice_to_voice_ms = float(heard) - said_end
+        if kind == "interrupt":
+            turn.interrupted = True
+        return turn
+
+
+def speech_wav(speech: Speech) -> bytes:
+    """A WAV's bytes: as given (bytes, a path), or text spoken by ``pyrtvi_testing.speech``."""
+    if isinstance(speech, bytes):
+        return speech
+    if isinstance(speech, Path):
+        return speech.read_bytes()
+    from . import speech as tts
+
+    return tts.speech_wav(speech)
+
+
+def kit_page_body(url: str, pyscript_url: str) -> tuple[int, str, str]:
+    """The kit's page file a request under ``PREFIX`` asks for: status, body, content type."""
+    name = url.split(PREFIX, 1)[1].split("?")[0]
+    path = (PAGE_DIR / name).resolve()
+    if path.parent != PAGE_DIR or not path.is_file():
+        return 404, "not found", "text/plain"
+    body = path.read_text()
+    if path.suffix == ".html":
+        body = body.replace("{{PYSCRIPT_URL}}", pyscript_url).replace("{{PREFIX}}", PREFIX)
+    kinds = {".html": "text/html", ".py": "text/x-python"}
+    return 200, body, kinds.get(path.suffix, "text/plain")
+
+
+def serve_kit_page(page: Page, origin: str, pyscript_url: str) -> None:
+    """Serve the kit's page files under ``PREFIX`` on ``origin`` (a route of this page only)."""
+
+    def serve(route: Route) -> None:
+        status, body, kind = kit_page_body(route.request.url, pyscript_url)
+        route.fulfill(status=status, body=body, content_type=kind)
+
+    page.route(f"{origin}{PREFIX}**", serve)

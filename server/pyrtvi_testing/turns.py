@@ -1,0 +1,192 @@
+"""Turns from RTVI events: when the bot has finished answering, and what it said and did.
+
+Pure functions over the page's event records (``{"type", "data", "t"}``, ``t`` in ms of the
+page's clock), shared by the synchronous and asynchronous sessions.
+
+**Finished answering** is decided from RTVI events only: after the turn began, the bot's LLM
+stopped (``bot-llm-stopped``) and then
+
+- if its TTS spoke (``bot-tts-started``): a ``bot-stopped-speaking`` came after the last
+  ``bot-llm-stopped`` and ``bot-tts-stopped``, with no ``bot-started-speaking`` after it;
+- if it never spoke (a text-only bot): nothing started speaking ``TEXT_ONLY_MS`` (2 s) after.
+
+The session checks twice, ``SETTLE_MS`` apart, so that a pause between two sentences is not
+taken for the end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Two checks this far apart must both say "finished".
+SETTLE_MS = 400.0
+#: A bot whose TTS has not started this long after its LLM stopped answered in text only.
+TEXT_ONLY_MS = 2000.0
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    """One RTVI event of a turn: its type (``botLlmText``...), data, ms since the turn began."""
+
+    type: str
+    data: Any
+    ms: float
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    """A function call the bot's LLM made during a turn (``llm-function-call-*`` events)."""
+
+    name: str
+    arguments: Any = None
+    result: Any = None
+    tool_call_id: str | None = None
+
+
+@dataclass
+class Turn:
+    """One exchange: what the user said or typed, and the bot's whole answer."""
+
+    user_text: str = ""
+    bot_text: str = ""
+    spoken_text: str = ""
+    function_calls: list[FunctionCall] = field(default_factory=list)
+    events: list[TurnEvent] = field(default_factory=list)
+    #: From the last audible sample of the user's speech to the first audible sample of the
+    #: answer, at the page; None until measured (typed turns are never measured).
+    voice_to_voice_ms: float | None = None
+    #: Time to first byte per service (the metrics' ``processor``), ms.
+    bot_ttfb_ms: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+    #: What started the turn: "type", "say", "interrupt".
+    kind: str = "type"
+    sent: str = ""
+
+    def summary(self) -> str:
+        """A few lines for failure messages and ``turns.md``."""
+        latency = "-" if self.voice_to_voice_ms is None else f"{self.voice_to_voice_ms:.0f} ms"
+        ttfb = ", ".join(f"{k} {v:.0f} ms" for k, v in self.bot_ttfb_ms.items()) or "-"
+        lines = [
+            f"- {self.kind} {self.sent!r}",
+            f"  user_text: {self.user_text!r}",
+            f"  bot_text: {self.bot_text!r}",
+            f"  spoken_text: {self.spoken_text!r}",
+            f"  function_calls: {[(c.name, c.arguments, c.result) for c in self.function_calls]}",
+            f"  voice_to_voice_ms: {latency}; bot_ttfb_ms: {ttfb}; interrupted: {self.interrupted}",
+        ]
+        return "\n".join(lines)
+
+
+def since(events: list[dict[str, Any]], start: float) -> list[dict[str, Any]]:
+    return [e for e in events if e["t"] >= start]
+
+
+def _last(events: list[dict[str, Any]], *types: str) -> float | None:
+    times = [e["t"] for e in events if e["type"] in types]
+    return max(times) if times else None
+
+
+def finished(events: list[dict[str, Any]], start: float, now: float | None = None) -> bool:
+    """Whether the bot finished answering the turn that began at page time ``start``
+    (``now``: the page time of the check, for text-only answers)."""
+    turn = since(events, start)
+    llm_stopped = _last(turn, "botLlmStopped")
+    if llm_stopped is None:
+        return False
+    if _last(turn, "botTtsStarted", "botStartedSpeaking") is None:
+        return now is not None and now - llm_stopped >= TEXT_ONLY_MS
+    stopped = _last(turn, "botStoppedSpeaking")
+    if stopped is None:
+        return False
+    after = max(llm_stopped, _last(turn, "botTtsStopped") or llm_stopped)
+    started = _last(turn, "botStartedSpeaking") or 0.0
+    return stopped >= after and stopped >= started
+
+
+def _text(data: Any) -> str:
+    return str(data.get("text", "")) if isinstance(data, dict) else ""
+
+
+def _words(parts: list[str]) -> str:
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+def function_calls(turn: list[dict[str, Any]]) -> list[FunctionCall]:
+    """Function calls by tool call id, in order of appearance (RTVI 1.x events and 0.x's)."""
+    calls: dict[str, dict[str, Any]] = {}
+    for event in turn:
+        data = event["data"] if isinstance(event["data"], dict) else {}
+        if event["type"] not in (
+            "llmFunctionCall",
+            "llmFunctionCallStarted",
+            "llmFunctionCallInProgress",
+            "llmFunctionCallStopped",
+        ):
+            continue
+        key = str(data.get("tool_call_id") or data.get("function_name") or len(calls))
+        call = calls.setdefault(key, {"tool_call_id": data.get("tool_call_id")})
+        if data.get("function_name"):
+            call["name"] = data["function_name"]
+        for arguments in ("arguments", "args"):
+            if arguments in data:
+                call["arguments"] = data[arguments]
+        if "result" in data:
+            call["result"] = data["result"]
+    return [
+        FunctionCall(
+            name=str(c.get("name", "")),
+            arguments=c.get("arguments"),
+            result=c.get("result"),
+            tool_call_id=c.get("tool_call_id"),
+        )
+        for c in calls.values()
+    ]
+
+
+def ttfb(turn: list[dict[str, Any]]) -> dict[str, float]:
+    """The first TTFB per service from RTVI ``metrics`` (seconds there, ms here)."""
+    found: dict[str, float] = {}
+    for event in turn:
+        if event["type"] != "metrics" or not isinstance(event["data"], dict):
+            continue
+        for item in event["data"].get("ttfb") or []:
+            if isinstance(item, dict) and "value" in item:
+                name = str(item.get("processor") or item.get("model") or "unknown")
+                found.setdefault(name, float(item["value"]) * 1000)
+    return found
+
+
+def build_turn(
+    events: list[dict[str, Any]], start: float, *, kind: str = "type", sent: str = ""
+) -> Turn:
+    """The turn that began at page time ``start``, from every event since."""
+    turn = since(events, start)
+    user = [_text(e["data"]) for e in turn if e["type"] == "userTranscript" and _final(e["data"])]
+    speaking = False
+    interrupted = False
+    for event in turn:
+        if event["type"] == "botStartedSpeaking":
+            speaking = True
+        elif event["type"] == "botStoppedSpeaking":
+            speaking = False
+        elif speaking and event["type"] in ("botInterrupted", "userStartedSpeaking"):
+            # A bot interrupted before it spoke (pipecat sends one for each new user input)
+            # was not interrupted.
+            interrupted = True
+    return Turn(
+        user_text=_words(user),
+        bot_text="".join(_text(e["data"]) for e in turn if e["type"] == "botLlmText").strip(),
+        spoken_text=_words([_text(e["data"]) for e in turn if e["type"] == "botTtsText"]),
+        function_calls=function_calls(turn),
+        events=[TurnEvent(e["type"], e["data"], round(e["t"] - start, 1)) for e in turn],
+        bot_ttfb_ms=ttfb(turn),
+        interrupted=interrupted,
+        kind=kind,
+        sent=sent,
+    )
+
+
+def _final(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("final", True) is not False

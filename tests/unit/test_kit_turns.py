@@ -1,0 +1,79 @@
+"""The test kit's turn logic (pyrtvi_testing.turns): when a turn is over, and what it holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyrtvi_testing.turns import FunctionCall, build_turn, finished
+
+
+def ev(kind: str, t: float, data: Any = None) -> dict[str, Any]:
+    return {"type": kind, "data": [] if data is None else data, "t": t}
+
+
+BEFORE = [ev("botReady", 5), ev("metrics", 6, {"ttfb": [{"processor": "Old#0", "value": 0.0}]})]
+ANSWER = [
+    ev("botInterrupted", 11),  # pipecat interrupts on each new input, before it speaks
+    ev("botLlmStarted", 12),
+    ev("botLlmText", 13, {"text": "You "}),
+    ev("botLlmText", 14, {"text": "said: hi. "}),
+    ev("botLlmStopped", 15),
+    ev("botTtsStarted", 16),
+    ev("metrics", 17, {"ttfb": [{"processor": "ToneTTS#0", "value": 0.0125}]}),
+    ev("botStartedSpeaking", 18),
+    ev("botTtsStopped", 19),
+    ev("botTtsText", 400, {"text": "You said:"}),
+    ev("botTtsText", 401, {"text": "hi."}),
+    ev("botStoppedSpeaking", 402),
+]
+
+
+def test_a_spoken_answer_is_over_when_the_bot_stopped_speaking_after_llm_and_tts() -> None:
+    for end in range(1, len(ANSWER)):
+        assert not finished(BEFORE + ANSWER[:end], 10, now=ANSWER[end - 1]["t"] + 100)
+    assert finished(BEFORE + ANSWER, 10)
+    # Speaking again (a second sentence) reopens it.
+    assert not finished([*BEFORE, *ANSWER, ev("botStartedSpeaking", 500)], 10)
+
+
+def test_a_text_only_answer_is_over_when_no_tts_started_2_s_after_llm_stopped() -> None:
+    events = [ev("botLlmStarted", 12), ev("botLlmStopped", 15)]
+    assert not finished(events, 10, now=1000)
+    assert finished(events, 10, now=2015)
+
+
+def test_the_turn_holds_texts_ttfb_and_no_interruption() -> None:
+    turn = build_turn(BEFORE + ANSWER, 10, sent="hi")
+    assert turn.bot_text == "You said: hi."
+    assert turn.spoken_text == "You said: hi."
+    assert turn.bot_ttfb_ms == {"ToneTTS#0": 12.5}
+    assert not turn.interrupted and turn.user_text == "" and turn.function_calls == []
+    assert turn.events[0].type == "botInterrupted" and turn.events[0].ms == 1
+
+
+def test_user_speech_while_the_bot_speaks_is_an_interruption() -> None:
+    events = [
+        *ANSWER[:8],
+        ev("userStartedSpeaking", 100),
+        ev("userTranscript", 200, {"text": "stop", "final": True}),
+    ]
+    turn = build_turn(events, 10)
+    assert turn.interrupted and turn.user_text == "stop"
+
+
+def test_function_calls_are_gathered_by_tool_call_id() -> None:
+    events = [
+        ev("llmFunctionCallStarted", 11, {"function_name": "weather"}),
+        ev(
+            "llmFunctionCallInProgress",
+            12,
+            {"tool_call_id": "c1", "function_name": "weather", "arguments": {"city": "Paris"}},
+        ),
+        ev(
+            "llmFunctionCallStopped",
+            13,
+            {"tool_call_id": "c1", "function_name": "weather", "result": {"sky": "clear"}},
+        ),
+    ]
+    calls = build_turn(events, 10).function_calls
+    assert FunctionCall("weather", {"city": "Paris"}, {"sky": "clear"}, "c1") in calls
