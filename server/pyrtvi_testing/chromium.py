@@ -6,7 +6,8 @@ from __future__ import annotations
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
 #: No sandbox (CI containers run as root), no background traffic, media without prompts, audio
-#: that plays without a user gesture, host candidates without mDNS (loopback WebRTC).
+#: that plays without a user gesture, host candidates without mDNS (loopback WebRTC). No fake
+#: devices: the kit's page sends its own virtual microphone, and opens no real one.
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -18,6 +19,5 @@ LAUNCH_ARGS = [
     "--disable-quic",
     "--autoplay-policy=no-user-gesture-required",
     "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]

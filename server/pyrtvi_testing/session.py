@@ -5,11 +5,12 @@ The page is the kit's own (``page/`` in this package), served on the origin of t
 `pyrtvi serve` through a Playwright route, so a test needs no checkout and no file of its own.
 
 **The virtual-microphone seam** (``say`` and ``interrupt``): text becomes a WAV through
-``pyrtvi_testing.speech.text_to_wav(text) -> Path``; the page plays a WAV through
-``window.rtviMic.play(wavBase64)``, which resolves to the page time (``performance.now()``) of
-the last audible sample played, and ``window.rtviMic.firstBotAudioAfter(t, timeoutMs)`` resolves
-to the page time of the first audible sample received from the bot after ``t`` (or null). Until
-both exist, ``say`` and ``interrupt`` raise :class:`NotImplementedError`.
+``pyrtvi_testing.speech.speech_wav(text) -> bytes``; the page (``page/kit_main.py``, whose client
+sends a ``VirtualMic`` track) plays a WAV through ``window.rtviMic.play(wavBase64)``, which
+resolves to the page time (``performance.now()``) of the last audible sample played, and
+``window.rtviMic.firstBotAudioAfter(t, timeoutMs)`` resolves to the page time of the first
+audible sample received from the bot after ``t`` (or null). A page without them (another
+version's) makes ``say`` and ``interrupt`` raise :class:`NotImplementedError`.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ HEARD_JS = "([t, ms]) => window.rtviMic.firstBotAudioAfter(t, ms)"
 def no_mic(kind: str) -> NotImplementedError:
     return NotImplementedError(
         f"{kind}() needs the page's virtual microphone (window.rtviMic), "
-        "not in this version of pyrtvi; use type() meanwhile"
+        "which this page does not have; use type() meanwhile"
     )
 
 

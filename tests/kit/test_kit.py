@@ -3,7 +3,8 @@ pytest in a subprocess (`pytester`) with the kit's options, against the stock ru
 (tests/runner_bot) over WebRTC and WebSocket, and against the embedded bot.
 
 Each run shares one bot and one Chromium among its tests, as a user's suite does; a run's tests
-check `type` (a Turn with the bot's texts), `press`, `send_file`, `request`, a failing test's
+check `type` (a Turn with the bot's texts), `say` (speech into the page's virtual microphone,
+its voice to voice measured), `press`, `send_file`, `request`, a failing test's
 recording and message. The runner bot has no function calls (its "LLM" echoes).
 """
 
@@ -66,11 +67,16 @@ def test_request_data_reaches_the_bot_and_sessions_run_together(rtvi_connect):
     assert second.type("two").bot_text == "You said: two."
 
 
-def test_say_is_not_faked(rtvi):
-    import pytest
-
-    with pytest.raises(NotImplementedError, match="virtual microphone"):
-        rtvi.say(b"RIFF")
+def test_say_speaks_into_the_virtual_mic(rtvi):
+    # No STT in the runner bot: its VAD hears the speech, its turn ends on a ~5 s timeout and
+    # its "LLM" echoes an empty user message.
+    turn = rtvi.say("hello there", timeout=60)
+    assert turn.kind == "say" and turn.sent == "hello there"
+    assert turn.bot_text == "You said: nothing."
+    types = [event.type for event in turn.events]
+    assert "userStartedSpeaking" in types and "botStartedSpeaking" in types, types
+    assert turn.voice_to_voice_ms is not None and 0 < turn.voice_to_voice_ms < 20_000
+    print(f"say voice_to_voice_ms={turn.voice_to_voice_ms:.0f}")
 
 
 def test_fails_on_purpose(rtvi):
