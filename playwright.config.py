@@ -24,8 +24,14 @@ FAKE_MIC_WAV = Path(
 
 HEADLESS = os.environ.get("PYRTVI_HEADED") != "1"
 
-#: The test kit's flags (pyrtvi_testing.chromium), plus the fake microphone's file.
-LAUNCH_ARGS = [*KIT_LAUNCH_ARGS, f"--use-file-for-fake-audio-capture={FAKE_MIC_WAV}"]
+#: The test kit's flags (pyrtvi_testing.chromium), plus Chromium's fake devices with the fake
+#: microphone's file: the suite's pages open a microphone and a camera (the kit's page sends a
+#: virtual microphone instead, so the kit launches without them).
+LAUNCH_ARGS = [
+    *KIT_LAUNCH_ARGS,
+    "--use-fake-device-for-media-stream",
+    f"--use-file-for-fake-audio-capture={FAKE_MIC_WAV}",
+]
 
 #: Hosts a page may contact; anything else is aborted and fails the test.
 ALLOWED_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
