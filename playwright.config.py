@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pyrtvi_testing.chromium import ACTION_TIMEOUT_MS as ACTION_TIMEOUT_MS
+from pyrtvi_testing.chromium import ALLOWED_HOSTS as ALLOWED_HOSTS
+from pyrtvi_testing.chromium import BOOT_TIMEOUT_MS as BOOT_TIMEOUT_MS
 from pyrtvi_testing.chromium import DEFAULT_CHROMIUM
 from pyrtvi_testing.chromium import LAUNCH_ARGS as KIT_LAUNCH_ARGS
 
@@ -33,10 +36,5 @@ LAUNCH_ARGS = [
     f"--use-file-for-fake-audio-capture={FAKE_MIC_WAV}",
 ]
 
-#: Hosts a page may contact; anything else is aborted and fails the test.
-ALLOWED_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
-
-#: Generous upper bounds (not performance assertions).
-BOOT_TIMEOUT_MS = 90_000
-ACTION_TIMEOUT_MS = 30_000
+#: Generous upper bounds (not performance assertions); the page and action ones are the kit's.
 SERVER_START_TIMEOUT_S = 90.0

@@ -42,11 +42,12 @@ import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 from pyrtvi_server.boot import BOOT_MODES
 from pyrtvi_server.static import REVALIDATE, AssetCache, AssetDirectory
+from pyrtvi_testing.processes import LiveServer, free_port
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bench.connect import BUNDLE, ensure_bundle
-from tests.conftest import LiveServer, browser_config, free_port
+from bench.support import browser_config
 
 #: Before any page script: timestamps for wasm compilation and for "ready" on every page kind.
 INIT_SCRIPT = """(() => {

@@ -34,12 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from pyrtvi_testing.chromium import guard_offhost
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import LiveServer, browser_config
+from bench.support import browser_config, check_offhost, launch
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 BUNDLE = JS_DIR / "dist" / "bench-client.js"
@@ -252,19 +253,7 @@ class Bench:
     pages: dict[str, str]
     requests: int
     pipecat: str  # the bot's library_version that bot-ready must report
-    offhost: list[str] = field(default_factory=list)
-
-    def _guard(self, route: Route) -> None:
-        url = route.request.url
-        host = urlsplit(url).hostname or ""
-        if url.startswith(("http://", "https://", "ws://", "wss://")) and (
-            host not in browser_config.ALLOWED_HOSTS
-            and f"[{host}]" not in browser_config.ALLOWED_HOSTS
-        ):
-            self.offhost.append(url)
-            route.abort()
-        else:
-            route.fallback()
+    guards: list[list[str]] = field(default_factory=list)
 
     def _serve(self, route: Route) -> None:
         name = route.request.url.split(PREFIX, 1)[1].split("?")[0]
@@ -279,7 +268,7 @@ class Bench:
 
     def open(self, page_name: str) -> tuple[BrowserContext, Page, Any]:
         context = self.browser.new_context()
-        context.route("**/*", self._guard)
+        self.guards.append(guard_offhost(context))
         context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
         page = context.new_page()
         page.route(f"{self.server_url}{PREFIX}**", self._serve)
@@ -446,11 +435,7 @@ def main(argv: list[str] | None = None) -> None:
             "js.html": JS_HTML,
         }
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=browser_config.CHROMIUM,
-                args=browser_config.LAUNCH_ARGS,
-                headless=browser_config.HEADLESS,
-            )
+            browser = launch(p)
             bench = Bench(browser, server.url, pages, args.requests, args.bot_pipecat)
             # Not measured: the bot's first session is slow (first pipeline, first VAD load).
             for _, page_name in CLIENTS:
@@ -469,8 +454,7 @@ def main(argv: list[str] | None = None) -> None:
                         bench.kill(page_name, server, results[name])
                     print(f"kill {kill + 1}/{args.kills} done", flush=True)
             browser.close()
-        if bench.offhost:
-            raise SystemExit(f"the pages requested off-host URLs: {bench.offhost}")
+        check_offhost(bench.guards)
     finally:
         server.stop()
     print(table(results, modes, args))

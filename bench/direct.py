@@ -28,12 +28,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import sync_playwright
+from pyrtvi_testing.harness import Harness
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import Harness, guard_offhost
-from tests.browser.pages.pipecat_js import PipecatJSPage
-from tests.conftest import LiveServer, browser_config
-from tests.runner_bot import RunnerBot
+from bench.pipecat_js import PipecatJSPage
+from bench.support import check_offhost, fresh_context, launch, runner_bot
 
 BODY = {"greeting": "bench"}
 REFERENCE = "client-js direct"
@@ -76,18 +76,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp())
-    bot = RunnerBot().start(logs)
+    bot = runner_bot().start(logs)
     server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
     names = ["pyrtvi direct", REFERENCE, "pyrtvi proxied"]
     samples: dict[str, list[float]] = {name: [] for name in names}
     guards: list[list[str]] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=browser_config.CHROMIUM,
-                args=browser_config.LAUNCH_ARGS,
-                headless=browser_config.HEADLESS,
-            )
+            browser = launch(p)
 
             def with_pyrtvi(measure: Callable[[Harness, str], float]) -> Callable[[], float]:
                 def run() -> float:
@@ -129,9 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
         bot.stop()
-    offhost = [url for guard in guards for url in guard]
-    if offhost:
-        raise SystemExit(f"the pages requested off-host URLs: {offhost}")
+    check_offhost(guards)
     reference = statistics.median(samples[REFERENCE])
     print(f"start → bot-ready on a stock runner bot, median of {args.runs} (ms)")
     for name, values in samples.items():
@@ -142,16 +136,6 @@ def main(argv: list[str] | None = None) -> None:
         )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"(pipecat 1.14.0 runner bot; load average at the end: {load} on {os.cpu_count()} CPUs)")
-
-
-def fresh_context(browser: Browser, guards: list[list[str]]) -> BrowserContext:
-    context = browser.new_context()
-    context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
-    # The pyrtvi page reaches the runner, a loopback address on another origin: Chromium's
-    # Local Network Access asks first (granted as a user grants the prompt).
-    context.grant_permissions(["local-network-access"])
-    guards.append(guard_offhost(context))
-    return context
 
 
 if __name__ == "__main__":

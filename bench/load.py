@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import LiveServer
-from tests.server.abuse import AbusiveUpstream, dead_offer_sdp
+from bench.abuse import AbusiveUpstream, dead_offer_sdp
 
 LOG_DIR = Path(tempfile.mkdtemp(prefix="pyrtvi-load-"))
 LIFTED = {

@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import guard_offhost
-from tests.browser.pages.pipecat_js import PipecatJSPage
-from tests.conftest import LiveServer, browser_config
-from tests.runner_bot import RunnerBot
+from bench.pipecat_js import PipecatJSPage
+from bench.support import check_offhost, fresh_context, launch, runner_bot
 
 BODY = {"greeting": "bench"}
 
@@ -36,23 +35,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp())
-    bot = RunnerBot().start(logs)
+    bot = runner_bot().start(logs)
     server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
     paths = {"direct": bot.url, "pyrtvi serve": server.url}
     samples: dict[str, list[float]] = {name: [] for name in paths}
     guards: list[list[str]] = []  # one per page context, filled as requests happen
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=browser_config.CHROMIUM,
-                args=browser_config.LAUNCH_ARGS,
-                headless=browser_config.HEADLESS,
-            )
+            browser = launch(p)
 
             def once(origin: str) -> float:
-                context = browser.new_context()
-                context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
-                guards.append(guard_offhost(context))
+                context = fresh_context(browser, guards)
                 try:
                     client = PipecatJSPage.open(context, origin)
                     result = client.start_bot_and_connect(origin + "/start", {"body": BODY})
@@ -74,9 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
         bot.stop()
-    offhost = [url for guard in guards for url in guard]
-    if offhost:
-        raise SystemExit(f"the pages requested off-host URLs: {offhost}")
+    check_offhost(guards)
     direct = statistics.median(samples["direct"])
     print(f"official JS client, startBotAndConnect → bot-ready, median of {args.runs} (ms)")
     for name, values in samples.items():

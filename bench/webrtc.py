@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import sync_playwright
+from pyrtvi_testing.harness import Harness, HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import Harness, HarnessPool
-from tests.conftest import LiveServer, browser_config
+from bench.support import launch
 
 BOTS = ("0.0.108", "1.14.0")
 
@@ -122,11 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as logs, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=browser_config.CHROMIUM,
-            args=browser_config.LAUNCH_ARGS,
-            headless=browser_config.HEADLESS,
-        )
+        browser = launch(playwright)
         for version in BOTS:
             server = LiveServer(["--bot", "embedded", "--bot-pipecat", version]).start(Path(logs))
             pool = HarnessPool(browser)

@@ -55,12 +55,11 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+from pyrtvi_testing.harness import Harness
+from pyrtvi_testing.processes import LiveServer, RunnerBot
 
-from bench.direct import fresh_context
-from tests.browser.pages import Harness
-from tests.browser.pages.pipecat_ws import PipecatWSPage
-from tests.conftest import LiveServer, browser_config
-from tests.runner_bot import RunnerBot
+from bench.pipecat_ws import PipecatWSPage
+from bench.support import check_offhost, fresh_context, launch, runner_bot
 
 WEBSOCKET = {"transport": "websocket"}
 REFERENCE = "JS direct"
@@ -304,17 +303,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp())
-    bot = RunnerBot(transport="websocket").start(logs)
+    bot = runner_bot("websocket").start(logs)
     server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
     samples = {name: Samples() for name in PATHS}
     guards: list[list[str]] = []  # one per page context, filled as requests happen
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=browser_config.CHROMIUM,
-                args=browser_config.LAUNCH_ARGS,
-                headless=browser_config.HEADLESS,
-            )
+            browser = launch(p)
 
             def once(name: str, record: Samples | None) -> None:
                 context = fresh_context(browser, guards)
@@ -355,9 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.stop()
         bot.stop()
-    offhost = [url for guard in guards for url in guard]
-    if offhost:
-        raise SystemExit(f"the pages requested off-host URLs: {offhost}")
+    check_offhost(guards)
     report(samples, args.runs, args.requests)
 
 

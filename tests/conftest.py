@@ -1,40 +1,25 @@
-"""Shared fixtures: browser settings from playwright.config.py, a real server on a free port
-(`LiveServer` and `free_port` are the test kit's, `pyrtvi_testing.processes`)."""
+"""Shared fixtures: real servers on free ports (the test kit's `LiveServer`,
+`pyrtvi_testing.processes`); the suite's browser settings (playwright.config.py, loaded by
+`bench.support`, which the benches share)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from pyrtvi_testing.processes import LiveServer, free_port
+from pyrtvi_testing.processes import LiveServer
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.support import ROOT, browser_config
 
-
-def _load_browser_config() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "playwright_config", ROOT / "playwright.config.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-browser_config = _load_browser_config()
-
-__all__ = ["ROOT", "SUITE_BOOT", "LiveServer", "browser_config", "free_port"]
+__all__ = ["ROOT", "SUITE_BOOT", "browser_config"]
 
 
 #: The boot mode of the suite's servers. Every test page is a first visit (a fresh browser
 #: context): in the default mode ("local") each would boot plain and then make a snapshot in a
 #: Worker, seconds of CPU next to the bot and WebRTC on two cores. The tests of the default mode
 #: itself (tests/browser/test_boot.py, test_example_embed.py) start their servers with `--boot local`.
-#: The kit's `LiveServer` (re-exported here) starts its servers in this mode.
+#: The kit's `LiveServer` starts its servers in this mode.
 SUITE_BOOT = "shipped"
 assert LiveServer.boot == SUITE_BOOT
 

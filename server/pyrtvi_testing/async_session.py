@@ -20,9 +20,9 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Error, Page, Route
 
+from .chromium import BOOT_TIMEOUT_MS
 from .processes import BotStartError
 from .session import (
-    BOOT_TIMEOUT_MS,
     EVENTS_JS,
     HAS_MIC_JS,
     HEARD_JS,

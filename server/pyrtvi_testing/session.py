@@ -24,12 +24,12 @@ from typing import Any, Generic, TypeVar
 
 from playwright.sync_api import BrowserContext, Error, Page, Route
 
+from .chromium import BOOT_TIMEOUT_MS
 from .processes import BotStartError
 from .turns import SETTLE_MS, Turn, build_turn, finished
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 PREFIX = "/__rtvi_kit__/"
-BOOT_TIMEOUT_MS = 90_000
 #: Default bound on one turn (the bot's whole answer), seconds.
 TURN_TIMEOUT_S = 30.0
 

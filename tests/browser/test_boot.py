@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 from pyrtvi_server.boot import BootBuild, discover_modules
 from pyrtvi_server.runtime import Runtime
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import ROOT, LiveServer, browser_config
+from tests.conftest import ROOT, browser_config
 
 VERSION = Runtime.locate(ROOT / "node_modules").pyodide_version
 

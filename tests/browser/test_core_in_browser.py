@@ -22,13 +22,12 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Page, Route
+from pyrtvi_testing.harness import Harness
+from pyrtvi_testing.processes import LiveServer, free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
-
-from tests.browser.pages import Harness
-from tests.conftest import LiveServer, free_port
 
 pytestmark = pytest.mark.browser
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from pyrtvi_testing.processes import LiveServer, free_port
 
 from tests.browser.page_support import screenshot
-from tests.conftest import ROOT, LiveServer, browser_config, free_port
+from tests.conftest import ROOT, browser_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 

@@ -18,12 +18,11 @@ import brotli
 import httpx
 import pytest
 from playwright.sync_api import Page, Request
+from pyrtvi_testing.processes import LiveServer
 
 from tests.browser.page_support import open_console, typed_exchange
-from tests.conftest import ROOT, LiveServer, browser_config
-from tests.runner_bot import PYTHON, RunnerBot, runner_bot
-
-__all__ = ["runner_bot"]  # the fixture, imported for this module's tests
+from tests.conftest import ROOT, browser_config
+from tests.runner_bot import PYTHON, RunnerBot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 

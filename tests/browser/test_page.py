@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from pyrtvi_testing.processes import LiveServer
 
 from tests.browser.page_support import (
     DESKTOP,
@@ -30,7 +31,7 @@ from tests.browser.page_support import (
     recorded_texts,
     screenshot,
 )
-from tests.conftest import LiveServer, browser_config
+from tests.conftest import browser_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserType, Page, Route, expect
+from pyrtvi_testing.processes import LiveServer, free_port
 
 from tests.browser.page_support import open_console, screenshot
-from tests.conftest import LiveServer, browser_config, free_port
+from tests.conftest import browser_config
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from pyrtvi_testing.processes import LiveServer
 
 from tests.browser.page_support import open_console, screenshot
-from tests.conftest import ROOT, LiveServer, browser_config
+from tests.conftest import ROOT, browser_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 

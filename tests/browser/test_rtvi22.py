@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
-
-from tests.browser.pages import Harness, HarnessPool
-from tests.conftest import LiveServer
+from pyrtvi_testing.harness import Harness, HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 
 T = 30_000
-
-
-@pytest.fixture(scope="module")
-def pool(browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(browser)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture(scope="module")

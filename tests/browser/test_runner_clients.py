@@ -16,23 +16,16 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext
+from pyrtvi_testing.harness import HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import HarnessPool
-from tests.browser.pages.pipecat_js import PipecatJSPage
-from tests.conftest import LiveServer, browser_config
-from tests.runner_bot import RunnerBot, runner_bot
-
-__all__ = ["runner_bot"]  # the fixture, imported for this module's tests
+from bench.pipecat_js import PipecatJSPage
+from tests.conftest import browser_config
+from tests.runner_bot import RunnerBot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 
 PAGE_DATA = {"greeting": "Hello from the page", "user": {"id": 7, "tags": ["a", "b"]}}
-
-
-@pytest.fixture(scope="module")
-def proxied(server_factory: Any, runner_bot: RunnerBot) -> LiveServer:
-    """`pyrtvi serve --bot url --bot-url <the runner bot>`."""
-    return server_factory("--bot", "url", "--bot-url", runner_bot.url)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from pyrtvi_testing.harness import HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import HarnessPool
-from tests.conftest import LiveServer
 from tests.runner_bot import PYTHON, RunnerBot
+
+#: Chromium's Local Network Access asks before the harness page reaches the runner (a loopback
+#: address, another origin); granted to the pool's context as a user grants the prompt.
+HARNESS_GRANTS = ["local-network-access"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 
@@ -39,16 +42,6 @@ def runner(tmp_path_factory: pytest.TempPathFactory, uploads: Path) -> Iterator[
         yield bot
     finally:
         bot.stop()
-
-
-@pytest.fixture(scope="module")
-def pool(browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(browser)
-    # Chromium's Local Network Access asks before this page reaches the runner (a loopback
-    # address, another origin); granted here as a user grants the prompt.
-    pool.context.grant_permissions(["local-network-access"])
-    yield pool
-    pool.close()
 
 
 def test_pyrtvi_page_starts_and_connects_on_the_runner(

@@ -17,23 +17,22 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Playwright
+from pyrtvi_testing.harness import HarnessPool
+from pyrtvi_testing.processes import LiveServer
 from pyrtvi_testing.speech import speech_wav
 
-from tests.browser.pages import HarnessPool
-from tests.conftest import LiveServer, browser_config
-from tests.runner_bot import RunnerBot, runner_bot, runner_ws_bot
-
-__all__ = ["runner_bot", "runner_ws_bot"]  # the fixtures, imported for this module's tests
+from tests.runner_bot import RunnerBot, started
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 
 SENTENCE = "Hello bot, please answer me."
 #: Generous: with no STT, the runner bot ends the user turn on its turn-stop timeout (~5 s).
 V2V_BOUND_MS = 15000.0
-#: The launch flags without the fake devices: no microphone exists but the one we make.
-LAUNCH_ARGS = [a for a in browser_config.LAUNCH_ARGS if "fake-audio" not in a]
-LAUNCH_ARGS = [a for a in LAUNCH_ARGS if a != "--use-fake-device-for-media-stream"]
+#: The pool's browser: the kit's Chromium (`rtvi_browser`), launched without fake devices, so no
+#: microphone exists but the one we make.
+HARNESS_BROWSER = "rtvi_browser"
+#: The page (fulfilled by Playwright) opens sockets to loopback: see test_websocket.py.
+HARNESS_GRANTS = ["local-network-access"]
 
 
 @pytest.fixture(autouse=True)
@@ -42,36 +41,9 @@ def offhost_guard() -> None:
 
 
 @pytest.fixture(scope="module")
-def no_mic_browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=browser_config.CHROMIUM, args=LAUNCH_ARGS, headless=browser_config.HEADLESS
-    )
-    yield browser
-    browser.close()
-
-
-@pytest.fixture(scope="module")
-def pool(no_mic_browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(no_mic_browser)
-    # The page (fulfilled by Playwright) opens sockets to loopback: see test_websocket.py.
-    pool.context.grant_permissions(["local-network-access"])
-    yield pool
-    pool.close()
-
-
-@pytest.fixture(scope="module")
-def proxied(server_factory: Any, runner_bot: RunnerBot) -> LiveServer:
-    """`pyrtvi serve --bot url --bot-url <the runner bot on -t webrtc>`."""
-    return server_factory("--bot", "url", "--bot-url", runner_bot.url)  # type: ignore[no-any-return]
-
-
-@pytest.fixture(scope="module")
 def delayed_ws_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
     """The runner bot on `-t websocket`, answering 500 ms late (`RUNNER_BOT_ANSWER_DELAY_MS`)."""
-    bot = RunnerBot(env={"RUNNER_BOT_ANSWER_DELAY_MS": "500"}, transport="websocket")
-    bot.start(tmp_path_factory.mktemp("delayed-bot"))
-    yield bot
-    bot.stop()
+    yield from started(tmp_path_factory, "websocket", {"RUNNER_BOT_ANSWER_DELAY_MS": "500"})
 
 
 def wav_literal(text: str) -> str:

@@ -11,15 +11,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
-
-from tests.browser.pages import Harness, HarnessPool
-from tests.conftest import LiveServer
+from pyrtvi_testing.harness import Harness, HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 
@@ -37,13 +34,6 @@ class Bot:
     def legacy(self) -> bool:
         """RTVI 0.3 config/actions are available (pipecat < 1.0)."""
         return self.pipecat.startswith("0.")
-
-
-@pytest.fixture(scope="module")
-def pool(browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(browser)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,12 @@ runs with `--bot none`; Playwright routes stand in for broken offer endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Route
-
-from tests.browser.pages import Harness, HarnessPool
-from tests.conftest import LiveServer
+from playwright.sync_api import Route
+from pyrtvi_testing.harness import Harness, HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +29,6 @@ except Exception as exc:
 local = client.transport.tracks().local
 [outcome, client.state, live_proxies(), local.audio is None]
 """
-
-
-@pytest.fixture(scope="module")
-def pool(browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(browser)
-    yield pool
-    pool.close()
 
 
 def connect_failing(harness: Harness, options: str) -> Any:

@@ -15,27 +15,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
 from pyrtvi_server.botproc import BotProcess, bot_python
+from pyrtvi_testing.harness import Harness, HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import Harness, HarnessPool
-from tests.conftest import LiveServer
+#: Chromium's Local Network Access treats the harness (a document Playwright fulfils) as a
+#: public page, whose sockets to 127.0.0.1 it refuses (close 1006) unless this is granted.
+HARNESS_GRANTS = ["local-network-access"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 
 STATES = ["initializing", "initialized", "authenticating", "connecting", "connected", "ready"]
 #: A reply that takes the bot far longer to say than the test needs (espeak, ~15 s).
 LONG_SAY = "say " + " ".join(["the quick brown fox jumps over the lazy dog"] * 6)
-
-
-@pytest.fixture(scope="module")
-def pool(browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(browser)
-    # Chromium's Local Network Access treats the harness (a document Playwright fulfils) as a
-    # public page, whose sockets to 127.0.0.1 it refuses (close 1006) unless this is granted.
-    pool.context.grant_permissions(["local-network-access"])
-    yield pool
-    pool.close()
 
 
 @pytest.fixture(scope="module")

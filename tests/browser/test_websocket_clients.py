@@ -18,12 +18,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Error
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages.pipecat_ws import PipecatWSPage
-from tests.conftest import LiveServer
-from tests.runner_bot import RunnerBot, runner_ws_bot
-
-__all__ = ["runner_ws_bot"]  # the fixture, imported for this module's tests
+from bench.pipecat_ws import PipecatWSPage
+from tests.runner_bot import RunnerBot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
 

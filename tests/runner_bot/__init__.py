@@ -15,34 +15,27 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pyrtvi_testing.processes import RunnerBot as KitRunnerBot
 
-from tests.conftest import ROOT
+from bench.support import RUNNER_BOT as BOT
+from bench.support import RUNNER_PIPECAT, StockRunnerBot
+from bench.support import RUNNER_PYTHON as PYTHON
 
-RUNNER_PIPECAT = "1.14.0"
-PYTHON = ROOT / ".venvs" / f"runner-{RUNNER_PIPECAT}" / "bin" / "python"
-BOT = Path(__file__).resolve().parent / "bot.py"
-#: The first start imports pipecat, aiortc, onnxruntime: generous on a loaded 2-core machine.
-START_TIMEOUT = 120.0
+__all__ = ["BOT", "PYTHON", "RUNNER_PIPECAT", "RunnerBot", "runner_bot", "runner_ws_bot", "started"]
 
 
 @dataclass
-class RunnerBot(KitRunnerBot):
+class RunnerBot(StockRunnerBot):
     """`python bot.py -t webrtc --host 127.0.0.1 --port N`, as a Pipecat user starts theirs.
 
     The kit's `RunnerBot` (port, log, readiness, stop) running this directory's `bot.py`, which
     records each session's `runner_args.body` in `record_path`. `transport="websocket"` runs
     `-t websocket --host localhost` instead.
     """
-
-    command: list[str] = field(default_factory=lambda: [str(PYTHON), str(BOT)])
-    cwd: Path | None = ROOT
-    start_timeout: float = START_TIMEOUT
 
     @property
     def record_path(self) -> Path:
@@ -75,10 +68,14 @@ class RunnerBot(KitRunnerBot):
         raise AssertionError(f"the runner bot ran no session {session_id}:\n{self.log()}")
 
 
-def _started(tmp_path_factory: pytest.TempPathFactory, transport: str) -> Iterator[RunnerBot]:
+def started(
+    tmp_path_factory: pytest.TempPathFactory, transport: str, env: dict[str, str] | None = None
+) -> Iterator[RunnerBot]:
+    """A module fixture's body: the runner bot on ``transport`` (with ``env``), stopped after."""
     if not PYTHON.exists():
         pytest.skip(f"no runner bot environment ({PYTHON}): run `make setup-test`")
-    bot = RunnerBot(transport=transport).start(tmp_path_factory.mktemp("runner-bot"))
+    bot = RunnerBot(transport=transport, env=dict(env or {}))
+    bot.start(tmp_path_factory.mktemp("runner-bot"))
     try:
         yield bot
     finally:
@@ -88,10 +85,10 @@ def _started(tmp_path_factory: pytest.TempPathFactory, transport: str) -> Iterat
 @pytest.fixture(scope="module")
 def runner_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
     """The runner bot on `-t webrtc`."""
-    yield from _started(tmp_path_factory, "webrtc")
+    yield from started(tmp_path_factory, "webrtc")
 
 
 @pytest.fixture(scope="module")
 def runner_ws_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerBot]:
     """The runner bot on `-t websocket` (`/ws-client`)."""
-    yield from _started(tmp_path_factory, "websocket")
+    yield from started(tmp_path_factory, "websocket")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pyrtvi_server.botproc import BotProcess, bot_python
 
-from tests.server.fake_upstream import FakeUpstream
+from bench.fake_upstream import FakeUpstream
 from tests.server.rtvi_peer import RTVIPeer, start_session
 
 LEGACY_PIPECAT = "0.0.108"

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from tests.server.fake_upstream import FakeUpstream
+from bench.fake_upstream import FakeUpstream
 
 PREFIX = "/rtvi"
 ORIGIN = "http://testserver"

@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pyrtvi_testing.processes import LiveServer, free_port
 
-from tests.conftest import ROOT, LiveServer, free_port
-from tests.server.fake_upstream import ICE_SERVERS, FakeUpstream
+from bench.fake_upstream import ICE_SERVERS, FakeUpstream
+from tests.conftest import ROOT
 
 SECRET = "sk-server-only-123"
 EXTRA = {"request_data": {"api_key": SECRET}, "services": {"tts": "espeak"}}

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import LiveServer
 from tests.server.rtvi_peer import RTVIPeer
 
 pytestmark = pytest.mark.bot

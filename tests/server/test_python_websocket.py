@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyrtvi_testing.processes import LiveServer
 from rtvi import ErrorResponse, RTVIClient, RTVIEvent
 from rtvi.transports.python_websocket import PythonWebSocketTransport
 
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT
 from tests.runner_bot import RunnerBot, runner_ws_bot
 
 __all__ = ["runner_ws_bot"]  # the fixture, imported for this module's tests

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import LiveServer
-from tests.server.abuse import AbusiveUpstream, dead_offer_sdp, json_body, raw_request, status_of
+from bench.abuse import AbusiveUpstream, dead_offer_sdp, json_body, raw_request, status_of
 
 API_KEY = "sk-live-0123456789abcdef"
 HEADER_KEY = "hdr-9876543210-secret"

@@ -19,14 +19,14 @@ import pytest
 import uvicorn
 from pyrtvi_server.botproc import BotProcess
 from pyrtvi_server.runner import start_request
+from pyrtvi_testing.processes import LiveServer, free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import LiveServer, free_port
+from bench.fake_upstream import ICE_SERVERS, FakeUpstream
 from tests.runner_bot import RunnerBot, runner_bot
-from tests.server.fake_upstream import ICE_SERVERS, FakeUpstream
 from tests.server.rtvi_peer import RTVIPeer
 
 __all__ = ["runner_bot"]  # the fixture, imported for this module's tests

@@ -14,8 +14,9 @@ import pytest
 from pyrtvi_server.app import CONSOLE_SKIPPED_PLUGINS
 from pyrtvi_server.boot import BootBuild
 from pyrtvi_server.runtime import Runtime
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT
 
 RUNTIME = Runtime.locate(ROOT / "node_modules")
 WASM = f"/runtime/pyodide/{RUNTIME.pyodide_version}/pyodide.asm.wasm"

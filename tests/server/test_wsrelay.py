@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import websockets
+from pyrtvi_testing.processes import LiveServer
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import LiveServer
 from tests.runner_bot import RunnerBot, runner_ws_bot
 
 __all__ = ["runner_ws_bot"]  # the fixture, imported for this module's tests

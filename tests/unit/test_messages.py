@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -205,3 +206,23 @@ def test_malformed_report(raw: object, shown: str) -> None:
     report = m.malformed_report(InvalidMessageError("message is not valid JSON", raw))
     assert (report.type, report.id) == ("error-response", "")
     assert report.data == {"error": "message is not valid JSON", "fatal": False, "raw": shown}
+
+
+def test_jsonable_turns_client_values_into_json_data() -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        tags: tuple[str, ...]
+
+    message = RTVIMessage("bot-ready", {"version": "1.0.0"}, id="abc")
+    value = {1: [message, Point(2, ("a",)), ValueError("no"), None, 1.5, object]}
+    assert json.loads(json.dumps(m.jsonable(value))) == {
+        "1": [
+            message.to_dict(),
+            {"x": 2, "tags": ["a"]},
+            {"error": "ValueError", "message": "no"},
+            None,
+            1.5,
+            "<class 'object'>",
+        ]
+    }

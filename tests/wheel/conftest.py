@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import ROOT, SUITE_BOOT, LiveServer
+from tests.conftest import ROOT, SUITE_BOOT
 
 #: The checkout's embedded-bot environment (`make setup`), lent to the installed server so that
 #: the tests do not install Pipecat again.

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
+from pyrtvi_testing.chromium import guard_offhost
 
 from tests.browser.page_support import open_console, typed_exchange
-from tests.browser.pages import guard_offhost
 from tests.conftest import browser_config
 from tests.runner_bot import RunnerBot, runner_bot
 from tests.wheel.conftest import InstalledServer

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from pyrtvi_server import __version__
+from pyrtvi_testing.processes import free_port
 
-from tests.conftest import browser_config, free_port
+from tests.conftest import browser_config
 from tests.wheel.conftest import BOT_PYTHON, Installed, InstalledServer, only_on_path
 
 pytestmark = [pytest.mark.wheel]

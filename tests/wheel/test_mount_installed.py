@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, Request, expect
+from pyrtvi_testing.processes import LiveServer
 
 from tests.browser.page_support import open_console, typed_exchange
-from tests.conftest import ROOT, SUITE_BOOT, LiveServer, browser_config
+from tests.conftest import ROOT, SUITE_BOOT, browser_config
 from tests.runner_bot import RunnerBot, runner_bot
 from tests.wheel.conftest import Installed
 

@@ -28,3 +28,24 @@ _LEVELS = {
 def set_log_level(level: LogLevel | int) -> None:
     """Set the level of the ``rtvi`` logger (unlike the JS client, the default is quiet)."""
     logger.setLevel(_LEVELS[LogLevel(level)])
+
+
+class ConsoleHandler(logging.Handler):
+    """Log records → the browser console (``console.log``); Pyodide only."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from .transports._interop import js_global
+
+        js_global().console.log(self.format(record))
+
+
+def log_to_console(level: int = logging.INFO) -> ConsoleHandler:
+    """Send the ``rtvi`` logger's records at ``level`` to the browser console, each with its ms
+    since start (test pages read them back from the console)."""
+    handler = ConsoleHandler()
+    handler.setFormatter(
+        logging.Formatter("py %(relativeCreated)d %(levelname)s %(name)s: %(message)s")
+    )
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return handler

@@ -8,6 +8,7 @@ parsers at the end, so that callers never poke at untyped dicts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -124,6 +125,25 @@ class RTVIMessage:
     def byte_size(self) -> int:
         """Size of the JSON encoding in UTF-8 bytes (what the transport will send)."""
         return len(self.to_json().encode("utf-8"))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data, for logs and test pages: messages as their wire object,
+    exceptions as ``{"error", "message"}``, dataclasses field by field, anything else unknown
+    as its ``repr``."""
+    if isinstance(value, RTVIMessage):
+        return value.to_dict()
+    if isinstance(value, BaseException):
+        return {"error": type(value).__name__, "message": str(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return repr(value)
 
 
 def parse_message(raw: str | bytes | bytearray | Mapping[str, Any]) -> RTVIMessage:

@@ -19,12 +19,11 @@ from typing import Any
 
 import anyio.to_thread
 import uvicorn
+from pyrtvi_testing.processes import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-
-from tests.conftest import free_port
 
 ICE_SERVERS = [{"urls": "stun:stun.invalid:3478"}, {"urls": ["turn:turn.invalid"], "username": "u"}]
 #: The bot socket `/start {"transport": "websocket"}` names.

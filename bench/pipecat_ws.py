@@ -21,9 +21,9 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page
 
 from bench.connect import ensure_bundle
-from tests.browser.pages.pipecat_js import PipecatJSPage, open_bundle_page
+from bench.pipecat_js import PipecatJSPage, open_bundle_page
 
-JS_DIR = Path(__file__).resolve().parents[3] / "bench" / "wsjs"
+JS_DIR = Path(__file__).resolve().parent / "wsjs"
 BUNDLE = JS_DIR / "dist" / "ws-client.js"
 PREFIX = "/__pipecat_ws__/"
 

@@ -13,7 +13,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from tests.server.fake_upstream import FakeUpstream, sse_event
+from bench.fake_upstream import FakeUpstream, sse_event
 
 #: Seconds the drip upstream keeps dripping (far longer than any timeout under test).
 DRIP_SECONDS = 60.0

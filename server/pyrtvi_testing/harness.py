@@ -1,46 +1,27 @@
-"""The transport test harness: a page that boots the client package and runs Python on demand.
+"""The transport harness: a page on a `pyrtvi serve`'s origin that boots the pyrtvi client and
+runs Python on demand, for tests of client code below the session API (transports, proxies).
 
-The page and its Python are served by Playwright routes under ``/__harness__/`` on the server's
-own origin (so the page is a secure context and same-origin with the RTVI endpoints), which
-keeps test-only files out of the product's server.
+The page (``page/harness.html``, ``page/harness_main.py``) is served by the kit's Playwright
+route (:func:`~pyrtvi_testing.session.serve_kit_page`) on the server's own origin, so it is a
+secure context and same-origin with the RTVI endpoints, and no test file is in the product's
+server. It spies on every peer connection, data channel message and ``getUserMedia`` call.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
+from playwright.sync_api import Browser, Page, Request
 
-from tests.conftest import LiveServer, browser_config
+from .chromium import ACTION_TIMEOUT_MS, BOOT_TIMEOUT_MS, guard_offhost
+from .processes import LiveServer
+from .session import PREFIX, serve_kit_page
 
-PAGES = Path(__file__).resolve().parent
-PREFIX = "/__harness__/"
-
-
-def guard_offhost(context: BrowserContext) -> list[str]:
-    """Abort and record every request to a host other than loopback (as the suite's guard)."""
-    offhost: list[str] = []
-
-    def check(route: Route) -> None:
-        url = route.request.url
-        host = urlsplit(url).hostname or ""
-        if url.startswith(("http://", "https://", "ws://", "wss://")) and (
-            host not in browser_config.ALLOWED_HOSTS
-            and f"[{host}]" not in browser_config.ALLOWED_HOSTS
-        ):
-            offhost.append(url)
-            route.abort()
-        else:
-            route.fallback()
-
-    context.route("**/*", check)
-    return offhost
+__all__ = ["Harness", "HarnessPool"]
 
 
 class HarnessPool:
@@ -50,9 +31,13 @@ class HarnessPool:
     cache), so a module's tests reuse a page, reset between tests.
     """
 
-    def __init__(self, browser: Browser) -> None:
+    def __init__(self, browser: Browser, grants: Iterable[str] = ()) -> None:
         self.context = browser.new_context()
-        self.context.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
+        self.context.set_default_timeout(ACTION_TIMEOUT_MS)
+        if grants:
+            # e.g. "local-network-access": a page Playwright fulfils that opens a socket to
+            # loopback, or reaches a loopback address on another origin, is refused without it.
+            self.context.grant_permissions(list(grants))
         self.offhost = guard_offhost(self.context)
         self._pages: dict[str, Harness] = {}
 
@@ -68,6 +53,12 @@ class HarnessPool:
     def close(self) -> None:
         self.context.close()
         assert not self.offhost, f"the page requested off-host URLs: {self.offhost}"
+
+    def __enter__(self) -> HarnessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Harness:
@@ -90,27 +81,13 @@ class Harness:
     def open(cls, page: Page, server: LiveServer) -> Harness:
         harness = cls(page, server)
         runtime = httpx.get(server.url + "/health", timeout=10).json()["runtime"]
-        pyscript_url = f"/runtime/pyscript/{runtime['pyscript']}"
-
-        def serve(route: Route) -> None:
-            name = route.request.url.split(PREFIX, 1)[1].split("?")[0]
-            path = (PAGES / name).resolve()
-            if path.parent != PAGES or not path.is_file():
-                route.fulfill(status=404, body="not found")
-                return
-            body = path.read_text()
-            if path.suffix == ".html":
-                body = body.replace("{{PYSCRIPT_URL}}", pyscript_url)
-            kinds = {".html": "text/html", ".py": "text/x-python"}
-            route.fulfill(status=200, body=body, content_type=kinds.get(path.suffix, "text/plain"))
-
-        page.route(f"{server.url}{PREFIX}**", serve)
+        serve_kit_page(page, server.url, f"/runtime/pyscript/{runtime['pyscript']}")
         page.on("console", lambda msg: harness.console.append(msg.text))
         page.on("request", harness._capture)
         page.goto(f"{server.url}{PREFIX}harness.html")
         page.wait_for_function(
             "document.documentElement.dataset.harness === 'ready'",
-            timeout=browser_config.BOOT_TIMEOUT_MS,
+            timeout=BOOT_TIMEOUT_MS,
         )
         return harness
 
@@ -139,7 +116,7 @@ class Harness:
             )
         finally:
             if timeout_ms is not None:
-                self.page.set_default_timeout(browser_config.ACTION_TIMEOUT_MS)
+                self.page.set_default_timeout(ACTION_TIMEOUT_MS)
         return json.loads(raw)
 
     def cycle_and_count_proxies(self, make_client: str, cycles: int = 20) -> int:
