@@ -29,7 +29,7 @@ def imported_modules(path: Path) -> list[str]:
 
 def test_the_sources_are_found() -> None:
     names = {path.name for path in SOURCES}
-    assert {"support.py", "connect.py", "plugin.py", "harness.py"} <= names
+    assert {"kit.py", "support.py", "connect.py", "plugin.py", "harness.py"} <= names
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
