@@ -86,14 +86,15 @@ def pytest_runtest_logreport(report):
 
 def pytest_collection_modifyitems(items):
     kit = [item for item in items if item.originalname == "test_three_turns"]
-    js = [item for item in items if item.originalname != "test_three_turns"]
-    every = max(1, len(kit) // max(1, len(js)))
-    ordered = []
+    others = [item for item in items if item.originalname != "test_three_turns"]
+    others.sort(key=lambda item: item.callspec.params["run"])  # JS and delay tests alternate
+    ordered, placed = [], 0
     for index, item in enumerate(kit):
         ordered.append(item)
-        if js and index % every == every - 1:
-            ordered.append(js.pop(0))
-    items[:] = ordered + js
+        share = round((index + 1) * len(others) / len(kit))
+        ordered += others[placed:share]
+        placed = max(placed, share)
+    items[:] = ordered + others[placed:]
 """
 
 #: The user's test file: the kit's public API only.
@@ -108,6 +109,7 @@ import pytest
 OUT = os.environ["BENCH_KIT_OUT"]
 RUNS = int(os.environ["BENCH_KIT_RUNS"])
 JS_RUNS = int(os.environ["BENCH_KIT_JS_RUNS"])
+DELAY_RUNS = int(os.environ["BENCH_KIT_DELAY_RUNS"])
 WAV = Path(os.environ["BENCH_KIT_WAV"])
 TYPED = os.environ["BENCH_KIT_TYPED"]
 TURNS = os.environ["BENCH_KIT_TURNS"].split(",")
@@ -148,6 +150,17 @@ def test_three_turns(request, rtvi, run):
         write(record)
 
 
+@pytest.mark.parametrize("delay", [0, 500])
+@pytest.mark.parametrize("run", range(DELAY_RUNS))
+def test_known_delay(rtvi_bot, rtvi_connect, run, delay):
+    if rtvi_bot.transport != "webrtc":
+        pytest.skip("the runner bot gets request_data as its body over webrtc only")
+    session = rtvi_connect(request_data={"answer_delay_ms": delay})
+    turn = session.say(WAV, timeout=60)
+    write({"event": "delay", "run": run, "delay": delay, "v2v_ms": turn.voice_to_voice_ms})
+    assert turn.voice_to_voice_ms is not None, turn.summary()
+
+
 @pytest.mark.parametrize("run", range(JS_RUNS))
 def test_official_js_client(rtvi_bot, rtvi_browser, run):
     if rtvi_bot.transport != "webrtc" or rtvi_bot.runner is None:
@@ -181,6 +194,7 @@ class Result:
     wall_s: float
     kit: list[dict[str, Any]] = field(default_factory=list)
     js: list[dict[str, Any]] = field(default_factory=list)
+    delay: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # kit nodeid → first failure
 
     @property
@@ -195,6 +209,17 @@ class Result:
 
     def js_v2v(self) -> list[float]:
         return [v for record in self.js for v in record["v2v_ms"] if v is not None]
+
+    def delay_error(self) -> str:
+        """Voice to voice at bot delays 0 and 500 ms (medians): their difference minus 500."""
+        by = {
+            d: [x["v2v_ms"] for x in self.delay if x["delay"] == d and x["v2v_ms"] is not None]
+            for d in (0, 500)
+        }
+        if not by[0] or not by[500]:
+            return "-"
+        low, high = statistics.median(by[0]), statistics.median(by[500])
+        return f"{high - low - 500:+.0f} ({high:.0f} - {low:.0f} - 500, {len(by[0])} pairs)"
 
     def overhead(self, kind: str) -> list[float]:
         return [
@@ -240,6 +265,7 @@ def run_transport(transport: str, args: argparse.Namespace, wav: Path, work: Pat
         "BENCH_KIT_OUT": str(out),
         "BENCH_KIT_RUNS": str(args.runs),
         "BENCH_KIT_JS_RUNS": str(args.js_runs if transport == "webrtc" else 0),
+        "BENCH_KIT_DELAY_RUNS": str(args.delay_runs if transport == "webrtc" else 0),
         "BENCH_KIT_WAV": str(wav),
         "BENCH_KIT_TYPED": TYPED,
         "BENCH_KIT_TURNS": ",".join(args.turns),
@@ -272,6 +298,8 @@ def run_transport(transport: str, args: argparse.Namespace, wav: Path, work: Pat
             result.kit.append(line)
         elif line["event"] == "js":
             result.js.append(line)
+        elif line["event"] == "delay":
+            result.delay.append(line)
         elif line["outcome"] == "failed" and "test_three_turns" in line["nodeid"]:
             result.failed.setdefault(line["nodeid"], line.get("message", ""))
     ran = {r["run"] for r in result.kit}
@@ -328,6 +356,10 @@ def table(results: list[Result], args: argparse.Namespace) -> str:
             [f"{statistics.median(v):.0f}" if (v := r.v2v()) else "-" for r in results],
         ),
         ("  error bar: spread at a fixed bot delay (ms)", [spread(r.v2v()) for r in results]),
+        (
+            "  error bar: v2v at bot delay D+500 minus at D, minus 500 (ms)",
+            [r.delay_error() for r in results],
+        ),
         ("flakes (failed tests / runs)", [f"{r.flakes} / {r.runs}" for r in results]),
         ("wall time of the pytest run (s)", [f"{r.wall_s:.0f}" for r in results]),
     ]
@@ -375,6 +407,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=30, help="3-turn tests per transport")
     parser.add_argument(
         "--js-runs", type=int, default=10, help="official JS client sessions (webrtc run)"
+    )
+    parser.add_argument(
+        "--delay-runs",
+        type=int,
+        default=5,
+        help="pairs of sessions at bot delays 0 and 500 ms (webrtc run)",
     )
     parser.add_argument(
         "--transports",
