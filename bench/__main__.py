@@ -3,14 +3,15 @@
 Page boot; connect against the official JS client on both embedded bots (pipecat 1.14.0, then
 0.0.108); the SmallWebRTC transport per bot; the JS client on a stock runner bot, through
 pyrtvi serve and directly; a pyrtvi page directly on that bot vs the JS client; pyrtvi's WebSocketTransport vs the JS
-WebSocket client on that bot (and the JS one through the relay).
+WebSocket client on that bot (and the JS one through the relay); the test kit's 3-turn test per
+transport, with the JS client's voice to voice on the same bot.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from bench import boot, connect, direct, runner, webrtc, websocket
+from bench import boot, connect, direct, kit, runner, webrtc, websocket
 
 
 def main() -> None:
@@ -33,6 +34,8 @@ def main() -> None:
     direct.main(runs)
     print("\n== pyrtvi's WebSocketTransport vs the JS one (bench.websocket) ==", flush=True)
     websocket.main(runs)
+    print("\n== the test kit, a 3-turn test per transport (bench.kit) ==", flush=True)
+    kit.main(runs)
 
 
 if __name__ == "__main__":
