@@ -258,6 +258,26 @@ def spread(values: list[float]) -> str:
     return f"{high - low:.0f} (p5-p95 {low:.0f}-{high:.0f}), sd {statistics.stdev(values):.0f}"
 
 
+def read_result(path: Path, transport: str, runs: int, wall_s: float) -> Result:
+    """A transport's result from the JSON lines its pytest run wrote to ``path``."""
+    result = Result(transport, runs, wall_s)
+    lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    for line in lines:
+        if line["event"] == "kit":
+            result.kit.append(line)
+        elif line["event"] == "js":
+            result.js.append(line)
+        elif line["event"] == "delay":
+            result.delay.append(line)
+        elif line["outcome"] == "failed" and "test_three_turns" in line["nodeid"]:
+            result.failed.setdefault(line["nodeid"], line.get("message", ""))
+    ran = {r["run"] for r in result.kit}
+    for run in range(runs):  # a test that never got to its body (a setup error)
+        if run not in ran and not any(f"[{run}]" in nodeid for nodeid in result.failed):
+            result.failed[f"test_three_turns[{run}]"] = "no result (see pytest.log)"
+    return result
+
+
 def run_transport(transport: str, args: argparse.Namespace, wav: Path, work: Path) -> Result:
     folder = work / transport
     folder.mkdir()
@@ -296,21 +316,7 @@ def run_transport(transport: str, args: argparse.Namespace, wav: Path, work: Pat
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     wall = time.monotonic() - started
     (folder / "pytest.log").write_text(done.stdout + done.stderr)
-    result = Result(transport, args.runs, wall)
-    lines = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    for line in lines:
-        if line["event"] == "kit":
-            result.kit.append(line)
-        elif line["event"] == "js":
-            result.js.append(line)
-        elif line["event"] == "delay":
-            result.delay.append(line)
-        elif line["outcome"] == "failed" and "test_three_turns" in line["nodeid"]:
-            result.failed.setdefault(line["nodeid"], line.get("message", ""))
-    ran = {r["run"] for r in result.kit}
-    for run in range(args.runs):  # a test that never got to its body (setup error) or ran
-        if run not in ran and not any(f"[{run}]" in nodeid for nodeid in result.failed):
-            result.failed[f"test_three_turns[{run}]"] = "no result (see pytest.log)"
+    result = read_result(out, transport, args.runs, wall)
     print(
         f"{transport}: {args.runs - result.flakes}/{args.runs} passed in {wall:.0f} s"
         f" (pytest exit {done.returncode}; log {folder / 'pytest.log'})",
