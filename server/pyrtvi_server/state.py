@@ -384,7 +384,8 @@ class RedisState(SharedState):
         self.session_ttl = session_ttl
         self.counts = counts
         self.timeout = timeout
-        self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        #: This replica in `/health` (public: no host name; the log ties it to the host).
+        self.replica = secrets.token_hex(4)
         self.redis = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout,
@@ -436,6 +437,13 @@ class RedisState(SharedState):
         return f"{scheme}://{rest.rpartition('@')[2]}"
 
     async def startup(self) -> None:
+        log.info(
+            "replica %s (%s, pid %d) shares state in Redis at %s",
+            self.replica,
+            socket.gethostname(),
+            os.getpid(),
+            self.safe_url,
+        )
         with contextlib.suppress(ProxyError):
             async with self._guard():
                 await self.redis.ping()
