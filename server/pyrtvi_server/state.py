@@ -419,13 +419,12 @@ class RedisState(SharedState):
             async with asyncio.timeout(self.timeout):
                 yield
         except (RedisError, OSError, TimeoutError) as exc:
-            detail = f"{type(exc).__name__}: {exc}"[:200]
+            # The answer and /health say what kind of failure; its text (addresses) is logged.
+            kind = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
             if self._error is None:
-                log.error("Redis at %s is unreachable: %s", self.safe_url, detail)
-            self._error = detail
-            raise unavailable(
-                "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
-            ) from None
+                log.error("Redis at %s is unreachable: %s: %s", self.safe_url, kind, exc)
+            self._error = kind
+            raise unavailable(kind) from None
         if self._error is not None:
             log.warning("Redis at %s is reachable again", self.safe_url)
             self._error = None
