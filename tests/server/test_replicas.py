@@ -29,7 +29,7 @@ pytestmark = pytest.mark.bot
 
 MAX_PENDING = 4
 MAX_SESSIONS = 12
-GRACE = 2.0
+GRACE = 4.0  # a loaded CI machine fills the cap well within it
 ENV = {
     "PYRTVI_CLIENT_MAX_PENDING": str(MAX_PENDING),
     "PYRTVI_MAX_SESSIONS": str(MAX_SESSIONS),
