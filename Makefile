@@ -23,7 +23,7 @@ setup: $(VENV)/.installed node_modules/.installed .venvs/bot-$(BOT_PIPECAT)/.ins
 
 setup-test: setup $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installed) \
 	.venvs/runner-$(RUNNER_PIPECAT)/.installed bench/js/dist/bench-client.js \
-	bench/wsjs/dist/ws-client.js browser-deps
+	bench/wsjs/dist/ws-client.js browser-deps cluster-deps
 
 # The fast boot (memory snapshot, trimmed stdlib, precompressed runtime) in build/boot/; a no-op
 # (< 1 s) when it matches the sources. Without it the server boots pages plain.
@@ -37,6 +37,11 @@ system-deps:
 .PHONY: browser-deps
 browser-deps:
 	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# redis-server and nginx: the tests of several replicas behind a load balancer (tests/replicas.py).
+.PHONY: cluster-deps
+cluster-deps:
+	@command -v redis-server >/dev/null && [ -x /usr/sbin/nginx ] || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx; }
 
 $(VENV)/.installed: pyproject.toml web/rtvi/__init__.py server/pyrtvi_server/__init__.py
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)

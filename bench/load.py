@@ -40,6 +40,9 @@ from pyrtvi_testing.processes import LiveServer
 from bench.abuse import AbusiveUpstream, dead_offer_sdp
 
 LOG_DIR = Path(tempfile.mkdtemp(prefix="pyrtvi-load-"))
+#: The rows tell clients apart by `X-Forwarded-For` from loopback, which the servers believe
+#: only from a listed proxy.
+os.environ.setdefault("PYRTVI_FORWARDED_ALLOW_IPS", "127.0.0.1")
 LIFTED = {
     "PYRTVI_CLIENT_MAX_PENDING": "10000",
     "PYRTVI_CLIENT_CONNECT_BURST": "10000",

@@ -24,6 +24,7 @@ from pyrtvi_server.middleware import (
 from pyrtvi_server.pages import CONSOLE_SKIPPED_PLUGINS, PageRoutes, pyscript_config
 from pyrtvi_server.proxy import ProxyRoutes
 from pyrtvi_server.runtime import Runtime
+from pyrtvi_server.state import SharedState
 
 __all__ = ["CONSOLE_SKIPPED_PLUGINS", "create_app", "pyscript_config"]
 
@@ -31,9 +32,10 @@ __all__ = ["CONSOLE_SKIPPED_PLUGINS", "create_app", "pyscript_config"]
 class Lifespan:
     """Starts the bot service and warms the runtime files; stops the bot service."""
 
-    def __init__(self, pages: PageRoutes, bots: BotService) -> None:
+    def __init__(self, pages: PageRoutes, bots: BotService, state: SharedState) -> None:
         self.pages = pages
         self.bots = bots
+        self.state = state
         self.ran = False
 
     def started(self) -> bool:
@@ -43,12 +45,14 @@ class Lifespan:
     @contextlib.asynccontextmanager
     async def __call__(self, app: Starlette) -> AsyncIterator[None]:
         warming = asyncio.ensure_future(self.pages.warm())
+        await self.state.startup()
         await self.bots.startup()
         self.ran = True
         try:
             yield
         finally:
             await self.bots.shutdown()
+            await self.state.shutdown()
             await warming
 
 
@@ -61,8 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     bots = create_bot_service(settings)  # raises BotSetupError, e.g. for a missing bot venv
     pages = PageRoutes(settings, runtime)
     proxy = ProxyRoutes(settings, bots)
-    health = HealthRoute(settings, runtime, bots, proxy.limits)
-    lifespan = Lifespan(pages, bots)
+    health = HealthRoute(settings, runtime, bots, proxy.state)
+    lifespan = Lifespan(pages, bots, proxy.state)
     middleware = [
         Middleware(LifespanGuard, started=lifespan.started),
         Middleware(SecurityHeaders, trusted_hosts=settings.trusted_hosts),

@@ -79,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         const="plain",
         help="the same as --boot plain (PYRTVI_FAST_BOOT=0)",
     )
+    serve.add_argument(
+        "--redis-url",
+        help="Redis shared by several replicas behind a load balancer: admission limits, the "
+        "global cap and WebSocket relay sessions (PYRTVI_REDIS_URL; needs pyrtvi[redis]; "
+        "default: none, this process only)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="comma list of load balancer addresses (or networks, or *) whose X-Forwarded-For "
+        "names the client (PYRTVI_FORWARDED_ALLOW_IPS; default: none)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     commands.add_parser(
         "doctor",
@@ -136,8 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    keys = ("host", "port", "bot_mode", "bot_url", "bot_pipecat_version", "bot_python", "boot")
+    keys = (
+        "host",
+        "port",
+        "bot_mode",
+        "bot_url",
+        "bot_pipecat_version",
+        "bot_python",
+        "boot",
+        "redis_url",
+    )
     overrides = {key: getattr(args, key) for key in keys}
+    if args.forwarded_allow_ips is not None:
+        overrides["forwarded_allow_ips"] = tuple(
+            ip.strip() for ip in args.forwarded_allow_ips.split(",") if ip.strip()
+        )
     if args.allowed_origins:
         overrides["allowed_origins"] = tuple(o.rstrip("/") for o in args.allowed_origins)
     try:
@@ -163,9 +187,22 @@ def serve(args: argparse.Namespace) -> int:
     from pyrtvi_server.protocol import guarded_protocol
 
     protocol = guarded_protocol(
-        settings.header_timeout, settings.body_timeout, max(settings.max_body_bytes, 64 * 1024)
+        settings.header_timeout,
+        settings.body_timeout,
+        max(settings.max_body_bytes, 64 * 1024),
+        settings.max_header_bytes,
     )
+    trusted = list(settings.forwarded_allow_ips)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=args.log_level, http=protocol
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        http=protocol,
+        # No forwarded header is believed unless its sender is listed (uvicorn trusts
+        # 127.0.0.1 by default: any local process could pick its own client address).
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     return 0

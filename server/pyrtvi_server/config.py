@@ -179,6 +179,16 @@ class Settings:
     trusted_hosts: tuple[str, ...] = ()
     #: Let disconnected actions read back the context/config even when `bot_extra` sets config.
     expose_server_config: bool = False
+    #: Redis shared by several replicas (admission, relay sessions); None: this process only.
+    redis_url: str | None = None
+    #: Addresses (or CIDR networks, or "*") of the load balancers whose `X-Forwarded-For` and
+    #: `X-Forwarded-Proto` are believed; empty: none (the connection's own address counts).
+    forwarded_allow_ips: tuple[str, ...] = ()
+    #: Largest request head (request line and headers), in bytes, whatever the packets (431).
+    max_header_bytes: int = 16 * 1024
+    #: Seconds after its start a never-offered session stops counting once the global cap is
+    #: reached (a burst of bare starts holds the server full this long, not a whole window).
+    half_open_grace: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -227,6 +237,12 @@ class Settings:
             values["public_url"] = env["PYRTVI_PUBLIC_URL"].rstrip("/") or None
         if "PYRTVI_TRUSTED_HOSTS" in env:
             values["trusted_hosts"] = tuple(h.lower() for h in _env_list("PYRTVI_TRUSTED_HOSTS"))
+        if "PYRTVI_REDIS_URL" in env:
+            values["redis_url"] = env["PYRTVI_REDIS_URL"].strip() or None
+        # uvicorn's own FORWARDED_ALLOW_IPS, which these docs once named, still counts.
+        for name in ("FORWARDED_ALLOW_IPS", "PYRTVI_FORWARDED_ALLOW_IPS"):
+            if name in env:
+                values["forwarded_allow_ips"] = _env_list(name)
         if "PYRTVI_EXPOSE_SERVER_CONFIG" in env:
             values["expose_server_config"] = env["PYRTVI_EXPOSE_SERVER_CONFIG"].lower() in TRUE
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -260,6 +276,10 @@ class Settings:
                 getattr(self, name) == 0 and name not in {"bot_recycle_mb"}
             ):
                 raise ValueError(f"{name} (PYRTVI_{name.upper()}) must be positive")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"Redis URL must start with redis://, rediss:// or unix://: {self.redis_url!r}"
+            )
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError(f"public URL must start with http:// or https://: {self.public_url!r}")
         from pyrtvi_server.guard import CandidatePolicy
@@ -286,6 +306,8 @@ NUMERIC_ENV: dict[str, type[int] | type[float]] = {
     "client_connect_burst": int,
     "max_sessions": int,
     "bot_recycle_mb": int,
+    "max_header_bytes": int,
+    "half_open_grace": float,
 }
 
 

@@ -1,4 +1,4 @@
-"""uvicorn's h11 protocol with read deadlines and a chunk-size limit.
+"""uvicorn's h11 protocol with read deadlines, a header-size limit and a chunk-size limit.
 
 uvicorn (0.55) times out idle keep-alive connections only: a client that opens a connection and
 sends half its headers, or announces a body and stalls, holds the connection forever, and a chunked
@@ -8,7 +8,12 @@ body announcing an absurd chunk size (`FFFFFFFFFFFFFFFFFFFF`) is waited for fore
   made (or of the first byte of the next request on a kept-alive one): else 408 and close;
 - the whole request body must arrive within `body_timeout` seconds of the headers: else close
   (the application sees the client gone);
-- a chunk larger than `max_chunk` bytes is refused (413) and the connection closed.
+- a chunk larger than `max_chunk` bytes is refused (413) and the connection closed;
+- request headers (request line included) over `max_header_bytes` are refused (431) and the
+  connection closed, however the client split them into packets (h11 alone refuses an
+  *incomplete* head over its buffer limit but takes a complete one of any size in one write);
+- a request that is not HTTP is answered 400 in the same JSON `{"error", "detail"}` shape as
+  every other error (uvicorn answers `text/plain` "Invalid HTTP request received.").
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from typing import Any
 
 import h11
@@ -24,11 +30,15 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("pyrtvi.protocol")
 
+#: The end of a request head (h11 takes bare LF line ends too).
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+
 
 class GuardedH11Protocol(H11Protocol):
     header_timeout: float = 10.0
     body_timeout: float = 20.0
     max_chunk: int = 1024 * 1024
+    max_header_bytes: int = 16 * 1024
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,9 +65,38 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._deadline is None and self.conn.their_state is h11.IDLE:
-            self._arm("headers", self.header_timeout)
+        if self.conn.their_state is h11.IDLE:
+            if self._deadline is None:
+                self._arm("headers", self.header_timeout)
+            if self._head_too_large(data):
+                return
         super().data_received(data)
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Refuse (431) a request head over `max_header_bytes`, whole or not yet complete."""
+        head = self.conn.trailing_data[0] + data
+        end = HEAD_END.search(head)
+        size = end.end() if end else len(head)
+        if size <= self.max_header_bytes:
+            return False
+        log.info("refused request headers of %s bytes", size if end else f"{size}+")
+        self._refuse(
+            431,
+            "request headers too large",
+            f"request headers are at most {self.max_header_bytes} bytes",
+        )
+        return True
+
+    def send_400_response(self, msg: str) -> None:
+        """Malformed HTTP (h11's `RemoteProtocolError`): JSON, as every other error."""
+        if len(self.conn.trailing_data[0]) > self.max_header_bytes:
+            self._refuse(
+                431,
+                "request headers too large",
+                f"request headers are at most {self.max_header_bytes} bytes",
+            )
+            return
+        self._refuse(400, "invalid HTTP request", "the request is not valid HTTP/1.1")
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -112,11 +151,19 @@ class GuardedH11Protocol(H11Protocol):
 
 
 def guarded_protocol(
-    header_timeout: float, body_timeout: float, max_chunk: int
+    header_timeout: float,
+    body_timeout: float,
+    max_chunk: int,
+    max_header_bytes: int = GuardedH11Protocol.max_header_bytes,
 ) -> type[GuardedH11Protocol]:
     """A `GuardedH11Protocol` subclass with these limits (uvicorn instantiates the class)."""
     return type(
         "ConfiguredH11Protocol",
         (GuardedH11Protocol,),
-        {"header_timeout": header_timeout, "body_timeout": body_timeout, "max_chunk": max_chunk},
+        {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "max_chunk": max_chunk,
+            "max_header_bytes": max_header_bytes,
+        },
     )

@@ -8,6 +8,7 @@ Every failure is a JSON `{"error": ..., "detail": ...}` answer with a 4xx/5xx st
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from pyrtvi_server.models import (
     StartReply,
 )
 from pyrtvi_server.runner import RunnerStartRequest, deep_merge, runner_body, start_request
+from pyrtvi_server.state import ReplicaCounts, SharedState, create_state
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
 from pyrtvi_server.urls import app_url
 from pyrtvi_server.wsrelay import WebSocketRelay
@@ -130,7 +132,8 @@ def session_id_of(request: Request) -> str:
 
 
 def client_host(request: Request) -> str:
-    """The address the per-client limits count (uvicorn's view, `X-Forwarded-For` if trusted)."""
+    """The address the per-client limits count: uvicorn's view, which is the `X-Forwarded-For`
+    address only when the connection comes from `--forwarded-allow-ips`."""
     return request.client.host if request.client else "?"
 
 
@@ -171,13 +174,7 @@ def candidate_policy(settings: Settings) -> CandidatePolicy:
 
 
 def connect_limits(settings: Settings) -> ConnectLimits:
-    return ConnectLimits(
-        max_pending=settings.client_max_pending,
-        per_minute=settings.client_connects_per_minute,
-        burst=settings.client_connect_burst,
-        window=settings.half_open_timeout,
-        max_total=settings.max_sessions,
-    )
+    return ConnectLimits.from_settings(settings)
 
 
 @dataclass(frozen=True)
@@ -188,9 +185,9 @@ class SessionStart:
     body: dict[str, Any]
     #: The upstream `/start` of a WebRTC session.
     start: dict[str, Any]
-    #: The relay's reply for a WebSocket session (`WebSocketRelay.connect` or `.start`); None:
-    #: a WebRTC session, answered by `answer` from the bot's start reply.
-    relay: Callable[[Request, dict[str, Any]], Awaitable[JSONResponse]] | None
+    #: The relay's session id and reply for a WebSocket session (`WebSocketRelay.connect` or
+    #: `.start`); None: a WebRTC session, answered by `answer` from the bot's start reply.
+    relay: Callable[[Request, dict[str, Any]], Awaitable[tuple[str, JSONResponse]]] | None
     answer: Callable[[Request, StartReply], Response]
 
 
@@ -198,7 +195,11 @@ class ProxyRoutes:
     """The RTVI endpoints over one bot service, its admission limits and the WebSocket relay."""
 
     def __init__(
-        self, settings: Settings, bots: BotService, limits: ConnectLimits | None = None
+        self,
+        settings: Settings,
+        bots: BotService,
+        limits: ConnectLimits | None = None,
+        state: SharedState | None = None,
     ) -> None:
         self.settings = settings
         self.bots = bots
@@ -212,6 +213,15 @@ class ProxyRoutes:
         self.policy = candidate_policy(settings)
         self.hide_config = server_sets_config(self.extra) and not settings.expose_server_config
         self.relay = WebSocketRelay(settings, bots)
+        #: Admission and relay sessions: this process's memory, or Redis shared by replicas.
+        self.state = state or create_state(
+            settings, self.limits, self.relay.sessions, self.replica_counts
+        )
+        self.relay.state = self.state
+
+    def replica_counts(self) -> ReplicaCounts:
+        """This replica's own load, for the `/health` of every replica (Redis)."""
+        return ReplicaCounts(relayed_sockets=self.relay.open_sockets)
 
     def routes(self) -> list[BaseRoute]:
         secrets = self.secrets
@@ -233,15 +243,26 @@ class ProxyRoutes:
     async def admit(self, request: Request, session: SessionStart) -> Response:
         """The one way a session starts: admit the client, then the relay or the bot service's
         `/start`, then count the session as started."""
-        client = client_host(request)
-        self.limits.admit(client, await self.bots.active_sessions())
+        reservation = await self.state.admit(
+            client_host(request), await self.bots.active_sessions()
+        )
+        try:
+            if session.relay is not None:
+                session_id, relayed = await session.relay(request, session.body)
+            else:
+                upstream = await self.bots.upstream()  # after validation: bad input waits not
+                reply = parse_reply(StartReply, await upstream.start(session.start))
+                session_id = reply.sessionId
+        except BaseException:
+            with contextlib.suppress(ProxyError):  # unreachable state: the start lapses alone
+                await self.state.cancel(reservation)
+            raise
+        try:
+            await self.state.started(reservation, session_id)
+        except ProxyError as exc:  # the session exists: it counts as half-open till its window ends
+            log.warning("session %s started uncounted: %s", session_id, exc)
         if session.relay is not None:
-            relayed = await session.relay(request, session.body)
-            self.limits.started(client)
             return relayed
-        upstream = await self.bots.upstream()  # after validation: bad input is not kept waiting
-        reply = parse_reply(StartReply, await upstream.start(session.start))
-        self.limits.started(client)
         self.bots.session_started(reply.sessionId)
         return session.answer(request, reply)
 
@@ -305,6 +326,10 @@ class ProxyRoutes:
             log.info("offer for %s: dropped candidates: %s", session_id, "; ".join(dropped))
         upstream = await self.bots.upstream()
         answer = parse_reply(AnswerReply, await upstream.offer(session_id, body.upstream_body()))
+        try:
+            await self.state.offered(session_id)  # no longer half-open (the global cap)
+        except ProxyError as exc:
+            log.warning("offer for %s uncounted: %s", session_id, exc)
         return JSONResponse(answer.model_dump())
 
     async def action(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ Refusals accept the socket and close it at once with a code and a reason the pag
 4409  the session already has a connected socket
 1014  the bot's endpoint is unreachable or refused the socket
 1009  a message over `max_message_bytes` (either way)
+1013  the shared state (Redis, with several replicas) is unreachable: try again shortly
 1008  the browser sent messages faster than `messages_per_second` (burst `burst`)
 ====  ======================================================================================
 
@@ -29,11 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,9 +43,14 @@ from websockets.asyncio.client import ClientConnection
 from pyrtvi_server.bots import BotService
 from pyrtvi_server.config import Settings
 from pyrtvi_server.cors import origin_permitted
+from pyrtvi_server.limits import ConnectLimits
 from pyrtvi_server.limits import TokenBucket as TokenBucket  # the relay's rate limit
-from pyrtvi_server.models import SESSION_ID_RE
 from pyrtvi_server.runner import start_request
+from pyrtvi_server.state import MemoryState, SharedState
+from pyrtvi_server.state import Refusal as Refusal
+from pyrtvi_server.state import RelayLimits as RelayLimits
+from pyrtvi_server.state import Sessions as Sessions
+from pyrtvi_server.state import Target as Target
 from pyrtvi_server.upstream import ProxyError, UpstreamReply
 from pyrtvi_server.urls import app_url
 
@@ -59,77 +60,6 @@ log = logging.getLogger("pyrtvi.wsrelay")
 PASSABLE_CODES = frozenset({1000, 1001, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
 #: A close reason is at most 123 bytes of UTF-8.
 MAX_REASON_BYTES = 123
-
-
-@dataclass(frozen=True)
-class RelayLimits:
-    """Bounds of one relayed session (the JS transport's own limit is 1 MiB per message)."""
-
-    max_message_bytes: int = 1024 * 1024
-    #: Browser → bot messages: 16 kHz mic audio in 512-sample chunks is ~31 a second.
-    messages_per_second: float = 200.0
-    burst: int = 400
-    #: Seconds an issued session URL stays valid (reconnects to it included).
-    session_ttl: float = 300.0
-    max_sessions: int = 1024
-
-
-class Refusal(Exception):
-    """Close the browser's socket with `code` and `reason`."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"{code} {reason}")
-        self.code = code
-        self.reason = reason
-
-
-@dataclass
-class Target:
-    """Where one session's socket goes: the bot's `wsUrl` (with its token), and the `/start`
-    that gave it (asked again for each later socket: a runner's token is good for one)."""
-
-    url: str
-    start: dict[str, Any]
-    issued: float
-    connected: bool = False
-    used: bool = False
-
-
-class Sessions:
-    """Issued session URLs: id → the bot's endpoint, bounded in number and lifetime."""
-
-    def __init__(self, limits: RelayLimits, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
-        self.clock = clock
-        self._targets: OrderedDict[str, Target] = OrderedDict()
-
-    def issue(self, url: str, start: dict[str, Any]) -> str:
-        self._expire()
-        session_id = secrets.token_urlsafe(18)
-        self._targets[session_id] = Target(url, start, self.clock())
-        while len(self._targets) > self.limits.max_sessions:
-            self._targets.popitem(last=False)
-        return session_id
-
-    def claim(self, session_id: str) -> Target:
-        """The session's target, marked connected; a `Refusal` when there is none to have."""
-        self._expire()
-        target = self._targets.get(session_id) if SESSION_ID_RE.match(session_id) else None
-        if target is None:
-            raise Refusal(4404, "unknown or expired session: start a new one")
-        if target.connected:
-            raise Refusal(4409, "this session already has a connected socket")
-        target.connected = True
-        return target
-
-    def release(self, target: Target) -> None:
-        target.connected = False
-
-    def _expire(self) -> None:
-        now = self.clock()
-        for session_id, target in list(self._targets.items()):
-            if now - target.issued > self.limits.session_ttl and not target.connected:
-                del self._targets[session_id]
 
 
 def bot_ws_url(reply: UpstreamReply) -> str:
@@ -169,39 +99,52 @@ class WebSocketRelay:
     """The websocket half of `/start` and `/connect`, and the `/sessions/{id}/ws` endpoint."""
 
     def __init__(
-        self, settings: Settings, bots: BotService, limits: RelayLimits | None = None
+        self,
+        settings: Settings,
+        bots: BotService,
+        limits: RelayLimits | None = None,
+        state: SharedState | None = None,
     ) -> None:
         self.settings = settings
         self.bots = bots
         self.limits = limits or RelayLimits()
         self.sessions = Sessions(self.limits)
+        #: Where the sessions live: this process (`self.sessions`), or Redis for every replica.
+        self.state = state or MemoryState(ConnectLimits.from_settings(settings), self.sessions)
         self.allowed_origins = {o.strip().rstrip("/").lower() for o in settings.allowed_origins}
+        #: Sockets relayed by this process right now (`/health`).
+        self.open_sockets = 0
 
     # -- issuing sessions -----------------------------------------------------------------------
 
-    async def issue(self, request: Request, body: dict[str, Any]) -> str:
-        """Ask the bot service for a websocket session; our URL for it."""
+    def start_for(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The bot's `/start` for a websocket session on `body` (the server's extras merged)."""
+        return start_request(body, dict(self.settings.bot_extra), transport="websocket")
+
+    async def issue(self, request: Request, body: dict[str, Any]) -> tuple[str, str]:
+        """Ask the bot service for a websocket session; its id and our URL for it."""
         upstream = await self.bots.upstream()
-        start = start_request(body, dict(self.settings.bot_extra), transport="websocket")
+        start = self.start_for(body)
         target = bot_ws_url(await upstream.start(start))
-        session_id = self.sessions.issue(target, start)
+        session_id = await self.state.issue(target, start, body)
         path = str(request.app.url_path_for("ws_relay", session_id=session_id))
         url = urlsplit(app_url(self.settings, request) + path)
         scheme = "wss" if url.scheme == "https" else "ws"
-        return url._replace(scheme=scheme).geturl()
+        return session_id, url._replace(scheme=scheme).geturl()
 
-    async def start(self, request: Request, body: dict[str, Any]) -> JSONResponse:
+    async def start(self, request: Request, body: dict[str, Any]) -> tuple[str, JSONResponse]:
         """`/start {"transport": "websocket"}`: `{"wsUrl"}` and nothing else.
 
         The official JS transport refuses any other key in its connection parameters (a runner's
         own `{wsUrl, sessionId, token: null}` fails its `startBotAndConnect`).
         """
-        return JSONResponse({"wsUrl": await self.issue(request, body)})
+        session_id, url = await self.issue(request, body)
+        return session_id, JSONResponse({"wsUrl": url})
 
-    async def connect(self, request: Request, body: dict[str, Any]) -> JSONResponse:
+    async def connect(self, request: Request, body: dict[str, Any]) -> tuple[str, JSONResponse]:
         """`/connect` with `"transport": "websocket"`: pyrtvi's bundle, `{session_id, ws_url}`."""
-        url = await self.issue(request, body)
-        return JSONResponse({"session_id": url.rsplit("/", 2)[-2], "ws_url": url})
+        session_id, url = await self.issue(request, body)
+        return session_id, JSONResponse({"session_id": session_id, "ws_url": url})
 
     # -- the relay ------------------------------------------------------------------------------
 
@@ -217,13 +160,17 @@ class WebSocketRelay:
             raise Refusal(4003, f"origin {origin!r} may not use this server")
 
     async def endpoint(self, websocket: WebSocket) -> None:
+        session_id = str(websocket.path_params["session_id"])
         try:
             self.check_origin(websocket)
-            target = self.sessions.claim(str(websocket.path_params["session_id"]))
+            target = await self.state.claim(session_id)
         except Refusal as refusal:
             await self.refuse(websocket, refusal)
             return
+        self.open_sockets += 1
         try:
+            with contextlib.suppress(ProxyError):  # the count only: the socket goes on
+                await self.state.offered(session_id)
             try:
                 bot = await self.open_bot(target, websocket)
             except Refusal as refusal:
@@ -235,7 +182,8 @@ class WebSocketRelay:
             finally:
                 await bot.close()
         finally:
-            self.sessions.release(target)
+            self.open_sockets -= 1
+            await self.state.release(target)
 
     async def refuse(self, websocket: WebSocket, refusal: Refusal) -> None:
         log.info("websocket %s refused: %s", websocket.url.path, refusal)
@@ -247,6 +195,8 @@ class WebSocketRelay:
         if not target.used:
             target.used = True
             return target.url
+        if target.body is not None and not target.start:  # issued by another replica
+            target.start = self.start_for(target.body)
         try:
             upstream = await self.bots.upstream()
             target.url = bot_ws_url(await upstream.start(target.start))
@@ -299,7 +249,7 @@ class WebSocketRelay:
                 log.warning("websocket relay to the bot failed: %r", error)
                 await self.close_browser(websocket, 1011, "relay error (see the server log)")
             else:  # the browser left: its session is free for a reconnect at once
-                self.sessions.release(target)
+                await self.state.release(target)
                 await bot.close(1000, "the client left")
             return
         code, reason = self.browser_close_for(bot)

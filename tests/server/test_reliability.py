@@ -1,8 +1,8 @@
 """Issue 11, case by case: `pyrtvi serve` under abuse, against a misbehaving fake bot service and
 against the real embedded bot. Loopback only; every wait is bounded.
 
-Distinct clients are simulated with `X-Forwarded-For` (uvicorn trusts it from 127.0.0.1), so the
-per-client limits of one test do not spill into the next.
+Distinct clients are simulated with `X-Forwarded-For` (the servers here trust it from 127.0.0.1:
+`PYRTVI_FORWARDED_ALLOW_IPS`), so the per-client limits of one test do not spill into the next.
 """
 
 from __future__ import annotations
@@ -62,6 +62,15 @@ def assert_error(response: httpx.Response, status: int, text: str = "") -> dict[
 def assert_no_secret(text: str) -> None:
     for secret in (API_KEY, HEADER_KEY, SYSTEM_PROMPT):
         assert secret not in text
+
+
+@pytest.fixture(scope="module", autouse=True)
+def trust_loopback_proxy() -> Iterator[None]:
+    """Every server of this module believes `X-Forwarded-For` from 127.0.0.1 (none does by
+    default), so that `client_ip()` makes a client of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYRTVI_FORWARDED_ALLOW_IPS", "127.0.0.1")
+        yield
 
 
 @pytest.fixture(scope="module")
