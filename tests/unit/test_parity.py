@@ -4,20 +4,21 @@ request's headers on the offer, ``:sessionId`` templates, codec choice, media st
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from rtvi import RTVIClient, RTVIEvent, TransportState
-from rtvi.errors import DeviceError, InvalidTransportParamsError
+from rtvi.errors import DeviceError, InvalidTransportParamsError, UnsupportedFeatureError
 from rtvi.media_state import DeviceStatus, MediaStateTracker, device_error_type, make_device_error
 from rtvi.start import START_ENDPOINT_KEY, StartRequest
 from rtvi.transport import Participant
-from rtvi.transports.memory import MemoryTransport
+from rtvi.transports.memory import FakeBot, MemoryTransport
 from rtvi.transports.small_webrtc import SmallWebRTCTransport
 from rtvi.transports.small_webrtc.signalling import derive_offer_url, filter_codec, resolve_target
 
-from .conftest import FakeHTTP, json_response
+from .conftest import WAIT, FakeHTTP, json_response
 from .test_transport_lifecycle import connect as lifecycle_connect
 from .test_transport_lifecycle import setup as lifecycle_setup
 
@@ -285,3 +286,39 @@ def test_the_client_hands_its_options_to_the_transport(transport: MemoryTranspor
     RTVIClient(transport=transport, enable_screen_share=True, disconnect_on_bot_disconnect=False)
     assert transport.options.enable_screen_share is True
     assert transport.options.disconnect_on_bot_disconnect is False
+
+
+# --- the async rule and its deprecations --------------------------------------------------------
+
+
+async def test_calls_that_only_send_return_at_once(client: RTVIClient, bot: FakeBot) -> None:
+    with pytest.warns(DeprecationWarning, match="send_text"):
+        sent = client.append_to_context("user", "hi")
+    assert sent.value is True  # not waiting for a result pipecat 1.x never sends
+    assert (await asyncio.wait_for(bot.wait_for("append-to-context"), WAIT))["data"][
+        "content"
+    ] == "hi"
+    client.disconnect_bot()  # no await: it only sends
+    assert (await asyncio.wait_for(bot.wait_for("disconnect-bot"), WAIT))["data"] == {}
+    with pytest.warns(DeprecationWarning, match="drop the 'await'"):
+        await client.disconnect_bot()
+
+
+async def test_what_the_transport_cannot_do_is_routed_and_raised(
+    make_client: Callable[..., RTVIClient],
+) -> None:
+    seen: list[Any] = []
+    client = make_client(callbacks={"on_unsupported_feature": seen.append})
+    with pytest.raises(UnsupportedFeatureError) as info:
+        client.enable_screen_share(True)  # the memory transport has no screen
+    assert seen == [info.value]
+
+
+def test_the_transport_trickles_ice_unless_told_not_to() -> None:
+    assert SmallWebRTCTransport().resolve_target({"webrtcUrl": "http://w"}).ice_trickle is True
+    said_no = {"webrtcUrl": "http://w", "ice_trickle": False}
+    assert SmallWebRTCTransport().resolve_target(said_no).ice_trickle is False
+    assert (
+        SmallWebRTCTransport(ice_trickle=False).resolve_target({"webrtcUrl": "w"}).ice_trickle
+        is False
+    )

@@ -27,6 +27,7 @@ from .abort import AbortSignal
 from .attempt import ConnectAttempt, being_cancelled, transport_step
 from .auth import CustomConnectHandler, authenticate, uses_connect_endpoint
 from .client_callbacks import ClientTransportCallbacks
+from .compat import Done
 from .config import ConfigMethods
 from .devices import DeviceMethods
 from .disconnected import ActionEndpoint
@@ -428,9 +429,11 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         self._dispatcher.cancel_all(RequestCancelledError())
         await self._safe_transport_disconnect()
 
-    async def disconnect_bot(self) -> None:
-        """Ask the bot to leave (``disconnect-bot``); the session itself stays up."""
+    def disconnect_bot(self) -> Done[None]:
+        """Ask the bot to leave (``disconnect-bot``); the session itself stays up. Returns at
+        once (it was a coroutine: ``await client.disconnect_bot()`` still works, deprecated)."""
         self._send(m.disconnect_bot(), ready=True)
+        return Done(None, "disconnect_bot()")
 
     def _on_transport_state(self, state: TransportState) -> None:
         self._fire("on_transport_state_changed", state)

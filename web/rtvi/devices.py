@@ -7,7 +7,11 @@ belong to the transport (:class:`~rtvi.transport.Transport`), the client only ex
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from .core import ClientCore
+from .errors import UnsupportedFeatureError
 from .media_state import MediaState
 from .transport import DeviceInfo, Tracks
 
@@ -54,10 +58,12 @@ class DeviceMethods(ClientCore):
         await self._transport.update_mic(device_id)
 
     async def update_cam(self, device_id: str) -> None:
-        await self._transport.update_cam(device_id)
+        with self._unsupported():
+            await self._transport.update_cam(device_id)
 
     async def update_speaker(self, device_id: str) -> None:
-        await self._transport.update_speaker(device_id)
+        with self._unsupported():
+            await self._transport.update_speaker(device_id)
 
     @property
     def selected_mic(self) -> DeviceInfo | None:
@@ -75,10 +81,22 @@ class DeviceMethods(ClientCore):
         self._transport.enable_mic(enable)
 
     def enable_cam(self, enable: bool) -> None:
-        self._transport.enable_cam(enable)
+        with self._unsupported():
+            self._transport.enable_cam(enable)
 
     def enable_screen_share(self, enable: bool) -> None:
-        self._transport.enable_screen_share(enable)
+        with self._unsupported():
+            self._transport.enable_screen_share(enable)
+
+    @contextlib.contextmanager
+    def _unsupported(self) -> Iterator[None]:
+        """What the transport cannot do fires ``on_unsupported_feature`` (client-js routes it
+        there), and is still raised (**Better**: the caller learns it at the call)."""
+        try:
+            yield
+        except UnsupportedFeatureError as exc:
+            self._fire("on_unsupported_feature", exc)
+            raise
 
     @property
     def is_mic_enabled(self) -> bool:

@@ -100,13 +100,15 @@ def resolve_target(
     request_data: Mapping[str, Any] | None = None,
     direct_request_data: Mapping[str, Any] | None = None,
     webrtc_request_params: Mapping[str, Any] | None = None,
+    default_trickle: bool = False,
 ) -> ConnectionTarget:
     """The offer URL, ICE servers and trickle flag: the options win, then the bundle.
 
     The offer URL: the bundle's ``webrtcRequestParams.endpoint`` or URL key, else the
     ``webrtc_request_params`` option's endpoint, else the ``offer_url`` option, else derived
     from the start endpoint and the session id. ``webrtcRequestParams``' ``headers`` and
-    ``requestData`` go with every offer.
+    ``requestData`` go with every offer. Trickle ICE: the ``ice_trickle`` option, else the
+    bundle's, else ``default_trickle`` (the transport's is True).
 
     ``direct_request_data`` (the client's ``params.request_data``) is sent with the offer when
     there is no bundle (direct connect: the offer is the only request made) and no
@@ -145,7 +147,8 @@ def resolve_target(
         raise TransportStartError("ice_servers must be a list of RTCIceServer objects")
     trickle = ice_trickle
     if trickle is None:
-        trickle = bool(_first(bundle, "ice_trickle", "iceTrickle"))
+        said = _first(bundle, "ice_trickle", "iceTrickle")
+        trickle = default_trickle if said is None else bool(said)
     data = dict(request_data) if request_data is not None else None
     if request.get("requestData") is not None:
         data = dict(request["requestData"])
