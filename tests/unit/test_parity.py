@@ -5,12 +5,19 @@ request's headers on the offer, ``:sessionId`` templates, codec choice, media st
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from rtvi import RTVIClient, RTVIEvent, TransportState
-from rtvi.errors import DeviceError, InvalidTransportParamsError, UnsupportedFeatureError
+from rtvi.errors import (
+    DeviceError,
+    InvalidTransportParamsError,
+    MessageTooLargeError,
+    TransportNotConnectedError,
+    UnsupportedFeatureError,
+)
 from rtvi.media_state import DeviceStatus, MediaStateTracker, device_error_type, make_device_error
 from rtvi.start import START_ENDPOINT_KEY, StartRequest
 from rtvi.transport import Participant
@@ -322,3 +329,29 @@ def test_the_transport_trickles_ice_unless_told_not_to() -> None:
         SmallWebRTCTransport(ice_trickle=False).resolve_target({"webrtcUrl": "w"}).ice_trickle
         is False
     )
+
+
+# --- WebSocketTransport: client-js's token and sendRawMessage -------------------------------------
+
+
+async def test_websocket_send_raw_message_and_token() -> None:
+    from rtvi.transports.websocket import WebSocketTransport
+    from rtvi.transports.websocket.protobuf import MessageFrame, decode_frame
+
+    from .test_websocket_session import Setup
+
+    transport = WebSocketTransport(token="t0k", max_message_size=200)
+    assert transport.resolve_url({"wsUrl": "ws://bot/ws"}) == "ws://bot/ws?token=t0k"
+    assert transport.resolve_url({"wsUrl": "ws://bot/ws", "token": "own"}).endswith("token=own")
+    with pytest.raises(TransportNotConnectedError):
+        transport.send_raw_message({"x": 1})
+    setup = Setup()
+    await setup.session.open()
+    transport._session = setup.session
+    transport.send_raw_message({"type": "custom", "n": 1})
+    frame = decode_frame(setup.sockets[0].sent[-1])  # type: ignore[arg-type]
+    assert isinstance(frame, MessageFrame) and json.loads(frame.data) == {"type": "custom", "n": 1}
+    with pytest.raises(MessageTooLargeError):
+        transport.send_raw_message({"big": "x" * 500})
+    transport._session = None
+    setup.session.close()
