@@ -14,6 +14,10 @@ bot-ready:
 - **pyrtvi proxied**: the same pyrtvi page with `params` + `connect()` through `pyrtvi serve`
   (`/connect` and the offer go through the server, the media does not).
 
+`--ice` adds both pyrtvi paths with ICE candidates gathered into the offer (`ice_trickle=False`,
+the default before issue 23) and trickled by `PATCH` (`ice_trickle=True`): the figure behind
+the transport's default.
+
 A fresh page per run (Python already booted: the boot is not part of connect); one untimed
 warm-up per path; the order of the paths rotates from run to run.
 """
@@ -27,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 from pyrtvi_testing.harness import Harness
@@ -39,58 +44,96 @@ BODY = {"greeting": "bench"}
 REFERENCE = "client-js direct"
 
 
-def pyrtvi_direct(harness: Harness, runner: str) -> float:
+#: Python run in the page after `client` is made: the time of each transport state, from t0.
+PHASES = """
+phases = {}
+client.on("transportStateChanged", lambda s: phases.setdefault(str(s), time.perf_counter()))
+"""
+#: The phases reported (each: ms from the call until the state was entered).
+PHASE_NAMES = ("initialized", "authenticating", "connecting", "connected", "ready")
+PHASE_SAMPLES: dict[str, dict[str, list[float]]] = {}
+
+
+def timed(result: dict[str, Any], path: str) -> float:
+    """Keep the phases of one run; the call → bot-ready time."""
+    store = PHASE_SAMPLES.setdefault(path, {name: [] for name in PHASE_NAMES})
+    for name in PHASE_NAMES:
+        if name in result["phases"]:
+            store[name].append(result["phases"][name])
+    return float(result["ms"])
+
+
+PHASE_RESULT = """
+{"ms": elapsed, "phases": {k: (v - t0) * 1000 for k, v in phases.items()}}
+"""
+
+
+def pyrtvi_direct(harness: Harness, runner: str, trickle: bool | None = None) -> float:
     start = runner + "/start"
-    ms: float = harness.run(
+    result: dict[str, Any] = harness.run(
         f"""
 import time
-client = make_client(transport=SmallWebRTCTransport())
+client = make_client(transport=SmallWebRTCTransport(ice_trickle={trickle!r}))
+{PHASES}
 t0 = time.perf_counter()
 ready = await client.start_bot_and_connect(endpoint={start!r}, request_data={{"body": {BODY!r}}})
 elapsed = (time.perf_counter() - t0) * 1000
 assert ready["version"] == "2.2.0", ready
-elapsed
+{PHASE_RESULT}
 """
     )
-    return ms
+    return timed(result, f"direct{'' if trickle is None else f' trickle={trickle}'}")
 
 
-def pyrtvi_proxied(harness: Harness, runner: str) -> float:
-    ms: float = harness.run(
+def pyrtvi_proxied(harness: Harness, runner: str, trickle: bool | None = None) -> float:
+    result: dict[str, Any] = harness.run(
         f"""
 import time
-client = make_client(params={{"base_url": str(js.location.origin), "request_data": {BODY!r}}})
+client = make_client(
+    transport=SmallWebRTCTransport(ice_trickle={trickle!r}),
+    params={{"base_url": str(js.location.origin), "request_data": {BODY!r}}},
+)
+{PHASES}
 t0 = time.perf_counter()
 ready = await client.connect()
 elapsed = (time.perf_counter() - t0) * 1000
 assert ready["about"]["library_version"] == "1.14.0", ready
-elapsed
+{PHASE_RESULT}
 """
     )
-    return ms
+    return timed(result, f"proxied{'' if trickle is None else f' trickle={trickle}'}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
+    parser.add_argument(
+        "--ice",
+        action="store_true",
+        help="also both pyrtvi paths with ICE gathered into the offer and trickled (PATCH)",
+    )
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp())
     bot = runner_bot().start(logs)
     server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
     names = ["pyrtvi direct", REFERENCE, "pyrtvi proxied"]
+    if args.ice:
+        names += ["direct, gathered", "direct, trickled", "proxied, gathered", "proxied, trickled"]
     samples: dict[str, list[float]] = {name: [] for name in names}
     guards: list[list[str]] = []
     try:
         with sync_playwright() as p:
             browser = launch(p)
 
-            def with_pyrtvi(measure: Callable[[Harness, str], float]) -> Callable[[], float]:
+            def with_pyrtvi(
+                measure: Callable[[Harness, str, bool | None], float], trickle: bool | None = None
+            ) -> Callable[[], float]:
                 def run() -> float:
                     context = fresh_context(browser, guards)
                     try:
                         harness = Harness.open(context.new_page(), server)
-                        ms = measure(harness, bot.url)
+                        ms = measure(harness, bot.url, trickle)
                         harness.run("await client.disconnect()")
                         return ms
                     finally:
@@ -112,10 +155,16 @@ def main(argv: list[str] | None = None) -> None:
                 "pyrtvi direct": with_pyrtvi(pyrtvi_direct),
                 REFERENCE: client_js,
                 "pyrtvi proxied": with_pyrtvi(pyrtvi_proxied),
+                "direct, gathered": with_pyrtvi(pyrtvi_direct, False),
+                "direct, trickled": with_pyrtvi(pyrtvi_direct, True),
+                "proxied, gathered": with_pyrtvi(pyrtvi_proxied, False),
+                "proxied, trickled": with_pyrtvi(pyrtvi_proxied, True),
             }
+            paths = {name: paths[name] for name in names}
             for measure in paths.values():
                 measure()  # warm-up: the bot's first pipeline and VAD load
                 time.sleep(args.settle)
+            PHASE_SAMPLES.clear()
             for run in range(args.runs):
                 order = names[run % len(names) :] + names[: run % len(names)]
                 for name in order:
@@ -134,6 +183,12 @@ def main(argv: list[str] | None = None) -> None:
             f"  {name:<16}{median:>7.0f}   min-max {min(values):.0f}-{max(values):.0f}"
             f"   ratio to {REFERENCE} {median / reference:.2f}"
         )
+    print("pyrtvi phases: median ms from the call until each transport state")
+    for path, phases in PHASE_SAMPLES.items():
+        cells = "  ".join(
+            f"{name} {statistics.median(values):.0f}" for name, values in phases.items() if values
+        )
+        print(f"  {path:<22}{cells}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"(pipecat 1.14.0 runner bot; load average at the end: {load} on {os.cpu_count()} CPUs)")
 

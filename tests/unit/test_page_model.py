@@ -17,6 +17,7 @@ from rtvi import (
     TransportState,
 )
 from rtvi.http.base import HTTPError
+from rtvi.media_state import make_device_error
 from rtvi.transport import DeviceInfo, Participant
 from rtvi.transports.websocket.transport import NoWebSocketURLError
 
@@ -296,3 +297,19 @@ def test_toggle_labels_and_meter_values() -> None:
     assert controls.meter_value(0.1) == 0.3
     assert controls.meter_value(0.01234) == 0.037
     assert controls.meter_value(0.9) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "title", "reason"),
+    [
+        ("NotAllowedError", "permission", "Microphone permission denied", "NotAllowedError"),
+        ("NotFoundError", "device", "No microphone found", "not-found"),
+        ("NotReadableError", "device", "The microphone is in use by another application", "in-use"),
+        ("", "device", "This browser cannot open a microphone here", "not-supported"),
+    ],
+)
+def test_device_errors_show_their_reason(name: str, kind: str, title: str, reason: str) -> None:
+    text = "navigator.mediaDevices is unavailable" if not name else f"{name}: x"
+    problem = model.classify_error(make_device_error(["mic"], name, text))
+    assert (problem.kind, problem.title) == (kind, title)
+    assert reason in problem.text

@@ -22,8 +22,10 @@ from .errors import (
     BotNotReadyError,
     ConfigUpdateError,
     ConnectionTimeoutError,
+    DeviceError,
     ErrorResponse,
     InvalidMessageError,
+    InvalidTransportParamsError,
     MessageTooLargeError,
     RequestCancelledError,
     RequestTimeoutError,
@@ -40,6 +42,7 @@ from .features import Feature
 from .helpers import FunctionCallParams, LLMActionType, LLMHelper, RTVIClientHelper
 from .http.base import BufferedHTTPResponse, HTTPAdapter, HTTPError, HTTPResponse
 from .log import LogLevel
+from .media_state import DeviceStatus, MediaState
 from .messages import MESSAGE_LABEL, BotReady, MessageType, RTVIMessage
 from .params import Endpoints, RTVIClientParams
 from .start import FileUploadError
@@ -74,7 +77,9 @@ __all__ = [
     "ConfigUpdateError",
     "ConnectionTimeoutError",
     "CustomConnectHandler",
+    "DeviceError",
     "DeviceInfo",
+    "DeviceStatus",
     "Endpoints",
     "ErrorResponse",
     "Feature",
@@ -84,10 +89,12 @@ __all__ = [
     "HTTPError",
     "HTTPResponse",
     "InvalidMessageError",
+    "InvalidTransportParamsError",
     "LLMActionType",
     "LLMHelper",
     "LocalTracks",
     "LogLevel",
+    "MediaState",
     "MessageHandler",
     "MessageTooLargeError",
     "MessageType",

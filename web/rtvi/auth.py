@@ -81,6 +81,21 @@ async def post_json(
         raise StartBotError(f"{what} reply from {url} broke off: {exc}") from exc
 
 
+def uses_connect_endpoint(
+    params: RTVIClientParams, custom_connect_handler: CustomConnectHandler | None = None
+) -> bool:
+    """Whether ``connect()`` without transport params runs the 0.x flow (a connect request,
+    or the custom handler): ``params.base_url`` is set (and ``endpoints.connect`` not
+    ``None``), or ``endpoints.connect`` is an absolute URL. Otherwise it is client-js 1.x's
+    ``connect()``: the transport connects with its own URL."""
+    if custom_connect_handler is not None:
+        return True
+    connect = params.endpoints.connect
+    if connect is None:
+        return False
+    return bool(params.base_url) or connect.startswith(("http://", "https://"))
+
+
 async def authenticate(
     params: RTVIClientParams,
     http: HTTPAdapter,
@@ -89,12 +104,12 @@ async def authenticate(
     timeout: float | None = None,
 ) -> Any:
     """The auth bundle: from ``custom_connect_handler`` when given, else the connect request;
-    ``None`` (direct connect) when there is neither a ``base_url`` nor a connect endpoint."""
+    ``None`` (direct connect) when :func:`uses_connect_endpoint` says there is none."""
     if custom_connect_handler is not None:
         result = custom_connect_handler(params, timeout, abort)
         if inspect.isawaitable(result):
             result = await result
         return result
-    if not params.base_url and not params.endpoints.connect:
+    if not uses_connect_endpoint(params):
         return None  # direct connect: nothing to authenticate against
     return await start_bot(params, http, abort)

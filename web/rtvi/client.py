@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,8 +25,9 @@ from . import messages as m
 from ._version import RTVI_PROTOCOL_VERSION, __version__, about
 from .abort import AbortSignal
 from .attempt import ConnectAttempt, being_cancelled, transport_step
-from .auth import CustomConnectHandler, authenticate
+from .auth import CustomConnectHandler, authenticate, uses_connect_endpoint
 from .client_callbacks import ClientTransportCallbacks
+from .compat import Done
 from .config import ConfigMethods
 from .devices import DeviceMethods
 from .disconnected import ActionEndpoint
@@ -45,9 +47,10 @@ from .helpers.base import HelperMethods
 from .http.base import HTTPAdapter
 from .inbound import InboundMethods
 from .log import LogLevel, set_log_level
+from .media_state import MediaStateTracker
 from .params import RTVIClientParams
 from .sending import MessageMethods
-from .start import StartReply, StartRequest, post_start
+from .start import StartReply, StartRequest, is_api_request, post_start
 from .start import transport_params as start_transport_params
 from .state import (
     CLOSING_STATES,
@@ -74,6 +77,10 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
             object with ``on_*`` methods. Each callback also emits its ``RTVIEvent``.
         timeout: seconds; bounds the whole ``connect()`` until ``bot-ready``.
         enable_mic, enable_cam: initial media flags passed to the transport.
+        enable_screen_share: the session can share the screen (client-js
+            ``enableScreenShare``; SmallWebRTC adds its screen transceiver).
+        disconnect_on_bot_disconnect: end the session when the bot leaves (default, as
+            client-js); False keeps it up and only fires ``on_bot_disconnected``.
         custom_connect_handler: ``(params, timeout, abort_signal)`` → auth bundle; replaces
             the connect POST.
         http: the HTTP adapter (default: ``fetch`` in Pyodide, asyncio streams in CPython).
@@ -93,6 +100,8 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         enable_cam: bool = False,
         custom_connect_handler: CustomConnectHandler | None = None,
         *,
+        enable_screen_share: bool = False,
+        disconnect_on_bot_disconnect: bool = True,
         http: HTTPAdapter | None = None,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         protocol_version: str = RTVI_PROTOCOL_VERSION,
@@ -128,17 +137,33 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
             lambda error: self._fire("on_message_error", error),
             self._spawn,
         )
+        self._media = MediaStateTracker(lambda state: self._fire("on_media_state_changed", state))
         self._transport = transport
-        self._attach(transport, enable_mic, enable_cam)
+        self._attach(
+            transport, enable_mic, enable_cam, enable_screen_share, disconnect_on_bot_disconnect
+        )
 
-    def _attach(self, transport: Transport, enable_mic: bool, enable_cam: bool) -> None:
+    def _attach(
+        self,
+        transport: Transport,
+        enable_mic: bool,
+        enable_cam: bool,
+        enable_screen_share: bool,
+        disconnect_on_bot_disconnect: bool,
+    ) -> None:
         callbacks_ = ClientTransportCallbacks(
-            self._fire, self._on_transport_state, self._on_error_message
+            self._fire, self._on_transport_state, self._on_error_message, self._media
         )
-        transport.initialize(
-            TransportOptions(self.params, callbacks_, enable_mic, enable_cam, self._http),
-            self._handle_message,
+        options = TransportOptions(
+            self.params,
+            callbacks_,
+            enable_mic,
+            enable_cam,
+            self._http,
+            enable_screen_share=enable_screen_share,
+            disconnect_on_bot_disconnect=disconnect_on_bot_disconnect,
         )
+        transport.initialize(options, self._handle_message)
 
     def set_transport(self, transport: Transport) -> None:
         """Use ``transport`` from the next ``connect()`` on (a page's transport picker).
@@ -153,7 +178,14 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         if self._connecting or self.state not in idle:
             raise BotAlreadyStartedError("disconnect() before changing the transport")
         old = self._transport
-        self._attach(transport, old.is_mic_enabled, old.is_cam_enabled)
+        was = old.options
+        self._attach(
+            transport,
+            old.is_mic_enabled,
+            old.is_cam_enabled,
+            was.enable_screen_share,
+            was.disconnect_on_bot_disconnect,
+        )
         self._transport = transport
 
     # --- properties ---------------------------------------------------------------------------------
@@ -221,29 +253,51 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
     # --- lifecycle ----------------------------------------------------------------------------------
 
     async def connect(self, transport_params: Any = None) -> Any:
-        """Start the bot and connect; returns the ``bot-ready`` data.
+        """Connect the transport and wait for ``bot-ready``; returns its data.
 
-        Without ``transport_params`` (the 0.x flow): the connect request built from
-        ``params``, then the transport. With them (client-js 1.x ``connect(params)``): no
-        request, the transport connects with what it is given: a start reply ``{"sessionId",
-        "iceConfig"}`` (the offer URL is derived from the last ``start_bot`` endpoint),
-        ``{"webrtcUrl": ...}`` or an offer URL string.
+        Which flow runs (docs/api-mapping.md, "connect()"):
+
+        - ``params.base_url`` set (or an absolute ``endpoints.connect``, or a
+          ``custom_connect_handler``): the 0.x flow: the connect request built from ``params``,
+          its reply handed to the transport;
+        - else, client-js 1.x: no request; the transport connects with ``transport_params``:
+          a start reply ``{"sessionId", "iceConfig"}`` (the offer URL derived from the last
+          ``start_bot`` endpoint, whose headers the offer reuses), ``{"webrtcUrl": ...}``,
+          ``{"webrtcRequestParams": {...}}``, ``{"wsUrl": ...}``, an offer URL string, or
+          nothing (the transport's own ``offer_url`` / ``ws_url``);
+        - an ``APIRequest`` mapping (``{"endpoint", ...}``, deprecated in client-js too):
+          :meth:`start_bot_and_connect` with it, with a ``DeprecationWarning``.
 
         Raises :class:`BotAlreadyStartedError` when a session is starting or running,
-        :class:`StartBotError` when the connect request fails, :class:`TransportStartError`
-        when the transport cannot connect, :class:`ConnectionTimeoutError` when ``bot-ready``
-        has not arrived within ``timeout``, :class:`AbortError` when ``disconnect()`` interrupts,
-        :class:`TransportStateError` (at once, nothing started) while the transport is still
-        initializing or disconnecting.
+        :class:`StartBotError` when the connect request fails, :class:`DeviceError` when the
+        mic or camera cannot be opened, :class:`TransportStartError` when the transport cannot
+        connect, :class:`InvalidTransportParamsError` for unusable ``transport_params``,
+        :class:`ConnectionTimeoutError` when ``bot-ready`` has not arrived within ``timeout``,
+        :class:`AbortError` when ``disconnect()`` interrupts, :class:`TransportStateError` (at
+        once, nothing started) while the transport is still initializing or disconnecting.
         """
+        if is_api_request(transport_params):
+            warnings.warn(
+                "connect(APIRequest) is deprecated (as in client-js): use "
+                "start_bot_and_connect(...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return await self.start_bot_and_connect(transport_params)
         self._check_can_start()  # before the start reply is touched (again in _connect)
-        if transport_params is None:
+        if transport_params is None and uses_connect_endpoint(
+            self.params, self.custom_connect_handler
+        ):
             self._start = None  # a session of params' endpoint: no start reply applies
             auth = self._authenticate
         else:
-            bundle = self._transport_params(transport_params)
-            if self._start is not None and not self._start.same_session(transport_params):
+            if transport_params is None:
+                bundle = None  # the transport's own URL
                 self._start = None
+            else:
+                bundle = self._transport_params(transport_params)
+                if self._start is not None and not self._start.same_session(transport_params):
+                    self._start = None
 
             async def auth(signal: AbortSignal) -> Any:
                 return bundle
@@ -263,25 +317,31 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
 
     async def start_bot(
         self,
-        endpoint: str,
+        endpoint: str | Mapping[str, Any],
         request_data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Any:
         """client-js 1.x ``startBot``: POST ``request_data`` (the JSON body, as is) to
         ``endpoint``; returns the start reply (fires ``on_bot_started`` with it). The transport
-        state is left as it is; ``connect(reply)`` connects to the session.
+        state is left as it is; ``connect(reply)`` connects to the session (its offer requests
+        carry these ``headers`` too).
+
+        ``endpoint`` may be client-js's ``APIRequest`` instead: ``{"endpoint", "headers",
+        "requestData", "timeout"}`` (``timeout`` in seconds).
 
         Raises :class:`BotAlreadyStartedError` while a session is starting or running and
         :class:`StartBotError` when the request fails.
         """
         if self._connecting or self.state in STARTED_STATES:
             raise BotAlreadyStartedError()
-        request = StartRequest.make(endpoint, request_data, headers, timeout)
+        request = StartRequest.coerce(endpoint, request_data, headers, timeout)
         return await self._start_bot(request, AbortSignal())
 
     async def _start_bot(self, request: StartRequest, signal: AbortSignal) -> Any:
         self._start = None
+        # client-js: the transport knows how the bot was started (its offer reuses the headers).
+        self._transport.start_bot_params = request
         reply = await post_start(request, self._http, signal)
         signal.throw_if_aborted()
         self._start = StartReply.parse(reply, request.endpoint)
@@ -290,15 +350,16 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
 
     async def start_bot_and_connect(
         self,
-        endpoint: str,
+        endpoint: str | Mapping[str, Any],
         request_data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Any:
         """client-js 1.x ``startBotAndConnect``: :meth:`start_bot`, then connect the transport
-        to the session it started; returns the ``bot-ready`` data. The same errors as
-        :meth:`connect` (the start request failing is a :class:`StartBotError`)."""
-        request = StartRequest.make(endpoint, request_data, headers, timeout)
+        to the session it started; returns the ``bot-ready`` data. ``endpoint`` may be an
+        ``APIRequest`` mapping, as for :meth:`start_bot`. The same errors as :meth:`connect`
+        (the start request failing is a :class:`StartBotError`)."""
+        request = StartRequest.coerce(endpoint, request_data, headers, timeout)
 
         async def auth(signal: AbortSignal) -> Any:
             await self._start_bot(request, signal)
@@ -341,7 +402,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         signal = attempt.abort.signal
         try:
             if transport.state == TransportState.DISCONNECTED:
-                await transport_step(transport.init_devices())
+                await transport_step(self.init_devices())
             attempt.phase = ConnectPhase.AUTH
             transport.state = TransportState.AUTHENTICATING
             bundle = await auth(signal)
@@ -368,9 +429,11 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         self._dispatcher.cancel_all(RequestCancelledError())
         await self._safe_transport_disconnect()
 
-    async def disconnect_bot(self) -> None:
-        """Ask the bot to leave (``disconnect-bot``); the session itself stays up."""
+    def disconnect_bot(self) -> Done[None]:
+        """Ask the bot to leave (``disconnect-bot``); the session itself stays up. Returns at
+        once (it was a coroutine: ``await client.disconnect_bot()`` still works, deprecated)."""
         self._send(m.disconnect_bot(), ready=True)
+        return Done(None, "disconnect_bot()")
 
     def _on_transport_state(self, state: TransportState) -> None:
         self._fire("on_transport_state_changed", state)

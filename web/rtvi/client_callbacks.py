@@ -1,6 +1,7 @@
 """The client's :class:`~rtvi.transport.TransportCallbacks`: transport reports → user callbacks.
 
-Every callback name is the constructor callback of the same name (``on_track_started`` →
+Device reports also move ``media_state`` (:mod:`rtvi.media_state`): a local track started or a
+device selected is ``granted``, a :class:`~rtvi.errors.DeviceError` is ``error``. Every callback name is the constructor callback of the same name (``on_track_started`` →
 ``on_track_started`` and ``RTVIEvent.TRACK_STARTED``).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .media_state import TRACK_DEVICE, MediaStateTracker
 from .messages import RTVIMessage
 from .state import TransportState
 from .transport import DeviceInfo, Participant, TransportCallbacks
@@ -23,10 +25,12 @@ class ClientTransportCallbacks(TransportCallbacks):
         fire: Callable[..., None],
         on_state: Callable[[TransportState], None],
         on_error: Callable[[RTVIMessage], None],
+        media: MediaStateTracker | None = None,
     ) -> None:
         self._fire = fire
         self._on_state = on_state
         self._on_error = on_error
+        self._media = media or MediaStateTracker(lambda state: None)
 
     def on_transport_state_changed(self, state: TransportState) -> None:
         self._on_state(state)
@@ -50,6 +54,9 @@ class ClientTransportCallbacks(TransportCallbacks):
         self._fire("on_participant_left", participant)
 
     def on_track_started(self, track: Any, participant: Participant | None = None) -> None:
+        if participant is not None and participant.local:
+            # A local mic/camera track started: that device is open (media_state "granted").
+            self._media.granted(TRACK_DEVICE.get(str(getattr(track, "kind", "")), ""))
         self._fire("on_track_started", track, participant)
 
     def on_track_stopped(self, track: Any, participant: Participant | None = None) -> None:
@@ -80,15 +87,20 @@ class ClientTransportCallbacks(TransportCallbacks):
         self._fire("on_available_speakers_updated", devices)
 
     def on_mic_updated(self, device: DeviceInfo) -> None:
+        if device.device_id:
+            self._media.granted("mic")
         self._fire("on_mic_updated", device)
 
     def on_cam_updated(self, device: DeviceInfo) -> None:
+        if device.device_id:
+            self._media.granted("cam")
         self._fire("on_cam_updated", device)
 
     def on_speaker_updated(self, device: DeviceInfo) -> None:
         self._fire("on_speaker_updated", device)
 
     def on_device_error(self, error: Exception) -> None:
+        self._media.device_error(error)  # a DeviceError moves its devices to "error"
         self._fire("on_device_error", error)
 
     def on_error(self, message: RTVIMessage) -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .functions import FunctionCalls
     from .helpers.base import RTVIClientHelper
     from .http.base import HTTPAdapter
+    from .media_state import MediaStateTracker
     from .messages import BotReady, RTVIMessage
     from .params import RTVIClientParams
     from .start import StartReply
@@ -53,6 +54,9 @@ class ClientCore:
     custom_connect_handler: CustomConnectHandler | None
     #: Function-call handlers by name (also used by ``LLMHelper``).
     function_calls: FunctionCalls
+
+    #: Per-device media state (``media_state``, ``needs_init()``).
+    _media: MediaStateTracker
 
     # --- what the session runs on -----------------------------------------------------------------
     _transport: Transport

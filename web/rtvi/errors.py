@@ -53,6 +53,66 @@ class TransportStartError(RTVIError):
     default_message = "Unable to connect to transport"
 
 
+class InvalidTransportParamsError(RTVIError, ValueError, TypeError):
+    """``connect(transport_params)`` or ``start_bot(request)`` got something the transport
+    cannot use (not a mapping, URL or APIRequest; a relative URL...). Also a ``ValueError`` and a
+    ``TypeError``, what pyrtvi raised for these before."""
+
+    default_message = "Invalid transport connection parameters"
+
+
+#: client-js ``DeviceErrorType``: why a device could not be opened.
+DEVICE_ERROR_TYPES = (
+    "in-use",
+    "permissions",
+    "undefined-mediadevices",
+    "not-found",
+    "constraints",
+    "unknown",
+)
+
+#: client-js's ``DeviceErrorType`` → ``DeviceErrorReason`` (the words ``media_state`` uses).
+DEVICE_ERROR_REASONS = {
+    "in-use": "already-in-use",
+    "permissions": "blocked",
+    "not-found": "not-found",
+    "undefined-mediadevices": "not-supported",
+    "constraints": "invalid-constraints",
+    "unknown": "unknown",
+}
+
+
+class DeviceError(RTVIError):
+    """A microphone or camera could not be opened (client-js ``DeviceError``).
+
+    ``devices``: the affected ones (``"mic"``, ``"cam"``, ``"speaker"``); ``type``: one of
+    :data:`DEVICE_ERROR_TYPES`; ``reason``: the same in ``media_state`` words (``"blocked"``,
+    ``"already-in-use"``, ``"not-found"``...); ``details``: e.g. the browser's error name.
+    """
+
+    default_message = "Device error"
+
+    def __init__(
+        self,
+        devices: Sequence[str],
+        type: str,
+        message: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        if type not in DEVICE_ERROR_TYPES:
+            raise ValueError(f"unknown device error type {type!r}")
+        super().__init__(message)
+        self.devices = list(devices)
+        self.type = type
+        self.details = dict(details) if details is not None else None
+
+    @property
+    def reason(self) -> str:
+        """The ``media_state`` reason: ``"blocked"``, ``"already-in-use"``, ``"not-found"``,
+        ``"invalid-constraints"``, ``"not-supported"`` or ``"unknown"``."""
+        return DEVICE_ERROR_REASONS[self.type]
+
+
 class TransportNotConnectedError(RTVIError):
     """A message was sent while the transport's pipe is not open (e.g. during a reconnect).
 

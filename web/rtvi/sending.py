@@ -11,10 +11,12 @@ checks). A message the bot's protocol cannot serve is refused at once here
 from __future__ import annotations
 
 import base64
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import messages as m
+from .compat import Done
 from .core import ClientCore
 from .errors import BotNotReadyError
 from .features import Feature, check, dtmf_uses_buttons
@@ -145,13 +147,24 @@ class MessageMethods(ClientCore):
         self._gate(Feature.UI_CANCEL_JOB_GROUP)
         self._send(m.ui_cancel_job_group(job_id, reason), ready=True)
 
-    async def append_to_context(
+    def append_to_context(
         self, role: str, content: Any, run_immediately: bool = False
-    ) -> Any:
-        """RTVI 1.0 (deprecated by ``send_text``): ``append-to-context``; returns its result."""
+    ) -> Done[bool]:
+        """RTVI 1.0 ``append-to-context`` (deprecated, as in client-js: use :meth:`send_text`).
+
+        Sent and not waited on, as client-js does: pipecat 1.x never answers it with a result
+        (1.14 answers ``error-response "Unsupported type"``, which fires
+        ``on_unsupported_feature``). Returns at once; ``await``-ing the result (``True``), as
+        when this waited for a reply, still works (deprecated).
+        """
+        warnings.warn(
+            "append_to_context() is deprecated (as in client-js): use send_text()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         message = RTVIMessage(
             MessageType.APPEND_TO_CONTEXT,
             {"role": role, "content": content, "run_immediately": run_immediately},
         )
-        reply = await self._request(message)
-        return m.data_field(reply.data, "result")
+        self._send(message, ready=True)
+        return Done(True, "append_to_context()")

@@ -17,11 +17,19 @@ from urllib.parse import urljoin
 
 from .abort import AbortSignal
 from .auth import post_json
-from .errors import RTVIError
+from .errors import InvalidTransportParamsError, RTVIError
 from .http.base import HTTPAdapter, HTTPError
 
 #: The key under which the start endpoint reaches the transport, next to the start reply.
 START_ENDPOINT_KEY = "start_endpoint"
+
+#: The keys of a client-js ``APIRequest`` (both spellings of the request data).
+API_REQUEST_KEYS = frozenset({"endpoint", "headers", "requestData", "request_data", "timeout"})
+
+
+def is_api_request(value: Any) -> bool:
+    """client-js ``isAPIRequest``: a mapping with a string ``endpoint``."""
+    return isinstance(value, Mapping) and isinstance(value.get("endpoint"), str)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,32 @@ class StartRequest:
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
         return cls(endpoint, dict(request_data or {}), dict(headers or {}), timeout)
+
+    @classmethod
+    def coerce(
+        cls,
+        request: str | Mapping[str, Any],
+        request_data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> StartRequest:
+        """``start_bot(endpoint, ...)`` or ``start_bot({"endpoint", "headers", "requestData",
+        "timeout"})`` (client-js's ``APIRequest``; ``timeout`` in seconds, as every pyrtvi
+        duration). Keyword arguments given beside a mapping are refused."""
+        if not isinstance(request, Mapping):
+            return cls.make(request, request_data, headers, timeout)
+        if request_data is not None or headers is not None or timeout is not None:
+            raise InvalidTransportParamsError(
+                "give the request as a mapping or as arguments, not both"
+            )
+        unknown = set(request) - API_REQUEST_KEYS
+        if unknown or not is_api_request(request):
+            raise InvalidTransportParamsError(
+                "an APIRequest is {endpoint, headers?, requestData?, timeout?}"
+                + (f"; unknown key(s) {sorted(unknown)}" if unknown else "")
+            )
+        data = request.get("requestData", request.get("request_data"))
+        return cls.make(request["endpoint"], data, request.get("headers"), request.get("timeout"))
 
     def http_headers(self) -> dict[str, str]:
         return {"Content-Type": "application/json", **self.headers}
@@ -88,21 +122,37 @@ class StartReply:
         return transport_params(self.data, self.endpoint)
 
 
+#: Transport params keys naming the offer URL (``connectionUrl``: client-js's deprecated one).
+OFFER_URL_KEYS = (
+    "offer_url",
+    "offerUrl",
+    "webrtc_url",
+    "webrtcUrl",
+    "connection_url",
+    "connectionUrl",
+)
+#: Keys that say where to connect (then the start endpoint is not needed).
+_URL_KEYS = (*OFFER_URL_KEYS, "webrtc_request_params", "webrtcRequestParams")
+
+
 def transport_params(params: Any, start_endpoint: str | None = None) -> Any:
     """``connect(transport_params)``: an offer URL string → ``{"offer_url"}``; a mapping
     (``{"sessionId", "iceConfig"}``, ``{"webrtcUrl"}``...) is copied, with the start endpoint
-    of the last ``start_bot`` added when it has a session id and no URL of its own."""
+    of the last ``start_bot`` added when it has a session id and no URL of its
+    own. Anything else: :class:`~rtvi.errors.InvalidTransportParamsError`."""
     if isinstance(params, str):
         if not params.startswith(("http://", "https://", "/")):
-            raise ValueError(f"an offer URL must be an http(s) URL or an absolute path: {params!r}")
+            raise InvalidTransportParamsError(
+                f"an offer URL must be an http(s) URL or an absolute path: {params!r}"
+            )
         return {"offer_url": params}
     if not isinstance(params, Mapping):
-        raise TypeError(
+        raise InvalidTransportParamsError(
             "connect() transport params must be a mapping or an offer URL, "
             f"got {type(params).__name__}"
         )
     result = dict(params)
-    has_url = any(k in result for k in ("offer_url", "offerUrl", "webrtc_url", "webrtcUrl"))
+    has_url = any(k in result for k in _URL_KEYS)
     has_session = "sessionId" in result or "session_id" in result
     if has_session and not has_url and start_endpoint and START_ENDPOINT_KEY not in result:
         result[START_ENDPOINT_KEY] = start_endpoint

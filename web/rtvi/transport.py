@@ -67,6 +67,7 @@ from .state import TransportState, check_transition
 if TYPE_CHECKING:
     from .http.base import HTTPAdapter
     from .params import RTVIClientParams
+    from .start import StartRequest
 
 logger = logging.getLogger("rtvi")
 
@@ -193,6 +194,12 @@ class TransportOptions:
     enable_mic: bool = True
     enable_cam: bool = False
     http: HTTPAdapter | None = None
+    #: client-js ``enableScreenShare``: the session can share the screen (SmallWebRTC adds
+    #: its screen transceiver, as with its own ``screen_share=True``).
+    enable_screen_share: bool = False
+    #: client-js ``disconnectOnBotDisconnect``: the session ends when the bot leaves. False
+    #: keeps it up (``on_bot_disconnected`` still fires); a lost connection still ends it.
+    disconnect_on_bot_disconnect: bool = True
 
 
 def transport_error(text: str, fatal: bool = False) -> RTVIMessage:
@@ -210,6 +217,9 @@ class Transport(ABC):
         self._callbacks = TransportCallbacks()
         self._mic_enabled = True
         self._cam_enabled = False
+        #: client-js ``startBotParams``: the last ``start_bot`` request (set by the client), so
+        #: a transport can reach the session it started (SmallWebRTC reuses its headers).
+        self.start_bot_params: StartRequest | None = None
 
     # --- wiring -------------------------------------------------------------------------------
 

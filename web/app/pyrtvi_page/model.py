@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
-from rtvi.errors import error_text
+from rtvi.errors import DeviceError, error_text
 
 # --- errors → banners ---------------------------------------------------------------------------
 
@@ -52,20 +52,56 @@ def _message(exc: BaseException) -> str:
     return str(text)
 
 
+#: A :class:`~rtvi.errors.DeviceError`'s reason (client-js ``DeviceErrorReason``) → the title.
+_DEVICE_TITLES = {
+    "already-in-use": "The {device} is in use by another application",
+    "not-found": "No {device} found",
+    "invalid-constraints": "The {device} cannot do what was asked",
+    "not-supported": "This browser cannot open a {device} here",
+    "unknown": "{Device} unavailable",
+}
+
+
+def device_problem(exc: DeviceError) -> Problem:
+    """The banner of a device that could not be opened, by its client-js reason."""
+    device = " and ".join({"mic": "microphone", "cam": "camera"}.get(d, d) for d in exc.devices)
+    device = device or "microphone"
+    if exc.reason == "blocked":
+        return _permission_problem(exc.message)
+    title = _DEVICE_TITLES.get(exc.reason, _DEVICE_TITLES["unknown"])
+    hint = {
+        "already-in-use": "Close the other application using it, then connect again.",
+        "not-found": "Plug one in (or pick another under Audio and devices), then connect "
+        "again, or turn the microphone off before connecting.",
+        "not-supported": "Open the page over https (or on localhost) in a current browser.",
+    }.get(exc.reason, "")
+    return Problem(
+        "device",
+        title.format(device=device, Device=device.capitalize()),
+        f"{hint} ({exc.reason}: {exc.message})".strip(),
+    )
+
+
+def _permission_problem(detail: str) -> Problem:
+    return Problem(
+        "permission",
+        "Microphone permission denied",
+        "The browser refused access to the microphone or camera. Allow it in the site "
+        "settings (the icon left of the address) and connect again, or turn the "
+        f"microphone off before connecting. ({detail})",
+    )
+
+
 def classify_error(exc: BaseException, *, timeout: float | None = None) -> Problem:
     """Turn a failure of connect/action/config into a banner a person understands."""
     name = type(exc).__name__
     status = getattr(exc, "status", None)
     detail = _message(exc)
     js_name = js_error_name(exc)
+    if isinstance(exc, DeviceError):
+        return device_problem(exc)
     if js_name in _PERMISSION_NAMES or "permission denied" in detail.lower():
-        return Problem(
-            "permission",
-            "Microphone permission denied",
-            "The browser refused access to the microphone or camera. Allow it in the site "
-            "settings (the icon left of the address) and connect again, or turn the "
-            f"microphone off before connecting. ({js_name or detail})",
-        )
+        return _permission_problem(js_name or detail)
     if js_name in _DEVICE_NAMES and name not in ("ConnectionTimeoutError", "StartBotError"):
         return Problem(
             "device",

@@ -119,7 +119,7 @@ class SessionPanel(Panel):
         self.log("disconnect_bot()", None, kind="call")
         self.leave_button.disabled = True
         try:
-            await self.client.disconnect_bot()
+            self.client.disconnect_bot()
         except Exception as exc:
             self.leaving = False
             self.ctx.report(exc)

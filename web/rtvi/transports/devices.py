@@ -20,6 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
+from ..errors import DeviceError
+from ..media_state import make_device_error
 from ..state import TransportState
 from ..transport import DeviceInfo, Participant, TransportCallbacks
 from ._interop import Listeners, js_error_text
@@ -39,6 +41,20 @@ logger = logging.getLogger("rtvi.transports")
 LOCAL = Participant(id="local", name="local", local=True)
 
 _INPUT_KIND = {"audio": "audioinput", "video": "videoinput"}
+
+
+#: A local track's kind → the client-js device name (``DeviceError.devices``).
+_DEVICE = {"audio": "mic", "video": "cam", "screen": "cam"}
+
+
+def device_error(kind: str, exc: BaseException) -> DeviceError:
+    """The :class:`~rtvi.errors.DeviceError` for a failure to open the ``kind`` device (the
+    browser's error name gives its type: ``NotAllowedError`` is ``permissions``...)."""
+    if isinstance(exc, DeviceError):
+        return exc
+    js_error = getattr(exc, "js_error", None)
+    name = str(getattr(js_error, "name", "") or "") if js_error is not None else ""
+    return make_device_error([_DEVICE.get(kind, kind)], name, js_error_text(exc))
 
 
 async def _not_attached(kind: str, track: Any) -> bool:
@@ -153,8 +169,9 @@ class LocalDevices:
             track = await self._media().acquire(kind, device_id)
         except Exception as exc:
             logger.warning("cannot open the %s device: %s", kind, js_error_text(exc))
-            callbacks.on_device_error(exc)
-            raise
+            error = device_error(kind, exc)
+            callbacks.on_device_error(error)
+            raise error from exc
         track.enabled = self._enabled(kind)
         await self._attach(kind, track)
         if kind == "audio":

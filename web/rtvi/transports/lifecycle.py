@@ -152,11 +152,13 @@ class SessionTransport(Transport, Generic[S]):
             self.callbacks.on_bot_disconnected(session.bot)
 
     def _bot_left(self, session: S) -> None:
-        """The bot ended the session: report it and disconnect (in the background)."""
+        """The bot ended the session: report it and disconnect (in the background), unless the
+        client was made with ``disconnect_on_bot_disconnect=False``."""
         if not self._is_current(session) or session.bot_left:
             return
         self._report_bot_left(session)
-        self._start_background(self.disconnect())
+        if self._options is None or self._options.disconnect_on_bot_disconnect:
+            self._start_background(self.disconnect())
 
     async def _give_up(self, session: S, text: str) -> None:
         """The connection is lost for good: a fatal error, bot-disconnected, disconnect."""

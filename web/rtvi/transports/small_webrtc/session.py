@@ -68,8 +68,10 @@ class Session(TransportSession):
         ice_gathering_timeout: float = 2.0,
         open_timeout: float = 15.0,
         reconnect: ReconnectPolicy | None = None,
+        sdp_filter: Callable[[str], str] = lambda sdp: sdp,
     ) -> None:
         super().__init__(reconnect or ReconnectPolicy(), bot_id="", log=logger)
+        self.sdp_filter = sdp_filter  # the codec choice, applied to each offer
         self.target = target
         self.offer = offer
         self.events = events
@@ -170,7 +172,7 @@ class Session(TransportSession):
             local = pc.localDescription
             assert local is not None
             body = offer_body(
-                local.sdp,
+                self.sdp_filter(local.sdp),
                 local.type,
                 pc_id=self.pc_id,
                 restart_pc=restart_pc,

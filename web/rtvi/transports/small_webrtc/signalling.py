@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from ...errors import TransportStartError
+from ...errors import InvalidTransportParamsError, TransportStartError
 from ...messages import MESSAGE_LABEL
-from ...start import START_ENDPOINT_KEY
+from ...start import OFFER_URL_KEYS, START_ENDPOINT_KEY
 
 #: Receiver indexes the bot maps to mic/camera (transceiver creation order).
 AUDIO_INDEX = 0
@@ -41,6 +41,11 @@ class ConnectionTarget:
     ice_trickle: bool
     request_data: dict[str, Any] | None
     session_id: str | None = None
+    #: Headers of the offer requests (from ``webrtcRequestParams``; the start request's are
+    #: added by the transport when the URL was derived from its endpoint).
+    headers: dict[str, str] = field(default_factory=dict)
+    #: The offer URL was derived from the start endpoint (client-js then reuses its headers).
+    from_start: bool = False
 
 
 def _first(bundle: Mapping[str, Any], *keys: str) -> Any:
@@ -59,10 +64,13 @@ DEFAULT_OFFER_URL_TEMPLATE = "{base}/sessions/{session_id}/api/offer"
 def derive_offer_url(start_endpoint: str, session_id: str, template: str | None = None) -> str:
     """The session's offer URL: ``…/start`` → ``…/sessions/{session_id}/api/offer``.
 
-    ``template`` (placeholders ``{base}``, ``{start_endpoint}``, ``{session_id}``) serves
-    services whose paths differ. Without one, an endpoint not ending in ``/start`` is a
-    :class:`TransportStartError` (there is no way to guess).
+    ``template`` serves services whose paths differ: client-js's syntax
+    (``"https://host/sessions/:sessionId/api/offer"``: ``:sessionId`` replaced), or
+    placeholders ``{base}``, ``{start_endpoint}``, ``{session_id}``. Without one, an endpoint
+    not ending in ``/start`` is a :class:`TransportStartError` (there is no way to guess).
     """
+    if template is not None and ":sessionId" in template:
+        return template.replace(":sessionId", session_id)
     endpoint = start_endpoint.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     base = endpoint[: -len("/start")] if endpoint.endswith("/start") else None
     if template is None:
@@ -91,8 +99,16 @@ def resolve_target(
     ice_trickle: bool | None = None,
     request_data: Mapping[str, Any] | None = None,
     direct_request_data: Mapping[str, Any] | None = None,
+    webrtc_request_params: Mapping[str, Any] | None = None,
+    default_trickle: bool = False,
 ) -> ConnectionTarget:
     """The offer URL, ICE servers and trickle flag: the options win, then the bundle.
+
+    The offer URL: the bundle's ``webrtcRequestParams.endpoint`` or URL key, else the
+    ``webrtc_request_params`` option's endpoint, else the ``offer_url`` option, else derived
+    from the start endpoint and the session id. ``webrtcRequestParams``' ``headers`` and
+    ``requestData`` go with every offer. Trickle ICE: the ``ice_trickle`` option, else the
+    bundle's, else ``default_trickle`` (the transport's is True).
 
     ``direct_request_data`` (the client's ``params.request_data``) is sent with the offer when
     there is no bundle (direct connect: the offer is the only request made) and no
@@ -100,10 +116,20 @@ def resolve_target(
     """
     bundle: Mapping[str, Any] = auth_bundle if isinstance(auth_bundle, Mapping) else {}
     session_id = _first(bundle, "session_id", "sessionId")
-    url = _first(bundle, "offer_url", "offerUrl", "webrtc_url", "webrtcUrl") or offer_url
+    request = _first(bundle, "webrtc_request_params", "webrtcRequestParams")
+    if request is None and not _first(bundle, *OFFER_URL_KEYS):
+        request = webrtc_request_params
+    request = request_params(request)
+    url = (
+        request.get("endpoint")
+        or _first(bundle, *OFFER_URL_KEYS)
+        or (offer_url if webrtc_request_params is None else None)
+    )
     start_endpoint = bundle.get(START_ENDPOINT_KEY)
+    from_start = False
     if not url and session_id is not None and isinstance(start_endpoint, str):
         url = derive_offer_url(start_endpoint, str(session_id), offer_url_template)
+        from_start = True
     if not url or not isinstance(url, str):
         raise TransportStartError(
             "no offer URL: the connect reply has no 'offer_url' (nor a 'sessionId' from a start "
@@ -121,8 +147,11 @@ def resolve_target(
         raise TransportStartError("ice_servers must be a list of RTCIceServer objects")
     trickle = ice_trickle
     if trickle is None:
-        trickle = bool(_first(bundle, "ice_trickle", "iceTrickle"))
+        said = _first(bundle, "ice_trickle", "iceTrickle")
+        trickle = default_trickle if said is None else bool(said)
     data = dict(request_data) if request_data is not None else None
+    if request.get("requestData") is not None:
+        data = dict(request["requestData"])
     if data is None and not bundle and direct_request_data is not None:
         data = dict(direct_request_data) or None
     return ConnectionTarget(
@@ -131,7 +160,31 @@ def resolve_target(
         ice_trickle=trickle,
         request_data=data,
         session_id=str(session_id) if session_id is not None else None,
+        headers=dict(request.get("headers") or {}),
+        from_start=from_start,
     )
+
+
+def request_params(request: Any) -> dict[str, Any]:
+    """client-js ``webrtcRequestParams`` (an ``APIRequest``: ``{endpoint, headers?,
+    requestData?, timeout?}``) checked; ``{}`` for None."""
+    if request is None:
+        return {}
+    if not isinstance(request, Mapping) or not isinstance(request.get("endpoint"), str):
+        raise InvalidTransportParamsError(
+            "webrtc_request_params must be an APIRequest {endpoint, headers?, requestData?}"
+        )
+    data = request.get("requestData", request.get("request_data"))
+    headers = request.get("headers")
+    if data is not None and not isinstance(data, Mapping):
+        raise InvalidTransportParamsError("webrtc_request_params requestData must be a mapping")
+    if headers is not None and not isinstance(headers, Mapping):
+        raise InvalidTransportParamsError("webrtc_request_params headers must be a mapping")
+    return {
+        "endpoint": request["endpoint"],
+        "headers": dict(headers or {}),
+        "requestData": dict(data) if data is not None else None,
+    }
 
 
 # --- offer and answer -----------------------------------------------------------------------
@@ -268,3 +321,79 @@ def track_status_text(kind: str, enabled: bool) -> str:
 def keepalive_text(now_ms: int) -> str:
     """The keepalive the bot expects: ``"ping: <wall-clock ms>"``."""
     return f"ping: {now_ms}"
+
+
+# --- codec choice ---------------------------------------------------------------------------
+
+
+def filter_codec(sdp: str, kind: str, codec: str | None) -> str:
+    """``sdp`` with only ``codec`` (and its RTX) left in the ``m=<kind>`` sections.
+
+    ``codec`` is matched against the start of each ``a=rtpmap`` encoding, case-insensitively
+    (``"opus"``, ``"VP8"``, ``"H264/90000"``); ``None`` or ``"default"`` leaves ``sdp`` as it
+    is, and so does a codec the offer does not have (an empty format list would fail).
+    """
+    if not codec or codec == "default":
+        return sdp
+    newline = "\r\n" if "\r\n" in sdp else "\n"
+    lines = sdp.split(newline)
+    wanted = codec.lower()
+    sections = _media_sections(lines, kind)
+    keep: set[str] = set()
+    for start, end in sections:
+        allowed = _payloads_of(lines[start:end], wanted)
+        keep |= allowed
+        if not allowed:
+            return sdp
+    out: list[str] = []
+    current: tuple[int, int] | None = None
+    for index, line in enumerate(lines):
+        current = next((s for s in sections if s[0] <= index < s[1]), None)
+        if current is None:
+            out.append(line)
+            continue
+        if index == current[0]:  # the m= line: its format list
+            head = line.split(" ")[:3]
+            formats = [p for p in line.split(" ")[3:] if p in keep]
+            out.append(" ".join([*head, *formats]))
+            continue
+        payload = _attribute_payload(line)
+        if payload is None or payload in keep or payload == "*":
+            out.append(line)
+    return newline.join(out)
+
+
+def _media_sections(lines: list[str], kind: str) -> list[tuple[int, int]]:
+    """``(start, end)`` line ranges of the ``m=<kind>`` sections."""
+    sections: list[tuple[int, int]] = []
+    start: int | None = None
+    for index, line in enumerate([*lines, "m=end"]):
+        if line.startswith("m="):
+            if start is not None:
+                sections.append((start, index))
+            start = index if line.startswith(f"m={kind} ") else None
+    return sections
+
+
+def _payloads_of(section: list[str], codec: str) -> set[str]:
+    """Payload types of ``codec`` in one section, plus the RTX payloads that repair them."""
+    allowed: set[str] = set()
+    for line in section:
+        if line.startswith("a=rtpmap:"):
+            payload, _, encoding = line[len("a=rtpmap:") :].partition(" ")
+            if encoding.lower().startswith(codec):
+                allowed.add(payload)
+    for line in section:
+        if line.startswith("a=fmtp:") and " apt=" in line:
+            payload, _, params = line[len("a=fmtp:") :].partition(" ")
+            if params.strip().removeprefix("apt=") in allowed:
+                allowed.add(payload)
+    return allowed
+
+
+def _attribute_payload(line: str) -> str | None:
+    """The payload type of an ``a=rtpmap/fmtp/rtcp-fb`` line, else None."""
+    for prefix in ("a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"):
+        if line.startswith(prefix):
+            return line[len(prefix) :].partition(" ")[0]
+    return None

@@ -46,6 +46,8 @@ from .signalling import (
     ConnectionTarget,
     InboundKind,
     classify,
+    filter_codec,
+    request_params,
     resolve_target,
     track_status_text,
 )
@@ -71,7 +73,16 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
       without ``/start``; ``{start_endpoint}`` is the whole endpoint).
     - ``ice_servers``: ``RTCIceServer`` dicts; default: the bundle's, else none.
     - ``ice_trickle``: send candidates by ``PATCH`` instead of waiting for ICE gathering
-      (pipecat ≥ 0.0.91). ``None``: the bundle decides (``ice_trickle``), default off.
+      (pipecat ≥ 0.0.91). ``None``: the bundle decides (``ice_trickle``), else on, as in
+      client-js (measured: ~145 ms sooner to bot-ready on loopback, docs/transport.md);
+      ``False`` for bots older than pipecat 0.0.91.
+      ``wait_for_ice_gathering`` is client-js's spelling (its inverse).
+    - ``webrtc_request_params``: client-js's ``APIRequest`` for the offer: ``{"endpoint",
+      "headers", "requestData"}`` (the URL, headers and request data of every offer).
+      ``connection_url`` is client-js's deprecated spelling of ``offer_url``.
+    - ``audio_codec`` / ``video_codec``: offer only that codec (e.g. ``"opus"``, ``"VP8"``,
+      ``"H264"``); ``None`` or ``"default"``: all the browser has. Also
+      :meth:`set_audio_codec` / :meth:`set_video_codec` (from the next offer on).
     - ``request_data``: sent as ``requestData`` with every offer.
     - ``audio_element`` / ``video_element``: where the bot plays (element or CSS selector);
       by default a hidden ``<audio>`` is created (and removed on disconnect), bot video is
@@ -79,7 +90,8 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
     - ``audio_source``: a ``MediaStreamTrack`` sent instead of opening the microphone (e.g. a
       :class:`~rtvi.transports.virtual_mic.VirtualMic`'s track); see :meth:`set_audio_source`.
     - ``screen_share``: add the screen transceiver (index 2) so ``enable_screen_share`` works
-      (pipecat's SmallWebRTC reads it as the screen video input); off by default.
+      (pipecat's SmallWebRTC reads it as the screen video input); off by default (the
+      client's ``enable_screen_share=True`` turns it on too).
     - timings, in seconds: ``ice_gathering_timeout`` (2), ``offer_timeout`` (10),
       ``open_timeout`` (15, offer answered → data channel open), ``ice_disconnected_grace``
       (2, how long ICE may stay ``disconnected`` before a reconnect), ``media_timeout`` (2,
@@ -116,6 +128,11 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
         audio_level_interval: float = 0.1,
         screen_share: bool = False,
         audio_source: Any = None,
+        audio_codec: str | None = None,
+        video_codec: str | None = None,
+        webrtc_request_params: Mapping[str, Any] | None = None,
+        connection_url: str | None = None,
+        wait_for_ice_gathering: bool | None = None,
     ) -> None:
         super().__init__(
             logger,
@@ -125,10 +142,24 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
             audio_level_interval=audio_level_interval,
             audio_source=audio_source,
         )
-        self.offer_url = offer_url or webrtc_url
+        if connection_url is not None:
+            warnings.warn(
+                "connection_url is deprecated (as in client-js): use offer_url or "
+                "webrtc_request_params",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.offer_url = offer_url or webrtc_url or connection_url
         self.offer_url_template = offer_url_template
         self.ice_servers = [dict(s) for s in ice_servers] if ice_servers is not None else None
+        if wait_for_ice_gathering is not None and ice_trickle is None:
+            ice_trickle = not wait_for_ice_gathering  # client-js's spelling, inverted
         self.ice_trickle = ice_trickle
+        self.audio_codec = audio_codec
+        self.video_codec = video_codec
+        self.webrtc_request_params = (
+            request_params(webrtc_request_params) if webrtc_request_params is not None else None
+        )
         self.request_data = dict(request_data) if request_data is not None else None
         self.ice_gathering_timeout = ice_gathering_timeout
         self.offer_timeout = offer_timeout
@@ -173,6 +204,20 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
         session = self._session
         return session.dc.js if session and session.dc else None
 
+    def set_audio_codec(self, codec: str | None) -> None:
+        """Offer only ``codec`` for audio (e.g. ``"opus"``; ``None`` or ``"default"``: every
+        codec the browser has) from the next offer on (client-js ``setAudioCodec``)."""
+        self.audio_codec = codec
+
+    def set_video_codec(self, codec: str | None) -> None:
+        """Offer only ``codec`` for video (e.g. ``"VP8"``, ``"H264"``) from the next offer on
+        (client-js ``setVideoCodec``)."""
+        self.video_codec = codec
+
+    def _filter_sdp(self, sdp: str) -> str:
+        sdp = filter_codec(sdp, "audio", self.audio_codec)
+        return filter_codec(sdp, "video", self.video_codec)
+
     def set_audio_element(self, element: Any) -> None:
         """Play the bot's audio in ``element`` (element or CSS selector) from now on."""
         self._media.set_audio_element(element)
@@ -212,6 +257,8 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
             ice_trickle=self.ice_trickle,
             request_data=self.request_data,
             direct_request_data=self.options.params.request_data if self._options else None,
+            webrtc_request_params=self.webrtc_request_params,
+            default_trickle=True,
         )
 
     # --- devices ----------------------------------------------------------------------------
@@ -235,7 +282,7 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
 
         Needs ``screen_share=True``; failures are reported as ``screen_share_error``.
         """
-        if not self.screen_share:
+        if not self._screen_share_on:
             raise UnsupportedFeatureError(
                 "screen share", type(self).__name__, "create it with screen_share=True"
             )
@@ -266,16 +313,39 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
             from ...http import default_adapter
 
             http = default_adapter()
-        headers = self.options.params.headers if self._options is not None else None
         return Session(
             target,
-            OfferClient(http, target.offer_url, headers=headers, timeout=self.offer_timeout),
+            OfferClient(
+                http,
+                target.offer_url,
+                headers=self.offer_headers(target),
+                timeout=self.offer_timeout,
+            ),
             self._events,
             local_track=self._devices.track,
-            screen_share=self.screen_share,
+            screen_share=self._screen_share_on,
             ice_gathering_timeout=self.ice_gathering_timeout,
             open_timeout=self.open_timeout,
             reconnect=self.reconnect_policy,
+            sdp_filter=self._filter_sdp,
+        )
+
+    def offer_headers(self, target: ConnectionTarget) -> dict[str, str]:
+        """The offer requests' headers: the client's ``params.headers``, the ``start_bot``
+        request's when the offer URL comes from its endpoint (as client-js), then
+        ``webrtc_request_params``' own."""
+        headers = dict(self.options.params.headers) if self._options is not None else {}
+        start = self.start_bot_params
+        if target.from_start and start is not None:
+            headers.update(start.headers)
+        headers.update(target.headers)
+        return headers
+
+    @property
+    def _screen_share_on(self) -> bool:
+        """``screen_share=True``, or the client's ``enable_screen_share=True``."""
+        return self.screen_share or (
+            self._options is not None and self._options.enable_screen_share
         )
 
     async def _open(self, session: Session) -> None:
@@ -317,7 +387,7 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
         logger.debug("data channel open (pc_id %s)", session.pc_id)
         self._send_track_status("audio", self.is_mic_enabled)
         self._send_track_status("video", self.is_cam_enabled)
-        if self.screen_share:
+        if self._screen_share_on:
             self._send_track_status("screen", self.is_sharing_screen)
         session.mark_open()
 

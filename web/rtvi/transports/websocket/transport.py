@@ -25,10 +25,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ...errors import TransportNotConnectedError, UnsupportedFeatureError
+from ...errors import MessageTooLargeError, TransportNotConnectedError, UnsupportedFeatureError
 from ...messages import RTVIMessage
 from ...state import TransportState
 from ...transport import BotTracks, LocalTracks, Tracks, transport_error
@@ -44,6 +44,7 @@ from .protobuf import (
     TextFrame,
     TranscriptionFrame,
     decode_frame,
+    encode_frame,
 )
 from .socket import SocketEvents, SocketSession
 from .target import NoWebSocketURLError, resolve_ws_url
@@ -69,7 +70,8 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
 
     Options (all keyword):
 
-    - ``ws_url``: the socket URL when the auth bundle has none (a direct connect).
+    - ``ws_url``: the socket URL when the auth bundle has none (a direct connect); ``token``:
+      added to it as the ``token`` query parameter when the bundle has none (client-js).
     - ``sample_rate`` (16000) and ``frame_samples`` (512): what the mic is sent as (the bot's
       input rate; pipecat's default is 16 kHz).
     - ``jitter_ms`` (60): bot audio buffered before playing starts (and after an underrun).
@@ -102,6 +104,7 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
         audio_level_interval: float = 0.1,
         flush_on: Iterable[str] = FLUSH_ON,
         audio_source: Any = None,
+        token: str | None = None,
     ) -> None:
         super().__init__(
             logger,
@@ -112,6 +115,7 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
         )
         AudioFormat(sample_rate, frame_samples, jitter_ms)  # checks the numbers
         self.ws_url = ws_url
+        self.token = token
         self.sample_rate = sample_rate
         self.frame_samples = frame_samples
         self.jitter_ms = jitter_ms
@@ -156,6 +160,11 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
         if not base:
             with contextlib.suppress(Exception):
                 base = str(js_global().location.href)
+        if self.token and not (isinstance(auth_bundle, Mapping) and auth_bundle.get("token")):
+            auth_bundle = {
+                **(auth_bundle if isinstance(auth_bundle, Mapping) else {}),
+                "token": self.token,
+            }
         return resolve_ws_url(auth_bundle, option=self.ws_url, base=base)
 
     # --- lifecycle (the rest is SessionTransport's) -----------------------------------------
@@ -194,6 +203,19 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
         if session is None:
             raise TransportNotConnectedError("The WebSocket is not open")
         session.send(message)
+
+    def send_raw_message(self, message: Any) -> None:
+        """client-js ``sendRawMessage``: any JSON-serializable object, sent as it is (a
+        protobuf ``MessageFrame``, no RTVI envelope added or checked); refused when the socket
+        is closed or the frame is over ``max_message_size``."""
+        session = self._session
+        ws = session.ws if session is not None else None
+        if session is None or ws is None or not session.is_open:
+            raise TransportNotConnectedError("The WebSocket is not open")
+        data = encode_frame(MessageFrame(json.dumps(message)))
+        if len(data) > self.max_message_size:
+            raise MessageTooLargeError(len(data), self.max_message_size)
+        ws.send(data)
 
     @property
     def max_message_size(self) -> int:
