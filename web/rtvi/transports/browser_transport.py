@@ -13,6 +13,7 @@ microphone (:meth:`BrowserTransport.set_audio_source`; e.g. :class:`~rtvi.transp
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from ..state import TransportState
 from ..transport import DeviceInfo
 from ._interop import js_error_text
 from .bot_media import BotMedia
-from .common import report_levels, switch_speaker
+from .common import level_reporter, switch_speaker
 from .devices import LocalDevices
 from .lifecycle import S, SessionTransport
 from .media import enumerate_devices
@@ -86,17 +87,26 @@ class BrowserTransport(SessionTransport[S]):
 
     def _opened(self, session: S) -> None:
         """Report the levels every ``audio_level_interval`` while ``session`` lives."""
+        session.tasks.start(self._report_levels(session))
+
+    async def _report_levels(self, session: S) -> None:
+        """The levels from a JS timer (one Python call a tick), until the session's tasks end."""
         callbacks, media = self.callbacks, self._media
-        session.tasks.start(
-            report_levels(
-                media.meters().level,
-                media.levels,
-                self.audio_level_interval,
-                lambda: not session.closed,
-                callbacks.on_local_audio_level,
-                lambda level: callbacks.on_remote_audio_level(level, session.bot),
-            )
+        report = level_reporter(
+            media.levels,
+            callbacks.on_local_audio_level,
+            lambda level: callbacks.on_remote_audio_level(level, session.bot),
         )
+
+        def tick(local: float | None, bot: float | None) -> None:
+            if not session.closed:
+                report(local, bot)
+
+        ticker = media.meters().tick(self.audio_level_interval, tick)
+        try:
+            await asyncio.Event().wait()  # cancelled with the session's tasks
+        finally:
+            ticker.stop()
 
     def _stop_bot_media(self, session: S) -> None:
         """The bot's tracks are reported stopped; the elements and meters are released."""

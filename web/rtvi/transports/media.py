@@ -2,8 +2,9 @@
 
 Audio never passes through Python: tracks go from ``getUserMedia`` to the peer connection, the
 bot's track goes to an ``<audio>`` element, and levels are computed in JS (a WebAudio
-``AnalyserNode`` read by a small JS function); Python only reads one float per meter per tick.
-Runs only under Pyodide (see ``_browser``).
+``AnalyserNode`` read by a small JS function). A JS timer reads every meter and hands the levels
+to Python in one call per tick (:class:`LevelTicker`), so Python runs no timer of its own for
+them. Runs only under Pyodide (see ``_browser``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import Any
 
 from ..transport import DeviceInfo
 from ._browser import AudioContext, js_function, media_stream
-from ._interop import Listeners, js_error_text, js_global, js_value, to_js_object, to_py
+from ._interop import (
+    PROXIES,
+    Listeners,
+    js_error_text,
+    js_global,
+    js_value,
+    to_js_object,
+    to_py,
+)
 
 logger = logging.getLogger("rtvi.transports.webrtc")
 
@@ -28,6 +37,21 @@ return () => {
   for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
   return Math.sqrt(sum / buf.length);
 };
+"""
+
+#: JS body of ``(readers, intervalMs, onLevels)``: at once and then every ``intervalMs``, each
+#: reader (``readers.local``, ``readers.bot``: a ``_RMS_READER`` function, or unset) is read in
+#: JS and both levels go to Python in one call, ``onLevels(local, bot)`` (``undefined``: not
+#: measured). Returns the function that stops it.
+_LEVEL_TICKER = """
+const tick = () => {
+  const local = readers.local ? readers.local() : undefined;
+  const bot = readers.bot ? readers.bot() : undefined;
+  onLevels(local, bot);
+};
+tick();
+const timer = setInterval(tick, intervalMs);
+return () => clearInterval(timer);
 """
 
 
@@ -272,10 +296,11 @@ class AudioLevelMeter:
         analyser.fftSize = 1024
         # Analyser only: never connected to the destination, so nothing is played twice.
         self._source.connect(analyser)
-        self._read = js_function("analyser", _RMS_READER)(analyser.js)
+        #: The JS function ``() => rms`` (read by Python here, or by a :class:`LevelTicker`).
+        self.reader = js_function("analyser", _RMS_READER)(analyser.js)
 
     def level(self) -> float:
-        return float(self._read())
+        return float(self.reader())
 
     def close(self) -> None:
         try:
@@ -284,25 +309,55 @@ class AudioLevelMeter:
             logger.debug("audio source disconnect failed", exc_info=True)
 
 
+class LevelTicker:
+    """``on_levels(local, bot)`` at once and every ``interval`` s from a JS timer, with the levels
+    read in JS (``None``: not measured), until :meth:`stop`."""
+
+    def __init__(
+        self, readers: Any, interval: float, on_levels: Callable[[Any, Any], None]
+    ) -> None:
+        self._proxy = PROXIES.create(on_levels)
+        start = js_function("readers", "intervalMs", "onLevels", _LEVEL_TICKER)
+        self._stop: Any = start(readers, interval * 1000, self._proxy)
+
+    def stop(self) -> None:
+        """Stop the timer and release the Python callback (idempotent)."""
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            stop()
+            PROXIES.destroy(self._proxy)
+
+
 class AudioLevels:
     """One ``AudioContext`` with a meter per named source (``"local"``, ``"bot"``)."""
 
     def __init__(self) -> None:
         self._context: AudioContext | None = None
         self._meters: dict[str, AudioLevelMeter] = {}
+        self._readers: Any = to_js_object({})  # each meter's JS reader by name, for the tickers
+        self._tickers: list[LevelTicker] = []
 
     def watch(self, name: str, track: Any) -> None:
         """Measure ``track`` under ``name`` (replacing the previous track); None stops it."""
         meter = self._meters.pop(name, None)
         if meter is not None:
             meter.close()
+            setattr(self._readers, name, None)
         if track is None:
             return
         if self._context is None:
             self._context = AudioContext()
         if self._context.state == "suspended":
             _spawn(self._resume(self._context))
-        self._meters[name] = AudioLevelMeter(self._context, track)
+        meter = self._meters[name] = AudioLevelMeter(self._context, track)
+        setattr(self._readers, name, meter.reader)
+
+    def tick(self, interval: float, on_levels: Callable[[Any, Any], None]) -> LevelTicker:
+        """Hand ``on_levels(local, bot)`` the ``"local"`` and ``"bot"`` levels now and every
+        ``interval`` s, from a JS timer (stopped by the ticker's ``stop()`` or :meth:`close`)."""
+        ticker = LevelTicker(self._readers, interval, on_levels)
+        self._tickers.append(ticker)
+        return ticker
 
     @staticmethod
     async def _resume(context: AudioContext) -> None:
@@ -316,8 +371,12 @@ class AudioLevels:
         return meter.level() if meter is not None else None
 
     def close(self) -> None:
-        for meter in self._meters.values():
+        for ticker in self._tickers:
+            ticker.stop()
+        self._tickers.clear()
+        for name, meter in self._meters.items():
             meter.close()
+            setattr(self._readers, name, None)
         self._meters.clear()
         if self._context is not None:
             context, self._context = self._context, None
