@@ -190,6 +190,18 @@ def test_lost_socket_reconnects_to_a_new_pipeline(
     before = len(harness.events("botLlmText"))
     harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
     harness.wait_event("botLlmText", count=before + 1)
+    # Nobody listens to the bot's text any more: the router drops it in JS, unread by Python;
+    # a listener added later hears the next reply.
+    harness.run("client.off('botLlmText'); client.off('botText')")
+    stopped = len(harness.events("botLlmStopped"))
+    quiet = stats(harness)["quiet"]
+    harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
+    harness.wait_event("botLlmStopped", count=stopped + 1)
+    assert stats(harness)["quiet"] > quiet
+    assert len(harness.events("botLlmText")) == before + 1
+    harness.run("client.on('botLlmText', lambda data: record('botLlmText', [data]))")
+    harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
+    harness.wait_event("botLlmText", count=before + 2)
     harness.run("await client.disconnect()")
     assert harness.run("live_proxies()") == 0
 

@@ -175,6 +175,16 @@ def route(msg_type: str) -> Route:
     return ROUTES.get(msg_type, UNKNOWN_ROUTE)
 
 
+def quiet_types(listened: Callable[[RTVIEvent], bool]) -> frozenset[str]:
+    """The message types that would do nothing now: every effect of their route fires an event
+    ``listened`` says no callback or handler waits for. A transport may drop them unread."""
+    return frozenset(
+        msg_type
+        for msg_type, effects in ROUTES.items()
+        if all(isinstance(effect, Fire) and not listened(effect.event) for effect in effects)
+    )
+
+
 def settles(msg_type: str) -> bool:
     """Whether a message of this type answers a pending request with the same id."""
     return Step.SETTLE in route(msg_type)

@@ -207,6 +207,7 @@ class Transport(ABC):
         self._state = TransportState.DISCONNECTED
         self._options: TransportOptions | None = None
         self._message_handler: MessageHandler | None = None
+        self._quiet_types: frozenset[str] = frozenset()
         self._callbacks = TransportCallbacks()
         self._mic_enabled = True
         self._cam_enabled = False
@@ -235,6 +236,13 @@ class Transport(ABC):
         """Hand one inbound message to the client (drops it if not initialized)."""
         if self._message_handler is not None:
             self._message_handler(raw)
+
+    def set_quiet_types(self, types: frozenset[str]) -> None:
+        """The client says which RTVI message types would do nothing now (every event they fire
+        has no callback or handler); told again whenever that changes. A transport may drop such
+        messages unread (the browser ``WebSocketTransport`` does, before they reach Python); by
+        default it delivers everything."""
+        self._quiet_types = types
 
     @property
     def state(self) -> TransportState:
