@@ -139,7 +139,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
             TransportOptions(self.params, callbacks_, enable_mic, enable_cam, self._http),
             self._handle_message,
         )
-        transport.set_quiet_types(self._quiet_types())
+        transport.set_unheard_events(self._unheard_events())
         self._emitter.changed = self._listeners_changed
 
     def set_transport(self, transport: Transport) -> None:

@@ -65,6 +65,7 @@ from .messages import MessageType, RTVIMessage
 from .state import TransportState, check_transition
 
 if TYPE_CHECKING:
+    from .events import RTVIEvent
     from .http.base import HTTPAdapter
     from .params import RTVIClientParams
 
@@ -207,7 +208,7 @@ class Transport(ABC):
         self._state = TransportState.DISCONNECTED
         self._options: TransportOptions | None = None
         self._message_handler: MessageHandler | None = None
-        self._quiet_types: frozenset[str] = frozenset()
+        self._unheard_events: frozenset[RTVIEvent] = frozenset()
         self._callbacks = TransportCallbacks()
         self._mic_enabled = True
         self._cam_enabled = False
@@ -237,12 +238,13 @@ class Transport(ABC):
         if self._message_handler is not None:
             self._message_handler(raw)
 
-    def set_quiet_types(self, types: frozenset[str]) -> None:
-        """The client says which RTVI message types would do nothing now (every event they fire
-        has no callback or handler); told again whenever that changes. A transport may drop such
-        messages unread (the browser ``WebSocketTransport`` does, before they reach Python); by
-        default it delivers everything."""
-        self._quiet_types = types
+    def set_unheard_events(self, events: frozenset[RTVIEvent]) -> None:
+        """The client says which events no callback or handler listens to; told again whenever
+        that changes. A transport may skip work only they would see: the browser transports
+        then leave the audio levels in JS, the browser ``WebSocketTransport`` drops the RTVI
+        messages that would fire nothing else (:func:`rtvi.routing.quiet_types`) before they
+        reach Python. By default everything is delivered and reported."""
+        self._unheard_events = events
 
     @property
     def state(self) -> TransportState:

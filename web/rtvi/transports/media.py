@@ -39,19 +39,21 @@ return () => {
 };
 """
 
-#: JS body of ``(readers, intervalMs, onLevels)``: at once and then every ``intervalMs``, each
-#: reader (``readers.local``, ``readers.bot``: a ``_RMS_READER`` function, or unset) is read in
-#: JS and both levels go to Python in one call, ``onLevels(local, bot)`` (``undefined``: not
-#: measured). Returns the function that stops it.
+#: JS body of ``(readers, latest, intervalMs, heard, onLevels)``: at once and then every
+#: ``intervalMs``, each reader (``readers.local``, ``readers.bot``: a ``_RMS_READER`` function, or
+#: unset) is read in JS, a measured level kept in ``latest``, and, while heard, both go to Python
+#: in one call, ``onLevels(local, bot)`` (``undefined``: not measured). Returns its controls.
 _LEVEL_TICKER = """
 const tick = () => {
   const local = readers.local ? readers.local() : undefined;
   const bot = readers.bot ? readers.bot() : undefined;
-  onLevels(local, bot);
+  if (local !== undefined) latest.local = local;
+  if (bot !== undefined) latest.bot = bot;
+  if (heard) onLevels(local, bot);
 };
 tick();
 const timer = setInterval(tick, intervalMs);
-return () => clearInterval(timer);
+return { stop() { clearInterval(timer); }, hear(value) { heard = !!value; } };
 """
 
 
@@ -310,21 +312,31 @@ class AudioLevelMeter:
 
 
 class LevelTicker:
-    """``on_levels(local, bot)`` at once and every ``interval`` s from a JS timer, with the levels
-    read in JS (``None``: not measured), until :meth:`stop`."""
+    """A JS timer reading the levels at once and every ``interval`` s; while ``heard``, it
+    calls ``on_levels(local, bot)`` (``None``: not measured), until :meth:`stop`."""
 
     def __init__(
-        self, readers: Any, interval: float, on_levels: Callable[[Any, Any], None]
+        self,
+        readers: Any,
+        latest: Any,
+        interval: float,
+        on_levels: Callable[[Any, Any], None],
+        heard: bool = True,
     ) -> None:
         self._proxy = PROXIES.create(on_levels)
-        start = js_function("readers", "intervalMs", "onLevels", _LEVEL_TICKER)
-        self._stop: Any = start(readers, interval * 1000, self._proxy)
+        start = js_function("readers", "latest", "intervalMs", "heard", "onLevels", _LEVEL_TICKER)
+        self._js: Any = start(readers, latest, interval * 1000, heard, self._proxy)
+
+    def hear(self, heard: bool) -> None:
+        """Whether the ticks reach Python (they are read in JS either way)."""
+        if self._js is not None:
+            self._js.hear(heard)
 
     def stop(self) -> None:
         """Stop the timer and release the Python callback (idempotent)."""
-        stop, self._stop = self._stop, None
-        if stop is not None:
-            stop()
+        js, self._js = self._js, None
+        if js is not None:
+            js.stop()
             PROXIES.destroy(self._proxy)
 
 
@@ -335,6 +347,7 @@ class AudioLevels:
         self._context: AudioContext | None = None
         self._meters: dict[str, AudioLevelMeter] = {}
         self._readers: Any = to_js_object({})  # each meter's JS reader by name, for the tickers
+        self._latest: Any = to_js_object({})  # the tickers' last measured level by name
         self._tickers: list[LevelTicker] = []
 
     def watch(self, name: str, track: Any) -> None:
@@ -352,12 +365,20 @@ class AudioLevels:
         meter = self._meters[name] = AudioLevelMeter(self._context, track)
         setattr(self._readers, name, meter.reader)
 
-    def tick(self, interval: float, on_levels: Callable[[Any, Any], None]) -> LevelTicker:
-        """Hand ``on_levels(local, bot)`` the ``"local"`` and ``"bot"`` levels now and every
-        ``interval`` s, from a JS timer (stopped by the ticker's ``stop()`` or :meth:`close`)."""
-        ticker = LevelTicker(self._readers, interval, on_levels)
+    def tick(
+        self, interval: float, on_levels: Callable[[Any, Any], None], heard: bool = True
+    ) -> LevelTicker:
+        """Read the ``"local"`` and ``"bot"`` levels now and every ``interval`` s from a JS timer
+        (kept for :meth:`latest`) and, while ``heard``, hand them to ``on_levels(local, bot)``;
+        stopped by the ticker's ``stop()`` or :meth:`close`."""
+        ticker = LevelTicker(self._readers, self._latest, interval, on_levels, heard)
         self._tickers.append(ticker)
         return ticker
+
+    def latest(self, name: str) -> float | None:
+        """The level a ticker last measured for ``name`` (``None``: none yet)."""
+        value = js_value(getattr(self._latest, name, None))
+        return float(value) if value is not None else None
 
     @staticmethod
     async def _resume(context: AudioContext) -> None:

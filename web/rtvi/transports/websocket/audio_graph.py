@@ -185,7 +185,7 @@ class Router:
         self.js.flush()
 
     def set_quiet(self, types: Iterable[str]) -> None:
-        """RTVI message types to drop in JS, unread (see ``Transport.set_quiet_types``)."""
+        """RTVI message types to drop in JS, unread (see ``Transport.set_unheard_events``)."""
         self.js.setQuiet(to_js_object(sorted(types)))
 
     def stats(self) -> dict[str, Any]:

@@ -29,7 +29,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...errors import TransportNotConnectedError, UnsupportedFeatureError
+from ...events import RTVIEvent
 from ...messages import RTVIMessage
+from ...routing import quiet_types
 from ...state import TransportState
 from ...transport import BotTracks, LocalTracks, Tracks, transport_error
 from .._browser import WebSocket
@@ -200,13 +202,16 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
     def max_message_size(self) -> int:
         return self._max_message_size
 
-    def set_quiet_types(self, types: frozenset[str]) -> None:
-        """Messages of these types are dropped by the router, in JS, before Python (never those
-        of ``flush_on``: they flush the player)."""
-        super().set_quiet_types(types)
+    def set_unheard_events(self, events: frozenset[RTVIEvent]) -> None:
+        """Also: the messages that would fire nothing but these are dropped by the router, in
+        JS, before Python (never those of ``flush_on``: they flush the player)."""
+        super().set_unheard_events(events)
         session = self._session
         if session is not None and session.router is not None:
-            session.router.set_quiet(types - self.flush_on)
+            session.router.set_quiet(self._quiet_types())
+
+    def _quiet_types(self) -> frozenset[str]:
+        return quiet_types(self._unheard_events) - self.flush_on
 
     async def _close_session(self, session: SocketSession) -> None:
         session.close()
@@ -256,7 +261,7 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
         router = Router(
             ws, self._graph, lambda kind, data: self._on_frame(session, kind, data), options
         )
-        router.set_quiet(self._quiet_types - self.flush_on)
+        router.set_quiet(self._quiet_types())
         return router
 
     def _on_frame(self, session: SocketSession, kind: str, data: Any) -> None:
