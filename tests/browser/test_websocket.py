@@ -182,6 +182,27 @@ def test_lost_socket_reconnects_to_a_new_pipeline(
     before = len(harness.events("botLlmText"))
     harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
     harness.wait_event("botLlmText", count=before + 1)
+    # Nobody listens to the bot's text any more: the router drops it in JS, unread by Python;
+    # a listener added later hears the next reply.
+    harness.run("client.off('botLlmText'); client.off('botText')")
+    stopped = len(harness.events("botLlmStopped"))
+    quiet = stats(harness)["quiet"]
+    harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
+    harness.wait_event("botLlmStopped", count=stopped + 1)
+    assert stats(harness)["quiet"] > quiet
+    assert len(harness.events("botLlmText")) == before + 1
+    harness.run("client.on('botLlmText', lambda data: record('botLlmText', [data]))")
+    harness.run("client.send_text('hello', run_immediately=True, audio_response=False)")
+    harness.wait_event("botLlmText", count=before + 2)
+    # Nobody listens to the levels: they stay in JS (the property reads them there) until
+    # someone does again.
+    harness.run("client.off('localAudioLevel'); client.off('remoteAudioLevel')")
+    harness.run("LEVELS['local'].clear()")
+    harness.page.wait_for_timeout(400)
+    assert harness.run("len(LEVELS['local'])") == 0
+    assert harness.run("type(client.transport.local_audio_level).__name__") == "float"
+    harness.run("client.on('localAudioLevel', lambda level: LEVELS['local'].append((0, level)))")
+    harness.wait_for(lambda: harness.run("len(LEVELS['local'])") >= 2)
     harness.run("await client.disconnect()")
     assert harness.run("live_proxies()") == 0
 

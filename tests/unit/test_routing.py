@@ -204,3 +204,21 @@ def test_an_event_named_after_its_type_is_fired_by_that_type() -> None:
 def test_a_callback_derives_from_its_event() -> None:
     assert r.Fire(RTVIEvent.BOT_TEXT).callback == "on_bot_text"
     assert r.Fire(RTVIEvent.PARTICIPANT_CONNECTED).callback == "on_participant_joined"
+
+
+def test_quiet_types_are_the_routes_of_events_nobody_listens_to() -> None:
+    quiet = r.quiet_types(set(RTVIEvent))  # nobody listens
+    assert {"bot-llm-text", "metrics", "bot-transcription", "bot-output"} <= quiet
+    # Work of the client's own (settling, bot-ready, errors, function calls, helpers): never.
+    assert not quiet & {
+        "bot-ready",
+        "error",
+        "error-response",
+        "server-response",
+        "action-response",
+    }
+    assert not quiet & {"llm-function-call", "llm-function-call-in-progress", "llm-json-completion"}
+    assert "some-unknown-type" not in quiet  # helpers or on_generic_message
+    # One listened event of a route is enough: bot-llm-text fires botLlmText and botText.
+    heard = r.quiet_types(set(RTVIEvent) - {RTVIEvent.BOT_TEXT})
+    assert quiet - heard == {"bot-llm-text"}

@@ -10,6 +10,7 @@ from rtvi.errors import AbortError, TransportStartError, UnsupportedFeatureError
 from rtvi.transport import DeviceInfo, Participant, TransportCallbacks
 from rtvi.transports.common import (
     find_device,
+    level_reporter,
     open_or_abort,
     report_device_lists,
     report_levels,
@@ -119,6 +120,20 @@ def test_levels_are_kept_and_reported_until_stopped() -> None:
     )
     assert callbacks.calls == [("local", 0.25), ("local", 0.25)]
     assert store == {"local": 0.25}
+
+
+def test_a_level_reading_from_js_is_kept_and_reported_as_floats() -> None:
+    callbacks, store = Recorder(), dict[str, float]()
+    report = level_reporter(
+        store,
+        callbacks.on_local_audio_level,
+        lambda level: callbacks.on_remote_audio_level(level, Participant(id="bot")),
+    )
+    report(0, 0.5)  # a JS number with no fraction arrives as an int
+    report(None, 0.25)  # the mic is not measured
+    assert callbacks.calls == [("local", 0.0), ("bot", 0.5), ("bot", 0.25)]
+    assert [type(level) for _, level in callbacks.calls] == [float] * 3
+    assert store == {"local": 0.0, "bot": 0.25}
 
 
 def test_device_lists_are_reported_or_one_device_error() -> None:

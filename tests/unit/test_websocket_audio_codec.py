@@ -1,6 +1,7 @@
 """The JS audio-frame codec of the worklets and the router (``audio_js.AUDIO_CODEC``), run in node,
 byte for byte against the Python codec (``protobuf``); pipecat's ``frames_pb2`` is checked in
-tests/server/test_protobuf_pipecat.py.
+tests/server/test_protobuf_pipecat.py. So is the router's reading of RTVI messages
+(``audio_js.MESSAGE_CODEC``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 from typing import Any
 
 import pytest
-from rtvi.transports.websocket.audio_js import AUDIO_CODEC
+from rtvi.transports.websocket.audio_js import AUDIO_CODEC, MESSAGE_CODEC
 from rtvi.transports.websocket.protobuf import (
     AudioRawFrame,
     Frame,
@@ -164,3 +165,71 @@ def test_bad_audio_bytes_are_refused_like_the_python_codec() -> None:
     # The hand-made ones: refused by the player (to Python, which refuses them too) or not audio.
     assert got["decoded"][:9] == [None, None] + ["error"] * 7
     assert [python_view(data) for data in bad[:11]] == ["error"] * 11
+
+
+#: Reads ``{"frames": [hex, ...]}``; writes ``{"texts": [...]}``, each frame's ``messageText``
+#: (``null``: left to Python).
+MESSAGE_DRIVER = """
+let input = "";
+process.stdin.on("data", (d) => { input += d; });
+process.stdin.on("end", () => {
+  const frames = JSON.parse(input).frames;
+  const texts = frames.map((h) => messageText(new Uint8Array(Buffer.from(h, "hex"))));
+  process.stdout.write(JSON.stringify({ texts }));
+});
+"""
+
+
+def message_texts(frames: list[bytes]) -> list[str | None]:
+    """The router's reading of each frame (``None``: handed to Python as bytes)."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    command = [NODE, "-e", AUDIO_CODEC + MESSAGE_CODEC + MESSAGE_DRIVER]
+    texts: list[str | None] = json_subprocess(command, {"frames": [f.hex() for f in frames]})[
+        "texts"
+    ]
+    return texts
+
+
+def python_text(data: bytes) -> str | None:
+    """The ``MessageFrame.data`` the Python codec reads in ``data`` (``None``: no message)."""
+    try:
+        frame = decode_frame(data)
+    except FrameDecodeError:
+        return None
+    return frame.data if isinstance(frame, MessageFrame) else None
+
+
+def test_router_reads_rtvi_messages_as_the_python_codec_does() -> None:
+    texts = [
+        json.dumps({"label": "rtvi-ai", "type": "bot-llm-text", "data": {"text": " talking."}}),
+        json.dumps({"label": "rtvi-ai", "type": "server-response", "data": {"x": "é€😀" * 50}}),
+        "\ufeff{}",  # a BOM is text, as in Python
+        "x" * 200_000,  # a 3-byte length
+        "not json",
+    ]
+    frames = [encode_frame(MessageFrame(text)) for text in texts]
+    assert message_texts(frames) == texts
+    bad_utf8 = [b"\xff", b"\xed\xa0\x80", b"\xc0\xaf", b"ok\xe2\x82"]  # surrogate, overlong, cut
+    others = [
+        *(b"\x22" + bytes([len(raw) + 2, 0x0A, len(raw)]) + raw for raw in bad_utf8),
+        encode_frame(MessageFrame("")),  # no data field: Python's to read
+        b"\x22\x05\x0a\x01a\x10\x01",  # an unknown field after data
+        b"\x22\x03\x0a\x01a" + encode_frame(InterruptionFrame()),  # two frame fields
+        encode_frame(TextFrame(text="hi")),
+        encode_frame(AUDIO[0]),
+        encode_frame(MessageFrame("a"))[:-1],
+        b"\x22",
+        b"",
+    ]
+    assert message_texts(others) == [None] * len(others)
+    rng = random.Random(27)
+    damaged: list[bytes] = []
+    for _ in range(300):  # random damage to real messages: read as Python reads it, or left to it
+        hurt = bytearray(rng.choice(frames[:3]))
+        for _ in range(rng.randint(1, 3)):
+            hurt[rng.randrange(len(hurt))] = rng.randrange(256)
+        damaged.append(bytes(hurt))
+    for data, text in zip(damaged, message_texts(damaged), strict=True):
+        if text is not None:
+            assert text == python_text(data), data.hex()

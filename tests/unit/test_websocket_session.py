@@ -8,6 +8,7 @@ a close the bot meant ends the session at once, and the attempts run out into ``
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -69,6 +70,8 @@ class FakeRouter:
         self.ready = True
 
     def flush(self) -> None: ...
+
+    def set_quiet(self, types: Iterable[str]) -> None: ...
 
     def stats(self) -> dict[str, Any]:
         return {}

@@ -164,6 +164,8 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
             disconnect_on_bot_disconnect=disconnect_on_bot_disconnect,
         )
         transport.initialize(options, self._handle_message)
+        transport.set_unheard_events(self._unheard_events())
+        self._emitter.changed = self._listeners_changed
 
     def set_transport(self, transport: Transport) -> None:
         """Use ``transport`` from the next ``connect()`` on (a page's transport picker).

@@ -200,6 +200,8 @@ class EventEmitter:
     def __init__(self) -> None:
         self._handlers: dict[RTVIEvent, list[tuple[Handler, bool]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Called after a handler is added or removed (the client tells its transport).
+        self.changed: Callable[[], None] = lambda: None
 
     @overload
     def on(self, event: RTVIEvent | str, handler: None = None) -> Callable[[H], H]: ...
@@ -214,14 +216,17 @@ class EventEmitter:
 
             def decorator(fn: Handler) -> Handler:
                 self._handlers.setdefault(ev, []).append((fn, False))
+                self.changed()
                 return fn
 
             return decorator
         self._handlers.setdefault(ev, []).append((handler, False))
+        self.changed()
         return handler
 
     def once(self, event: RTVIEvent | str, handler: H) -> H:
         self._handlers.setdefault(coerce_event(event), []).append((handler, True))
+        self.changed()
         return handler
 
     def off(self, event: RTVIEvent | str, handler: Handler | None = None) -> None:
@@ -229,18 +234,21 @@ class EventEmitter:
         ev = coerce_event(event)
         if handler is None:
             self._handlers.pop(ev, None)
+            self.changed()
             return
         entries = self._handlers.get(ev, [])
         for i, (fn, _) in enumerate(entries):
             if fn == handler:
                 del entries[i]
                 break
+        self.changed()
 
     def remove_all_listeners(self, event: RTVIEvent | str | None = None) -> None:
         if event is None:
             self._handlers.clear()
         else:
             self._handlers.pop(coerce_event(event), None)
+        self.changed()
 
     def listener_count(self, event: RTVIEvent | str) -> int:
         return len(self._handlers.get(coerce_event(event), []))
@@ -254,4 +262,5 @@ class EventEmitter:
             fn, once = entry
             if once and entry in entries:
                 entries.remove(entry)
+                self.changed()
             call_handler(fn, *args, tasks=self._tasks)

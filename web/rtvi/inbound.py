@@ -16,7 +16,7 @@ from . import routing
 from .core import ClientCore
 from .dispatcher import is_unsupported_type
 from .errors import InvalidMessageError, RTVIMessageError, UnsupportedFeatureError
-from .events import call_handler
+from .events import EVENT_CALLBACKS, RTVIEvent, call_handler
 from .messages import BotReady, ErrorPayload, FunctionCallParams, RTVIMessage
 from .routing import Call, Step
 
@@ -46,6 +46,19 @@ class InboundMethods(ClientCore):
             self._route(message)
         except Exception:
             logger.exception("error handling RTVI message %r", message.type)
+
+    def _unheard_events(self) -> frozenset[RTVIEvent]:
+        """The events no callback or handler listens to now."""
+        return frozenset(
+            event
+            for event in RTVIEvent
+            if EVENT_CALLBACKS[event] not in self._callbacks
+            and not self._emitter.listener_count(event)
+        )
+
+    def _listeners_changed(self) -> None:
+        """A handler was added or removed: tell the transport (it may skip unheard work)."""
+        self._transport.set_unheard_events(self._unheard_events())
 
     def _report_malformed(self, exc: InvalidMessageError) -> None:
         logger.warning("malformed RTVI message: %s", exc.message)

@@ -16,7 +16,7 @@ name derives from the event. ``tests/unit/test_routing.py`` fails while the thre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -173,6 +173,16 @@ del T, E
 def route(msg_type: str) -> Route:
     """The effects of an inbound message of type ``msg_type``, in order."""
     return ROUTES.get(msg_type, UNKNOWN_ROUTE)
+
+
+def quiet_types(unheard: Collection[RTVIEvent]) -> frozenset[str]:
+    """The message types that would do nothing: every effect of their route fires one of the
+    ``unheard`` events (no callback or handler listens to them). A transport may drop them."""
+    return frozenset(
+        msg_type
+        for msg_type, effects in ROUTES.items()
+        if all(isinstance(effect, Fire) and effect.event in unheard for effect in effects)
+    )
 
 
 def settles(msg_type: str) -> bool:

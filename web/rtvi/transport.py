@@ -65,6 +65,7 @@ from .messages import MessageType, RTVIMessage
 from .state import TransportState, check_transition
 
 if TYPE_CHECKING:
+    from .events import RTVIEvent
     from .http.base import HTTPAdapter
     from .params import RTVIClientParams
     from .start import StartRequest
@@ -214,6 +215,7 @@ class Transport(ABC):
         self._state = TransportState.DISCONNECTED
         self._options: TransportOptions | None = None
         self._message_handler: MessageHandler | None = None
+        self._unheard_events: frozenset[RTVIEvent] = frozenset()
         self._callbacks = TransportCallbacks()
         self._mic_enabled = True
         self._cam_enabled = False
@@ -245,6 +247,14 @@ class Transport(ABC):
         """Hand one inbound message to the client (drops it if not initialized)."""
         if self._message_handler is not None:
             self._message_handler(raw)
+
+    def set_unheard_events(self, events: frozenset[RTVIEvent]) -> None:
+        """The client says which events no callback or handler listens to; told again whenever
+        that changes. A transport may skip work only they would see: the browser transports
+        then leave the audio levels in JS, the browser ``WebSocketTransport`` drops the RTVI
+        messages that would fire nothing else (:func:`rtvi.routing.quiet_types`) before they
+        reach Python. By default everything is delivered and reported."""
+        self._unheard_events = events
 
     @property
     def state(self) -> TransportState:

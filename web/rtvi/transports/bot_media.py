@@ -97,6 +97,11 @@ class BotMedia:
                 self._meters.watch("local", mic)
         return self._meters
 
+    def level(self, name: str) -> float:
+        """The latest ``"local"`` or ``"bot"`` level the meters' ticker read; 0 when none."""
+        value = self._meters.latest(name) if self._meters is not None else None
+        return value if value is not None else 0.0
+
     def watch_local(self, track: Any) -> None:
         """A new local mic track: meter it, if levels are being measured."""
         if self._meters is not None:

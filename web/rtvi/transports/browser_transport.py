@@ -13,18 +13,23 @@ microphone (:meth:`BrowserTransport.set_audio_source`; e.g. :class:`~rtvi.transp
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+from ..events import RTVIEvent
 from ..state import TransportState
 from ..transport import DeviceInfo
 from ._interop import js_error_text
 from .bot_media import BotMedia
-from .common import report_levels, switch_speaker
+from .common import level_reporter, switch_speaker
 from .devices import LocalDevices
 from .lifecycle import S, SessionTransport
-from .media import enumerate_devices
+from .media import LevelTicker, enumerate_devices
+
+#: The level events: while neither is heard, no tick reaches Python.
+LEVEL_EVENTS = frozenset({RTVIEvent.LOCAL_AUDIO_LEVEL, RTVIEvent.REMOTE_AUDIO_LEVEL})
 
 
 class BrowserTransport(SessionTransport[S]):
@@ -42,6 +47,7 @@ class BrowserTransport(SessionTransport[S]):
     ) -> None:
         super().__init__(log, js_error_text)
         self.audio_level_interval = audio_level_interval
+        self._level_ticker: LevelTicker | None = None
         self._devices = LocalDevices(
             self,
             attach=self._attach_track,
@@ -77,26 +83,48 @@ class BrowserTransport(SessionTransport[S]):
     @property
     def local_audio_level(self) -> float:
         """Latest microphone level (RMS, 0..1); 0 when not measured."""
-        return self._media.levels.get("local", 0.0)
+        return self._media.level("local")
 
     @property
     def bot_audio_level(self) -> float:
         """Latest bot audio level (RMS, 0..1) as played; 0 when not measured."""
-        return self._media.levels.get("bot", 0.0)
+        return self._media.level("bot")
+
+    def set_unheard_events(self, events: frozenset[RTVIEvent]) -> None:
+        """Also: while neither level event is heard, the levels stay in JS (no Python call a
+        tick; ``local_audio_level``/``bot_audio_level`` still read them)."""
+        super().set_unheard_events(events)
+        if self._level_ticker is not None:
+            self._level_ticker.hear(self._levels_heard())
+
+    def _levels_heard(self) -> bool:
+        return not self._unheard_events >= LEVEL_EVENTS
 
     def _opened(self, session: S) -> None:
         """Report the levels every ``audio_level_interval`` while ``session`` lives."""
+        session.tasks.start(self._report_levels(session))
+
+    async def _report_levels(self, session: S) -> None:
+        """The levels from a JS timer (one Python call a tick), until the session's tasks end."""
         callbacks, media = self.callbacks, self._media
-        session.tasks.start(
-            report_levels(
-                media.meters().level,
-                media.levels,
-                self.audio_level_interval,
-                lambda: not session.closed,
-                callbacks.on_local_audio_level,
-                lambda level: callbacks.on_remote_audio_level(level, session.bot),
-            )
+        report = level_reporter(
+            media.levels,
+            callbacks.on_local_audio_level,
+            lambda level: callbacks.on_remote_audio_level(level, session.bot),
         )
+
+        def tick(local: float | None, bot: float | None) -> None:
+            if not session.closed:
+                report(local, bot)
+
+        ticker = media.meters().tick(self.audio_level_interval, tick, self._levels_heard())
+        self._level_ticker = ticker
+        try:
+            await asyncio.Event().wait()  # cancelled with the session's tasks
+        finally:
+            ticker.stop()
+            if self._level_ticker is ticker:
+                self._level_ticker = None
 
     def _stop_bot_media(self, session: S) -> None:
         """The bot's tracks are reported stopped; the elements and meters are released."""

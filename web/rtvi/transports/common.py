@@ -54,6 +54,28 @@ async def open_or_abort(
         aborted.cancel()
 
 
+def level_reporter(
+    store: dict[str, float],
+    on_local: Callable[[float], None],
+    on_bot: Callable[[float], None],
+) -> Callable[[float | None, float | None], None]:
+    """``report(local, bot)``: one reading of both levels.
+
+    Each measured level is kept in ``store`` (the transport's ``*_audio_level`` properties) and
+    reported, the local one first; an unmeasured one (``None``) is skipped.
+    """
+
+    def report(local: float | None, bot: float | None) -> None:
+        if local is not None:
+            store["local"] = value = float(local)
+            on_local(value)
+        if bot is not None:
+            store["bot"] = value = float(bot)
+            on_bot(value)
+
+    return report
+
+
 async def report_levels(
     level: Callable[[str], float | None],
     store: dict[str, float],
@@ -63,18 +85,13 @@ async def report_levels(
     on_bot: Callable[[float], None],
     clock: Clock | None = None,
 ) -> None:
-    """Read ``level("local")`` and ``level("bot")`` every ``interval`` s while ``running()``.
-
-    Each measured level is kept in ``store`` (the transport's ``*_audio_level`` properties) and
-    reported; an unmeasured one (``None``) is skipped.
-    """
+    """Read ``level("local")`` and ``level("bot")`` every ``interval`` s while ``running()``,
+    each reading reported by :func:`level_reporter` (the browser transports read them from a JS
+    timer instead: ``media.AudioLevels.tick``)."""
     clock = clock or LoopClock()
+    report = level_reporter(store, on_local, on_bot)
     while running():
-        for name, report in (("local", on_local), ("bot", on_bot)):
-            value = level(name)
-            if value is not None:
-                store[name] = value
-                report(value)
+        report(level("local"), level("bot"))
         await clock.sleep(interval)
 
 

@@ -2,8 +2,9 @@
 
 Audio never passes through Python: tracks go from ``getUserMedia`` to the peer connection, the
 bot's track goes to an ``<audio>`` element, and levels are computed in JS (a WebAudio
-``AnalyserNode`` read by a small JS function); Python only reads one float per meter per tick.
-Runs only under Pyodide (see ``_browser``).
+``AnalyserNode`` read by a small JS function). A JS timer reads every meter and hands the levels
+to Python in one call per tick (:class:`LevelTicker`), so Python runs no timer of its own for
+them. Runs only under Pyodide (see ``_browser``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import Any
 
 from ..transport import DeviceInfo
 from ._browser import AudioContext, js_function, media_stream
-from ._interop import Listeners, js_error_text, js_global, js_value, to_js_object, to_py
+from ._interop import (
+    PROXIES,
+    Listeners,
+    js_error_text,
+    js_global,
+    js_value,
+    to_js_object,
+    to_py,
+)
 
 logger = logging.getLogger("rtvi.transports.webrtc")
 
@@ -28,6 +37,23 @@ return () => {
   for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
   return Math.sqrt(sum / buf.length);
 };
+"""
+
+#: JS body of ``(readers, latest, intervalMs, heard, onLevels)``: at once and then every
+#: ``intervalMs``, each reader (``readers.local``, ``readers.bot``: a ``_RMS_READER`` function, or
+#: unset) is read in JS, a measured level kept in ``latest``, and, while heard, both go to Python
+#: in one call, ``onLevels(local, bot)`` (``undefined``: not measured). Returns its controls.
+_LEVEL_TICKER = """
+const tick = () => {
+  const local = readers.local ? readers.local() : undefined;
+  const bot = readers.bot ? readers.bot() : undefined;
+  if (local !== undefined) latest.local = local;
+  if (bot !== undefined) latest.bot = bot;
+  if (heard) onLevels(local, bot);
+};
+tick();
+const timer = setInterval(tick, intervalMs);
+return { stop() { clearInterval(timer); }, hear(value) { heard = !!value; } };
 """
 
 
@@ -272,10 +298,11 @@ class AudioLevelMeter:
         analyser.fftSize = 1024
         # Analyser only: never connected to the destination, so nothing is played twice.
         self._source.connect(analyser)
-        self._read = js_function("analyser", _RMS_READER)(analyser.js)
+        #: The JS function ``() => rms`` (read by Python here, or by a :class:`LevelTicker`).
+        self.reader = js_function("analyser", _RMS_READER)(analyser.js)
 
     def level(self) -> float:
-        return float(self._read())
+        return float(self.reader())
 
     def close(self) -> None:
         try:
@@ -284,25 +311,74 @@ class AudioLevelMeter:
             logger.debug("audio source disconnect failed", exc_info=True)
 
 
+class LevelTicker:
+    """A JS timer reading the levels at once and every ``interval`` s; while ``heard``, it
+    calls ``on_levels(local, bot)`` (``None``: not measured), until :meth:`stop`."""
+
+    def __init__(
+        self,
+        readers: Any,
+        latest: Any,
+        interval: float,
+        on_levels: Callable[[Any, Any], None],
+        heard: bool = True,
+    ) -> None:
+        self._proxy = PROXIES.create(on_levels)
+        start = js_function("readers", "latest", "intervalMs", "heard", "onLevels", _LEVEL_TICKER)
+        self._js: Any = start(readers, latest, interval * 1000, heard, self._proxy)
+
+    def hear(self, heard: bool) -> None:
+        """Whether the ticks reach Python (they are read in JS either way)."""
+        if self._js is not None:
+            self._js.hear(heard)
+
+    def stop(self) -> None:
+        """Stop the timer and release the Python callback (idempotent)."""
+        js, self._js = self._js, None
+        if js is not None:
+            js.stop()
+            PROXIES.destroy(self._proxy)
+
+
 class AudioLevels:
     """One ``AudioContext`` with a meter per named source (``"local"``, ``"bot"``)."""
 
     def __init__(self) -> None:
         self._context: AudioContext | None = None
         self._meters: dict[str, AudioLevelMeter] = {}
+        self._readers: Any = to_js_object({})  # each meter's JS reader by name, for the tickers
+        self._latest: Any = to_js_object({})  # the tickers' last measured level by name
+        self._tickers: list[LevelTicker] = []
 
     def watch(self, name: str, track: Any) -> None:
         """Measure ``track`` under ``name`` (replacing the previous track); None stops it."""
         meter = self._meters.pop(name, None)
         if meter is not None:
             meter.close()
+            setattr(self._readers, name, None)
         if track is None:
             return
         if self._context is None:
             self._context = AudioContext()
         if self._context.state == "suspended":
             _spawn(self._resume(self._context))
-        self._meters[name] = AudioLevelMeter(self._context, track)
+        meter = self._meters[name] = AudioLevelMeter(self._context, track)
+        setattr(self._readers, name, meter.reader)
+
+    def tick(
+        self, interval: float, on_levels: Callable[[Any, Any], None], heard: bool = True
+    ) -> LevelTicker:
+        """Read the ``"local"`` and ``"bot"`` levels now and every ``interval`` s from a JS timer
+        (kept for :meth:`latest`) and, while ``heard``, hand them to ``on_levels(local, bot)``;
+        stopped by the ticker's ``stop()`` or :meth:`close`."""
+        ticker = LevelTicker(self._readers, self._latest, interval, on_levels, heard)
+        self._tickers.append(ticker)
+        return ticker
+
+    def latest(self, name: str) -> float | None:
+        """The level a ticker last measured for ``name`` (``None``: none yet)."""
+        value = js_value(getattr(self._latest, name, None))
+        return float(value) if value is not None else None
 
     @staticmethod
     async def _resume(context: AudioContext) -> None:
@@ -316,8 +392,12 @@ class AudioLevels:
         return meter.level() if meter is not None else None
 
     def close(self) -> None:
-        for meter in self._meters.values():
+        for ticker in self._tickers:
+            ticker.stop()
+        self._tickers.clear()
+        for name, meter in self._meters.items():
             meter.close()
+            setattr(self._readers, name, None)
         self._meters.clear()
         if self._context is not None:
             context, self._context = self._context, None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,7 +160,8 @@ def _router() -> Any:
 class Router:
     """The JS router on one open socket; ``on_frame(kind, data)`` gets what is not audio.
 
-    ``kind`` is ``"binary"`` (a frame's bytes, a JS ``ArrayBuffer``), ``"text"`` or
+    ``kind`` is ``"message"`` (an RTVI message's JSON text, out of its ``MessageFrame``),
+    ``"frame"`` (any other frame's bytes, a JS ``Uint8Array``), ``"text"`` (a text message) or
     ``"oversize"`` (``data``: its size). Mic frames queue until :meth:`set_ready`.
     """
 
@@ -182,6 +183,10 @@ class Router:
     def flush(self) -> None:
         """Drop the bot audio queued in the player now."""
         self.js.flush()
+
+    def set_quiet(self, types: Iterable[str]) -> None:
+        """RTVI message types to drop in JS, unread (see ``Transport.set_unheard_events``)."""
+        self.js.setQuiet(to_js_object(sorted(types)))
 
     def stats(self) -> dict[str, Any]:
         return dict(json.loads(str(self.js.stats())))

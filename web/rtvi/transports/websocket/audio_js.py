@@ -8,14 +8,18 @@
   and plays them from a small jitter buffer (``jitterMs``). It plays nothing until ``ready``;
   ``flush`` drops everything queued at once. It posts its counters ten times a second.
 - ``ROUTER`` (main thread, a ``Function``): binary messages that are one ``Frame.audio`` field
-  go straight to the player; ``Frame.interruption`` flushes it; everything else (RTVI messages)
-  goes to the one Python callback. Mic frames are queued until ``ready``, then
+  go straight to the player; ``Frame.interruption`` flushes it; everything else goes to the one
+  Python callback: an RTVI message as its JSON text (``MESSAGE_CODEC`` reads the
+  ``MessageFrame``, so Python does not decode protobuf per message), any other frame as bytes.
+  An RTVI message of a *quiet* type (``setQuiet``: one the client would do nothing with, no
+  callback or handler listening) is dropped there, counted in ``stats().quiet``. Mic frames are queued until ``ready``, then
   sent; a silent frame keeps the socket busy when nothing else was sent for ``keepaliveMs``.
 
 The worklets load from ``blob:`` URLs made from these strings (a page CSP must allow
 ``blob:`` in ``script-src`` for AudioWorklet modules). Protobuf here is ``AUDIO_CODEC``: audio
 frames only, byte for byte as ``rtvi.transports.websocket.protobuf`` writes and reads them (checked
-in node against it and against pipecat's ``frames_pb2``), so no audio frame enters Python.
+in node against it and against pipecat's ``frames_pb2``), so no audio frame enters Python; and
+``MESSAGE_CODEC``, the router's reading of an RTVI message's ``MessageFrame`` (checked in node too).
 """
 
 from __future__ import annotations
@@ -80,13 +84,14 @@ function fields(b, onField) {
     } else throw new Error("bad wire type");
   }
 }
-function audioBody(b) {  // the AudioRawFrame's bytes, or null
-  if (b.length < 2 || b[0] !== 0x12) return null;
+function onlyField(b, key) {  // the bytes of b's one length-delimited field with this key, or null
+  if (b.length < 2 || b[0] !== key) return null;
   const at = { i: 1 };
   let n;
   try { n = readVarint(b, at); } catch (e) { return null; }
   return at.i + n === b.length ? b.subarray(at.i) : null;
 }
+function audioBody(b) { return onlyField(b, 0x12); }  // the AudioRawFrame's bytes, or null
 function isAudioFrame(b) { return audioBody(b) !== null; }
 function decodeAudio(buffer) {
   const body = audioBody(new Uint8Array(buffer));
@@ -106,6 +111,22 @@ function decodeAudio(buffer) {
 #: The audio-frame codec alone (:data:`_ENCODE` + :data:`_DECODE`), as the worklets and the
 #: router run it; the tests run it in node against ``protobuf`` and pipecat's ``frames_pb2``.
 AUDIO_CODEC = _ENCODE + _DECODE
+
+#: The router's reading of an RTVI message (after :data:`AUDIO_CODEC`, main thread only: a worklet
+#: has no ``TextDecoder``). ``messageText(bytes)``: the ``MessageFrame.data`` text of a message that
+#: is exactly ``Frame{message: MessageFrame{data}}`` (one field each, as pipecat's serializer
+#: sends an RTVI message), as ``protobuf.decode_frame`` reads it (strict UTF-8, a BOM kept); null
+#: for anything else, which the router hands to Python as bytes. Checked in node against
+#: ``protobuf`` in the tests.
+MESSAGE_CODEC = """
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+function messageText(b) {
+  const body = onlyField(b, 0x22);
+  const data = body === null ? null : onlyField(body, 0x0a);
+  if (data === null) return null;
+  try { return strictUtf8.decode(data); } catch (e) { return null; }
+}
+"""
 
 CAPTURE_WORKLET = (
     _ENCODE
@@ -259,9 +280,18 @@ registerProcessor("pyrtvi-player", PyrtviPlayer);
 #: ``Function("ws", "capturePort", "playerPort", "onFrame", "opts", ROUTER)``.
 ROUTER = (
     AUDIO_CODEC
+    + MESSAGE_CODEC
     + """
 const state = { ready: false, queue: [], sent: 0, lastSent: performance.now(), player: null,
-                oversize: 0, disposed: false };
+                oversize: 0, quiet: 0, disposed: false };
+let quiet = new Set();  // RTVI message types nobody listens to: dropped here, unread by Python
+// Only a plain RTVI message of a quiet type (an id, if any, a string: Python refuses the rest).
+const isQuiet = (text) => {
+  let m;
+  try { m = JSON.parse(text); } catch (e) { return false; }
+  return m !== null && typeof m === "object" && m.label === "rtvi-ai" && quiet.has(m.type) &&
+    (m.id === undefined || m.id === null || typeof m.id === "string");
+};
 const silence = encodeAudioFrame(new Int16Array(opts.keepaliveSamples), opts.sampleRate);
 ws.binaryType = "arraybuffer";
 const send = (data) => {
@@ -278,6 +308,11 @@ const onMessage = (event) => {
   const bytes = new Uint8Array(data);
   if (isAudioFrame(bytes)) { playerPort.postMessage(data, [data]); return; }  // Frame.audio
   if (bytes[0] === 0x2a) playerPort.postMessage({ type: "flush" });        // Frame.interruption
+  const text = messageText(bytes);                                          // Frame.message
+  if (text !== null) {
+    if (quiet.size && isQuiet(text)) state.quiet += 1; else onFrame("message", text);
+    return;
+  }
   onFrame("frame", bytes);
 };
 ws.addEventListener("message", onMessage);
@@ -300,8 +335,9 @@ return {
     if (state.ready) { for (const data of state.queue) send(data); state.queue = []; }
   },
   flush() { playerPort.postMessage({ type: "flush" }); },
+  setQuiet(types) { quiet = new Set(types); },
   send,
-  stats() { return JSON.stringify({ player: state.player, sent: state.sent, queued: state.queue.length, oversize: state.oversize }); },
+  stats() { return JSON.stringify({ player: state.player, sent: state.sent, queued: state.queue.length, oversize: state.oversize, quiet: state.quiet }); },
   dispose() {
     if (state.disposed) return;
     state.disposed = true;

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +39,8 @@ class Routing(Protocol):
     def set_ready(self) -> None: ...
 
     def flush(self) -> None: ...
+
+    def set_quiet(self, types: Iterable[str]) -> None: ...
 
     def stats(self) -> dict[str, Any]: ...
 

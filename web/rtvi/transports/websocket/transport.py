@@ -29,7 +29,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...errors import MessageTooLargeError, TransportNotConnectedError, UnsupportedFeatureError
+from ...events import RTVIEvent
 from ...messages import RTVIMessage
+from ...routing import quiet_types
 from ...state import TransportState
 from ...transport import BotTracks, LocalTracks, Tracks, transport_error
 from .._browser import WebSocket
@@ -143,7 +145,8 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
 
     def audio_stats(self) -> dict[str, Any]:
         """The player's counters (samples played/dropped, flushes, frames, last rate, energy)
-        and the router's (frames sent, mic frames queued, oversize drops); ``{}`` when idle."""
+        and the router's (frames sent, mic frames queued, oversize drops, ``quiet`` messages
+        dropped unread); ``{}`` when idle."""
         session = self._session
         router = session.router if session is not None else None
         return router.stats() if router is not None else {}
@@ -221,6 +224,17 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
     def max_message_size(self) -> int:
         return self._max_message_size
 
+    def set_unheard_events(self, events: frozenset[RTVIEvent]) -> None:
+        """Also: the messages that would fire nothing but these are dropped by the router, in
+        JS, before Python (never those of ``flush_on``: they flush the player)."""
+        super().set_unheard_events(events)
+        session = self._session
+        if session is not None and session.router is not None:
+            session.router.set_quiet(self._quiet_types())
+
+    def _quiet_types(self) -> frozenset[str]:
+        return quiet_types(self._unheard_events) - self.flush_on
+
     async def _close_session(self, session: SocketSession) -> None:
         session.close()
         graph, self._graph = self._graph, None
@@ -266,12 +280,17 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
             max_message=self.max_message_size,
             keepalive_interval=self.keepalive_interval,
         )
-        return Router(
+        router = Router(
             ws, self._graph, lambda kind, data: self._on_frame(session, kind, data), options
         )
+        router.set_quiet(self._quiet_types())
+        return router
 
     def _on_frame(self, session: SocketSession, kind: str, data: Any) -> None:
         if session.closed:
+            return
+        if kind == "message":  # an RTVI message's JSON text, read from its frame by the router
+            self._on_message(session, data)
             return
         if kind == "oversize":
             text = f"dropped a {int(data)}-byte message (limit {self.max_message_size})"
