@@ -170,9 +170,7 @@ def parse_ui_command(data: Any) -> UICommand:
         payload = {}
     if not isinstance(payload, Mapping):
         raise UICommandError(f"{name}: payload must be an object, got {payload!r}")
-    if name.replace("-", "_") in STANDARD_COMMANDS:
-        name = name.replace("-", "_")
-    command = UICommand(name, dict(payload))
+    command = UICommand(normalize_name(name), dict(payload))
     if command.standard:
         validate(command)
     return command
@@ -215,14 +213,16 @@ Action = Callable[[UICommand], Any]
 Check = Callable[[UICommand], "bool | str | Awaitable[bool | str | None] | None"]
 
 
+def normalize_name(name: str) -> str:
+    """A command name as the runner keys it: ``set-input-value`` is ``set_input_value``."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"command names are strings, got {name!r}")
+    alias = name.replace("-", "_")
+    return alias if alias in STANDARD_COMMANDS else name
+
+
 def normalize_names(names: Iterable[str]) -> frozenset[str]:
-    out = set()
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"command names are strings, got {name!r}")
-        alias = name.replace("-", "_")
-        out.add(alias if alias in STANDARD_COMMANDS else name)
-    return frozenset(out)
+    return frozenset(normalize_name(name) for name in names)
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from ..transports._interop import Listeners, js_global, js_value, to_js_object
+from ..transports._interop import PROXIES, Listeners, js_global, js_value, to_js_object
 from .commands import SCROLL_BEHAVIORS, Action, Refused, StandardCommand, UICommand
 from .refs import RefTable
 from .stream import Snapshot, SnapshotStream, StreamOptions
-from .tree import ATTRIBUTES, EXCLUDE_ATTRIBUTE, EXCLUDED_TAGS, build_snapshot
+from .tree import ATTRIBUTES, EXCLUDE_ATTRIBUTE, EXCLUDED_TAGS, build_snapshot, selection_of
 
 logger = logging.getLogger("rtvi.ui_agent")
 
@@ -186,8 +186,6 @@ def find_ref_for_element(element: Any) -> str | None:
 def serialize_selection() -> dict[str, Any] | None:
     """The user's selection as an ``A11ySelection`` (``None`` when there is none, or it is
     not in an element a snapshot showed): client-js ``serializeSelection``."""
-    from .tree import selection_of
-
     raw = json.loads(str(reader().capture(None, False, 0)))
     return selection_of(raw["selection"], REFS)
 
@@ -237,8 +235,6 @@ class A11ySnapshotStreamer:
         if self.running:
             return
         js = js_global()
-        from ..transports._interop import PROXIES
-
         changed = self.stream.changed
         self._observer_proxy = PROXIES.create(lambda *_: changed())
         self._observer = js.MutationObserver.new(self._observer_proxy)
@@ -270,8 +266,6 @@ class A11ySnapshotStreamer:
             self._observer.disconnect()
             self._observer = None
         if self._observer_proxy is not None:
-            from ..transports._interop import PROXIES
-
             PROXIES.destroy(self._observer_proxy)
             self._observer_proxy = None
         self._listeners.clear()

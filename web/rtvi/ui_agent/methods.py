@@ -26,6 +26,7 @@ from .commands import (
     Check,
     UICommandPolicy,
     UICommandResult,
+    normalize_name,
     normalize_names,
     run_command,
 )
@@ -215,8 +216,7 @@ class UIAgentMethods(ClientCore):
             from .dom import standard_actions
 
             actions.update(standard_actions())
-        custom = {name: fn for name, fn in (handlers or {}).items()}
-        actions.update({next(iter(normalize_names([n]))): fn for n, fn in custom.items()})
+        actions.update({normalize_name(name): fn for name, fn in (handlers or {}).items()})
         allowed = None if allow is None else normalize_names(allow)
         unknown = (allowed or frozenset()) - set(actions) - STANDARD_COMMANDS
         if unknown:
