@@ -64,25 +64,34 @@ class Page:
         }
 
 
+@dataclass
+class Session:
+    """Sends while ``ready``, as the client's ``_emit_ui_snapshot`` does."""
+
+    ready: bool = True
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, snapshot: dict[str, Any]) -> bool:
+        if self.ready:
+            self.sent.append(snapshot)
+        return self.ready
+
+
 def make_stream(
     ready: bool = True, **options: Any
-) -> tuple[SnapshotStream, FakeLoop, Page, list[Any]]:
-    loop, page, sent = FakeLoop(), Page(), []
-    state = {"ready": ready}
-
-    def send(snapshot: dict[str, Any]) -> bool:
-        if not state["ready"]:
-            return False
-        sent.append(snapshot)
-        return True
-
-    stream = SnapshotStream(page.capture, send, StreamOptions(**options), loop)
-    stream.ready = state  # type: ignore[attr-defined]
-    return stream, loop, page, sent
+) -> tuple[SnapshotStream, FakeLoop, Page, Session]:
+    loop, page, session = FakeLoop(), Page(), Session(ready)
+    return (
+        SnapshotStream(page.capture, session.send, StreamOptions(**options), loop),
+        loop,
+        page,
+        session,
+    )
 
 
 def test_debounce_then_no_repeats() -> None:
-    stream, loop, page, sent = make_stream(debounce=0.3)
+    stream, loop, page, session = make_stream(debounce=0.3)
+    sent = session.sent
     stream.start()
     stream.start()  # harmless
     loop.advance(0.29)
@@ -103,7 +112,8 @@ def test_debounce_then_no_repeats() -> None:
 
 
 def test_changes_that_never_pause_still_get_a_snapshot_at_the_cap() -> None:
-    stream, loop, page, sent = make_stream(debounce=0.3, max_wait=1.0)
+    stream, loop, page, session = make_stream(debounce=0.3, max_wait=1.0)
+    sent = session.sent
     stream.start()
     for i in range(30):  # a change every 0.1 s for 3 s
         page.content = str(i)
@@ -116,13 +126,14 @@ def test_changes_that_never_pause_still_get_a_snapshot_at_the_cap() -> None:
 
 
 def test_kept_until_ready_then_stop_drops_everything() -> None:
-    stream, loop, page, sent = make_stream(ready=False, debounce=0.1)
+    stream, loop, page, session = make_stream(ready=False, debounce=0.1)
+    sent = session.sent
     stream.start()
     loop.advance(0.1)
     assert sent == [] and stream.pending is not None
     stream.flush()  # still not ready
     assert sent == []
-    stream.ready["ready"] = True  # type: ignore[attr-defined]
+    session.ready = True
     stream.flush()
     assert len(sent) == 1 and stream.pending is None
     stream.changed()
