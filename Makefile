@@ -105,7 +105,7 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 	@# @event_handler decorators stay, the rest is strict.
 	$(BIN)/mypy --python-executable .venvs/runner-$(RUNNER_PIPECAT)/bin/python \
 		--cache-dir .mypy_cache/runner-$(RUNNER_PIPECAT) --follow-imports=silent \
-		--disable-error-code untyped-decorator tests/runner_bot/bot.py
+		--disable-error-code untyped-decorator tests/runner_bot/bot.py tests/ui_bot/bot.py
 
 # Two runs: Playwright's sync API keeps an event loop running for the rest of its pytest session,
 # which breaks the asyncio tests (pytest-asyncio) that would come after it. tests/wheel (the

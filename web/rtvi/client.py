@@ -61,13 +61,16 @@ from .state import (
     check_transition,
 )
 from .transport import Transport, TransportOptions
+from .ui_agent.methods import UIAgentMethods
 
 __all__ = ["CustomConnectHandler", "RTVIClient"]
 
 logger = logging.getLogger("rtvi")
 
 
-class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, DeviceMethods):
+class RTVIClient(
+    InboundMethods, MessageMethods, HelperMethods, ConfigMethods, DeviceMethods, UIAgentMethods
+):
     """An RTVI client session.
 
     Args:
@@ -121,6 +124,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
         self._tasks = set()
         self._dispatcher = Dispatcher(request_timeout)
         self._helpers = {}
+        self._ui_stream = None
         self.function_calls = FunctionCalls(lambda msg: self._send(msg, ready=True), self._spawn)
         self._attempt = None
         self._bot_ready = None
@@ -439,6 +443,7 @@ class RTVIClient(InboundMethods, MessageMethods, HelperMethods, ConfigMethods, D
 
     def _on_transport_state(self, state: TransportState) -> None:
         self._fire("on_transport_state_changed", state)
+        self._ui_stream_on_state(state)
         if state in CLOSING_STATES:
             self._dispatcher.cancel_all(
                 RequestCancelledError("Request cancelled: transport closed")

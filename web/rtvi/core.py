@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .params import RTVIClientParams
     from .start import StartReply
     from .transport import Transport
+    from .ui_agent.methods import UISnapshotStreamer
 
 logger = logging.getLogger("rtvi")
 
@@ -77,6 +78,8 @@ class ClientCore:
     _dispatcher: Dispatcher
     #: Registered helpers by service name.
     _helpers: dict[str, RTVIClientHelper]
+    #: The UI snapshot stream, while one runs (``start_ui_snapshot_stream``).
+    _ui_stream: UISnapshotStreamer | None
 
     # --- callbacks, events, background tasks ------------------------------------------------------
     #: Constructor callbacks by snake_case name.
