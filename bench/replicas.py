@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from pyrtvi_testing.processes import LiveServer, free_port
 
-from tests.conftest import LiveServer, free_port
-from tests.replicas import Cluster, RedisServer, start_cluster, stop_process, wait_port
+from bench.cluster import Cluster, RedisServer, start_cluster, stop_process, wait_port
 
 LOG_DIR = Path(tempfile.mkdtemp(prefix="pyrtvi-replicas-"))
 LIFTED = {

@@ -4,7 +4,7 @@ Run: `.venv/bin/python -m bench.runner [--runs 5]`.
 
 One runner bot (tests/runner_bot: pipecat 1.14 on its own development runner, offline stand-ins)
 and one `pyrtvi serve --bot url --bot-url <runner>` in front of it. The same page
-(`tests/browser/pages/pipecat_js.py`: `@pipecat-ai/client-js` 1.13.1 + small-webrtc-transport
+(`bench/pipecat_js.py`: `@pipecat-ai/client-js` 1.13.1 + small-webrtc-transport
 1.10.8) calls `startBotAndConnect({endpoint: origin + "/start", requestData: {body}})` on each
 origin: the runner's own (direct) and pyrtvi serve's (proxied: `/start` and the offer go through
 the server, the media does not). Timed in the page from the call to bot-ready. A fresh page per

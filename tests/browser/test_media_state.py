@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
+from pyrtvi_testing.harness import HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
 from tests.browser.page_support import open_console
-from tests.browser.pages import HarnessPool
-from tests.conftest import LiveServer, browser_config
+from tests.conftest import browser_config
 
 pytestmark = pytest.mark.browser
 

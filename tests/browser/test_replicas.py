@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from pyrtvi_testing.processes import LiveServer
 
+from bench.cluster import Cluster
 from tests.browser.page_support import open_console
-from tests.conftest import LiveServer, browser_config
-from tests.replicas import Cluster, any_transport_bot, cluster_fixture, health
+from tests.conftest import browser_config
+from tests.replicas import any_transport_bot, cluster_fixture, health
 from tests.runner_bot import RunnerBot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]

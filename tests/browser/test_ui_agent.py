@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
+from pyrtvi_testing.harness import Harness, HarnessPool
+from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.pages import Harness, HarnessPool
-from tests.conftest import LiveServer
 from tests.ui_bot import UIBot, ui_bot
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]

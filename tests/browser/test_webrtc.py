@@ -1,7 +1,7 @@
 """The SmallWebRTC transport in Chromium against real Pipecat bots (0.0.108 and 1.14.0).
 
 Each bot runs behind its own `pyrtvi serve --bot embedded --bot-pipecat X` (shared by the module);
-the page is the transport test harness (tests/browser/pages). The fake microphone plays
+the page is the transport test harness (pyrtvi_testing.harness). The fake microphone plays
 tests/data/speech48k.wav (2 s silence, 5 s speech, 3 s silence, looped), which Silero VAD on the
 bot turns into user speech; the bot then answers with espeak speech.
 """

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pyrtvi_testing.processes import LiveServer
 
-from tests.conftest import LiveServer
-from tests.server.fake_upstream import FakeUpstream
+from bench.fake_upstream import FakeUpstream
 
 LIMIT = 16 * 1024
 

@@ -20,7 +20,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.replicas import Cluster, RedisServer, any_transport_bot, cluster_fixture, health
+from bench.cluster import Cluster, RedisServer
+from tests.replicas import any_transport_bot, cluster_fixture, health
 from tests.runner_bot import RunnerBot
 from tests.server.rtvi_peer import RTVIPeer
 from tests.server.test_wsrelay import TIMEOUT, open_ws, until_bot_ready

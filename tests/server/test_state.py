@@ -14,7 +14,7 @@ from pyrtvi_server.limits import ConnectLimits
 from pyrtvi_server.state import LEASE, RedisState, Refusal
 from pyrtvi_server.upstream import ProxyError
 
-from tests.replicas import RedisServer, have_cluster_tools
+from bench.cluster import RedisServer, have_cluster_tools
 
 SECRET_URL = "ws://localhost:7860/ws-client?token=sk-bot-socket-token"
 
