@@ -296,3 +296,21 @@ def test_toggle_labels_and_meter_values() -> None:
     assert controls.meter_value(0.1) == 0.3
     assert controls.meter_value(0.01234) == 0.037
     assert controls.meter_value(0.9) == 1.0
+
+
+def test_early_actions_connect_once_and_messages_in_order() -> None:
+    """What boot.js queued while Python loaded: a message needs a session, so it connects."""
+    none = controls.early_actions([])
+    assert (none.connect, none.texts) == (False, ())
+    only_connect = controls.early_actions([{"kind": "connect"}, {"kind": "connect"}])
+    assert (only_connect.connect, only_connect.texts) == (True, ())
+    typed = controls.early_actions(
+        [
+            {"kind": "text", "text": " hello ", "mode": "send-text"},
+            {"kind": "text", "text": "   "},
+            {"kind": "text", "text": "again", "mode": None},
+            {"kind": "surprise"},
+        ]
+    )
+    assert typed.connect
+    assert typed.texts == (("hello", "send-text"), ("again", "auto"))
