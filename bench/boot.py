@@ -21,7 +21,9 @@ Pages:
   `PipecatClient` with its `SmallWebRTCTransport`. It is served by a second loopback server with
   the same static handler (gzip, ETag) as ours;
 - `bare`: Pyodide's own `loadPyodide()` + `import sys` from the same server (the runtime's floor
-  without a snapshot).
+  without a snapshot);
+- `floor <mode>`: the link's floor for the console's bytes: its HTML, then every file it preloads,
+  fetched at once by a blank page (cold; nothing parsed or run).
 
 Phases are read in the page: resource timing (when each file's last byte arrived), an init script
 that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark`s our interpreter
@@ -305,6 +307,33 @@ def bare_pyodide(browser: Browser, server: LiveServer, runtime: str) -> Boot:
         context.close()
 
 
+#: The floor of a link for a page's downloads: its HTML, then every file its preload hints name,
+#: fetched at once (cold, nothing run); ms from the HTML's request to the last byte.
+DOWNLOAD_FLOOR = """async (pageURL) => {
+  const t0 = performance.now();
+  const markup = await (await fetch(pageURL)).text();
+  const hints = markup.matchAll(/rel="(?:module)?preload" href="([^"]+)"/g);
+  const urls = [...hints].map((match) => match[1].replaceAll("&amp;", "&"));
+  await Promise.all(urls.map((url) => fetch(url).then((response) => response.arrayBuffer())));
+  return performance.now() - t0;
+}"""
+
+
+def download_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
+    """The console's downloads alone on `link`: its HTML, then what it preloads, all at once."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/health")
+        if link.mbit:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", link.conditions())
+        return Boot(float(page.evaluate(DOWNLOAD_FLOOR, server.url + "/")), 0, 0)
+    finally:
+        context.close()
+
+
 @contextmanager
 def js_reference_server() -> Iterator[str]:
     """The JS client page and its bundle, served like our files (gzip, ETag) on another port."""
@@ -389,19 +418,23 @@ def report(
 def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: str) -> None:
     """One row per link: the JS page and `page` in each mode, cold / warm, ratios to the JS page."""
     head = " | ".join(f"`{mode}` cold / warm" for mode in modes)
-    print(f"\n{page}, median ready s (× the JS page, same link and run)\n")
+    print(
+        f"\n{page}, median ready s (× the JS page, same link and run); [the download floor: "
+        "its HTML and preloaded files fetched at once, nothing run]\n"
+    )
     print(f"| link | JS page cold / warm | {head} |")
     print("|---|---|" + "---|" * len(modes))
     for link, results in by_link.items():
         js = [median([b.ready for b in results[f"js {kind}"]]) for kind in ("cold", "warm")]
         cells = [f"{js[0] / 1000:.2f} / {js[1] / 1000:.2f}"]
         for mode in modes:
+            floor = median([b.ready for b in results.get(f"floor {mode}", [])])
             pair = []
             for kind, reference in zip(("cold", "warm"), js, strict=True):
                 rows = results.get(f"{page} {mode} {kind}", [])
                 ms = median([b.ready for b in rows])
                 pair.append(f"{ms / 1000:.2f} ({ms / reference:.1f}×)")
-            cells.append(" / ".join(pair))
+            cells.append(" / ".join(pair) + f" [{floor / 1000:.2f}]")
         print(f"| {link} | " + " | ".join(cells) + " |")
 
 
@@ -454,6 +487,10 @@ def main(argv: list[str] | None = None) -> None:
                                 browser, url, offhost, warm=warm, identity=False, link=link
                             )
                             results.setdefault(name, []).append(booted)
+                    for mode, server in servers.items():
+                        results.setdefault(f"floor {mode}", []).append(
+                            download_floor(browser, server, link)
+                        )
                     if args.identity:
                         url = pages[f"console {modes[0]}"]
                         booted = boot(browser, url, offhost, warm=False, identity=True, link=link)
