@@ -1,9 +1,15 @@
 """Page boot, phase by phase: the console, the embed example and the JS client page, cold and warm.
 
-Run: `.venv/bin/python -m bench.boot [--runs 5] [--identity]`. Starts `pyrtvi serve --bot none` on a
-free port and drives Debian Chromium headless with the suite's launch flags. Per run and page:
-a cold load (fresh browser context: empty HTTP cache, code cache and Cache Storage) and a warm
-one (same context, second navigation).
+Run: `.venv/bin/python -m bench.boot [--runs 5] [--link loopback,cable,4g,slow] [--modes ...]
+[--pages console,embed] [--identity]`. Starts one `pyrtvi serve --bot none` per boot mode on a free
+port and drives Debian Chromium headless with the suite's launch flags. Per run, link, mode and
+page: a cold load (fresh browser context: empty HTTP cache, code cache and Cache Storage) and a
+warm one (same context, second navigation).
+
+Links (`--link`) are Chromium's network emulation (`Network.emulateNetworkConditions` over CDP,
+set on the page before its first navigation): the latency is added to every request, the
+throughput is shared by all of the page's downloads. Files served from the HTTP cache are not
+throttled.
 
 Pages:
 
@@ -15,7 +21,9 @@ Pages:
   `PipecatClient` with its `SmallWebRTCTransport`. It is served by a second loopback server with
   the same static handler (gzip, ETag) as ours;
 - `bare`: Pyodide's own `loadPyodide()` + `import sys` from the same server (the runtime's floor
-  without a snapshot).
+  without a snapshot);
+- `floor <mode>`: the link's floor for the console's bytes: its HTML, then every file it preloads,
+  fetched at once by a blank page (cold; nothing parsed or run).
 
 Phases are read in the page: resource timing (when each file's last byte arrived), an init script
 that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark`s our interpreter
@@ -165,6 +173,36 @@ PHASES = (
 RUNTIME_FILES = ("pyodide.asm.wasm", "pyodide.asm.mjs", "pyodide.mjs", "python_stdlib.zip")
 
 
+@dataclass(frozen=True)
+class Link:
+    """An emulated network link: throughput in Mbit/s each way, latency in ms (0, 0: none)."""
+
+    name: str
+    mbit: float
+    latency_ms: float
+
+    def conditions(self) -> dict[str, Any]:
+        """`Network.emulateNetworkConditions`' parameters (throughput in bytes per second)."""
+        rate = self.mbit * 1e6 / 8
+        return {
+            "offline": False,
+            "latency": self.latency_ms,
+            "downloadThroughput": rate,
+            "uploadThroughput": rate,
+        }
+
+
+LINKS = {
+    link.name: link
+    for link in (
+        Link("loopback", 0, 0),
+        Link("cable", 50, 20),
+        Link("4g", 9, 40),
+        Link("slow", 1.6, 150),
+    )
+}
+
+
 @dataclass
 class Boot:
     ready: float
@@ -203,7 +241,15 @@ def _marks(raw: dict[str, Any]) -> dict[str, float]:
     return marks
 
 
-def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity: bool) -> Boot:
+def boot(
+    browser: Browser,
+    url: str,
+    offhost: list[str],
+    *,
+    warm: bool,
+    identity: bool,
+    link: Link = LINKS["loopback"],
+) -> Boot:
     headers = {"Accept-Encoding": "identity"} if identity else {}
     context = browser.new_context(extra_http_headers=headers)
     context.add_init_script(INIT_SCRIPT)
@@ -217,6 +263,10 @@ def boot(browser: Browser, url: str, offhost: list[str], *, warm: bool, identity
         ),
     )
     page = context.new_page()
+    if link.mbit:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", link.conditions())
     timeout = browser_config.BOOT_TIMEOUT_MS
     made = None
     try:
@@ -258,6 +308,33 @@ def bare_pyodide(browser: Browser, server: LiveServer, runtime: str) -> Boot:
         context.close()
 
 
+#: The floor of a link for a page's downloads: its HTML, then every file its preload hints name,
+#: fetched at once (cold, nothing run); ms from the HTML's request to the last byte.
+DOWNLOAD_FLOOR = """async (pageURL) => {
+  const t0 = performance.now();
+  const markup = await (await fetch(pageURL)).text();
+  const hints = markup.matchAll(/rel="(?:module)?preload" href="([^"]+)"/g);
+  const urls = [...hints].map((match) => match[1].replaceAll("&amp;", "&"));
+  await Promise.all(urls.map((url) => fetch(url).then((response) => response.arrayBuffer())));
+  return performance.now() - t0;
+}"""
+
+
+def download_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
+    """The console's downloads alone on `link`: its HTML, then what it preloads, all at once."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/health")
+        if link.mbit:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", link.conditions())
+        return Boot(float(page.evaluate(DOWNLOAD_FLOOR, server.url + "/")), 0, 0)
+    finally:
+        context.close()
+
+
 @contextmanager
 def js_reference_server() -> Iterator[str]:
     """The JS client page and its bundle, served like our files (gzip, ETag) on another port."""
@@ -283,7 +360,9 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> None:
+def report(
+    results: dict[str, list[Boot]], runs: int, offhost: list[str], *, detail: bool = True
+) -> None:
     js_cold = median([b.ready for b in results["js cold"]])
     js_warm = median([b.ready for b in results["js warm"]])
     print(f"{'case':<18}{'ready ms':>9}{'vs JS':>7}{'transfer':>12}{'after':>12}  boot")
@@ -302,6 +381,8 @@ def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> Non
                 f"{name}: the first visit's Worker made the local snapshot in {median(made):.0f} ms"
             )
     cases = [n for n in results if n.startswith(("console", "embed"))]
+    if not detail:
+        return
     print("\ntimeline, ms from navigation start (median; '-' = not in this boot)")
     print(f"{'mark':<20}" + "".join(f"{n:>17}" for n in cases))
     for mark, what in TIMELINE:
@@ -333,50 +414,103 @@ def report(results: dict[str, list[Boot]], runs: int, offhost: list[str]) -> Non
         big = sorted(((v, f) for f, v in sizes.items() if v >= 10_000), reverse=True)
         rest = sum(v for v in sizes.values() if v < 10_000)
         print(f"  {name}: " + ", ".join(f"{f} {v:,.0f}" for v, f in big) + f", others {rest:,.0f}")
-    print(f"\noff-host requests: {len(offhost)}" + (f" {offhost[:5]}" if offhost else ""))
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: str) -> None:
+    """One row per link: the JS page and `page` in each mode, cold / warm, ratios to the JS page."""
+    head = " | ".join(f"`{mode}` cold / warm" for mode in modes)
+    print(
+        f"\n{page}, median ready s (× the JS page, same link and run); [the download floor: "
+        "its HTML and preloaded files fetched at once, nothing run]\n"
+    )
+    print(f"| link | JS page cold / warm | {head} |")
+    print("|---|---|" + "---|" * len(modes))
+    for link, results in by_link.items():
+        js = [median([b.ready for b in results[f"js {kind}"]]) for kind in ("cold", "warm")]
+        cells = [f"{js[0] / 1000:.2f} / {js[1] / 1000:.2f}"]
+        for mode in modes:
+            floor = median([b.ready for b in results.get(f"floor {mode}", [])])
+            pair = []
+            for kind, reference in zip(("cold", "warm"), js, strict=True):
+                rows = results.get(f"{page} {mode} {kind}", [])
+                ms = median([b.ready for b in rows])
+                pair.append(f"{ms / 1000:.2f} ({ms / reference:.1f}×)")
+            cells.append(" / ".join(pair) + f" [{floor / 1000:.2f}]")
+        print(f"| {link} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--identity", action="store_true", help="also a cold console without gzip")
-    parser.add_argument("--boot", choices=BOOT_MODES, default="local", help="the server's mode")
+    parser.add_argument(
+        "--link", default="loopback", help=f"comma-separated, of {', '.join(LINKS)}"
+    )
+    parser.add_argument(
+        "--modes", default=",".join(BOOT_MODES), help="comma-separated boot modes (one server each)"
+    )
+    parser.add_argument("--boot", choices=BOOT_MODES, help="one mode (same as --modes MODE)")
+    parser.add_argument("--pages", default="console,embed", help="of console, embed")
+    parser.add_argument("--detail", action="store_true", help="timelines with several modes too")
     args = parser.parse_args(argv)
-    server = LiveServer(["--bot", "none", "--boot", args.boot]).start(Path(tempfile.mkdtemp()))
-    print(f"boot mode: {args.boot}")
-    results: dict[str, list[Boot]] = {}
+    links = [LINKS[name] for name in args.link.split(",")]
+    modes = [args.boot] if args.boot else args.modes.split(",")
+    unknown = [mode for mode in modes if mode not in BOOT_MODES]
+    if unknown:
+        parser.error(f"unknown boot modes: {', '.join(unknown)}")
+    log_dir = Path(tempfile.mkdtemp())
+    servers = {mode: LiveServer(["--bot", "none", "--boot", mode]).start(log_dir) for mode in modes}
+    print(f"boot modes: {', '.join(modes)}; links: {', '.join(link.name for link in links)}")
+    by_link: dict[str, dict[str, list[Boot]]] = {link.name: {} for link in links}
     offhost: list[str] = []
     try:
         import httpx
 
-        health = httpx.get(server.url + "/health").json()
+        first = next(iter(servers.values()))
+        health = httpx.get(first.url + "/health").json()
         runtime = "/runtime/pyodide/" + health["runtime"]["pyodide"]
         with js_reference_server() as js_url, sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=browser_config.CHROMIUM, args=browser_config.LAUNCH_ARGS
             )
-            pages = {
-                "js": js_url,
-                "console": server.url + "/",
-                "embed": server.url + "/examples/embed.html",
-            }
+            paths = {"console": "/", "embed": "/examples/embed.html"}
+            pages = {"js": js_url}
+            for mode, server in servers.items():
+                for page in args.pages.split(","):
+                    pages[f"{page} {mode}"] = server.url + paths[page]
             for _ in range(args.runs):
-                for page, url in pages.items():
-                    for warm in (False, True):
-                        name = f"{page} {'warm' if warm else 'cold'}"
-                        booted = boot(browser, url, offhost, warm=warm, identity=False)
-                        results.setdefault(name, []).append(booted)
-                if args.identity:
-                    booted = boot(browser, pages["console"], offhost, warm=False, identity=True)
-                    results.setdefault("console identity", []).append(booted)
-                results.setdefault("bare loadPyodide", []).append(
-                    bare_pyodide(browser, server, runtime)
-                )
+                for link in links:
+                    results = by_link[link.name]
+                    for page, url in pages.items():
+                        for warm in (False, True):
+                            name = f"{page} {'warm' if warm else 'cold'}"
+                            booted = boot(
+                                browser, url, offhost, warm=warm, identity=False, link=link
+                            )
+                            results.setdefault(name, []).append(booted)
+                    for mode, server in servers.items():
+                        results.setdefault(f"floor {mode}", []).append(
+                            download_floor(browser, server, link)
+                        )
+                    if args.identity:
+                        url = pages[f"console {modes[0]}"]
+                        booted = boot(browser, url, offhost, warm=False, identity=True, link=link)
+                        results.setdefault("console identity", []).append(booted)
+                    if link.name == "loopback":
+                        results.setdefault("bare loadPyodide", []).append(
+                            bare_pyodide(browser, first, runtime)
+                        )
             browser.close()
     finally:
-        server.stop()
-    report(results, args.runs, offhost)
+        for server in servers.values():
+            server.stop()
+    for link in links:
+        print(f"\n=== link {link.name} ({link.mbit:g} Mbit/s, {link.latency_ms:g} ms)")
+        report(by_link[link.name], args.runs, offhost, detail=args.detail or len(modes) == 1)
+    for page in args.pages.split(","):
+        summary(by_link, modes, page)
+    print(f"\noff-host requests: {len(offhost)}" + (f" {offhost[:5]}" if offhost else ""))
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

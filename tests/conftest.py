@@ -15,11 +15,11 @@ from bench.support import ROOT, browser_config
 __all__ = ["ROOT", "SUITE_BOOT", "browser_config"]
 
 
-#: The boot mode of the suite's servers. Every test page is a first visit (a fresh browser
-#: context): in the default mode ("local") each would boot plain and then make a snapshot in a
-#: Worker, seconds of CPU next to the bot and WebRTC on two cores. The tests of the default mode
-#: itself (tests/browser/test_boot.py, test_example_embed.py) start their servers with `--boot local`.
-#: The kit's `LiveServer` starts its servers in this mode.
+#: The boot mode of the suite's servers, the default one. Every test page is a first visit (a
+#: fresh browser context): in the "local" mode each would boot plain and then make a snapshot in
+#: a Worker, seconds of CPU next to the bot and WebRTC on two cores. The tests of that mode
+#: (tests/browser/test_boot.py, test_example_embed.py) start their servers with `--boot local`.
+#: The kit's `LiveServer` (re-exported here) starts its servers in this mode.
 SUITE_BOOT = "shipped"
 assert LiveServer.boot == SUITE_BOOT
 
@@ -48,7 +48,7 @@ def page_server(server_factory: Any) -> LiveServer:
 
 @pytest.fixture(scope="session")
 def local_boot_server(server_factory: Any) -> LiveServer:
-    """The server with no bot, in the default boot mode (local snapshot)."""
+    """The server with no bot, in the local boot mode (the browser's own snapshot)."""
     return server_factory("--bot", "none", "--boot", "local")  # type: ignore[no-any-return]
 
 

@@ -4,7 +4,7 @@ The build (run by `make setup`) writes under `build/boot/`:
 
 - `<key>/snapshot.bin`: the shipped mode's Pyodide memory snapshot, with every importable module
   of the client package and the page package already imported, made in node with the runtime
-  served here (the default, local, mode makes the same in the visitor's browser instead, with
+  served here (the default mode; the local mode makes the same in the visitor's browser instead, with
   snapshot_worker.mjs, after a plain first visit; see interpreter.mjs).
   Packed (runs of zeros left out; `snapshot_size` is the unpacked length), and its first
   `snapshot_delta` bytes of memory are stored XORed with the memory the wasm binary gives at
@@ -201,12 +201,27 @@ def interpreter_module(
         "pyscriptBytecode": "pyscript_pyc.zip" if build and build.pyscript_pyc else None,
         # Every module of our packages is in the snapshot: their files are only for tracebacks.
         "packagesInSnapshot": bool(build and shipped and not build.skipped),
+        # Pyodide's package index, handed to loadPyodide instead of a request of its own.
+        "lockFile": lock_file(runtime),
     }
     return (
         INTERPRETER_TEMPLATE.read_text()
         .replace("__PYODIDE_MJS__", json.dumps(pyodide + "pyodide.mjs"))
         .replace("__BOOT_CONFIG__", json.dumps(config))
     )
+
+
+def lock_file(runtime: Runtime) -> str | None:
+    """Pyodide's package index for loadPyodide, without its packages: the npm runtime served
+    here carries none of their wheels (a `loadPackage` would only fetch a missing file), so the
+    page needs neither the 114 kB `pyodide-lock.json` nor its request. None without one (Pyodide
+    then fetches whatever it finds)."""
+    path = runtime.pyodide_dir / "pyodide-lock.json"
+    try:
+        info = json.loads(path.read_text())["info"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return json.dumps({"info": info, "packages": {}})
 
 
 def plain_key(runtime: Runtime) -> str:

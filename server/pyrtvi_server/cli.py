@@ -68,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--boot",
         choices=BOOT_MODES,
-        help="how pages boot (PYRTVI_BOOT, default local): local = plain first visit, then the "
-        "snapshot the browser made; shipped = the build's snapshot, downloaded; trimmed = no "
-        "snapshot; plain = Pyodide as it comes",
+        help="how pages boot (PYRTVI_BOOT, default shipped): shipped = the build's snapshot, "
+        "downloaded with the page; local = plain first visit, then the snapshot the browser "
+        "made; trimmed = no snapshot; plain = Pyodide as it comes",
     )
     serve.add_argument(
         "--no-fast-boot",

@@ -124,10 +124,11 @@ class Settings:
     node_modules: Path = LOCATIONS.node_modules
     #: What `tools/build_boot.py` (run by `make setup`) built: snapshot, trimmed stdlib, .br/.gz.
     boot_dir: Path = LOCATIONS.boot_dir
-    #: How pages boot when the build matches the sources (boot.BOOT_MODES): "local" (a plain
-    #: first visit, then the snapshot the browser made), "shipped" (the build's snapshot,
-    #: downloaded), "trimmed" (no snapshot) or "plain" (no build used: full stdlib).
-    boot: str = "local"
+    #: How pages boot when the build matches the sources (boot.BOOT_MODES): "shipped" (the
+    #: build's snapshot, downloaded with the page: the fastest first visit on links of 9 Mbit/s
+    #: and more, docs/benchmarks.md), "local" (a plain first visit, then the snapshot the
+    #: browser made), "trimmed" (no snapshot) or "plain" (no build used: full stdlib).
+    boot: str = "shipped"
     #: Origins allowed to call the RTVI endpoints cross-origin. Empty: same origin only.
     allowed_origins: tuple[str, ...] = ()
     #: Request headers an allowed origin may send (preflight). Empty: any header it asks for.

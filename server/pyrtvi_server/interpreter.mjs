@@ -2,10 +2,11 @@
 // loadPyodide() as it would Pyodide's. It adds the fast boot built by tools/build_boot.py: the
 // trimmed stdlib, and a memory snapshot with our modules already imported (`_loadSnapshot`).
 // The snapshot comes from one of two places (the server's boot mode decides, see boot.py):
-// - local (default): made in this browser. The first visit boots plain (the smallest download);
+// - local: made in this browser. The first visit boots plain (the smallest download);
 //   once the page is idle a Worker (snapshot_worker.mjs) makes the snapshot from the files in the
 //   HTTP cache and puts it in Cache Storage; every later visit boots from it;
-// - shipped: made at setup and downloaded with the page (fast first visit, 3 MB more).
+// - shipped (default): made at setup and downloaded with the page (the fastest first visit on
+//   links of 9 Mbit/s and more, 3 MB more than a plain one).
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
 // page; a stored snapshot that failed is marked so and not made again for this build.
 // The server fills in the two placeholders (paths are relative to this module's URL).
@@ -104,6 +105,31 @@ async function refuseStored(reason) {
   const headers = { "x-pyrtvi-refused": why };
   await cache.put(localURL, new Response("", { headers }));
 }
+
+/**
+ * "Client ready" for the page (docs/embedding.md): `pyrtvi.ready`, a Promise of the client, and
+ * the `pyrtvi:ready` event on document, once the page's Python calls
+ * `rtvi.embedding.client_ready(client)`; `pyrtvi.call(method, ...args)` made before that waits
+ * for it (in call order) and returns a Promise of the method's result.
+ */
+function readyGate() {
+  let resolve = null;
+  const ready = new Promise((settle) => (resolve = settle));
+  const gate = {
+    ready,
+    client: null,
+    clientReady(client) {
+      if (gate.client) return;
+      gate.client = client;
+      resolve(client);
+      const event = new CustomEvent("pyrtvi:ready", { detail: { client } });
+      globalThis.document?.dispatchEvent(event);
+    },
+    call: (method, ...args) => ready.then((client) => client[method](...args)),
+  };
+  return gate;
+}
+globalThis.pyrtvi ??= readyGate();
 
 mark("interpreter-module");
 const pending = BOOT.snapshot
@@ -292,6 +318,12 @@ function report(mode, reason, modules = [], source = null) {
 export async function loadPyodide(options = {}) {
   mark("interpreter-start");
   const base = { ...options, indexURL: here(BOOT.index), createPyodideModule: await factory };
+  if (BOOT.lockFile && !base.lockFileURL && !base.lockFileContents) {
+    // The package index (without packages: the runtime served has none of their wheels) comes
+    // with this module: no request of its own.
+    base.lockFileContents = BOOT.lockFile;
+    base.packageBaseUrl ??= base.indexURL;
+  }
   const plain = { ...base };
   if (BOOT.stdlib) base.stdLibURL = here(BOOT.stdlib);
   let pyodide = null;

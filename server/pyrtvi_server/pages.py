@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -32,6 +33,7 @@ from pyrtvi_server.static import (
     asset_response,
     build_asset,
     json_error,
+    version_tag,
 )
 from pyrtvi_server.urls import app_url, mount_path
 
@@ -42,6 +44,8 @@ from pyrtvi_server.urls import app_url, mount_path
 #: they may use `<script type="py-editor">` or `terminal`.
 CONSOLE_SKIPPED_PLUGINS = ("deprecations-manager", "donkey", "py-editor", "py-game", "py-terminal")
 GET = ["GET", "HEAD"]
+#: `{{V:style.css}}` in a page: the version query of one of `web/app/`'s files.
+VERSIONED = re.compile(r"\{\{V:([\w.-]+)\}\}")
 
 
 def pyscript_config(
@@ -138,8 +142,10 @@ class PageRoutes:
         return url + ("?" + urlencode(query, safe=",") if query else "")
 
     def preload_links(self, build: BootBuild | None, interpreter: str, prefix: str = "") -> str:
-        """Hints so that the big downloads start with the page, not when PyScript asks
-        (`prefix`: the mount path, which `interpreter` already carries).
+        """Hints so that every download the boot needs starts with the page, not when PyScript,
+        Pyodide or our interpreter module asks for it (`prefix`: the mount path, which
+        `interpreter` already carries). Each is fetched later with `fetch(url)` (same-origin
+        credentials), which the `crossorigin` preloads match, so nothing travels twice.
 
         The small modules PyScript needs before it calls our interpreter come first: with
         HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
@@ -154,15 +160,25 @@ class PageRoutes:
             f'<link rel="modulepreload" href="{html.escape(interpreter)}">',
             f'<link rel="modulepreload" href="{pyodide}/pyodide.mjs">',
             f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
-            f'<link rel="preload" href="{pyodide}/pyodide.asm.wasm" as="fetch" crossorigin>',
         ]
+        fetched = [f"{pyodide}/pyodide.asm.wasm"]
         base = prefix + self.boot_path(build)
-        if build and build.snapshot and self.settings.boot == "shipped":
-            links.append(f'<link rel="preload" href="{base}/snapshot.bin" as="fetch" crossorigin>')
+        shipped = bool(build and build.snapshot and self.settings.boot == "shipped")
+        if build and shipped:
+            fetched.append(f"{base}/snapshot.bin")
+            if build.stdlib_rest:
+                fetched.append(f"{base}/python_stdlib_rest.zip")
         elif build and build.stdlib:
             # The local mode's first visit needs it, and so does a boot from the local snapshot.
-            stdlib = f"{base}/python_stdlib.zip"
-            links.append(f'<link rel="preload" href="{stdlib}" as="fetch" crossorigin>')
+            fetched.append(f"{base}/python_stdlib.zip")
+        if build and build.pyscript_pyc:
+            fetched.append(f"{base}/pyscript_pyc.zip")
+        if not (build and shipped and not build.skipped):
+            # A plain boot unpacks our packages before any page code (a complete shipped
+            # snapshot has their modules and fetches them when the page is idle).
+            fetched += [f"{prefix}/py/{name}.zip" for name in self.packages]
+        fetched.append(f"{prefix}/app/main.py")  # PyScript fetches it once Python is up
+        links += [f'<link rel="preload" href="{url}" as="fetch" crossorigin>' for url in fetched]
         return "\n  ".join(links)
 
     def render_page(self, name: str, prefix: str = "") -> Asset:
@@ -173,7 +189,7 @@ class PageRoutes:
         interpreter = prefix + self.interpreter_url(build, packages=("pyrtvi_page",))
         config = pyscript_config(interpreter, skip_plugins=CONSOLE_SKIPPED_PLUGINS)
         page = (
-            raw.body.decode()
+            VERSIONED.sub(self.versioned, raw.body.decode())
             .replace("{{BASE}}", html.escape(prefix, quote=True))
             .replace("{{PYSCRIPT_URL}}", prefix + self.runtime.pyscript_url)
             .replace("{{PYODIDE_URL}}", prefix + self.runtime.pyodide_url)
@@ -181,6 +197,11 @@ class PageRoutes:
             .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
         return build_asset(page.encode(), ".html")
+
+    def versioned(self, match: re.Match[str]) -> str:
+        """`{{V:name}}` in a page: `?v=` and the hash of `web/app/<name>`, a URL served
+        immutable (no revalidation on later visits; a changed file is a new URL)."""
+        return "?v=" + version_tag(self.cache.get(self.web / "app" / match.group(1)))
 
     def keyed_build(self, key: str) -> tuple[bool, BootBuild | None]:
         """Whether `key` names the plain boot or the current build; the current build."""

@@ -95,6 +95,11 @@ class AssetCache:
         return asset
 
 
+def version_tag(asset: Asset) -> str:
+    """The `?v=` that makes a URL of this asset immutable (see AssetDirectory)."""
+    return asset.etag.strip('"')
+
+
 def asset_response(request: Request, asset: Asset, cache_control: str) -> Response:
     headers = {
         "Cache-Control": cache_control,
@@ -174,7 +179,11 @@ class AssetDirectory:
             if path is None:
                 response = json_error(404, "not found", f"no file {scope.get('path', '')!r}")
             else:
-                response = asset_response(request, self.asset(path), self.cache_control)
+                asset = self.asset(path)
+                policy = self.cache_control
+                if request.query_params.get("v") == version_tag(asset):
+                    policy = IMMUTABLE  # a versioned URL (a page names the file so): never stale
+                response = asset_response(request, asset, policy)
         await response(scope, receive, send)
 
     def warm(self, suffixes: tuple[str, ...] = (".wasm", ".mjs", ".js")) -> None:

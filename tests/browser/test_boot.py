@@ -94,8 +94,8 @@ def test_offhost_requests_are_blocked_and_recorded(
 
 
 # --- the fast boot: memory snapshot and trimmed stdlib (tools/build_boot.py) ----------------
-# page_server boots in the "shipped" mode (tests/conftest.py: SUITE_BOOT); the default mode,
-# "local", has its own section below.
+# page_server boots in the "shipped" mode (the default; tests/conftest.py: SUITE_BOOT); the
+# "local" mode has its own section below.
 
 
 def current_build() -> BootBuild:
@@ -364,7 +364,7 @@ def test_pyscripts_own_package_comes_compiled(page: Page, page_server: LiveServe
     assert {name: value for name, value in found.items() if value != [3, True]} == {}
 
 
-# --- the local mode (the default): a plain first visit, then the browser's own snapshot -------
+# --- the local mode: a plain first visit, then the browser's own snapshot -----------------------
 
 
 def settled(page: Page, state: str) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def for_another_origin(html: str, server: str) -> str:
 
 @pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # The default boot mode, as a user runs it: a plain first visit, then the local snapshot.
+    # The local boot mode, as a user runs it: a plain first visit, then the local snapshot.
     server = LiveServer(["--bot", "embedded", "--allowed-origin", OTHER_ORIGIN, "--boot", "local"])
     server.start(tmp_path_factory.mktemp("embed-server"))
     try:

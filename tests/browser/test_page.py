@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from pyrtvi_testing.processes import LiveServer
 
 from tests.browser.page_support import (
@@ -381,3 +381,65 @@ def test_bot_dying_mid_session_is_shown_and_connect_works_again(
     expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
     # Leaving on purpose shows no banner.
     expect(banner).to_be_hidden()
+
+
+def test_connect_and_a_message_made_before_python_is_ready_are_carried_out(
+    page: Page, bot_server: LiveServer
+) -> None:
+    """The console works at first paint: the settings take input, Connect and a typed message
+    are queued while Python loads ("starting…"), then carried out once it is up, the message
+    sent once."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/app/main.py", hold)  # Python cannot finish starting without it
+    page.goto(bot_server.url + "/", wait_until="domcontentloaded")
+    page.wait_for_function("() => !!window.pyrtviBoot")
+    expect(page.locator("#app")).to_be_visible()
+    page.get_by_text("Connection settings").click()
+    page.get_by_label("Microphone on at start").uncheck()
+    page.get_by_role("button", name="Connect", exact=True).click()
+    box = page.get_by_role("textbox", name="Message to the bot")
+    box.fill("parrot before python")
+    box.press("Enter")
+    expect(page.locator("#transport-state")).to_have_text("starting…")
+    expect(page.locator(".turn.user.pending")).to_contain_text("parrot before python")
+    expect(box).to_have_value("")
+    expect(page.locator("html")).to_have_attribute("data-boot", "loading")
+    # An embedding page's hooks (docs/embedding.md): a call made now waits for the client.
+    page.wait_for_function("() => !!window.pyrtvi")
+    page.evaluate(
+        """() => {
+          window.__early = [];
+          pyrtvi.call("construct_url", "connect").then((url) => __early.push(String(url)));
+          document.addEventListener("pyrtvi:ready", () => __early.push("event"));
+        }"""
+    )
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "PyScript never asked for main.py"
+    held[0].continue_()
+    page.unroute("**/app/main.py")
+
+    expect(page.locator("html")).to_have_attribute(
+        "data-boot", "ready", timeout=browser_config.BOOT_TIMEOUT_MS
+    )
+    expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
+    answer = page.locator(".turn.bot", has_text='You said: "parrot before python"')
+    expect(answer).to_have_count(1, timeout=T)
+    expect(answer).to_have_attribute("data-final", "true", timeout=T)
+    page.wait_for_timeout(1000)  # a second send would have its answer by now
+    expect(answer).to_have_count(1)
+    expect(page.locator(".turn.user", has_text="parrot before python")).to_have_count(1)
+    expect(page.locator(".turn.user.pending")).to_have_count(0)
+    sent = page.locator('#event-log li[data-kind="call"]', has_text="parrot before python")
+    expect(sent).to_have_count(1)
+    # The page's client-ready event came once, then the call made before it ran.
+    early = page.evaluate("window.__early")
+    assert early[0] == "event" and early[1].startswith(bot_server.url), early
+    page.get_by_role("button", name="Disconnect", exact=True).click()
+    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)

@@ -133,6 +133,36 @@ def test_console_preloads_pyscripts_own_modules_first(client: httpx.Client) -> N
     assert "plugins" not in client.get("/pyscript.json").json()
 
 
+def test_the_console_requests_what_its_boot_needs_from_the_html(client: httpx.Client) -> None:
+    """Issue 25: every download of the default (shipped) boot is hinted in the HTML, the lock
+    file comes inside the interpreter module, and the page's own assets are versioned URLs
+    served immutable (no revalidation on a later visit)."""
+    assert not any(path.suffix == ".whl" for path in RUNTIME.pyodide_dir.iterdir())
+    key = build().key
+    page = client.get("/").text
+    links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', page)
+    for needed in (
+        WASM,
+        f"/runtime/boot/{key}/snapshot.bin",
+        f"/runtime/boot/{key}/python_stdlib_rest.zip",
+        f"/runtime/boot/{key}/pyscript_pyc.zip",
+        "/app/main.py",
+    ):
+        assert needed in links, (needed, links)
+    assert not any(link.startswith("/py/") for link in links), links  # after the boot
+    console = next(link for link in links if "interpreter.mjs" in link)
+    boot = boot_config(client.get(html.unescape(console)).text)
+    lock = json.loads(str(boot["lockFile"]))
+    # Without its packages: the runtime served has none of their wheels.
+    assert lock["packages"] == {} and lock["info"]["abi_version"]
+    for name in ("style.css", "boot.js"):
+        match = re.search(rf'"(/app/{re.escape(name)}\?v=[0-9a-f]+)"', page)
+        assert match is not None, name
+        assert client.get(match.group(1)).headers["cache-control"].endswith("immutable")
+        assert client.get(f"/app/{name}").headers["cache-control"] == "no-cache"
+        assert client.get(f"/app/{name}?v=0").headers["cache-control"] == "no-cache"
+
+
 def boot_config(module: str) -> dict[str, object]:
     """The BOOT object the server baked into an interpreter module."""
     match = re.search(r"^const BOOT = (\{.*\});$", module, re.MULTILINE)

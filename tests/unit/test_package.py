@@ -14,6 +14,7 @@ from rtvi.http.stdlib import StdlibAdapter
 PACKAGE = Path(rtvi.__file__).resolve().parent
 # The only modules allowed to touch the browser (each imports it lazily).
 BROWSER_MODULES = {
+    "embedding.py",
     "http/fetch.py",
     "transports/small_webrtc.py",
     "transports/_browser.py",

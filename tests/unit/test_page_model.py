@@ -313,3 +313,21 @@ def test_device_errors_show_their_reason(name: str, kind: str, title: str, reaso
     problem = model.classify_error(make_device_error(["mic"], name, text))
     assert (problem.kind, problem.title) == (kind, title)
     assert reason in problem.text
+
+
+def test_early_actions_connect_once_and_messages_in_order() -> None:
+    """What boot.js queued while Python loaded: a message needs a session, so it connects."""
+    none = controls.early_actions([])
+    assert (none.connect, none.texts) == (False, ())
+    only_connect = controls.early_actions([{"kind": "connect"}, {"kind": "connect"}])
+    assert (only_connect.connect, only_connect.texts) == (True, ())
+    typed = controls.early_actions(
+        [
+            {"kind": "text", "text": " hello ", "mode": "send-text"},
+            {"kind": "text", "text": "   "},
+            {"kind": "text", "text": "again", "mode": None},
+            {"kind": "surprise"},
+        ]
+    )
+    assert typed.connect
+    assert typed.texts == (("hello", "send-text"), ("again", "auto"))

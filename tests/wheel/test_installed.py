@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -11,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from pyrtvi_server import __version__
+from pyrtvi_server.config import Settings
 from pyrtvi_testing.processes import free_port
 
-from tests.conftest import browser_config
+from tests.conftest import SUITE_BOOT, browser_config
 from tests.wheel.conftest import BOT_PYTHON, Installed, InstalledServer, only_on_path
 
 pytestmark = [pytest.mark.wheel]
@@ -153,6 +156,14 @@ def test_runtime_precompressed_and_the_embed_urls_are_served_from_the_wheel(
     # What the embed snippet and the example page ask for (docs/embedding.md).
     for path in ("/pyscript/core.js", "/pyscript.json", "/examples/embed.html", "/py/rtvi.zip"):
         assert httpx.get(server.url + path, follow_redirects=True).status_code == 200, path
+    # The default boot mode (the suite's servers run in it) and every file the console's HTML
+    # asks for in it (its snapshot included) come from the wheel.
+    assert Settings().boot == SUITE_BOOT
+    page = httpx.get(server.url + "/").text
+    links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', page)
+    assert any(link.endswith("/snapshot.bin") for link in links), links
+    for link in links:
+        assert httpx.head(server.url + html.unescape(link)).status_code == 200, link
 
 
 def test_embedded_bot_runs_from_the_installed_wheel(

@@ -1,6 +1,12 @@
 // Boot progress for the PyScript page: says what is loading, then ready, or shows the error.
 // Python calls window.pyrtviBoot.ready(info) when the app is up; anything that fails before
 // that (a missing runtime file, an import error) ends in a visible error, never a blank page.
+//
+// The console is usable before Python: its panels are plain HTML, drawn at first paint, and
+// until Python is up this module holds what the person does with them. A click on Connect or a
+// message sent is queued (the transport pill says "starting…", the message shows as pending);
+// ready() hands the queue to Python, which carries it out (main.py, Console.carry_out). The
+// settings are plain inputs: Python reads them when it connects.
 const root = document.documentElement;
 const text = () => document.getElementById("boot-text");
 const bar = () => document.getElementById("boot-progress");
@@ -66,20 +72,83 @@ new MutationObserver(() => {
   if (pyError) fail(pyError.textContent);
 }).observe(document.documentElement, { childList: true, subtree: true });
 
+/** What the person did before Python was up: `{kind: "connect"}`, `{kind: "text", text, mode}`. */
+const queued = [];
+const byId = (id) => document.getElementById(id);
+
+function starting() {
+  const pill = byId("transport-state");
+  if (pill) {
+    pill.textContent = "starting…";
+    pill.dataset.state = "starting";
+  }
+}
+
+function pendingTurn(text) {
+  const list = byId("transcript");
+  if (!list) return;
+  const item = document.createElement("li");
+  item.className = "turn user pending";
+  item.dataset.role = "user";
+  item.dataset.pending = "true";
+  for (const [name, value] of [["who", "You"], ["text", text], ["spoken", "starting…"]]) {
+    const span = document.createElement("span");
+    span.className = name;
+    span.textContent = value;
+    item.append(span);
+  }
+  list.append(item);
+}
+
+// Capture listeners on the document: they see the events before any of Python's (which bind
+// to the elements once the console is built), and only while the page is loading.
+document.addEventListener(
+  "click",
+  (event) => {
+    if (root.dataset.boot !== "loading" || !event.target.closest?.("#connect")) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (!queued.some((action) => action.kind === "connect")) queued.push({ kind: "connect" });
+    byId("connect").disabled = true;
+    starting();
+  },
+  true,
+);
+document.addEventListener(
+  "submit",
+  (event) => {
+    if (root.dataset.boot !== "loading" || event.target.id !== "text-form") return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const input = byId("text-input");
+    const text = input.value.trim();
+    if (!text) return;
+    queued.push({ kind: "text", text, mode: byId("text-mode").value });
+    input.value = "";
+    pendingTurn(text);
+    starting();
+  },
+  true,
+);
+
+// The server field, as Python would fill it (its origin and the path the page is mounted at).
+const server = byId("base-url");
+if (server && !server.value) server.value = location.origin + (root.dataset.pyrtviBase || "");
+
 const WATCHDOG_MS = 120000;
 setTimeout(() => fail(`Python did not start within ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS);
 
 window.pyrtviBoot = {
   fail,
+  /** Python is up: the page is its from now on; returns what was queued before (and empties it). */
   ready(info) {
-    if (root.dataset.boot === "error") return;
+    if (root.dataset.boot === "error") return [];
     root.dataset.boot = "ready";
     // performance.now() counts from navigation start.
     const ms = Math.round(performance.now());
     root.dataset.bootMs = String(ms);
     if (bar()) bar().value = bar().max;
     setText(`Python ready in ${(ms / 1000).toFixed(1)} s${info ? " — " + info : ""}`);
-    const app = document.getElementById("app");
-    if (app) app.hidden = false;
+    return queued.splice(0);
   },
 };

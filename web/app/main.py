@@ -30,9 +30,13 @@ for _name in ("rtvi", "pyrtvi"):
     logging.getLogger(_name).setLevel(logging.INFO)
 
 from pyrtvi_page.console import Console  # noqa: E402  (after logging is set up)
+from rtvi.embedding import client_ready  # noqa: E402
 
 js.performance.mark("pyrtvi:imports")
 
 console = Console()
 info = f"Python {sys.version.split()[0]}, rtvi {getattr(rtvi, '__version__', '?')}"
-window.pyrtviBoot.ready(info)
+# What the person did while Python loaded (Connect, messages): boot.js held it until now.
+queued = window.pyrtviBoot.ready(info)
+console.carry_out(queued.to_py() if queued else [])
+client_ready(console.client)  # window.pyrtvi.ready, as on an embedding page

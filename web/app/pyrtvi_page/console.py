@@ -17,10 +17,12 @@ id, added to :data:`PANELS`; a ``<section class="panel …">`` in ``web/index.ht
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from rtvi import RTVIClient
 
+from . import controls
 from .actions import ActionsPanel
 from .base import Panel
 from .bot_config import ConfigPanel
@@ -56,3 +58,14 @@ class Console:
         self.context = PanelContext(self.client, Bindings(), settings)
         self.panels = self.context.add(PANELS)
         self.context.refresh()
+
+    def carry_out(self, actions: Iterable[Mapping[str, Any]]) -> None:
+        """What the person asked for while Python loaded (boot.js queued it, see
+        :func:`.controls.early_actions`): the messages are sent once the session is ready."""
+        early = controls.early_actions(actions)
+        for panel in self.panels:
+            if isinstance(panel, Conversation):
+                for text, mode in early.texts:
+                    panel.queue(text, mode)
+            if isinstance(panel, SessionPanel) and early.connect:
+                self.context.bind.spawn(panel.connect())

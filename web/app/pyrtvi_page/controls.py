@@ -5,6 +5,7 @@ so it runs (and is tested) in CPython too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,28 @@ def toggle_label(kind: str, on: bool) -> str:
 def meter_value(level: Any) -> float:
     """An audio level (RMS, 0–1) as the meter shows it: stretched, capped at 1."""
     return round(min(1.0, float(level) * METER_GAIN), 3)
+
+
+@dataclass(frozen=True)
+class EarlyActions:
+    """What the person did while Python loaded (boot.js queued it, in order)."""
+
+    connect: bool
+    #: Messages typed: (text, the mode picker's value).
+    texts: tuple[tuple[str, str], ...]
+
+
+def early_actions(actions: Iterable[Mapping[str, Any]]) -> EarlyActions:
+    """boot.js's queue (``{"kind": "connect"}``, ``{"kind": "text", "text", "mode"}``) as what
+    the console carries out: a typed message needs a session, so it connects too."""
+    texts = []
+    connect = False
+    for action in actions:
+        kind = action.get("kind")
+        if kind == "connect":
+            connect = True
+        elif kind == "text":
+            text = str(action.get("text") or "").strip()
+            if text:
+                texts.append((text, str(action.get("mode") or "auto")))
+    return EarlyActions(connect=connect or bool(texts), texts=tuple(texts))

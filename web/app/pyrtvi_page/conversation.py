@@ -8,7 +8,7 @@ from rtvi import LLMHelper, RTVIEvent, TransportState
 
 from . import model
 from .base import Panel, Subscriptions
-from .dom import by_id, h, query, set_text
+from .dom import by_id, h, query, query_all, set_text
 from .transcript import Transcript, Turn, payload_text
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ class Conversation(Panel):
         self.input = by_id("text-input")
         self.mode = by_id("text-mode")
         self.send = by_id("text-send")
+        #: Messages typed before the session was ready (while Python loaded): (text, picked
+        #: mode), sent once it is.
+        self.queued: list[tuple[str, str]] = []
         ctx.bind.on(self.form, "submit", self.on_submit)
 
     def subscriptions(self) -> Subscriptions:
@@ -89,6 +92,17 @@ class Conversation(Panel):
         ready = state == TransportState.READY
         for control in (self.input, self.send, self.mode):
             control.disabled = not ready
+        if ready and self.queued:
+            queued, self.queued = self.queued, []
+            for text, mode in queued:
+                for pending in query_all(self.view.element, "li.pending")[:1]:
+                    pending.remove()  # boot.js drew it; the transcript draws it as sent
+                self.ctx.bind.spawn(self.send_text(text, mode))
+
+    def queue(self, text: str, mode: str) -> None:
+        """A message typed while Python loaded: sent when the session is ready."""
+        self.queued.append((text, mode))
+        self.update(self.client.state)
 
     def apply(self, changes: list[Turn]) -> None:
         """Draw what a transcript input changed."""
@@ -108,9 +122,13 @@ class Conversation(Panel):
         text = str(self.input.value).strip()
         if not text:
             return
-        mode = model.text_mode(str(self.mode.value), self.bot_version())
-        self.apply(self.transcript.typed(text))
         self.input.value = ""
+        await self.send_text(text, str(self.mode.value))
+
+    async def send_text(self, text: str, picked: str) -> None:
+        """Show `text` as typed and send it as `picked` (the mode picker's value) says."""
+        mode = model.text_mode(picked, self.bot_version())
+        self.apply(self.transcript.typed(text))
         if mode == "send-text":
             self.log("send_text()", {"content": text}, kind="call")
             self.client.send_text(text)

@@ -34,6 +34,11 @@ def query(root: Any, selector: str) -> Any:
     return nullable(root.querySelector(selector))
 
 
+def query_all(root: Any, selector: str) -> list[Any]:
+    """``root.querySelectorAll(selector)`` as a list."""
+    return list(root.querySelectorAll(selector))
+
+
 def by_id(element_id: str) -> Any:
     element = nullable(document.getElementById(element_id))
     if element is None:

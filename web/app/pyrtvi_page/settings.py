@@ -25,7 +25,8 @@ class ConnectionSettings:
         self.timeout_input = by_id("timeout")
         self.start_mic = by_id("start-mic")
         self.transport_input = by_id("transport-kind")
-        self.base_url_input.value = server_url()
+        if not str(self.base_url_input.value).strip():  # boot.js filled it (or the person did)
+            self.base_url_input.value = server_url()
 
     def base_url(self) -> str:
         return controls.parse_base_url(self.base_url_input.value, server_url())
