@@ -132,7 +132,9 @@ port.onmessage = (event) => {
 };
 return {
   async wav(channel) {
-    await new Promise((resolve) => { flushed = resolve; port.postMessage("flush"); });
+    // The worklet answers at its next render quantum; a stopped context never does.
+    const flush = new Promise((resolve) => { flushed = resolve; port.postMessage("flush"); });
+    await Promise.race([flush, new Promise((resolve) => setTimeout(resolve, 2000))]);
     const frames = chunks.reduce((n, c) => n + c[channel].length, 0);
     const bytes = new Uint8Array(44 + frames * 2);
     const view = new DataView(bytes.buffer);
