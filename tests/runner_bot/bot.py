@@ -22,6 +22,9 @@ pyrtvi talks to it as it is. Offline services stand in for the cloud ones:
 
 `RUNNER_BOT_ANSWER_DELAY_MS` (env), or `answer_delay_ms` in a session's body, delays every
 answer by that many ms (the kit's latency tests: a known delay must show in voice to voice).
+`RUNNER_BOT_STT=none` (env) runs it without STT: the user's turn then ends on pipecat's fixed
+turn-stop timeout (~5 s), whatever the machine's load, where PocketSphinx's decoding time
+varies with it (tests that measure a known delay want the steady bot).
 
 For the tests it records each session's `runner_args.body`:
 - appended as one JSON line to the file named by `RUNNER_BOT_RECORD` (when set);
@@ -256,7 +259,7 @@ async def run_bot(transport: BaseTransport, runner_args: RunnerArguments) -> Non
     pipeline = Pipeline(
         [
             transport.input(),
-            PocketSphinxSTT(),
+            *([] if os.environ.get("RUNNER_BOT_STT") == "none" else [PocketSphinxSTT()]),
             user,
             llm,
             ToneTTS(),
