@@ -190,6 +190,10 @@ class Settings:
     #: Seconds after its start a never-offered session stops counting once the global cap is
     #: reached (a burst of bare starts holds the server full this long, not a whole window).
     half_open_grace: float = 5.0
+    #: The file a Pipecat runner reads as each WebSocket session's `runner_args.body` (its
+    #: `--runner-body PATH`): the relay writes each session's body there before its socket
+    #: opens (`wsrelay.RunnerBodyFile`).
+    runner_body_file: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -244,6 +248,8 @@ class Settings:
         for name in ("FORWARDED_ALLOW_IPS", "PYRTVI_FORWARDED_ALLOW_IPS"):
             if name in env:
                 values["forwarded_allow_ips"] = _env_list(name)
+        if "PYRTVI_RUNNER_BODY_FILE" in env:
+            values["runner_body_file"] = Path(env["PYRTVI_RUNNER_BODY_FILE"])
         if "PYRTVI_EXPOSE_SERVER_CONFIG" in env:
             values["expose_server_config"] = env["PYRTVI_EXPOSE_SERVER_CONFIG"].lower() in TRUE
         values.update({k: v for k, v in overrides.items() if v is not None})

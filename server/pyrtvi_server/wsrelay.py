@@ -23,13 +23,22 @@ Refusals accept the socket and close it at once with a code and a reason the pag
 
 When either side closes, the other is closed too: the bot's close code and reason pass to the
 browser as they are when a page may receive them, 1011 (or 1014 for a lost connection) otherwise.
+
+A Pipecat runner (1.14) drops the `/start` body of a WebSocket session: its `/ws-client`
+sessions get `runner_args.body` from the file named by its `--runner-body PATH`, read as each
+socket opens. With `runner_body_file` set to that path, the relay writes each session's body
+there just before it opens the bot's socket (:class:`RunnerBodyFile`), so the bot gets the
+session's own request data as a WebRTC session does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,6 +69,41 @@ log = logging.getLogger("pyrtvi.wsrelay")
 PASSABLE_CODES = frozenset({1000, 1001, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
 #: A close reason is at most 123 bytes of UTF-8.
 MAX_REASON_BYTES = 123
+
+
+class RunnerBodyFile:
+    """Hands each session's body to a runner through its `--runner-body` file, one session at a
+    time: the file is written, the bot's socket opened, and the next session waits until the
+    bot has sent its first message (then it surely read the file) or `timeout` seconds."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+
+    async def hand(self, body: Any) -> Callable[[], None]:
+        """Write ``body`` for the next socket; the callable lets the next session go."""
+        await self._lock.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                timer.cancel()
+                self._lock.release()
+
+        timer = asyncio.get_running_loop().call_later(self.timeout, release)
+        try:
+            await asyncio.to_thread(self.path.write_text, json.dumps(body))
+        except BaseException:
+            release()
+            raise
+        return release
+
+
+def _nothing() -> None:
+    pass
 
 
 def bot_ws_url(reply: UpstreamReply) -> str:
@@ -114,6 +158,8 @@ class WebSocketRelay:
         self.allowed_origins = {o.strip().rstrip("/").lower() for o in settings.allowed_origins}
         #: Sockets relayed by this process right now (`/health`).
         self.open_sockets = 0
+        path = settings.runner_body_file
+        self.runner_body = RunnerBodyFile(path, settings.upstream_timeout) if path else None
 
     # -- issuing sessions -----------------------------------------------------------------------
 
@@ -168,9 +214,13 @@ class WebSocketRelay:
             await self.refuse(websocket, refusal)
             return
         self.open_sockets += 1
+        handed = _nothing
         try:
             with contextlib.suppress(ProxyError):  # the count only: the socket goes on
                 await self.state.offered(session_id)
+            if self.runner_body is not None:
+                body = target.start.get("body", target.body)
+                handed = await self.runner_body.hand(body)
             try:
                 bot = await self.open_bot(target, websocket)
             except Refusal as refusal:
@@ -178,10 +228,11 @@ class WebSocketRelay:
                 return
             await websocket.accept()
             try:
-                await self.pump(websocket, bot, target)
+                await self.pump(websocket, bot, target, handed)
             finally:
                 await bot.close()
         finally:
+            handed()
             self.open_sockets -= 1
             await self.state.release(target)
 
@@ -229,10 +280,17 @@ class WebSocketRelay:
             log.warning("the bot's websocket is unreachable: %r", exc)
             raise Refusal(1014, "the bot is unreachable (see the server log)") from None
 
-    async def pump(self, websocket: WebSocket, bot: ClientConnection, target: Target) -> None:
-        """Frames both ways until one side closes or breaks a limit; then close the other."""
+    async def pump(
+        self,
+        websocket: WebSocket,
+        bot: ClientConnection,
+        target: Target,
+        first_message: Callable[[], None] = _nothing,
+    ) -> None:
+        """Frames both ways until one side closes or breaks a limit; then close the other.
+        ``first_message`` is called when the bot's first message arrives."""
         to_bot = asyncio.create_task(self.browser_to_bot(websocket, bot))
-        to_browser = asyncio.create_task(self.bot_to_browser(websocket, bot))
+        to_browser = asyncio.create_task(self.bot_to_browser(websocket, bot, first_message))
         done, pending = await asyncio.wait({to_bot, to_browser}, return_when="FIRST_COMPLETED")
         for task in pending:
             task.cancel()
@@ -277,9 +335,15 @@ class WebSocketRelay:
                 )
             await bot.send(data)
 
-    async def bot_to_browser(self, websocket: WebSocket, bot: ClientConnection) -> None:
+    async def bot_to_browser(
+        self,
+        websocket: WebSocket,
+        bot: ClientConnection,
+        first_message: Callable[[], None] = _nothing,
+    ) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for data in bot:
+                first_message()
                 if isinstance(data, bytes):
                     await websocket.send_bytes(data)
                 else:

@@ -16,7 +16,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from playwright.async_api import BrowserContext, Error, Page, Route
 
@@ -30,6 +30,7 @@ from .session import (
     PLAY_JS,
     PREFIX,
     READY_JS,
+    RECORDING_JS,
     RUN_JS,
     TURN_TIMEOUT_S,
     SessionRecord,
@@ -40,8 +41,9 @@ from .session import (
     no_mic,
     send_file_code,
     speech_wav,
+    wav_of,
 )
-from .turns import SETTLE_MS, Turn, build_turn, finished
+from .turns import SETTLE_MS, Turn, build_turn, finished, speaking
 
 __all__ = ["PAGE_DIR", "AsyncSession"]
 
@@ -95,15 +97,30 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         raw: list[str] = await self.page.evaluate(EVENTS_JS)
         return [json.loads(item) for item in raw]
 
-    async def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+    @overload
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
+    ) -> Turn: ...
+    @overload
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]
+    ) -> None: ...
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True
+    ) -> Turn | None:
         start = await self.now()
         await self.run(f"client.send_text({text!r})")
-        return await self._turn(start, "type", text, timeout)
+        return await self._turn(start, "type", text, timeout) if wait else None
 
     async def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         return await self._speak(speech, "say", timeout)
 
     async def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+        deadline = time.monotonic() + timeout
+        while not speaking(await self.events()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the bot did not speak in {timeout} s: nothing to interrupt")
+            await self.page.wait_for_timeout(50)
         return await self._speak(speech, "interrupt", timeout)
 
     async def press(self, keys: str) -> None:
@@ -132,6 +149,16 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
                 raise TimeoutError(f"no {event!r} event in {timeout} s")
             await self.page.wait_for_timeout(50)
         return found
+
+    async def user_wav(self) -> bytes | None:
+        if self.page.is_closed():
+            return None
+        return wav_of(await self.page.evaluate(RECORDING_JS, "user"))
+
+    async def bot_wav(self) -> bytes | None:
+        if self.page.is_closed():
+            return None
+        return wav_of(await self.page.evaluate(RECORDING_JS, "bot"))
 
     async def disconnect(self) -> None:
         if not self.page.is_closed():
@@ -169,6 +196,4 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         )
         if heard is not None:
             turn.voice_to_voice_ms = float(heard) - said_end
-        if kind == "interrupt":
-            turn.interrupted = True
         return turn

@@ -11,6 +11,9 @@ resolves to the page time (``performance.now()``) of the last audible sample pla
 ``window.rtviMic.firstBotAudioAfter(t, timeoutMs)`` resolves to the page time of the first
 audible sample received from the bot after ``t`` (or null). A page without them (another
 version's) makes ``say`` and ``interrupt`` raise :class:`NotImplementedError`.
+``window.rtviMic.recording("user" | "bot")`` resolves to what the microphone track carried, or
+what the bot's track brought, since the connect (a WAV in base64; ``user_wav()``,
+``bot_wav()``).
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from playwright.sync_api import BrowserContext, Error, Page, Route
 
 from .chromium import BOOT_TIMEOUT_MS
 from .processes import BotStartError
-from .turns import SETTLE_MS, Turn, build_turn, finished
+from .turns import SETTLE_MS, Turn, build_turn, finished, speaking
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 PREFIX = "/__rtvi_kit__/"
@@ -50,6 +53,10 @@ HAS_MIC_JS = (
 )
 PLAY_JS = "(wav) => window.rtviMic.play(wav)"
 HEARD_JS = "([t, ms]) => window.rtviMic.firstBotAudioAfter(t, ms)"
+RECORDING_JS = (
+    "(which) => typeof window.rtviMic?.recording === 'function'"
+    " ? window.rtviMic.recording(which) : null"
+)
 
 
 def no_mic(kind: str) -> NotImplementedError:
@@ -69,6 +76,11 @@ def send_file_code(path: str | Path, format: str, content: str) -> str:
         f"await client.send_file(bytes({list(data)!r}), format={format!r}, name={name!r}, "
         f"content={content!r})"
     )
+
+
+def wav_of(recorded: str | None) -> bytes | None:
+    """A recording's WAV bytes from the page's base64 (None: nothing recorded)."""
+    return None if recorded is None else base64.b64decode(recorded)
 
 
 def find_event(
@@ -156,11 +168,18 @@ class Session(SessionRecord[BrowserContext, Page]):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Type ``text`` to the bot (RTVI ``send-text``); the turn once it finished answering."""
+    @overload
+    def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
+    ) -> Turn: ...
+    @overload
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]) -> None: ...
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True) -> Turn | None:
+        """Type ``text`` to the bot (RTVI ``send-text``); the turn once it finished answering
+        (``wait=False``: at once, None; e.g. to :meth:`interrupt` the answer)."""
         start = self.now()
         self.run(f"client.send_text({text!r})")
-        return self._turn(start, "type", text, timeout)
+        return self._turn(start, "type", text, timeout) if wait else None
 
     def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         """Speak ``speech`` (text, or a WAV's path or bytes) into the virtual microphone;
@@ -168,7 +187,13 @@ class Session(SessionRecord[BrowserContext, Page]):
         return self._speak(speech, "say", timeout)
 
     def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Speak while the bot speaks; the turn of the new answer (``interrupted`` set)."""
+        """Speak while the bot speaks: wait (up to ``timeout``) until it speaks, then speak;
+        the turn of the new answer, ``interrupted`` if the bot was cut off."""
+        deadline = time.monotonic() + timeout
+        while not speaking(self.events):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the bot did not speak in {timeout} s: nothing to interrupt")
+            self.page.wait_for_timeout(50)
         return self._speak(speech, "interrupt", timeout)
 
     def press(self, keys: str) -> None:
@@ -204,6 +229,14 @@ class Session(SessionRecord[BrowserContext, Page]):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no {event!r} event in {timeout} s")
             self.page.wait_for_timeout(50)
+
+    def user_wav(self) -> bytes | None:
+        """What the virtual microphone played since the connect, as a WAV (None: none)."""
+        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, "user"))
+
+    def bot_wav(self) -> bytes | None:
+        """The bot's audio the page received since the connect, as a WAV (None: none)."""
+        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, "bot"))
 
     def disconnect(self) -> None:
         if not self.page.is_closed():
@@ -242,8 +275,6 @@ class Session(SessionRecord[BrowserContext, Page]):
         turn = self._turn(start, kind, sent, timeout)
         if heard is not None:
             turn.voice_to_voice_ms = float(heard) - said_end
-        if kind == "interrupt":
-            turn.interrupted = True
         return turn
 
 

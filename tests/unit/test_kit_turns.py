@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyrtvi_testing.turns import FunctionCall, build_turn, finished
+from pyrtvi_testing.turns import FunctionCall, build_turn, finished, speaking
 
 
 def ev(kind: str, t: float, data: Any = None) -> dict[str, Any]:
@@ -77,3 +77,33 @@ def test_function_calls_are_gathered_by_tool_call_id() -> None:
     ]
     calls = build_turn(events, 10).function_calls
     assert FunctionCall("weather", {"city": "Paris"}, {"sky": "clear"}, "c1") in calls
+
+
+def test_a_started_call_without_id_is_the_next_call_with_one() -> None:
+    # pipecat 1.14's llm-function-call-started names the function, without a tool call id.
+    started = ev("llmFunctionCallStarted", 11, {"function_name": "get_weather"})
+    progress = {"tool_call_id": "c1", "function_name": "get_weather", "arguments": {"a": 1}}
+    stopped = {"tool_call_id": "c1", "function_name": "get_weather", "result": {"b": 2}}
+    events = [
+        started,
+        ev("llmFunctionCallInProgress", 12, progress),
+        ev("llmFunctionCallStopped", 13, stopped),
+    ]
+    calls = build_turn(events, 10).function_calls
+    assert calls == [FunctionCall("get_weather", {"a": 1}, {"b": 2}, "c1")]
+    # At report level NONE: no names at all, still one call.
+    anonymous = [
+        ev("llmFunctionCallStarted", 11, {}),
+        ev("llmFunctionCallStopped", 13, {"tool_call_id": "c2"}),
+    ]
+    assert build_turn(anonymous, 10).function_calls == [FunctionCall("", None, None, "c2")]
+
+
+def test_an_interrupt_begun_while_the_bot_speaks_is_an_interruption() -> None:
+    before = [ev("botStartedSpeaking", 5)]
+    assert speaking(before) and not speaking([*before, ev("botStoppedSpeaking", 8)])
+    during = [ev("userStartedSpeaking", 20), ev("botInterrupted", 21), ev("botStoppedSpeaking", 22)]
+    assert build_turn(before + during, 10, kind="interrupt").interrupted
+    # The bot had stopped before the turn began: user speech interrupts nothing.
+    quiet = [*before, ev("botStoppedSpeaking", 8), *during]
+    assert not build_turn(quiet, 10, kind="interrupt").interrupted
