@@ -9,6 +9,9 @@ body announcing an absurd chunk size (`FFFFFFFFFFFFFFFFFFFF`) is waited for fore
 - the whole request body must arrive within `body_timeout` seconds of the headers: else close
   (the application sees the client gone);
 - a chunk larger than `max_chunk` bytes is refused (413) and the connection closed.
+
+A WebSocket upgrade ends them: the connection is the socket's from then on (a relayed session
+lasts minutes), so no deadline armed for its request may close it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._phase = ""
+        self._upgraded = False
 
     def _arm(self, phase: str, seconds: float) -> None:
         self._disarm()
@@ -59,9 +63,14 @@ class GuardedH11Protocol(H11Protocol):
             self._arm("headers", self.header_timeout)
         super().data_received(data)
 
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._upgraded = True
+        self._disarm()
+        super().handle_websocket_upgrade(event)
+
     def handle_events(self) -> None:
         super().handle_events()
-        if self.transport.is_closing():
+        if self._upgraded or self.transport.is_closing():
             self._disarm()
             return
         state = self.conn.their_state
