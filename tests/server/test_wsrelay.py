@@ -179,10 +179,12 @@ async def test_a_relayed_socket_outlives_the_request_deadlines(hasty_relay: Live
         await asyncio.sleep(2.5)
         request = {"label": "rtvi-ai", "type": "client-message", "id": "m1", "data": {"t": "body"}}
         await ws.send(message_frame(request))
-        while (message := rtvi_of(await asyncio.wait_for(ws.recv(), TIMEOUT))) is None or (
-            message.get("type") != "server-response"
-        ):
-            pass
+        while True:
+            frame = await asyncio.wait_for(ws.recv(), TIMEOUT)
+            assert isinstance(frame, bytes), f"text from the bot: {frame!r}"
+            message = rtvi_of(frame)
+            if message and message.get("type") == "server-response":
+                break
         assert message["id"] == "m1"
     finally:
         await ws.close()
