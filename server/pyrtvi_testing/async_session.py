@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,13 +34,12 @@ from .session import (
     SessionRecord,
     Speech,
     connect_code,
-    find_event,
     kit_page_body,
     no_mic,
     send_file_code,
     speech_wav,
 )
-from .turns import SETTLE_MS, Turn, build_turn, finished
+from .turns import Turn, arun_steps, event_steps, speech_label, spoken_turn, turn_steps
 
 __all__ = ["PAGE_DIR", "AsyncSession"]
 
@@ -126,36 +124,19 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         *,
         after: float | None = None,
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while (found := find_event(await self.events(), event, where, after)) is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {event!r} event in {timeout} s")
-            await self.page.wait_for_timeout(50)
-        return found
+        steps = event_steps(event, where, timeout, after)
+        return await arun_steps(steps, self.events, self.page.wait_for_timeout)
 
     async def disconnect(self) -> None:
         if not self.page.is_closed():
             await self.run("await client.disconnect() if client else None")
 
     async def _turn(self, start: float, kind: str, sent: str, timeout: float) -> Turn:
-        deadline = time.monotonic() + timeout
-        while True:
-            events = await self.events()
-            if finished(events, start, await self.now()):
-                await self.page.wait_for_timeout(SETTLE_MS)
-                events = await self.events()
-                if finished(events, start, await self.now()):
-                    break
-            if time.monotonic() > deadline:
-                partial = build_turn(events, start, kind=kind, sent=sent)
-                self.turns.append(partial)
-                raise TimeoutError(
-                    f"the bot did not finish answering in {timeout} s:\n{partial.summary()}"
-                )
-            await self.page.wait_for_timeout(100)
-        turn = build_turn(events, start, kind=kind, sent=sent)
-        self.turns.append(turn)
-        return turn
+        async def poll() -> tuple[list[dict[str, Any]], float]:
+            return await self.events(), await self.now()
+
+        steps = turn_steps(start, kind, sent, timeout, self.turns)
+        return await arun_steps(steps, poll, self.page.wait_for_timeout)
 
     async def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
         wav = speech_wav(speech)
@@ -164,11 +145,5 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         start = await self.now()
         said_end = float(await self.page.evaluate(PLAY_JS, base64.b64encode(wav).decode()))
         heard = await self.page.evaluate(HEARD_JS, [said_end, timeout * 1000])
-        turn = await self._turn(
-            start, kind, speech if isinstance(speech, str) else "<wav>", timeout
-        )
-        if heard is not None:
-            turn.voice_to_voice_ms = float(heard) - said_end
-        if kind == "interrupt":
-            turn.interrupted = True
-        return turn
+        turn = await self._turn(start, kind, speech_label(speech), timeout)
+        return spoken_turn(turn, kind, said_end, None if heard is None else float(heard))

@@ -13,6 +13,7 @@ logged on the ``rtvi`` logger and never stops the other handlers.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import re
@@ -255,3 +256,24 @@ class EventEmitter:
             if once and entry in entries:
                 entries.remove(entry)
             call_handler(fn, *args, tasks=self._tasks)
+
+
+def jsonable(value: Any) -> Any:
+    """An event's data as JSON values: messages and dataclasses as dicts, errors as
+    ``{"error", "message"}``, anything else unknown as its ``repr`` (the test kit records events
+    this way, in the page and in CPython alike)."""
+    from .messages import RTVIMessage
+
+    if isinstance(value, RTVIMessage):
+        return value.to_dict()
+    if isinstance(value, BaseException):
+        return {"error": type(value).__name__, "message": str(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return repr(value)

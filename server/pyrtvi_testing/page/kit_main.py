@@ -11,7 +11,6 @@ the page time of the first audible sample of the bot's audio after ``t`` (null o
 """
 
 import base64
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 import js  # type: ignore[import-not-found]
 from pyodide.code import eval_code_async  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
-from rtvi import RTVIClient, RTVIEvent, RTVIMessage
+from rtvi import RTVIClient, RTVIEvent
+from rtvi.events import jsonable
 from rtvi.transports.small_webrtc import SmallWebRTCTransport
 from rtvi.transports.virtual_mic import AudioWatch, Utterance, VirtualMic
 
@@ -38,22 +38,6 @@ logging.getLogger("rtvi").setLevel(logging.INFO)
 
 js.kitEvents = js.Array.new()
 SKIPPED = {RTVIEvent.LOCAL_AUDIO_LEVEL, RTVIEvent.REMOTE_AUDIO_LEVEL}
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, RTVIMessage):
-        return value.to_dict()
-    if isinstance(value, BaseException):
-        return {"error": type(value).__name__, "message": str(value)}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return repr(value)
 
 
 def _recorder(event: RTVIEvent) -> Any:
