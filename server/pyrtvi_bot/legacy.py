@@ -17,7 +17,7 @@ from pipecat.frames.frames import LLMRunFrame, OutputTransportMessageUrgentFrame
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineParams, PipelineTask
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frameworks.rtvi import RTVIObserver, RTVIProcessor
+from pipecat.processors.frameworks.rtvi import RTVIObserver, RTVIObserverParams, RTVIProcessor
 from pipecat.processors.frameworks.rtvi.models import PROTOCOL_VERSION
 from pipecat.processors.frameworks.rtvi.models_deprecated import (
     RTVIAction,
@@ -31,6 +31,7 @@ from pipecat.processors.frameworks.rtvi.models_deprecated import (
 
 from pyrtvi_bot import actions, state
 from pyrtvi_bot.flavor import BaseFlavor, Conversation
+from pyrtvi_bot.pipeline import FUNCTION_CALL_REPORT_LEVEL
 from pyrtvi_bot.state import BotSettings
 
 
@@ -192,7 +193,14 @@ class LegacyBot(BaseFlavor[PipelineTask]):
         return PipelineTask(
             conversation.pipeline(rtvi),
             params=PipelineParams(allow_interruptions=True),
-            observers=[RTVIObserver(rtvi)],
+            observers=[
+                RTVIObserver(
+                    rtvi,
+                    params=RTVIObserverParams(
+                        function_call_report_level=FUNCTION_CALL_REPORT_LEVEL
+                    ),
+                )
+            ],
         )
 
     async def run(self, worker: PipelineTask) -> None:

@@ -28,6 +28,7 @@ from pipecat.processors.frameworks.rtvi.frames import RTVIServerMessageFrame
 from pipecat.workers.runner import WorkerRunner
 
 from pyrtvi_bot.flavor import BaseFlavor, Conversation
+from pyrtvi_bot.pipeline import FUNCTION_CALL_REPORT_LEVEL
 
 
 def received(frame: Frame) -> dict[str, Any] | None:
@@ -64,7 +65,10 @@ class ModernBot(BaseFlavor[PipelineWorker]):
         worker = PipelineWorker(
             conversation.pipeline(after_input=[ClientInputEcho()]),
             params=PipelineParams(),
-            rtvi_observer_params=RTVIObserverParams(vad_user_speaking_enabled=True),
+            rtvi_observer_params=RTVIObserverParams(
+                vad_user_speaking_enabled=True,
+                function_call_report_level=FUNCTION_CALL_REPORT_LEVEL,
+            ),
         )
         if conversation.settings.run_on_config:
 

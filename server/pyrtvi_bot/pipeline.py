@@ -12,6 +12,9 @@ The conversation path, all offline:
   become an `LLMContextFrame` for the LLM, exactly what a real pipecat LLM service consumes.
 * `StandInLLM` answers from `rules.reply()`, streaming word tokens between the usual
   LLMFullResponseStart/End frames; `AssistantRecorder` writes the reply back into the context.
+  For a weather question it first "calls" `rules.get_weather`, pushing the function-call frames
+  an LLM service pushes (started, in progress, result), which pipecat's RTVI observer reports as
+  `llm-function-call-*` messages (report level FULL for it: `FUNCTION_CALL_REPORT_LEVEL`).
 * `EspeakTTSService` is a regular pipecat `TTSService`, so TTS and bot-speaking events are pipecat's.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncGenerator
 from typing import Any, cast
 
@@ -32,6 +36,10 @@ from pipecat.frames.frames import (
     EndFrame,
     ErrorFrame,
     Frame,
+    FunctionCallFromLLM,
+    FunctionCallInProgressFrame,
+    FunctionCallResultFrame,
+    FunctionCallsStartedFrame,
     InputAudioRawFrame,
     InterruptionFrame,
     LLMConfigureOutputFrame,
@@ -51,6 +59,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.processors.frameworks.rtvi import RTVIFunctionCallReportLevel
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
@@ -145,6 +154,10 @@ class ContextKeeper(FrameProcessor):
             await self.push_frame(frame, direction)
 
 
+#: The RTVI observer's report level: the client sees get_weather's arguments and result.
+FUNCTION_CALL_REPORT_LEVEL = {rules.WEATHER_FUNCTION: RTVIFunctionCallReportLevel.FULL}
+
+
 class StandInLLM(FrameProcessor):
     """An LLM service stand-in: answers each LLMContextFrame from the rule set, streaming tokens.
 
@@ -199,8 +212,32 @@ class StandInLLM(FrameProcessor):
             frame.skip_tts = True
         return frame
 
+    async def _call_function(self, arguments: dict[str, Any]) -> str:
+        """Call `rules.get_weather` as an LLM service does (its frames); the answer text."""
+        name, call_id = rules.WEATHER_FUNCTION, f"call_{uuid.uuid4().hex[:12]}"
+        call = FunctionCallFromLLM(
+            function_name=name, tool_call_id=call_id, arguments=arguments, context=None
+        )
+        await self.push_frame(FunctionCallsStartedFrame(function_calls=[call]))
+        await self.push_frame(
+            FunctionCallInProgressFrame(
+                function_name=name, tool_call_id=call_id, arguments=arguments
+            )
+        )
+        result = rules.get_weather(arguments)
+        await self.push_frame(
+            FunctionCallResultFrame(
+                function_name=name, tool_call_id=call_id, arguments=arguments, result=result
+            )
+        )
+        return rules.weather_reply(result)
+
     async def _generate(self, messages: list[Any]) -> None:
-        text = rules.reply(messages, self._settings.model)
+        arguments = rules.function_call(messages) if self._settings.model != "echo" else None
+        if arguments is not None:
+            text = await self._call_function(arguments)
+        else:
+            text = rules.reply(messages, self._settings.model)
         logger.debug(f"{self}: replying {text!r}")
         farewell = rules.ends_conversation(text)
         if farewell and not self._skip_tts:

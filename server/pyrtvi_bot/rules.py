@@ -45,6 +45,10 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(bye|goodbye)\b"), GOODBYE),
 )
 
+#: The one function the stand-in calls: for a weather question, ``get_weather(location)``.
+WEATHER_FUNCTION = "get_weather"
+_WEATHER = re.compile(r"\bweather\b(?:.*?\bin (?P<city>[a-z]+))?")
+
 _SAY = re.compile(r"^\s*(?:please\s+)?(?:say|repeat after me)[:,]?\s+(?P<text>.+)$", re.I | re.S)
 
 
@@ -108,6 +112,26 @@ def reply(messages: Sequence[Any], model: str = DEFAULT_MODEL) -> str:
             return answer
     quoted = text if len(text) <= 200 else text[:197] + "..."
     return f'You said: "{quoted}". I am a small offline bot, so that is all I can say.'
+
+
+def function_call(messages: Sequence[Any]) -> dict[str, Any] | None:
+    """The function the stand-in LLM calls before answering the newest user message (the
+    arguments of ``get_weather`` for a weather question), or None."""
+    text = last_user_text(messages)
+    found = _WEATHER.search(text.lower()) if text and not _SAY.match(text) else None
+    if found is None:
+        return None
+    return {"location": (found.group("city") or "paris").capitalize()}
+
+
+def get_weather(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The stand-in's function: a fixed forecast for the asked location."""
+    return {"location": arguments.get("location"), "conditions": "sunny", "celsius": 21}
+
+
+def weather_reply(result: dict[str, Any]) -> str:
+    """The answer from ``get_weather``'s result."""
+    return f"In {result['location']} it is {result['conditions']}, {result['celsius']} degrees."
 
 
 def ends_conversation(reply_text: str) -> bool:

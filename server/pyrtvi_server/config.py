@@ -179,6 +179,10 @@ class Settings:
     trusted_hosts: tuple[str, ...] = ()
     #: Let disconnected actions read back the context/config even when `bot_extra` sets config.
     expose_server_config: bool = False
+    #: The file a Pipecat runner reads as each WebSocket session's `runner_args.body` (its
+    #: `--runner-body PATH`): the relay writes each session's body there before its socket
+    #: opens (`wsrelay.RunnerBodyFile`).
+    runner_body_file: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -227,6 +231,8 @@ class Settings:
             values["public_url"] = env["PYRTVI_PUBLIC_URL"].rstrip("/") or None
         if "PYRTVI_TRUSTED_HOSTS" in env:
             values["trusted_hosts"] = tuple(h.lower() for h in _env_list("PYRTVI_TRUSTED_HOSTS"))
+        if "PYRTVI_RUNNER_BODY_FILE" in env:
+            values["runner_body_file"] = Path(env["PYRTVI_RUNNER_BODY_FILE"])
         if "PYRTVI_EXPOSE_SERVER_CONFIG" in env:
             values["expose_server_config"] = env["PYRTVI_EXPOSE_SERVER_CONFIG"].lower() in TRUE
         values.update({k: v for k, v in overrides.items() if v is not None})

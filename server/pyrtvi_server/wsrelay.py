@@ -22,18 +22,26 @@ Refusals accept the socket and close it at once with a code and a reason the pag
 
 When either side closes, the other is closed too: the bot's close code and reason pass to the
 browser as they are when a page may receive them, 1011 (or 1014 for a lost connection) otherwise.
+
+A Pipecat runner (1.14) drops the `/start` body of a WebSocket session: its `/ws-client`
+sessions get `runner_args.body` from the file named by its `--runner-body PATH`, read as each
+socket opens. With `runner_body_file` set to that path, the relay writes each session's body
+there just before it opens the bot's socket (:class:`RunnerBodyFile`), so the bot gets the
+session's own request data as a WebRTC session does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -132,6 +140,41 @@ class Sessions:
                 del self._targets[session_id]
 
 
+class RunnerBodyFile:
+    """Hands each session's body to a runner through its `--runner-body` file, one session at a
+    time: the file is written, the bot's socket opened, and the next session waits until the
+    bot has sent its first message (then it surely read the file) or `timeout` seconds."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+
+    async def hand(self, body: Any) -> Callable[[], None]:
+        """Write ``body`` for the next socket; the callable lets the next session go."""
+        await self._lock.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                timer.cancel()
+                self._lock.release()
+
+        timer = asyncio.get_running_loop().call_later(self.timeout, release)
+        try:
+            await asyncio.to_thread(self.path.write_text, json.dumps(body))
+        except BaseException:
+            release()
+            raise
+        return release
+
+
+def _nothing() -> None:
+    pass
+
+
 def bot_ws_url(reply: UpstreamReply) -> str:
     """The bot's socket URL from its `/start` answer (`wsUrl`/`ws_url`, `token` appended)."""
     try:
@@ -176,6 +219,8 @@ class WebSocketRelay:
         self.limits = limits or RelayLimits()
         self.sessions = Sessions(self.limits)
         self.allowed_origins = {o.strip().rstrip("/").lower() for o in settings.allowed_origins}
+        path = settings.runner_body_file
+        self.runner_body = RunnerBodyFile(path, settings.upstream_timeout) if path else None
 
     # -- issuing sessions -----------------------------------------------------------------------
 
@@ -223,7 +268,10 @@ class WebSocketRelay:
         except Refusal as refusal:
             await self.refuse(websocket, refusal)
             return
+        handed = _nothing
         try:
+            if self.runner_body is not None:
+                handed = await self.runner_body.hand(target.start.get("body"))
             try:
                 bot = await self.open_bot(target, websocket)
             except Refusal as refusal:
@@ -231,10 +279,11 @@ class WebSocketRelay:
                 return
             await websocket.accept()
             try:
-                await self.pump(websocket, bot, target)
+                await self.pump(websocket, bot, target, handed)
             finally:
                 await bot.close()
         finally:
+            handed()
             self.sessions.release(target)
 
     async def refuse(self, websocket: WebSocket, refusal: Refusal) -> None:
@@ -279,10 +328,17 @@ class WebSocketRelay:
             log.warning("the bot's websocket is unreachable: %r", exc)
             raise Refusal(1014, "the bot is unreachable (see the server log)") from None
 
-    async def pump(self, websocket: WebSocket, bot: ClientConnection, target: Target) -> None:
-        """Frames both ways until one side closes or breaks a limit; then close the other."""
+    async def pump(
+        self,
+        websocket: WebSocket,
+        bot: ClientConnection,
+        target: Target,
+        first_message: Callable[[], None] = _nothing,
+    ) -> None:
+        """Frames both ways until one side closes or breaks a limit; then close the other.
+        ``first_message`` is called when the bot's first message arrives."""
         to_bot = asyncio.create_task(self.browser_to_bot(websocket, bot))
-        to_browser = asyncio.create_task(self.bot_to_browser(websocket, bot))
+        to_browser = asyncio.create_task(self.bot_to_browser(websocket, bot, first_message))
         done, pending = await asyncio.wait({to_bot, to_browser}, return_when="FIRST_COMPLETED")
         for task in pending:
             task.cancel()
@@ -327,9 +383,15 @@ class WebSocketRelay:
                 )
             await bot.send(data)
 
-    async def bot_to_browser(self, websocket: WebSocket, bot: ClientConnection) -> None:
+    async def bot_to_browser(
+        self,
+        websocket: WebSocket,
+        bot: ClientConnection,
+        first_message: Callable[[], None] = _nothing,
+    ) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for data in bot:
+                first_message()
                 if isinstance(data, bytes):
                     await websocket.send_bytes(data)
                 else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from playwright.async_api import BrowserContext, Error, Page, Route
 
@@ -29,6 +29,7 @@ from .session import (
     PLAY_JS,
     PREFIX,
     READY_JS,
+    RECORDING_JS,
     RUN_JS,
     TURN_TIMEOUT_S,
     SessionRecord,
@@ -38,8 +39,17 @@ from .session import (
     no_mic,
     send_file_code,
     speech_wav,
+    wav_of,
 )
-from .turns import Turn, arun_steps, event_steps, speech_label, spoken_turn, turn_steps
+from .turns import (
+    Turn,
+    arun_steps,
+    event_steps,
+    speaking_steps,
+    speech_label,
+    spoken_turn,
+    turn_steps,
+)
 
 __all__ = ["PAGE_DIR", "AsyncSession"]
 
@@ -93,15 +103,26 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         raw: list[str] = await self.page.evaluate(EVENTS_JS)
         return [json.loads(item) for item in raw]
 
-    async def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+    @overload
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
+    ) -> Turn: ...
+    @overload
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]
+    ) -> None: ...
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True
+    ) -> Turn | None:
         start = await self.now()
         await self.run(f"client.send_text({text!r})")
-        return await self._turn(start, "type", text, timeout)
+        return await self._turn(start, "type", text, timeout) if wait else None
 
     async def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         return await self._speak(speech, "say", timeout)
 
     async def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
+        await arun_steps(speaking_steps(timeout), self.events, self.page.wait_for_timeout)
         return await self._speak(speech, "interrupt", timeout)
 
     async def press(self, keys: str) -> None:
@@ -127,6 +148,16 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         steps = event_steps(event, where, timeout, after)
         return await arun_steps(steps, self.events, self.page.wait_for_timeout)
 
+    async def user_wav(self) -> bytes | None:
+        if self.page.is_closed():
+            return None
+        return wav_of(await self.page.evaluate(RECORDING_JS, "user"))
+
+    async def bot_wav(self) -> bytes | None:
+        if self.page.is_closed():
+            return None
+        return wav_of(await self.page.evaluate(RECORDING_JS, "bot"))
+
     async def disconnect(self) -> None:
         if not self.page.is_closed():
             await self.run("await client.disconnect() if client else None")
@@ -146,4 +177,4 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         said_end = float(await self.page.evaluate(PLAY_JS, base64.b64encode(wav).decode()))
         heard = await self.page.evaluate(HEARD_JS, [said_end, timeout * 1000])
         turn = await self._turn(start, kind, speech_label(speech), timeout)
-        return spoken_turn(turn, kind, said_end, None if heard is None else float(heard))
+        return spoken_turn(turn, said_end, None if heard is None else float(heard))

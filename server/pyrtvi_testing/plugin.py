@@ -96,10 +96,10 @@ def start_bot(config: pytest.Config, log_dir: Path) -> RtviBot:
     command, url = option(config, "rtvi_bot"), option(config, "rtvi_url")
     bot_transport = "websocket" if transport == "python" else transport
     if command:
-        runner = RunnerBot.from_command(command, bot_transport)
-        runner.start(log_dir)
+        runner, server_env = start_runner(command, bot_transport, log_dir)
         try:
-            server = LiveServer(["--bot", "url", "--bot-url", runner.url]).start(log_dir)
+            server = LiveServer(["--bot", "url", "--bot-url", runner.url], env=server_env)
+            server.start(log_dir)
         except BotStartError:
             runner.stop()
             raise
@@ -116,6 +116,30 @@ def start_bot(config: pytest.Config, log_dir: Path) -> RtviBot:
             raise BotStartError(f"the embedded bot did not start:\n{server.log_tail()}")
         time.sleep(0.2)
     return RtviBot(transport, server, log_dir=log_dir)
+
+
+def start_runner(command: str, transport: str, log_dir: Path) -> tuple[RunnerBot, dict[str, str]]:
+    """The user's runner bot, started; and the environment of the `pyrtvi serve` before it.
+
+    Over WebSocket a Pipecat runner gives its `/ws-client` sessions the body of its
+    `--runner-body FILE` (it drops the `/start` body): the kit adds that flag (to a command
+    without `{port}`) and has the relay write each session's request data there
+    (`PYRTVI_RUNNER_BODY_FILE`). A runner without the flag (before pipecat 1.14) is started again
+    without it: its sessions then get no body.
+    """
+    runner = RunnerBot.from_command(command, transport)
+    if transport != "websocket" or any("{port}" in part for part in runner.command):
+        return runner.start(log_dir), {}
+    body_file = log_dir / "runner-body.json"
+    body_file.write_text("null")
+    runner.args = [*runner.args, "--runner-body", str(body_file)]
+    try:
+        return runner.start(log_dir), {"PYRTVI_RUNNER_BODY_FILE": str(body_file)}
+    except BotStartError as error:
+        if "--runner-body" not in str(error):
+            raise
+    runner = RunnerBot.from_command(command, transport)
+    return runner.start(log_dir), {}
 
 
 @pytest.fixture(scope="session")
@@ -221,19 +245,20 @@ def _safe(nodeid: str) -> str:
 
 
 def record(folder: Path, sessions: list[KitSession], bot: RtviBot) -> None:
-    """Write each session's recording: events.jsonl, console.log, bot.log, turns.md."""
+    """Write each session's recording: events.jsonl, console.log, bot.log, turns.md, and the
+    audio, user.wav (what the microphone played) and bot.wav (what the session received)."""
     for index, session in enumerate(sessions, 1):
         target = folder if len(sessions) == 1 else folder / f"session-{index}"
         target.mkdir(parents=True, exist_ok=True)
+        for name, wav in (("user.wav", session.user_wav), ("bot.wav", session.bot_wav)):
+            audio = wav()
+            if audio is not None:
+                (target / name).write_bytes(audio)
         events = session.events if session.alive else []
         (target / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
         (target / "console.log").write_text("\n".join(session.console) + "\n")
         (target / "turns.md").write_text(turns_markdown(session))
         (target / "bot.log").write_text(bot.log_tail(200) + "\n")
-        for name in ("user", "bot"):
-            wav = getattr(session, f"{name}_wav", lambda: None)()
-            if wav is not None:
-                (target / f"{name}.wav").write_bytes(wav)
 
 
 def turns_markdown(session: KitSession) -> str:

@@ -13,7 +13,8 @@ Times are the event loop's clock in ms (``t`` of the events, ``now()``). The mic
 20 ms frame every 20 ms in real time (silence between utterances, and at least 1 s of it after
 each, so the bot's VAD hears the end of speech); ``voice_to_voice_ms`` runs from the last audible
 sample of the utterance (the frame that holds it was sent at its frame's start, plus the sample's
-place in the frame) to the first audible sample of the bot's audio as a player without jitter
+place in the frame) to the first audible sample (``abs(sample) >= 0.02`` of full scale at both
+ends, as in the page) of the bot's audio as a player without jitter
 buffer plays it (:class:`~rtvi.transports.python_websocket.BotAudio`).
 """
 
@@ -26,12 +27,13 @@ from array import array
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 from rtvi import RTVIClient, RTVIEvent
 from rtvi.events import jsonable
 from rtvi.transports.python_websocket import PCM, Microphone, PythonWebSocketTransport
 from rtvi.transports.python_websocket.audio import last_audible
+from rtvi.transports.virtual_mic import AUDIBLE as PAGE_AUDIBLE
 
 from .processes import BotStartError
 from .turns import (
@@ -41,6 +43,7 @@ from .turns import (
     Turn,
     arun_steps,
     event_steps,
+    speaking_steps,
     speech_label,
     speech_wav,
     spoken_turn,
@@ -52,6 +55,9 @@ __all__ = ["AsyncPythonSession", "PythonSession", "RecordingMicrophone"]
 T = TypeVar("T")
 #: Not recorded (as in the page): the 10 Hz audio levels.
 SKIPPED = frozenset({RTVIEvent.LOCAL_AUDIO_LEVEL, RTVIEvent.REMOTE_AUDIO_LEVEL})
+#: "Audible" as the page has it (``abs(sample) >= 0.02`` of full scale, about -34 dBFS), in
+#: 16-bit samples: both ends of ``voice_to_voice_ms`` use it.
+AUDIBLE = round(PAGE_AUDIBLE * 32768)
 #: The ``rtvi`` log lines a session keeps as its ``console`` (the page's console, here).
 LOG_FORMAT = "py %(relativeCreated)d %(levelname)s %(name)s: %(message)s"
 
@@ -117,7 +123,8 @@ class AsyncPythonSession:
         that fails raises :class:`BotStartError` with the error and ``log_tail()``.
         """
         data = {**(request_data or {}), "transport": "websocket"}
-        transport = PythonWebSocketTransport(microphone=RecordingMicrophone())
+        transport = PythonWebSocketTransport(microphone=RecordingMicrophone(threshold=AUDIBLE))
+        transport.bot_audio.threshold = AUDIBLE
         params = {"base_url": origin, "request_data": data}
         session = cls(RTVIClient(transport=transport, params=params, **options), transport)
         logger = logging.getLogger("rtvi")
@@ -154,18 +161,31 @@ class AsyncPythonSession:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Type ``text`` (RTVI ``send-text``); the turn once the bot finished answering."""
+    @overload
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
+    ) -> Turn: ...
+    @overload
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]
+    ) -> None: ...
+    async def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True
+    ) -> Turn | None:
+        """Type ``text`` (RTVI ``send-text``); the turn once the bot finished answering
+        (``wait=False``: at once, None)."""
         start = self._now()
         self.client.send_text(text)
-        return await self._turn(start, "type", text, timeout)
+        return await self._turn(start, "type", text, timeout) if wait else None
 
     async def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         """Speak ``speech`` (text, or a WAV's path or bytes) in real time; the turn."""
         return await self._speak(speech, "say", timeout)
 
     async def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Speak while the bot speaks; the turn of the new answer (``interrupted`` set)."""
+        """Wait (up to ``timeout``) until the bot speaks, then speak; the turn of the new
+        answer, ``interrupted`` if the bot was cut off."""
+        await arun_steps(speaking_steps(timeout), self.events, _sleep)
         return await self._speak(speech, "interrupt", timeout)
 
     async def press(self, keys: str) -> None:
@@ -206,15 +226,21 @@ class AsyncPythonSession:
 
     # -- recordings --------------------------------------------------------------------------
 
-    def user_wav(self) -> bytes | None:
+    async def user_wav(self) -> bytes | None:
         """What the microphone sent (silence included), as a WAV; None before the first frame."""
+        return self._user_wav()
+
+    async def bot_wav(self) -> bytes | None:
+        """The bot's audio as it played, from the microphone's first frame (so both WAVs line
+        up); None if the bot sent none."""
+        return self._bot_wav()
+
+    def _user_wav(self) -> bytes | None:
         if self.microphone.started_at is None:
             return None
         return PCM(array("h", self.microphone.sent), self.microphone.sample_rate).to_wav()
 
-    def bot_wav(self) -> bytes | None:
-        """The bot's audio as it played, from the microphone's first frame (so both WAVs line
-        up); None if the bot sent none."""
+    def _bot_wav(self) -> bytes | None:
         audio = self.rtvi_transport.bot_audio
         if not audio.segments:
             return None
@@ -246,7 +272,7 @@ class AsyncPythonSession:
             said_end = (frame_at + index % mic.frame_samples / mic.sample_rate) * 1000
         turn = await self._turn(start, kind, speech_label(speech), timeout)
         heard = self.rtvi_transport.bot_audio.first_audible(after=said_end / 1000)
-        return spoken_turn(turn, kind, said_end, None if heard is None else heard * 1000)
+        return spoken_turn(turn, said_end, None if heard is None else heard * 1000)
 
 
 async def _sleep(ms: float) -> None:
@@ -335,8 +361,16 @@ class PythonSession:
     def now(self) -> float:
         return self.session._now()
 
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        return self._runner.run(self.session.type(text, timeout=timeout))
+    @overload
+    def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
+    ) -> Turn: ...
+    @overload
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]) -> None: ...
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True) -> Turn | None:
+        if wait:
+            return self._runner.run(self.session.type(text, timeout=timeout))
+        return self._runner.run(self.session.type(text, timeout=timeout, wait=False))
 
     def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         return self._runner.run(self.session.say(speech, timeout=timeout))
@@ -372,7 +406,7 @@ class PythonSession:
         """Nothing to close beyond :meth:`disconnect` (no browser context)."""
 
     def user_wav(self) -> bytes | None:
-        return self.session.user_wav()
+        return self.session._user_wav()
 
     def bot_wav(self) -> bytes | None:
-        return self.session.bot_wav()
+        return self.session._bot_wav()

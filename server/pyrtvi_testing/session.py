@@ -11,6 +11,9 @@ resolves to the page time (``performance.now()``) of the last audible sample pla
 ``window.rtviMic.firstBotAudioAfter(t, timeoutMs)`` resolves to the page time of the first
 audible sample received from the bot after ``t`` (or null). A page without them (another
 version's) makes ``say`` and ``interrupt`` raise :class:`NotImplementedError`.
+``window.rtviMic.recording("user" | "bot")`` resolves to what the microphone track carried, or
+what the bot's track brought, since the connect (a WAV in base64; ``user_wav()``,
+``bot_wav()``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from playwright.sync_api import BrowserContext, Error, Page, Route
 
@@ -31,6 +34,7 @@ from .turns import (
     event_steps,
     find_event,
     run_steps,
+    speaking_steps,
     speech_label,
     speech_wav,
     spoken_turn,
@@ -59,6 +63,10 @@ HAS_MIC_JS = (
 )
 PLAY_JS = "(wav) => window.rtviMic.play(wav)"
 HEARD_JS = "([t, ms]) => window.rtviMic.firstBotAudioAfter(t, ms)"
+RECORDING_JS = (
+    "(which) => typeof window.rtviMic?.recording === 'function'"
+    " ? window.rtviMic.recording(which) : null"
+)
 
 
 def no_mic(kind: str) -> NotImplementedError:
@@ -78,6 +86,11 @@ def send_file_code(path: str | Path, format: str, content: str) -> str:
         f"await client.send_file(bytes({list(data)!r}), format={format!r}, name={name!r}, "
         f"content={content!r})"
     )
+
+
+def wav_of(recorded: str | None) -> bytes | None:
+    """A recording's WAV bytes from the page's base64 (None: nothing recorded)."""
+    return None if recorded is None else base64.b64decode(recorded)
 
 
 class SessionRecord(Generic[ContextT, PageT]):
@@ -149,11 +162,18 @@ class Session(SessionRecord[BrowserContext, Page]):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Type ``text`` to the bot (RTVI ``send-text``); the turn once it finished answering."""
+    @overload
+    def type(
+        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
+    ) -> Turn: ...
+    @overload
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]) -> None: ...
+    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True) -> Turn | None:
+        """Type ``text`` to the bot (RTVI ``send-text``); the turn once it finished answering
+        (``wait=False``: at once, None; e.g. to :meth:`interrupt` the answer)."""
         start = self.now()
         self.run(f"client.send_text({text!r})")
-        return self._turn(start, "type", text, timeout)
+        return self._turn(start, "type", text, timeout) if wait else None
 
     def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         """Speak ``speech`` (text, or a WAV's path or bytes) into the virtual microphone;
@@ -161,7 +181,9 @@ class Session(SessionRecord[BrowserContext, Page]):
         return self._speak(speech, "say", timeout)
 
     def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Speak while the bot speaks; the turn of the new answer (``interrupted`` set)."""
+        """Speak while the bot speaks: wait (up to ``timeout``) until it speaks, then speak;
+        the turn of the new answer, ``interrupted`` if the bot was cut off."""
+        run_steps(speaking_steps(timeout), lambda: self.events, self.page.wait_for_timeout)
         return self._speak(speech, "interrupt", timeout)
 
     def press(self, keys: str) -> None:
@@ -192,6 +214,14 @@ class Session(SessionRecord[BrowserContext, Page]):
         steps = event_steps(event, where, timeout, after)
         return run_steps(steps, lambda: self.events, self.page.wait_for_timeout)
 
+    def user_wav(self) -> bytes | None:
+        """What the virtual microphone played since the connect, as a WAV (None: none)."""
+        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, "user"))
+
+    def bot_wav(self) -> bytes | None:
+        """The bot's audio the page received since the connect, as a WAV (None: none)."""
+        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, "bot"))
+
     def disconnect(self) -> None:
         if not self.page.is_closed():
             self.run("await client.disconnect() if client else None")
@@ -219,7 +249,7 @@ class Session(SessionRecord[BrowserContext, Page]):
         said_end = float(self.page.evaluate(PLAY_JS, base64.b64encode(wav).decode("ascii")))
         heard = self.page.evaluate(HEARD_JS, [said_end, timeout * 1000])
         turn = self._turn(start, kind, speech_label(speech), timeout)
-        return spoken_turn(turn, kind, said_end, None if heard is None else float(heard))
+        return spoken_turn(turn, said_end, None if heard is None else float(heard))
 
 
 def kit_page_body(url: str, pyscript_url: str) -> tuple[int, str, str]:

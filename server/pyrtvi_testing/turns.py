@@ -123,6 +123,13 @@ def finished(events: list[dict[str, Any]], start: float, now: float | None = Non
     return stopped >= after and stopped >= started
 
 
+def speaking(events: list[dict[str, Any]]) -> bool:
+    """Whether the bot is speaking at the end of ``events`` (started, not stopped since)."""
+    started = _last(events, "botStartedSpeaking")
+    stopped = _last(events, "botStoppedSpeaking")
+    return started is not None and (stopped is None or stopped < started)
+
+
 def _text(data: Any) -> str:
     return str(data.get("text", "")) if isinstance(data, dict) else ""
 
@@ -132,7 +139,11 @@ def _words(parts: list[str]) -> str:
 
 
 def function_calls(turn: list[dict[str, Any]]) -> list[FunctionCall]:
-    """Function calls by tool call id, in order of appearance (RTVI 1.x events and 0.x's)."""
+    """Function calls by tool call id, in order of appearance (RTVI 1.x events and 0.x's).
+
+    RTVI 2.x's ``llm-function-call-started`` carries no tool call id: it opens a call that the
+    next event with an id and the same (or no) name completes.
+    """
     calls: dict[str, dict[str, Any]] = {}
     for event in turn:
         data = event["data"] if isinstance(event["data"], dict) else {}
@@ -143,10 +154,20 @@ def function_calls(turn: list[dict[str, Any]]) -> list[FunctionCall]:
             "llmFunctionCallStopped",
         ):
             continue
-        key = str(data.get("tool_call_id") or data.get("function_name") or len(calls))
-        call = calls.setdefault(key, {"tool_call_id": data.get("tool_call_id")})
-        if data.get("function_name"):
-            call["name"] = data["function_name"]
+        tool_call_id, name = data.get("tool_call_id"), data.get("function_name")
+        key = str(tool_call_id) if tool_call_id else f"#{len(calls)}"
+        if tool_call_id and key not in calls:
+            opened = [
+                k
+                for k, c in calls.items()
+                if c.get("tool_call_id") is None and (not name or c.get("name") in (None, name))
+            ]
+            if opened:  # the started event of this call: it keeps its place, gets the id
+                calls = {(key if k == opened[0] else k): c for k, c in calls.items()}
+        call = calls.setdefault(key, {})
+        call["tool_call_id"] = tool_call_id or call.get("tool_call_id")
+        if name:
+            call["name"] = name
         for arguments in ("arguments", "args"):
             if arguments in data:
                 call["arguments"] = data[arguments]
@@ -182,14 +203,15 @@ def build_turn(
     """The turn that began at page time ``start``, from every event since."""
     turn = since(events, start)
     user = [_text(e["data"]) for e in turn if e["type"] == "userTranscript" and _final(e["data"])]
-    speaking = False
+    # Speaking when the turn began? (interrupt() starts while the bot speaks.)
+    bot_speaking = speaking([e for e in events if e["t"] < start])
     interrupted = False
     for event in turn:
         if event["type"] == "botStartedSpeaking":
-            speaking = True
+            bot_speaking = True
         elif event["type"] == "botStoppedSpeaking":
-            speaking = False
-        elif speaking and event["type"] in ("botInterrupted", "userStartedSpeaking"):
+            bot_speaking = False
+        elif bot_speaking and event["type"] in ("botInterrupted", "userStartedSpeaking"):
             # A bot interrupted before it spoke (pipecat sends one for each new user input)
             # was not interrupted.
             interrupted = True
@@ -295,13 +317,22 @@ async def arun_steps(
         return result
 
 
-def spoken_turn(turn: Turn, kind: str, said_end: float, heard: float | None) -> Turn:
-    """``turn`` of a ``say``/``interrupt``: ``voice_to_voice_ms`` from the utterance's last
-    audible sample (``said_end``) to the answer's first (``heard``, None: not heard)."""
+def speaking_steps(timeout: float) -> Steps[Events, None]:
+    """Wait until the bot speaks (polls: the events so far), for ``interrupt``;
+    ``TimeoutError`` past ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    events = yield 0.0
+    while not speaking(events):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the bot did not speak in {timeout} s: nothing to interrupt")
+        events = yield EVENT_POLL_MS
+
+
+def spoken_turn(turn: Turn, said_end: float, heard: float | None) -> Turn:
+    """``turn`` of a ``say``/``interrupt`` with its ``voice_to_voice_ms``: from the utterance's
+    last audible sample (``said_end``) to the answer's first (``heard``, None: not heard)."""
     if heard is not None:
         turn.voice_to_voice_ms = heard - said_end
-    if kind == "interrupt":
-        turn.interrupted = True
     return turn
 
 

@@ -1,33 +1,39 @@
 """The test kit in python mode (`--rtvi-transport python`): the user's tests of test_kit.py, run
 by pytester with the pyrtvi client in the test process (CPython, no browser) over the WebSocket,
-through the kit's `pyrtvi serve`; against the stock runner bot (tests/runner_bot) and the
-embedded bot. One pytester run per bot:
+through the kit's `pyrtvi serve`. One pytester run per bot:
 
-- the runner bot: `type`, `say`, `press`, `send_file`, `request`, several sessions, the async
-  twin, a failing test's recording (with `user.wav`, `bot.wav`) and message;
-- the same bot answering 500 ms later (`RUNNER_BOT_ANSWER_DELAY_MS`; a WebSocket session has no
-  body to carry `answer_delay_ms`): `say` only; its `voice_to_voice_ms` is 500 ± 60 ms more;
-- the embedded bot (RTVI 1.2: no dtmf, no send-file, said so): `type`, `request`, `say`.
+- the stock runner bot (tests/runner_bot): `type`, `say` (twice), `press`, `send_file`,
+  `request` and request data, a function call (typed and spoken), an interruption, several
+  sessions, a failing test's recording (`user.wav`, `bot.wav`) and message; plus, in python mode
+  only, the async twin and latency honesty: sessions whose bot answers 0 and 500 ms late
+  (`answer_delay_ms` in the request data) give `voice_to_voice_ms` 500 ± 60 ms apart;
+- the embedded bot (pipecat 1.14): `type`, `press`, `send_file`, `request`, a function call,
+  `say`, `interrupt`, a failing test's recording and message.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import wave
-from array import array
-from pathlib import Path
 
 import pytest
 
-from tests.kit.test_kit import RUNNER_BOT, USER_TESTS, run_kit, runner_env
+from tests.conftest import ROOT
+from tests.kit.test_kit import (
+    EMBEDDED_PIPECAT,
+    EMBEDDED_TESTS,
+    RUNNER_BOT,
+    USER_TESTS,
+    check_failure_recording,
+    run_kit,
+    runner_env,
+)
 
 __all__ = ["runner_env"]  # the autouse fixture, imported for this module's tests
 
 pytestmark = pytest.mark.bot
 pytest_plugins = ["pytester"]
 
-#: Python mode only: the async twin, on an event loop of the test's own.
+#: Python mode only: the session's kind, the async twin, and latency honesty.
 PYTHON_TESTS = """
 
 import asyncio
@@ -35,95 +41,47 @@ import asyncio
 from pyrtvi_testing.python_session import AsyncPythonSession, PythonSession
 
 
-def test_the_session_runs_in_this_process(rtvi):
+def test_the_session_runs_in_this_process(rtvi, rtvi_bot):
     assert isinstance(rtvi, PythonSession) and rtvi.transport == "python"
     assert rtvi.ready["about"]["library_version"] == "1.14.0"
+    assert rtvi.now() >= rtvi.events[-1]["t"]
 
 
 def test_the_async_twin(rtvi_bot):
     async def talk():
-        session = await AsyncPythonSession.open(rtvi_bot.server.url)
+        session = await AsyncPythonSession.open(rtvi_bot.server.url, {"user": 3})
         try:
             turn = await session.type("async hello")
             assert turn.bot_text == "You said: async hello."
             assert any(e["type"] == "botStoppedSpeaking" for e in await session.events())
-            assert await session.request("body") is None
+            assert await session.request("body") == {"user": 3}
+            assert await session.bot_wav()
         finally:
             await session.disconnect()
 
     asyncio.run(talk())
+
+
+def test_a_known_answer_delay_shows_in_voice_to_voice(rtvi_connect):
+    v2v = {}
+    for delay in (0, 500):
+        session = rtvi_connect(request_data={"answer_delay_ms": delay})
+        v2v[delay] = session.say("hello there", timeout=60).voice_to_voice_ms
+    print(f"python mode voice_to_voice_ms by answer delay={v2v}")
+    assert abs(v2v[500] - v2v[0] - 500) <= 60, v2v
 """
 
-EMBEDDED_TESTS = """
-import pytest
-from rtvi import UnsupportedFeatureError
+V2V = re.compile(r"python mode voice_to_voice_ms by answer delay=(.*)")
 
 
-def test_type_and_request(rtvi):
-    turn = rtvi.type("hello")
-    assert turn.bot_text and turn.spoken_text == turn.bot_text
-    assert rtvi.request("echo", {"i": 1}) == {"i": 1}
-
-
-def test_press_and_send_file_need_a_newer_bot(rtvi, tmp_path):
-    with pytest.raises(UnsupportedFeatureError, match="the bot speaks 1.2.0"):
-        rtvi.press("1")
-    note = tmp_path / "note.txt"
-    note.write_text("a note")
-    with pytest.raises(UnsupportedFeatureError, match="the bot speaks 1.2.0"):
-        rtvi.send_file(note)
-
-
-def test_say(rtvi):
-    turn = rtvi.say("What time is it?", timeout=60)
-    assert "I heard you speak" in turn.bot_text
-    assert turn.voice_to_voice_ms is not None and 0 < turn.voice_to_voice_ms < 10_000
-    print(f"embedded say voice_to_voice_ms={turn.voice_to_voice_ms:.0f}")
-"""
-
-SAY = "test_say_speaks_into_the_virtual_mic"
-V2V = re.compile(r"say voice_to_voice_ms=(\d+)")
-
-
-def wav_samples(path: Path) -> array[int]:
-    with wave.open(io.BytesIO(path.read_bytes())) as reader:
-        assert (reader.getnchannels(), reader.getsampwidth()) == (1, 2)
-        samples = array("h", reader.readframes(reader.getnframes()))
-    return samples
-
-
-def loudest(path: Path) -> int:
-    return max(map(abs, wav_samples(path)), default=0)
-
-
-def test_the_runner_bot_in_python_mode(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_runner_bot_in_python_mode(pytester: pytest.Pytester) -> None:
     args = ("--rtvi-bot", RUNNER_BOT, "--rtvi-transport", "python", "-s")
     result, record = run_kit(pytester, USER_TESTS + PYTHON_TESTS, *args)
-    result.assert_outcomes(passed=6, failed=1)
-    output = result.stdout.str()
-    # No browser: the session ran here, and Chromium was never launched.
-    assert "chromium" not in output.lower()
-    # The failure's message shows the last turn and events...
-    assert "rtvi: last turns and events" in output
-    assert "bot_text: 'You said: remember me.'" in output and "botStoppedSpeaking" in output
-    # ...and its recording has what the microphone sent and what the bot said.
+    print(V2V.findall(result.stdout.str()))  # the D vs D+500 figures, with -s
+    result.assert_outcomes(passed=9, failed=1)
+    assert "chromium" not in result.stdout.str().lower()  # no browser was started
     folder = record / "test_user.py_test_fails_on_purpose"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "bot.log",
-        "bot.wav",
-        "console.log",
-        "events.jsonl",
-        "turns.md",
-        "user.wav",
-    ]
-    assert "You said: remember me." in (folder / "turns.md").read_text()
-    assert '"botStoppedSpeaking"' in (folder / "events.jsonl").read_text()
-    assert loudest(folder / "user.wav") == 0  # typed: the microphone sent silence only
-    assert loudest(folder / "bot.wav") > 4000  # the runner bot's tone
-    said = record / f"test_user.py_{SAY}"
-    assert loudest(said / "user.wav") > 4000 and loudest(said / "bot.wav") > 4000
+    check_failure_recording(result, folder, "You said: remember me.")
     assert (
         record
         / "test_user.py_test_request_data_reaches_the_bot_and_sessions_run_together"
@@ -131,16 +89,13 @@ def test_the_runner_bot_in_python_mode(
         / "user.wav"
     ).exists()
 
-    # The same bot answering 500 ms later: voice to voice grows by 500 ms.
-    monkeypatch.setenv("RUNNER_BOT_ANSWER_DELAY_MS", "500")
-    delayed, _ = run_kit(pytester, USER_TESTS, *args, "-k", SAY)
-    delayed.assert_outcomes(passed=1, deselected=6)
-    v2v = [int(V2V.findall(run.stdout.str())[0]) for run in (result, delayed)]
-    print(f"python mode voice_to_voice_ms at answer delay 0 and 500: {v2v}")
-    assert abs(v2v[1] - v2v[0] - 500) <= 60, v2v
 
-
-def test_the_embedded_bot_in_python_mode(pytester: pytest.Pytester) -> None:
-    result, _ = run_kit(pytester, EMBEDDED_TESTS, "--rtvi-transport", "python", "-s")
-    result.assert_outcomes(passed=3)
-    assert V2V.search(result.stdout.str())
+def test_the_embedded_bot_in_python_mode(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not (ROOT / ".venvs" / f"bot-{EMBEDDED_PIPECAT}").exists():
+        pytest.skip(f"no embedded bot environment for pipecat {EMBEDDED_PIPECAT}")
+    monkeypatch.setenv("PYRTVI_BOT_PIPECAT", EMBEDDED_PIPECAT)
+    result, record = run_kit(pytester, EMBEDDED_TESTS, "--rtvi-transport", "python")
+    result.assert_outcomes(passed=3, failed=1)
+    check_failure_recording(result, record / "test_user.py_test_fails_on_purpose", "I heard")

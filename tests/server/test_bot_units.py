@@ -47,6 +47,15 @@ def test_only_the_farewell_ends_the_conversation() -> None:
     assert not rules.ends_conversation(rules.reply([user("hello")]))
 
 
+def test_a_weather_question_calls_get_weather() -> None:
+    arguments = rules.function_call([user("What's the weather in Paris?")])
+    assert arguments == {"location": "Paris"}
+    result = rules.get_weather(arguments)
+    assert rules.weather_reply(result) == "In Paris it is sunny, 21 degrees."
+    assert rules.function_call([user("hello")]) is None
+    assert rules.function_call([user("please say the weather is fine")]) is None
+
+
 def test_config_is_checked_and_applied() -> None:
     config = check_config(
         [

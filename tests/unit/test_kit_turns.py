@@ -15,6 +15,7 @@ from pyrtvi_testing.turns import (
     event_steps,
     finished,
     run_steps,
+    speaking,
     turn_steps,
 )
 
@@ -138,3 +139,33 @@ def test_an_event_wait_is_the_same_sync_and_async() -> None:
     assert asyncio.run(arun_steps(steps, poll, sleep))["t"] == 401
     with pytest.raises(TimeoutError, match="no 'nothing' event in 0 s"):
         run_steps(event_steps("nothing", None, 0, None), lambda: [], lambda ms: None)
+
+
+def test_a_started_call_without_id_is_the_next_call_with_one() -> None:
+    # pipecat 1.14's llm-function-call-started names the function, without a tool call id.
+    started = ev("llmFunctionCallStarted", 11, {"function_name": "get_weather"})
+    progress = {"tool_call_id": "c1", "function_name": "get_weather", "arguments": {"a": 1}}
+    stopped = {"tool_call_id": "c1", "function_name": "get_weather", "result": {"b": 2}}
+    events = [
+        started,
+        ev("llmFunctionCallInProgress", 12, progress),
+        ev("llmFunctionCallStopped", 13, stopped),
+    ]
+    calls = build_turn(events, 10).function_calls
+    assert calls == [FunctionCall("get_weather", {"a": 1}, {"b": 2}, "c1")]
+    # At report level NONE: no names at all, still one call.
+    anonymous = [
+        ev("llmFunctionCallStarted", 11, {}),
+        ev("llmFunctionCallStopped", 13, {"tool_call_id": "c2"}),
+    ]
+    assert build_turn(anonymous, 10).function_calls == [FunctionCall("", None, None, "c2")]
+
+
+def test_an_interrupt_begun_while_the_bot_speaks_is_an_interruption() -> None:
+    before = [ev("botStartedSpeaking", 5)]
+    assert speaking(before) and not speaking([*before, ev("botStoppedSpeaking", 8)])
+    during = [ev("userStartedSpeaking", 20), ev("botInterrupted", 21), ev("botStoppedSpeaking", 22)]
+    assert build_turn(before + during, 10, kind="interrupt").interrupted
+    # The bot had stopped before the turn began: user speech interrupts nothing.
+    quiet = [*before, ev("botStoppedSpeaking", 8), *during]
+    assert not build_turn(quiet, 10, kind="interrupt").interrupted
