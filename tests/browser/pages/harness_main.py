@@ -6,7 +6,6 @@ all calls of a page and resolves to the JSON of the last expression. Clients mad
 tests) except the 10 Hz audio levels, which go to ``LEVELS``.
 """
 
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 import js  # type: ignore[import-not-found]
 from pyodide.code import eval_code_async  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
-from rtvi import RTVIClient, RTVIEvent, RTVIMessage
+from rtvi import RTVIClient, RTVIEvent
+from rtvi.events import jsonable
 from rtvi.transports import _browser
 from rtvi.transports.small_webrtc import SmallWebRTCTransport
 
@@ -35,22 +35,6 @@ js.rtviEvents = js.Array.new()
 #: Audio levels per source ("local", "bot"): [(ms since page load, level), ...].
 LEVELS: dict[str, list[tuple[float, float]]] = {"local": [], "bot": []}
 LEVEL_EVENTS = {RTVIEvent.LOCAL_AUDIO_LEVEL: "local", RTVIEvent.REMOTE_AUDIO_LEVEL: "bot"}
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, RTVIMessage):
-        return value.to_dict()
-    if isinstance(value, BaseException):
-        return {"error": type(value).__name__, "message": str(value)}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return repr(value)
 
 
 def record(name: str, data: object = None) -> None:
