@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyrtvi_server.runtime import Runtime
+from pyrtvi_server.static import browser_source
 
 BUILD_FORMAT = 5
 #: Boot modes: where the snapshot comes from (interpreter.mjs): made in the visitor's browser
@@ -55,13 +56,15 @@ BUILD_ID = re.compile(rb'BUILD_ID:"([0-9a-f]{16,})"')
 
 
 def package_files(web_dir: Path) -> list[tuple[str, Path]]:
-    """Every source file of the packages PyScript unpacks onto sys.path, as (relative name, path)."""
+    """Every source file of the packages PyScript unpacks onto sys.path, as (relative name, path);
+    not the CPython-only ones (`static.CPYTHON_ONLY`)."""
     found = []
     for relative, name in PACKAGES:
         root = web_dir / relative
         for path in sorted(root.rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                found.append((f"{name}/{path.relative_to(root).as_posix()}", path))
+            named = f"{name}/{path.relative_to(root).as_posix()}"
+            if "__pycache__" not in path.parts and browser_source(named):
+                found.append((named, path))
     return found
 
 

@@ -14,6 +14,9 @@ body announcing an absurd chunk size (`FFFFFFFFFFFFFFFFFFFF`) is waited for fore
   *incomplete* head over its buffer limit but takes a complete one of any size in one write);
 - a request that is not HTTP is answered 400 in the same JSON `{"error", "detail"}` shape as
   every other error (uvicorn answers `text/plain` "Invalid HTTP request received.").
+
+A WebSocket upgrade ends them: the connection is the socket's from then on (a relayed session
+lasts minutes), so no deadline armed for its request may close it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._phase = ""
+        self._upgraded = False
 
     def _arm(self, phase: str, seconds: float) -> None:
         self._disarm()
@@ -98,9 +102,14 @@ class GuardedH11Protocol(H11Protocol):
             return
         self._refuse(400, "invalid HTTP request", "the request is not valid HTTP/1.1")
 
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._upgraded = True
+        self._disarm()
+        super().handle_websocket_upgrade(event)
+
     def handle_events(self) -> None:
         super().handle_events()
-        if self.transport.is_closing():
+        if self._upgraded or self.transport.is_closing():
             self._disarm()
             return
         state = self.conn.their_state

@@ -199,6 +199,17 @@ def json_error(
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
+#: Folders of our packages that run only in CPython (they need `websockets`): never sent to the
+#: browser, neither in the package zips nor in the boot snapshot (`boot.package_files`).
+CPYTHON_ONLY = ("rtvi/transports/python_websocket/",)
+
+
+def browser_source(relative: str) -> bool:
+    """Whether a package file, named from the packages' folder (`rtvi/client.py`), goes to the
+    browser."""
+    return not relative.startswith(CPYTHON_ONLY)
+
+
 def package_zip(package_dir: Path) -> bytes:
     """Zip a Python package (sources only) so PyScript can unpack it onto the page's sys.path.
 
@@ -222,6 +233,7 @@ def _package_sources(package_dir: Path) -> list[Path]:
         if path.is_file()
         and path.suffix in {".py", ".typed", ".json"}
         and "__pycache__" not in path.parts
+        and browser_source(path.relative_to(package_dir.parent).as_posix())
     ]
 
 

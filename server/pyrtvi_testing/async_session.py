@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
@@ -36,14 +35,21 @@ from .session import (
     SessionRecord,
     Speech,
     connect_code,
-    find_event,
     kit_page_body,
     no_mic,
     send_file_code,
     speech_wav,
     wav_of,
 )
-from .turns import SETTLE_MS, Turn, build_turn, finished, speaking
+from .turns import (
+    Turn,
+    arun_steps,
+    event_steps,
+    speaking_steps,
+    speech_label,
+    spoken_turn,
+    turn_steps,
+)
 
 __all__ = ["PAGE_DIR", "AsyncSession"]
 
@@ -116,11 +122,7 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         return await self._speak(speech, "say", timeout)
 
     async def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        deadline = time.monotonic() + timeout
-        while not speaking(await self.events()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the bot did not speak in {timeout} s: nothing to interrupt")
-            await self.page.wait_for_timeout(50)
+        await arun_steps(speaking_steps(timeout), self.events, self.page.wait_for_timeout)
         return await self._speak(speech, "interrupt", timeout)
 
     async def press(self, keys: str) -> None:
@@ -143,12 +145,8 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         *,
         after: float | None = None,
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while (found := find_event(await self.events(), event, where, after)) is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {event!r} event in {timeout} s")
-            await self.page.wait_for_timeout(50)
-        return found
+        steps = event_steps(event, where, timeout, after)
+        return await arun_steps(steps, self.events, self.page.wait_for_timeout)
 
     async def user_wav(self) -> bytes | None:
         if self.page.is_closed():
@@ -165,24 +163,11 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
             await self.run("await client.disconnect() if client else None")
 
     async def _turn(self, start: float, kind: str, sent: str, timeout: float) -> Turn:
-        deadline = time.monotonic() + timeout
-        while True:
-            events = await self.events()
-            if finished(events, start, await self.now()):
-                await self.page.wait_for_timeout(SETTLE_MS)
-                events = await self.events()
-                if finished(events, start, await self.now()):
-                    break
-            if time.monotonic() > deadline:
-                partial = build_turn(events, start, kind=kind, sent=sent)
-                self.turns.append(partial)
-                raise TimeoutError(
-                    f"the bot did not finish answering in {timeout} s:\n{partial.summary()}"
-                )
-            await self.page.wait_for_timeout(100)
-        turn = build_turn(events, start, kind=kind, sent=sent)
-        self.turns.append(turn)
-        return turn
+        async def poll() -> tuple[list[dict[str, Any]], float]:
+            return await self.events(), await self.now()
+
+        steps = turn_steps(start, kind, sent, timeout, self.turns)
+        return await arun_steps(steps, poll, self.page.wait_for_timeout)
 
     async def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
         wav = speech_wav(speech)
@@ -191,9 +176,5 @@ class AsyncSession(SessionRecord[BrowserContext, Page]):
         start = await self.now()
         said_end = float(await self.page.evaluate(PLAY_JS, base64.b64encode(wav).decode()))
         heard = await self.page.evaluate(HEARD_JS, [said_end, timeout * 1000])
-        turn = await self._turn(
-            start, kind, speech if isinstance(speech, str) else "<wav>", timeout
-        )
-        if heard is not None:
-            turn.voice_to_voice_ms = float(heard) - said_end
-        return turn
+        turn = await self._turn(start, kind, speech_label(speech), timeout)
+        return spoken_turn(turn, said_end, None if heard is None else float(heard))

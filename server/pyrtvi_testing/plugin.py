@@ -1,8 +1,9 @@
 """The pytest plugin (entry point ``pytest11: rtvi``): options, fixtures, recordings.
 
 Fixtures: ``rtvi_bot`` (session: the bot and the `pyrtvi serve` in front of it), ``rtvi`` (a
-connected :class:`~pyrtvi_testing.session.Session` per test), ``rtvi_connect`` (a factory for
-more sessions), ``rtvi_browser`` (session: Chromium).
+connected :class:`~pyrtvi_testing.session.Session` per test, or with ``--rtvi-transport python``
+a :class:`~pyrtvi_testing.python_session.PythonSession`), ``rtvi_connect`` (a factory for more
+sessions), ``rtvi_browser`` (session: Chromium; not started in python mode).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from .chromium import DEFAULT_CHROMIUM, LAUNCH_ARGS
 from .processes import BotStartError, LiveServer, RunnerBot
+from .python_session import PythonSession
 from .session import Session
 
 TRANSPORTS = ("webrtc", "websocket", "python")
@@ -35,7 +37,9 @@ OPTIONS: dict[str, tuple[str, str | None]] = {
 }
 #: Where failures are recorded without --rtvi-record.
 DEFAULT_RECORD_DIR = "rtvi-results"
-SESSIONS = pytest.StashKey[list[Session]]()
+#: A session of either kind: in Chromium, or in this process (python mode).
+KitSession = Session | PythonSession
+SESSIONS = pytest.StashKey[list[KitSession]]()
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
@@ -180,20 +184,24 @@ def _has_fixture(request: pytest.FixtureRequest, name: str) -> bool:
 
 @pytest.fixture
 def rtvi_connect(
-    request: pytest.FixtureRequest, rtvi_bot: RtviBot, rtvi_browser: Any
-) -> Iterator[Callable[..., Session]]:
+    request: pytest.FixtureRequest, rtvi_bot: RtviBot
+) -> Iterator[Callable[..., KitSession]]:
     """``rtvi_connect(request_data=..., transport=..., **client_options)``: a new connected
-    session in a fresh browser context; call it as often as the test needs."""
+    session in a fresh browser context (in this process with ``transport="python"``); call it
+    as often as the test needs."""
     sessions = request.node.stash.setdefault(SESSIONS, [])
 
-    def connect(request_data: Any = None, transport: str | None = None, **options: Any) -> Session:
+    def connect(
+        request_data: Any = None, transport: str | None = None, **options: Any
+    ) -> KitSession:
         kind = transport or rtvi_bot.transport
         if kind == "python":
-            raise NotImplementedError(
-                "--rtvi-transport python needs rtvi.transports.python_websocket, "
-                "not in this version of pyrtvi"
+            python = PythonSession.open(
+                rtvi_bot.server.url, request_data, log_tail=rtvi_bot.log_tail, **options
             )
-        context = rtvi_browser.new_context()
+            sessions.append(python)
+            return python
+        context = request.getfixturevalue("rtvi_browser").new_context()
         # Chromium's Local Network Access blocks a page's WebSocket to a loopback server (even
         # its own origin's, ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS) without this grant.
         context.grant_permissions(["local-network-access"])
@@ -223,11 +231,11 @@ def rtvi_connect(
         try:
             session.disconnect()
         finally:
-            session.context.close()
+            session.close()
 
 
 @pytest.fixture
-def rtvi(rtvi_connect: Callable[..., Session]) -> Session:
+def rtvi(rtvi_connect: Callable[..., KitSession]) -> KitSession:
     """A session connected to the bot (bot-ready awaited), in a fresh browser context."""
     return rtvi_connect()
 
@@ -236,9 +244,9 @@ def _safe(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")
 
 
-def record(folder: Path, sessions: list[Session], bot: RtviBot) -> None:
+def record(folder: Path, sessions: list[KitSession], bot: RtviBot) -> None:
     """Write each session's recording: events.jsonl, console.log, bot.log, turns.md, and the
-    audio, user.wav (what the microphone played) and bot.wav (what the page received)."""
+    audio, user.wav (what the microphone played) and bot.wav (what the session received)."""
     for index, session in enumerate(sessions, 1):
         target = folder if len(sessions) == 1 else folder / f"session-{index}"
         target.mkdir(parents=True, exist_ok=True)
@@ -246,25 +254,25 @@ def record(folder: Path, sessions: list[Session], bot: RtviBot) -> None:
             audio = wav()
             if audio is not None:
                 (target / name).write_bytes(audio)
-        events = [] if session.page.is_closed() else session.events
+        events = session.events if session.alive else []
         (target / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
         (target / "console.log").write_text("\n".join(session.console) + "\n")
         (target / "turns.md").write_text(turns_markdown(session))
         (target / "bot.log").write_text(bot.log_tail(200) + "\n")
 
 
-def turns_markdown(session: Session) -> str:
+def turns_markdown(session: KitSession) -> str:
     lines = [f"# Turns ({session.transport})", ""]
     lines += [turn.summary() for turn in session.turns] or ["(no turn)"]
     return "\n".join(lines) + "\n"
 
 
-def failure_summary(sessions: list[Session], events: int = 15) -> str:
+def failure_summary(sessions: list[KitSession], events: int = 15) -> str:
     """The last turns and events of a test's sessions, for its failure message."""
     parts: list[str] = []
     for session in sessions:
         parts += [turn.summary() for turn in session.turns[-3:]]
-        if not session.page.is_closed():
+        if session.alive:
             last = session.events[-events:]
             parts.append("last events:")
             parts += [

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -29,14 +28,25 @@ from playwright.sync_api import BrowserContext, Error, Page, Route
 
 from .chromium import BOOT_TIMEOUT_MS
 from .processes import BotStartError
-from .turns import SETTLE_MS, Turn, build_turn, finished, speaking
+from .turns import (
+    TURN_TIMEOUT_S,
+    Speech,
+    Turn,
+    event_steps,
+    find_event,
+    run_steps,
+    speaking_steps,
+    speech_label,
+    speech_wav,
+    spoken_turn,
+    turn_steps,
+)
+
+__all__ = ["TURN_TIMEOUT_S", "Session", "SessionRecord", "Speech", "find_event", "speech_wav"]
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 PREFIX = "/__rtvi_kit__/"
-#: Default bound on one turn (the bot's whole answer), seconds.
-TURN_TIMEOUT_S = 30.0
 
-Speech = str | bytes | Path
 ContextT = TypeVar("ContextT")
 PageT = TypeVar("PageT")
 
@@ -81,22 +91,6 @@ def send_file_code(path: str | Path, format: str, content: str) -> str:
 def wav_of(recorded: str | None) -> bytes | None:
     """A recording's WAV bytes from the page's base64 (None: nothing recorded)."""
     return None if recorded is None else base64.b64decode(recorded)
-
-
-def find_event(
-    events: list[dict[str, Any]],
-    event: str,
-    where: Callable[[Any], bool] | None,
-    after: float | None,
-) -> dict[str, Any] | None:
-    for item in events:
-        if (
-            item["type"] == event
-            and (after is None or item["t"] >= after)
-            and (where is None or where(item["data"]))
-        ):
-            return item
-    return None
 
 
 class SessionRecord(Generic[ContextT, PageT]):
@@ -189,11 +183,7 @@ class Session(SessionRecord[BrowserContext, Page]):
     def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
         """Speak while the bot speaks: wait (up to ``timeout``) until it speaks, then speak;
         the turn of the new answer, ``interrupted`` if the bot was cut off."""
-        deadline = time.monotonic() + timeout
-        while not speaking(self.events):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the bot did not speak in {timeout} s: nothing to interrupt")
-            self.page.wait_for_timeout(50)
+        run_steps(speaking_steps(timeout), lambda: self.events, self.page.wait_for_timeout)
         return self._speak(speech, "interrupt", timeout)
 
     def press(self, keys: str) -> None:
@@ -221,14 +211,8 @@ class Session(SessionRecord[BrowserContext, Page]):
     ) -> dict[str, Any]:
         """The first event ``event`` (``"botTranscript"``...) whose data satisfies ``where``,
         since page time ``after`` (default: any so far); waits up to ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = find_event(self.events, event, where, after)
-            if found is not None:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {event!r} event in {timeout} s")
-            self.page.wait_for_timeout(50)
+        steps = event_steps(event, where, timeout, after)
+        return run_steps(steps, lambda: self.events, self.page.wait_for_timeout)
 
     def user_wav(self) -> bytes | None:
         """What the virtual microphone played since the connect, as a WAV (None: none)."""
@@ -242,27 +226,20 @@ class Session(SessionRecord[BrowserContext, Page]):
         if not self.page.is_closed():
             self.run("await client.disconnect() if client else None")
 
+    @property
+    def alive(self) -> bool:
+        """Its page is open (its events can be read)."""
+        return not self.page.is_closed()
+
+    def close(self) -> None:
+        """Close its browser context (after :meth:`disconnect`)."""
+        self.context.close()
+
     # -- turns -------------------------------------------------------------------------------
 
     def _turn(self, start: float, kind: str, sent: str, timeout: float) -> Turn:
-        deadline = time.monotonic() + timeout
-        while True:
-            events = self.events
-            if finished(events, start, self.now()):
-                self.page.wait_for_timeout(SETTLE_MS)
-                events = self.events
-                if finished(events, start, self.now()):
-                    break
-            if time.monotonic() > deadline:
-                partial = build_turn(events, start, kind=kind, sent=sent)
-                self.turns.append(partial)
-                raise TimeoutError(
-                    f"the bot did not finish answering in {timeout} s:\n{partial.summary()}"
-                )
-            self.page.wait_for_timeout(100)
-        turn = build_turn(events, start, kind=kind, sent=sent)
-        self.turns.append(turn)
-        return turn
+        steps = turn_steps(start, kind, sent, timeout, self.turns)
+        return run_steps(steps, lambda: (self.events, self.now()), self.page.wait_for_timeout)
 
     def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
         wav = speech_wav(speech)
@@ -271,22 +248,8 @@ class Session(SessionRecord[BrowserContext, Page]):
         start = self.now()
         said_end = float(self.page.evaluate(PLAY_JS, base64.b64encode(wav).decode("ascii")))
         heard = self.page.evaluate(HEARD_JS, [said_end, timeout * 1000])
-        sent = speech if isinstance(speech, str) else "<wav>"
-        turn = self._turn(start, kind, sent, timeout)
-        if heard is not None:
-            turn.voice_to_voice_ms = float(heard) - said_end
-        return turn
-
-
-def speech_wav(speech: Speech) -> bytes:
-    """A WAV's bytes: as given (bytes, a path), or text spoken by ``pyrtvi_testing.speech``."""
-    if isinstance(speech, bytes):
-        return speech
-    if isinstance(speech, Path):
-        return speech.read_bytes()
-    from . import speech as tts
-
-    return tts.speech_wav(speech)
+        turn = self._turn(start, kind, speech_label(speech), timeout)
+        return spoken_turn(turn, said_end, None if heard is None else float(heard))
 
 
 def kit_page_body(url: str, pyscript_url: str) -> tuple[int, str, str]:

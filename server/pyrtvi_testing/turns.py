@@ -1,7 +1,9 @@
 """Turns from RTVI events: when the bot has finished answering, and what it said and did.
 
 Pure functions over the page's event records (``{"type", "data", "t"}``, ``t`` in ms of the
-page's clock), shared by the synchronous and asynchronous sessions.
+page's clock), shared by every session (browser or CPython, sync or async). The waits (a turn's
+end, an event) are written once, as generators of "sleep this many ms, then poll": a sync session
+drives them with :func:`run_steps`, an async one with :func:`arun_steps`.
 
 **Finished answering** is decided from RTVI events only: after the turn began, the bot's LLM
 stopped (``bot-llm-stopped``) and then
@@ -17,13 +19,29 @@ taken for the end.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 #: Two checks this far apart must both say "finished".
 SETTLE_MS = 400.0
 #: A bot whose TTS has not started this long after its LLM stopped answered in text only.
 TEXT_ONLY_MS = 2000.0
+#: Default bound on one turn (the bot's whole answer), seconds.
+TURN_TIMEOUT_S = 30.0
+#: How often a turn's end (ms) and an awaited event (ms) are polled.
+TURN_POLL_MS = 100.0
+EVENT_POLL_MS = 50.0
+
+#: What ``say`` and ``interrupt`` take: text (spoken offline), a WAV's path or its bytes.
+Speech = str | bytes | Path
+Events = list[dict[str, Any]]
+T = TypeVar("T")
+P = TypeVar("P")
+#: A wait: yields ms to sleep before the next poll, is sent the poll, returns its result.
+Steps = Generator[float, P, T]
 
 
 @dataclass(frozen=True)
@@ -212,3 +230,123 @@ def build_turn(
 
 def _final(data: Any) -> bool:
     return isinstance(data, dict) and data.get("final", True) is not False
+
+
+def find_event(
+    events: Events,
+    event: str,
+    where: Callable[[Any], bool] | None,
+    after: float | None,
+) -> dict[str, Any] | None:
+    """The first ``event`` at or after time ``after`` whose data satisfies ``where``."""
+    for item in events:
+        if (
+            item["type"] == event
+            and (after is None or item["t"] >= after)
+            and (where is None or where(item["data"]))
+        ):
+            return item
+    return None
+
+
+def turn_steps(
+    start: float, kind: str, sent: str, timeout: float, turns: list[Turn]
+) -> Steps[tuple[Events, float], Turn]:
+    """Wait for the turn that began at ``start`` to finish (polls: ``(events, now)``); the turn,
+    appended to ``turns``. Past ``timeout`` s the partial turn is appended and ``TimeoutError``
+    raised with its summary."""
+    deadline = time.monotonic() + timeout
+    events, now = yield 0.0
+    while True:
+        if finished(events, start, now):
+            events, now = yield SETTLE_MS
+            if finished(events, start, now):
+                break
+        if time.monotonic() > deadline:
+            partial = build_turn(events, start, kind=kind, sent=sent)
+            turns.append(partial)
+            raise TimeoutError(
+                f"the bot did not finish answering in {timeout} s:\n{partial.summary()}"
+            )
+        events, now = yield TURN_POLL_MS
+    turn = build_turn(events, start, kind=kind, sent=sent)
+    turns.append(turn)
+    return turn
+
+
+def event_steps(
+    event: str, where: Callable[[Any], bool] | None, timeout: float, after: float | None
+) -> Steps[Events, dict[str, Any]]:
+    """Wait for an event (polls: the events so far); ``TimeoutError`` past ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    events = yield 0.0
+    while (found := find_event(events, event, where, after)) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {event!r} event in {timeout} s")
+        events = yield EVENT_POLL_MS
+    return found
+
+
+def run_steps(steps: Steps[P, T], poll: Callable[[], P], sleep: Callable[[float], None]) -> T:
+    """Drive a wait synchronously: ``sleep(ms)`` when it asks, then ``poll()`` into it."""
+    try:
+        wait = next(steps)
+        while True:
+            if wait:
+                sleep(wait)
+            wait = steps.send(poll())
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+async def arun_steps(
+    steps: Steps[P, T],
+    poll: Callable[[], Awaitable[P]],
+    sleep: Callable[[float], Awaitable[None]],
+) -> T:
+    """Drive a wait asynchronously (see :func:`run_steps`)."""
+    try:
+        wait = next(steps)
+        while True:
+            if wait:
+                await sleep(wait)
+            wait = steps.send(await poll())
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+def speaking_steps(timeout: float) -> Steps[Events, None]:
+    """Wait until the bot speaks (polls: the events so far), for ``interrupt``;
+    ``TimeoutError`` past ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    events = yield 0.0
+    while not speaking(events):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the bot did not speak in {timeout} s: nothing to interrupt")
+        events = yield EVENT_POLL_MS
+
+
+def spoken_turn(turn: Turn, said_end: float, heard: float | None) -> Turn:
+    """``turn`` of a ``say``/``interrupt`` with its ``voice_to_voice_ms``: from the utterance's
+    last audible sample (``said_end``) to the answer's first (``heard``, None: not heard)."""
+    if heard is not None:
+        turn.voice_to_voice_ms = heard - said_end
+    return turn
+
+
+def speech_label(speech: Speech) -> str:
+    """What a turn records as sent: the text, or ``<wav>``."""
+    return speech if isinstance(speech, str) else "<wav>"
+
+
+def speech_wav(speech: Speech) -> bytes:
+    """A WAV's bytes: as given (bytes, a path), or text spoken by ``pyrtvi_testing.speech``."""
+    if isinstance(speech, bytes):
+        return speech
+    if isinstance(speech, Path):
+        return speech.read_bytes()
+    from . import speech as tts
+
+    return tts.speech_wav(speech)

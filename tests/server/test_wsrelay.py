@@ -163,6 +163,33 @@ async def test_relay_reaches_bot_ready_and_closes_the_bot_side_when_the_browser_
     await asyncio.to_thread(wait_for_log, runner_ws_bot, "client left", left + 1)
 
 
+@pytest.fixture(scope="module")
+def hasty_relay(server_factory: Any, runner_ws_bot: RunnerBot) -> LiveServer:
+    """The relay with 1 s request deadlines (`PYRTVI_HEADER_TIMEOUT`, `PYRTVI_BODY_TIMEOUT`)."""
+    env = {"PYRTVI_HEADER_TIMEOUT": "1", "PYRTVI_BODY_TIMEOUT": "1"}
+    return server_factory("--bot", "url", "--bot-url", runner_ws_bot.url, env=env)  # type: ignore[no-any-return]
+
+
+async def test_a_relayed_socket_outlives_the_request_deadlines(hasty_relay: LiveServer) -> None:
+    """The upgrade ends the HTTP request's deadlines (they closed every relayed session after
+    `body_timeout`, 20 s by default)."""
+    ws = await open_ws(ws_url(hasty_relay), hasty_relay.url)
+    try:
+        await until_bot_ready(ws)
+        await asyncio.sleep(2.5)
+        request = {"label": "rtvi-ai", "type": "client-message", "id": "m1", "data": {"t": "body"}}
+        await ws.send(message_frame(request))
+        while True:
+            frame = await asyncio.wait_for(ws.recv(), TIMEOUT)
+            assert isinstance(frame, bytes), f"text from the bot: {frame!r}"
+            message = rtvi_of(frame)
+            if message and message.get("type") == "server-response":
+                break
+        assert message["id"] == "m1"
+    finally:
+        await ws.close()
+
+
 async def test_relay_refuses_a_foreign_origin(relay: LiveServer) -> None:
     ws = await open_ws(ws_url(relay), "http://evil.example")
     code, reason = await closed_with(ws)

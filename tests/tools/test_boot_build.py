@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import struct
+import zipfile
 from pathlib import Path
 
 from pyrtvi_server.boot import BootBuild, discover_modules, package_hash
 from pyrtvi_server.runtime import Runtime
+from pyrtvi_server.static import package_zip
 
 from tests.conftest import ROOT
 
@@ -41,6 +44,25 @@ def test_hash_changes_with_any_package_source(tmp_path: Path) -> None:
     path = web / "app" / "pyrtvi_page" / "model.py"
     path.write_text(path.read_text() + "\n# changed\n")
     assert package_hash(web, RUNTIME) != before
+
+
+def test_the_cpython_transport_is_not_sent_to_the_browser(tmp_path: Path) -> None:
+    """`rtvi.transports.python_websocket` (CPython, `websockets`) is in no module list, hash,
+    snapshot or package zip of the browser's."""
+    web = copy_web(tmp_path)
+    modules = discover_modules(web)
+    assert "rtvi.transports.websocket" in modules
+    assert not [m for m in modules if "python_websocket" in m], modules
+    zipped = zipfile.ZipFile(io.BytesIO(package_zip(web / "rtvi"))).namelist()
+    assert "rtvi/transports/websocket/protobuf.py" in zipped
+    assert not [name for name in zipped if "python_websocket" in name], zipped
+    before = package_hash(web, RUNTIME)
+    (web / "rtvi" / "transports" / "python_websocket" / "audio.py").write_text("# changed\n")
+    assert package_hash(web, RUNTIME) == before
+    manifest = ROOT / "build" / "boot" / "manifest.json"
+    built = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if built.get("package_hash") == package_hash(ROOT / "web", RUNTIME):  # a current build
+        assert not [m for m in built["imported"] if "python_websocket" in m]
 
 
 def unpack(pack: bytes) -> bytes:

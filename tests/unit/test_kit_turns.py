@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from pyrtvi_testing.turns import FunctionCall, build_turn, finished, speaking
+import pytest
+from pyrtvi_testing.turns import (
+    SETTLE_MS,
+    FunctionCall,
+    Turn,
+    arun_steps,
+    build_turn,
+    event_steps,
+    finished,
+    run_steps,
+    speaking,
+    turn_steps,
+)
 
 
 def ev(kind: str, t: float, data: Any = None) -> dict[str, Any]:
@@ -77,6 +90,55 @@ def test_function_calls_are_gathered_by_tool_call_id() -> None:
     ]
     calls = build_turn(events, 10).function_calls
     assert FunctionCall("weather", {"city": "Paris"}, {"sky": "clear"}, "c1") in calls
+
+
+class Timeline:
+    """Events that appear as a fake clock advances: what a session's poll would see."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.all = events
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def poll(self) -> tuple[list[dict[str, Any]], float]:
+        return [e for e in self.all if e["t"] <= self.now], self.now
+
+    def sleep(self, ms: float) -> None:
+        self.sleeps.append(ms)
+        self.now += ms
+
+
+def test_a_turn_wait_checks_twice_a_settle_apart_and_records_the_turn() -> None:
+    clock = Timeline(BEFORE + ANSWER)
+    turns: list[Turn] = []
+    turn = run_steps(turn_steps(10, "type", "hi", 30, turns), clock.poll, clock.sleep)
+    assert turns == [turn] and turn.bot_text == "You said: hi."
+    assert clock.sleeps[-1] == SETTLE_MS and clock.now >= 402 + SETTLE_MS - 100
+
+
+def test_a_turn_that_does_not_end_records_its_part_and_times_out() -> None:
+    turns: list[Turn] = []
+    steps = turn_steps(10, "say", "hi", 0, turns)
+    with pytest.raises(TimeoutError, match="did not finish answering in 0 s"):
+        run_steps(steps, lambda: (ANSWER[:3], 20.0), lambda ms: None)
+    assert len(turns) == 1 and turns[0].kind == "say"
+
+
+def test_an_event_wait_is_the_same_sync_and_async() -> None:
+    clock = Timeline(BEFORE + ANSWER)
+    steps = event_steps("botLlmText", lambda d: "said" in d["text"], 30, None)
+    assert run_steps(steps, lambda: clock.poll()[0], clock.sleep)["t"] == 14
+
+    async def poll() -> list[dict[str, Any]]:
+        return clock.poll()[0]
+
+    async def sleep(ms: float) -> None:
+        clock.sleep(ms)
+
+    steps = event_steps("botTtsText", None, 30, after=401)
+    assert asyncio.run(arun_steps(steps, poll, sleep))["t"] == 401
+    with pytest.raises(TimeoutError, match="no 'nothing' event in 0 s"):
+        run_steps(event_steps("nothing", None, 0, None), lambda: [], lambda ms: None)
 
 
 def test_a_started_call_without_id_is_the_next_call_with_one() -> None:
