@@ -277,6 +277,8 @@ await client.start_bot_and_connect(endpoint={start!r}, request_data={{"transport
     received = settled(harness, ui_bot)
     harness.run("client.send_ui_event('report')")
     seen = harness.wait_event("uiCommand", count=n + 1)["data"][0]  # the event's one argument
+    n += 1  # the runner's result for `seen` (unhandled: no action has that name)
+    assert harness.wait_event("uiResult", count=n)["data"]["outcome"] == "unhandled"
     assert seen["command"] == "seen"
     assert named(seen["payload"]["snapshot"], "Plan")["value"] == "Pro"
     assert seen["payload"]["selection"]["text"] == "terms"
