@@ -3,7 +3,9 @@
 
 A panel binds its own controls when it is built, names the client events it hears in
 :meth:`Panel.subscriptions`, enables its controls in :meth:`Panel.update` and forgets the last
-session in :meth:`Panel.session_starting`; the page calls nothing else on it.
+session in :meth:`Panel.session_starting`; a panel with an :attr:`Panel.export_key` writes its part
+of an exported session in :meth:`Panel.export_state` and shows it again in :meth:`Panel.import_state`.
+The page calls nothing else on it.
 """
 
 from __future__ import annotations
@@ -46,3 +48,14 @@ class Panel:
 
     def session_starting(self) -> None:
         """Connect was pressed: forget what belonged to the last session."""
+
+    #: This panel's key in an exported session file (``#log-export``); ``None``: it exports nothing.
+    export_key: str | None = None
+
+    def export_state(self) -> Any:
+        """What this panel shows of the session, as JSON-able data with no secrets (the
+        event log's export writes it under :attr:`export_key`)."""
+        return None
+
+    def import_state(self, data: Any) -> None:
+        """Show what :meth:`export_state` wrote, in a page without a bot (``#log-import``)."""
