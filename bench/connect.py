@@ -218,11 +218,25 @@ CALL = """async ([name, arg]) => {
 }"""
 
 
+def installed_as_locked(lock: Path, installed: Path) -> bool:
+    """Whether npm's record of what it installed has every package of the lockfile at its
+    version. By content, not mtime: a fresh checkout's lockfile is newer than a node_modules it
+    shares (a git worktree), and `npm ci` there would empty the shared folder under other users."""
+    if not installed.exists():
+        return False
+    want = json.loads(lock.read_text()).get("packages", {})
+    have = json.loads(installed.read_text()).get("packages", {})
+    return all(
+        have.get(name, {}).get("version") == entry.get("version")
+        for name, entry in want.items()
+        if name and not entry.get("optional")  # (npm skips other platforms' optional packages)
+    )
+
+
 def ensure_bundle(js_dir: Path = JS_DIR, bundle: Path = BUNDLE) -> None:
     """`npm ci` + esbuild in `js_dir` (bench/js) when `bundle` is missing or older than its inputs."""
     lock = js_dir / "package-lock.json"
-    installed = js_dir / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+    if not installed_as_locked(lock, js_dir / "node_modules" / ".package-lock.json"):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=js_dir, check=True)
     inputs = [lock, js_dir / "package.json", js_dir / "entry.js"]
     if not bundle.exists() or bundle.stat().st_mtime < max(p.stat().st_mtime for p in inputs):
