@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Request, expect
 from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.page_support import open_console
+from tests.browser.page_support import disconnect, open_console, typed_turn
 from tests.conftest import browser_config
 from tests.runner_bot import RunnerBot
 
@@ -32,15 +32,7 @@ def talk(page: Page, text: str) -> None:
     """Connect as the settings say, type `text`, see the runner bot's answer."""
     page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
-    box = page.get_by_role("textbox", name="Message to the bot")
-    box.fill(text)
-    box.press("Enter")
-    expect(page.locator(".turn.bot").last).to_contain_text(f"You said: {text}", timeout=T)
-
-
-def disconnect(page: Page) -> None:
-    page.get_by_role("button", name="Disconnect", exact=True).click()
-    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
+    typed_turn(page, text)
 
 
 def test_start_endpoint_mode_on_the_runner_and_back_with_session_info(
