@@ -181,7 +181,13 @@ def timings(*at: float) -> ConnectTimings:
 READY = {
     "version": "2.2.0",
     "about": {"library": "pipecat-ai", "library_version": "1.14.0"},
-    "capabilities": {"audio_in": True, "audio_out": True, "video_in": False, "metrics": True},
+    "capabilities": {
+        "audio_in": True,
+        "audio_out": True,
+        "video_in": False,
+        "screen_in": None,
+        "metrics": True,
+    },
 }
 
 

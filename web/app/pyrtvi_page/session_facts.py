@@ -101,11 +101,7 @@ class SessionInfo:
             client_library=client_library,
             bot_protocol=str(ready["version"]) if ready.get("version") else None,
             bot_library=_library(ready.get("about")),
-            capabilities=(
-                {str(k): bool(v) for k, v in capabilities.items()}
-                if isinstance(capabilities, Mapping)
-                else {}
-            ),
+            capabilities=_capabilities(capabilities),
             split_ms=timings.split_ms() if timings is not None else {},
             total_ms=timings.total_ms if timings is not None else None,
         )
@@ -187,14 +183,17 @@ class SessionInfo:
             client_library=str(data.get("client_library") or ""),
             bot_protocol=text("bot_protocol"),
             bot_library=text("bot_library"),
-            capabilities=(
-                {str(k): bool(v) for k, v in capabilities.items()}
-                if isinstance(capabilities, Mapping)
-                else {}
-            ),
+            capabilities=_capabilities(capabilities),
             split_ms=numbers("split_ms"),
             total_ms=float(total) if _is_number(total) else None,
         )
+
+
+def _capabilities(value: Any) -> dict[str, bool]:
+    """The capabilities a bot states (``None``: it does not say, so not listed)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, bool)}
 
 
 def _is_number(value: Any) -> bool:
