@@ -38,11 +38,10 @@ def talk(page: Page, text: str) -> None:
 def test_start_endpoint_mode_on_the_runner_and_back_with_session_info(
     page: Page, context: BrowserContext, proxied: LiveServer, runner_bot: RunnerBot
 ) -> None:
-    # The page (one origin) calls the runner (another port) itself: Chromium's Local Network
-    # Access is granted as a user grants its prompt; the clipboard for the copy button.
-    context.grant_permissions(
-        ["local-network-access", "clipboard-read", "clipboard-write"], origin=proxied.url
-    )
+    # The page (one origin) calls the runner (another port) itself, with no permission granted:
+    # from a loopback page to a loopback runner, Local Network Access does not ask. The
+    # clipboard is granted for the copy button.
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=proxied.url)
     to_runner: list[Request] = []
     page.on("request", lambda r: to_runner.append(r) if r.url.startswith(runner_bot.url) else None)
     open_console(page, proxied.url)
