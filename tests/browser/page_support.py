@@ -42,12 +42,26 @@ def typed_exchange(page: Page, text: str, *, server_url: str | None = None) -> N
     page.get_by_label("Microphone on at start").uncheck()
     page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=timeout)
+    typed_turn(page, text)
+    disconnect(page)
+
+
+def typed_turn(page: Page, text: str) -> None:
+    """In a ready session: type `text`, see the echo bot's answer ("You said: ...")."""
     box = page.get_by_role("textbox", name="Message to the bot")
     box.fill(text)
     box.press("Enter")
-    expect(page.locator(".turn.bot").last).to_contain_text(f"You said: {text}", timeout=timeout)
+    expect(page.locator(".turn.bot").last).to_contain_text(
+        f"You said: {text}", timeout=browser_config.ACTION_TIMEOUT_MS
+    )
+
+
+def disconnect(page: Page) -> None:
+    """Press Disconnect and wait until the transport says so."""
     page.get_by_role("button", name="Disconnect", exact=True).click()
-    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=timeout)
+    expect(page.locator("#transport-state")).to_have_text(
+        "disconnected", timeout=browser_config.ACTION_TIMEOUT_MS
+    )
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:

@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 from pyrtvi_testing.processes import LiveServer
 
 from bench.cluster import Cluster
-from tests.browser.page_support import open_console
+from tests.browser.page_support import disconnect, open_console
+from tests.browser.page_support import typed_turn as turn
 from tests.conftest import browser_config
 from tests.replicas import any_transport_bot, cluster_fixture, health
 from tests.runner_bot import RunnerBot
@@ -46,18 +47,6 @@ def connect(page: Page, transport: str) -> None:
     page.get_by_label("Transport", exact=True).select_option(transport)
     page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
-
-
-def turn(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message to the bot")
-    box.fill(text)
-    box.press("Enter")
-    expect(page.locator(".turn.bot").last).to_contain_text(f"You said: {text}", timeout=T)
-
-
-def disconnect(page: Page) -> None:
-    page.get_by_role("button", name="Disconnect", exact=True).click()
-    expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
 
 
 def open_settings(page: Page, cluster: Cluster) -> None:

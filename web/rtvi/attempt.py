@@ -1,5 +1,6 @@
-"""One ``RTVIClient.connect()`` in flight: its phase, its task, its abort signal, and the
-future that ``bot-ready`` (or a failure) settles."""
+"""One ``RTVIClient.connect()`` in flight: its phase (and when it entered each,
+:class:`~rtvi.timings.ConnectTimings`), its task, its abort signal, and the future that
+``bot-ready`` (or a failure) settles."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from .abort import AbortController
 from .errors import RTVIError, TransportStartError
 from .state import CLOSING_STATES, ConnectPhase, TransportState
+from .timings import BOT_READY, ConnectTimings
 
 
 def being_cancelled() -> bool:
@@ -39,12 +41,24 @@ class ConnectAttempt:
 
     def __init__(self, run: Callable[[ConnectAttempt], Coroutine[Any, Any, Any]]) -> None:
         self.abort = AbortController()
-        self.bot_ready: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.bot_ready: asyncio.Future[Any] = self._loop.create_future()
         self.bot_ready.add_done_callback(_swallow)
+        #: When this attempt entered each phase, and when ``bot-ready`` arrived.
+        self.timings = ConnectTimings()
         self.phase = ConnectPhase.INIT
         self.interrupted = False  # stopped by disconnect(), the timeout or a cancelled caller
         self.task: asyncio.Task[Any] = asyncio.ensure_future(run(self))
         self.task.add_done_callback(_swallow)
+
+    @property
+    def phase(self) -> ConnectPhase:
+        return self._phase
+
+    @phase.setter
+    def phase(self, phase: ConnectPhase) -> None:
+        self._phase = phase
+        self.timings = self.timings.mark(str(phase), self._loop.time())
 
     @property
     def running(self) -> bool:
@@ -53,6 +67,7 @@ class ConnectAttempt:
     def complete(self, data: Any) -> None:
         """``bot-ready`` arrived."""
         if not self.bot_ready.done():
+            self.timings = self.timings.mark(BOT_READY, self._loop.time())
             self.bot_ready.set_result(data)
 
     def fail(self, exc: BaseException) -> bool:

@@ -60,6 +60,7 @@ from .state import (
     TransportState,
     check_transition,
 )
+from .timings import ConnectTimings
 from .transport import Transport, TransportOptions
 from .ui_agent.methods import UIAgentMethods
 
@@ -236,6 +237,12 @@ class RTVIClient(
     def bot_about(self) -> dict[str, Any]:
         """The bot's ``about`` from ``bot-ready`` (``{library, library_version}``), or ``{}``."""
         return dict(self._bot_ready.about) if self._bot_ready else {}
+
+    @property
+    def connect_timings(self) -> ConnectTimings | None:
+        """When the last ``connect()`` entered each phase and got ``bot-ready`` (an immutable
+        record; its ``split_ms()`` is each phase's duration), or ``None`` before any."""
+        return self._attempt.timings if self._attempt is not None else None
 
     @property
     def start_reply(self) -> Any:

@@ -31,11 +31,13 @@ from .conversation import Conversation
 from .dom import Bindings
 from .media import MediaPanel
 from .session import SessionPanel
+from .session_info import SessionInfoPanel
 from .settings import ConnectionSettings, build_transport
 
 #: The panels after the event log (always first), in the order they hear each client event.
 PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionPanel,
+    SessionInfoPanel,
     MediaPanel,
     Conversation,
     ConfigPanel,

@@ -6,6 +6,11 @@ The transport picker (connection settings) is read at each connect: WebSocket as
 for a WebSocket session (``"transport": "websocket"`` in the connect body, as the runner's
 ``/start`` takes it) and opens whatever ``ws_url`` the reply gives; a reply without one is the
 "no WebSocket" banner.
+
+The bot picker (connection settings) says where the session starts: this server's bot
+(``connect()``), or a start endpoint (``start_bot_and_connect(url, body, headers)``: a runner's
+``/start``, a hosted endpoint). A start field the page cannot use is said in its status line and
+the banner, and no request is made.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from rtvi import AbortError, RTVIEvent, TransportState
 
-from . import controls, model
+from . import controls, model, start_endpoint
 from .base import Panel, Subscriptions
 from .controls import IDLE_STATES
 from .dom import by_id, set_text
 from .event_log import now_ms
-from .settings import build_transport
+from .settings import build_transport, page_origin
+from .start_endpoint import SettingsError, StartEndpoint
 
 if TYPE_CHECKING:
     from .context import PanelContext
@@ -47,6 +53,7 @@ class SessionPanel(Panel):
         ctx.bind.on(self.connect_button, "click", lambda _e: self.connect())
         ctx.bind.on(self.disconnect_button, "click", lambda _e: self.disconnect())
         ctx.bind.on(self.leave_button, "click", lambda _e: self.ask_bot_to_leave())
+        self.settings.watch(ctx.bind)
 
     def subscriptions(self) -> Subscriptions:
         return {
@@ -61,6 +68,7 @@ class SessionPanel(Panel):
         enabled = controls.session_controls(state, leaving=self.leaving)
         self.connect_button.disabled = not enabled.connect
         self.settings.transport_input.disabled = not enabled.transport
+        self.settings.lock(not enabled.transport)
         self.disconnect_button.disabled = not enabled.disconnect
         self.leave_button.disabled = not enabled.leave
 
@@ -78,6 +86,13 @@ class SessionPanel(Panel):
         if client.state not in IDLE_STATES:
             return
         self.banner.hide()
+        start: StartEndpoint | None = None
+        if self.settings.mode() == "start":
+            try:
+                start = self.settings.start_request()
+            except SettingsError as exc:  # nothing is sent
+                self.banner.show(start_endpoint.settings_problem(exc))
+                return
         self.settings.apply(client)
         self.apply_transport()
         self.ctx.begin_session()
@@ -85,27 +100,49 @@ class SessionPanel(Panel):
         set_text(self.connect_time, "…")
         self.connect_button.disabled = True
         self.disconnect_button.disabled = False
-        self.log(
-            "connect()",
-            {"base_url": client.params.base_url, "transport": self.transport_kind},
-            kind="call",
-        )
         self.leaving = False
         request_data = client.params.request_data
-        if self.transport_kind == "websocket":  # ask the server for a WebSocket session
+        if start is None and self.transport_kind == "websocket":  # a WebSocket session
             request_data["transport"] = "websocket"
         try:
-            await client.connect()
+            if start is None:
+                self.log(
+                    "connect()",
+                    {"base_url": client.params.base_url, "transport": self.transport_kind},
+                    kind="call",
+                )
+                await client.connect()
+            else:
+                self.log(
+                    "start_bot_and_connect()",
+                    {
+                        "endpoint": start_endpoint.public_url(start.url),
+                        "transport": self.transport_kind,
+                        "headers": start_endpoint.field_names(start.headers),  # names only
+                    },
+                    kind="call",
+                )
+                await client.start_bot_and_connect(start.url, start.body, start.headers)
         except Exception as exc:
             logger.warning("connect failed: %r", exc)
             if isinstance(exc, AbortError) and self.leaving:
                 set_text(self.connect_time, "cancelled")
             else:
-                self.ctx.report(exc)
+                self.report_failure(exc, start)
                 set_text(self.connect_time, "failed")
             self.ctx.refresh()
         finally:
             request_data.pop("transport", None)  # only the connect request carries it
+
+    def report_failure(self, exc: BaseException, start: StartEndpoint | None) -> None:
+        """A failed connect's banner; a failed start request says what to check about it."""
+        problem = None
+        if start is not None:
+            problem = start_endpoint.start_problem(exc, start.url, page_origin())
+        if problem is not None:
+            self.banner.show(problem)
+        else:
+            self.ctx.report(exc)
 
     async def disconnect(self) -> None:
         self.leaving = True
