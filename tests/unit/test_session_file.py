@@ -100,6 +100,12 @@ def test_redact_strips_secret_fields_pairs_values_and_query_params() -> None:
     assert json.dumps(request).count("Bearer") == 1  # the input is untouched
 
 
+def test_redact_strips_a_urls_user_and_password() -> None:
+    assert sf.redact_text("wss://bob:hunter2@bots.example/ws and mailto:a@b") == (
+        "wss://[redacted]@bots.example/ws and mailto:a@b"
+    )
+
+
 def test_redact_keeps_ordinary_text() -> None:
     text = "Basic English please, the token count is 12 and the key idea is speed"
     assert sf.redact_text(text) == text

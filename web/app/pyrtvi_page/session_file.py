@@ -82,6 +82,7 @@ _SECRET_VALUES = re.compile(
     r"|\bAKIA[0-9A-Z]{16}\b"
     r"|\bAIza[0-9A-Za-z_-]{30,}"
 )
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s:]*:[^/@\s]*@", re.IGNORECASE)
 _QUERY_PARAM = re.compile(r"([?&#;])([^=&#\s]+)=([^&#\s]*)")
 
 
@@ -107,9 +108,11 @@ SECRET_PARAMS = frozenset({"t", "sig"})
 
 
 def redact_text(text: str) -> str:
-    """`text` with secret-looking values (:data:`_SECRET_VALUES`) and the values of secret
-    query parameters (``?token=…``, ``&api_key=…``) replaced by :data:`REDACTED`."""
+    """`text` with secret-looking values (:data:`_SECRET_VALUES`), a URL's ``user:password@``
+    and the values of secret query parameters (``?token=…``, ``&api_key=…``) replaced by
+    :data:`REDACTED`."""
     text = _SECRET_VALUES.sub(REDACTED, text)
+    text = _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
 
     def param(match: re.Match[str]) -> str:
         sep, name, value = match.groups()
