@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page, ViewportSize, expect
+from pyrtvi_testing.processes import LiveServer
 
 from tests.conftest import ROOT, browser_config
 
@@ -21,6 +26,20 @@ DOCS_SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+@contextmanager
+def bot_serving(args: list[str], log_dir: Path) -> Iterator[LiveServer]:
+    """`pyrtvi serve *args` whose embedded bot is running (a module's one server)."""
+    server = LiveServer(args).start(log_dir)
+    try:
+        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
+        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
 
 
 def open_console(page: Page, url: str) -> None:

@@ -8,8 +8,8 @@ from rtvi import LLMHelper, RTVIEvent, TransportState
 
 from . import model
 from .base import Panel, Subscriptions
-from .dom import by_id, h, query, query_all, set_text
-from .transcript import Transcript, Turn, payload_text
+from .dom import by_id, clear, h, query, query_all, set_text
+from .transcript import Transcript, Turn, payload_text, turn_to_json, turns_from_json
 
 if TYPE_CHECKING:
     from .context import PanelContext
@@ -56,7 +56,11 @@ class TranscriptView:
 class Conversation(Panel):
     """The transcript and the text box. Client events go through the :class:`Transcript` rules
     and what they change is drawn; the text box sends with ``send-text`` or
-    ``llm:append_to_messages`` (through the ``llm`` helper this panel registers)."""
+    ``llm:append_to_messages`` (through the ``llm`` helper this panel registers).
+
+    Its part of an exported session is every turn shown, in order."""
+
+    export_key = "transcript"
 
     def __init__(self, ctx: PanelContext) -> None:
         super().__init__(ctx)
@@ -71,6 +75,10 @@ class Conversation(Panel):
         #: Messages typed before the session was ready (while Python loaded): (text, picked
         #: mode), sent once it is.
         self.queued: list[tuple[str, str]] = []
+        #: Every turn shown since the page opened (or since an import), by id, as last drawn.
+        self.turns: dict[int, Turn] = {}
+        #: The turns of an imported session (shown above the live ones).
+        self.imported: list[Turn] = []
         ctx.bind.on(self.form, "submit", self.on_submit)
 
     def subscriptions(self) -> Subscriptions:
@@ -106,7 +114,19 @@ class Conversation(Panel):
 
     def apply(self, changes: list[Turn]) -> None:
         """Draw what a transcript input changed."""
+        self.turns.update((turn.id, turn) for turn in changes)
         self.view.render(changes, self.transcript.open_ids())
+
+    def export_state(self) -> list[dict[str, Any]]:
+        return [turn_to_json(turn) for turn in (*self.imported, *self.turns.values())]
+
+    def import_state(self, data: Any) -> None:
+        """The imported turns replace the transcript (all closed)."""
+        turns = turns_from_json(data)
+        clear(self.view.element)
+        self.view = TranscriptView(self.view.element)
+        self.transcript, self.turns, self.imported = Transcript(), {}, turns
+        self.view.render(turns, frozenset())
 
     def on_user_transcript(self, data: Any) -> None:
         if isinstance(data, dict):

@@ -19,7 +19,7 @@ class Problem:
     """What the error banner shows. ``kind`` is stable (tests and CSS use it)."""
 
     #: bot-down | server-down | timeout | permission | device | transport | no-websocket |
-    #: bot-error | bot-left | error
+    #: bot-error | bot-left | error | import (a session file not shown) | info (not a problem)
     kind: str
     title: str
     text: str

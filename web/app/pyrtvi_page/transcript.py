@@ -198,3 +198,47 @@ class Transcript:
         if self.bot is not None and not self.bot.final:
             self._put(replace(self.bot, final=True))
         self.bot = self._put(self._new("bot", "Bot", "", final=False, source="llm"))
+
+
+# --- a session file's transcript (``#log-export`` / ``#log-import``) ----------------------------
+
+
+def turn_to_json(turn: Turn) -> dict[str, Any]:
+    """A turn as the session file holds it (its id is the page's own, so it is left out)."""
+    return {
+        "role": turn.role,
+        "who": turn.who,
+        "text": turn.text,
+        "final": turn.final,
+        "source": turn.source,
+        "spoken": list(turn.spoken),
+    }
+
+
+def turns_from_json(items: Any) -> list[Turn]:
+    """The turns :func:`turn_to_json` wrote, numbered from 1; ``ValueError`` when `items` is
+    not such a list."""
+    if not isinstance(items, list):
+        raise ValueError("the transcript is not a list")
+    turns = []
+    sources: dict[str, Source] = {"": "", "llm": "llm", "tts": "tts"}
+    for number, item in enumerate(items, start=1):
+        role = item.get("role") if isinstance(item, Mapping) else None
+        if role not in ("user", "bot"):
+            raise ValueError(f"turn {number} has no role (user or bot)")
+        source = sources.get(item.get("source") or "")
+        spoken = item.get("spoken") or []
+        if source is None or not isinstance(spoken, list):
+            raise ValueError(f"turn {number} is not a transcript turn")
+        turns.append(
+            Turn(
+                number,
+                role,
+                str(item.get("who") or ("You" if role == "user" else "Bot")),
+                str(item.get("text") or ""),
+                final=bool(item.get("final", True)),
+                source=source,
+                spoken=tuple(str(word) for word in spoken),
+            )
+        )
+    return turns
