@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page, ViewportSize, expect
+from pyrtvi_testing.processes import LiveServer
 
 from tests.conftest import ROOT, browser_config
 
@@ -30,6 +35,20 @@ def open_console(page: Page, url: str) -> None:
         "data-boot", "ready", timeout=browser_config.BOOT_TIMEOUT_MS
     )
     expect(page.locator("#app")).to_be_visible()
+
+
+@contextmanager
+def embedded_bot_server(log_dir: Path, *args: str) -> Iterator[LiveServer]:
+    """A `pyrtvi serve --bot embedded` (plus ``args``) whose bot is running; stopped after."""
+    server = LiveServer(["--bot", "embedded", *args]).start(log_dir)
+    try:
+        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
+        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
 
 
 def typed_exchange(page: Page, text: str, *, server_url: str | None = None) -> None:

@@ -11,10 +11,8 @@ import json
 import os
 import re
 import signal
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 from pyrtvi_testing.processes import LiveServer
@@ -22,6 +20,7 @@ from pyrtvi_testing.processes import LiveServer
 from tests.browser.page_support import (
     DESKTOP,
     PHONE,
+    embedded_bot_server,
     keep_as_docs_screenshot,
     no_horizontal_overflow,
     open_console,
@@ -41,15 +40,8 @@ T = browser_config.ACTION_TIMEOUT_MS
 @pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One `pyrtvi serve` with its embedded bot for the whole module."""
-    server = LiveServer(["--bot", "embedded"]).start(tmp_path_factory.mktemp("page-server"))
-    try:
-        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
-        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.2)
+    with embedded_bot_server(tmp_path_factory.mktemp("page-server")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def connect(page: Page, *, mic: bool = True) -> None:

@@ -29,6 +29,7 @@ from .bot_config import ConfigPanel
 from .context import PanelContext
 from .conversation import Conversation
 from .dom import Bindings
+from .latency import LatencyPanel
 from .media import MediaPanel
 from .session import SessionPanel
 from .settings import ConnectionSettings, build_transport
@@ -38,6 +39,7 @@ PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionPanel,
     MediaPanel,
     Conversation,
+    LatencyPanel,
     ConfigPanel,
     ActionsPanel,
 )
