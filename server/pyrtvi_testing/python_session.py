@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, overload
 
 from rtvi import RTVIClient, RTVIEvent
+from rtvi.latency import AUDIBLE as PAGE_AUDIBLE
 from rtvi.messages import jsonable
 from rtvi.transports.python_websocket import PCM, Microphone, PythonWebSocketTransport
 from rtvi.transports.python_websocket.audio import last_audible
-from rtvi.transports.virtual_mic import AUDIBLE as PAGE_AUDIBLE
 
 from .processes import BotStartError
 from .turns import (

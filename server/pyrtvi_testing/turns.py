@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rtvi import latency
+
 #: Two checks this far apart must both say "finished".
 SETTLE_MS = 400.0
 #: A bot whose TTS has not started this long after its LLM stopped answered in text only.
@@ -73,7 +75,8 @@ class Turn:
     function_calls: list[FunctionCall] = field(default_factory=list)
     events: list[TurnEvent] = field(default_factory=list)
     #: From the last audible sample of the user's speech to the first audible sample of the
-    #: answer, at the page; None until measured (typed turns are never measured).
+    #: answer, at the page (``rtvi.latency``'s definition, the console's too); None until
+    #: measured (typed turns are never measured).
     voice_to_voice_ms: float | None = None
     #: Time to first byte per service (the metrics' ``processor``), ms.
     bot_ttfb_ms: dict[str, float] = field(default_factory=dict)
@@ -188,12 +191,9 @@ def ttfb(turn: list[dict[str, Any]]) -> dict[str, float]:
     """The first TTFB per service from RTVI ``metrics`` (seconds there, ms here)."""
     found: dict[str, float] = {}
     for event in turn:
-        if event["type"] != "metrics" or not isinstance(event["data"], dict):
-            continue
-        for item in event["data"].get("ttfb") or []:
-            if isinstance(item, dict) and "value" in item:
-                name = str(item.get("processor") or item.get("model") or "unknown")
-                found.setdefault(name, float(item["value"]) * 1000)
+        if event["type"] == "metrics":
+            for name, ms in latency.ttfb_items(event["data"]):
+                found.setdefault(name, ms)
     return found
 
 
@@ -332,7 +332,7 @@ def spoken_turn(turn: Turn, said_end: float, heard: float | None) -> Turn:
     """``turn`` of a ``say``/``interrupt`` with its ``voice_to_voice_ms``: from the utterance's
     last audible sample (``said_end``) to the answer's first (``heard``, None: not heard)."""
     if heard is not None:
-        turn.voice_to_voice_ms = heard - said_end
+        turn.voice_to_voice_ms = latency.voice_to_voice_ms(said_end, heard)
     return turn
 
 

@@ -29,6 +29,7 @@ from .bot_config import ConfigPanel
 from .context import PanelContext
 from .conversation import Conversation
 from .dom import Bindings
+from .latency import LatencyPanel
 from .media import MediaPanel
 from .session import SessionPanel
 from .session_info import SessionInfoPanel
@@ -40,6 +41,7 @@ PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionInfoPanel,
     MediaPanel,
     Conversation,
+    LatencyPanel,
     ConfigPanel,
     ActionsPanel,
 )

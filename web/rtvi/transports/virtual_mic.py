@@ -14,7 +14,10 @@ ends are read off one audio clock. Samples are handled in JS (an ``AudioBuffer``
 ``AudioWorklet``); Python sees one result per utterance. Runs only under Pyodide.
 
 "Audible" is ``abs(sample) >= threshold``, :data:`AUDIBLE` (0.02, about -34 dBFS) by default:
-well above the near-zero samples of a silent stream, well below speech or a TTS voice.
+well above the near-zero samples of a silent stream, well below speech or a TTS voice. The
+definitions (audible, onset, voice to voice) are :mod:`rtvi.latency`'s, which the console's
+latency panel uses too; an :class:`AudioWatch` also reports where each audible stretch ends
+(``on_end``), which is how the console finds the end of a real microphone's speech.
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import latency
+from ..latency import AUDIBLE, GAP_S
 from ._browser import AudioContext, AudioWorkletNode, js_function, media_stream, module_url
-from ._interop import to_js_object, to_py
+from ._interop import Listeners, js_global, to_js_object, to_py
 
 __all__ = ["AUDIBLE", "AudioWatch", "Heard", "Utterance", "VirtualMic", "voice_to_voice_ms"]
 
-#: Default audibility threshold: ``abs(sample) >= AUDIBLE`` (full scale is 1.0).
-AUDIBLE = 0.02
+#: How many onsets a watch keeps for :meth:`AudioWatch.first_audible_after`.
+KEEP_ONSETS = 1000
 
 #: ``(ctx, dest, pcm, rate, channels, threshold) => Promise<result>``: plays 16-bit PCM once.
 _PLAY = """
@@ -68,8 +74,9 @@ return new Promise((resolve) => {
 });
 """
 
-#: The watch worklet: posts each onset ``{time, level}``, an audible sample after ``gap`` s of
-#: silence (or the first ever), ``time`` being the context time of that very sample.
+#: The watch worklet: posts each onset ``{kind: "onset", time, level}``, an audible sample after
+#: ``gap`` s of silence (or the first ever), and each end ``{kind: "end", time}``, the last
+#: audible sample before ``gap`` s of silence; ``time`` is the context time of that very sample.
 _WATCH_WORKLET = """
 class PyrtviAudioWatch extends AudioWorkletProcessor {
   constructor(options) {
@@ -77,6 +84,7 @@ class PyrtviAudioWatch extends AudioWorkletProcessor {
     this.threshold = options.processorOptions.threshold;
     this.gap = Math.round(options.processorOptions.gap * sampleRate);
     this.quiet = this.gap;
+    this.last = null;
   }
   process(inputs) {
     const channel = inputs[0] && inputs[0][0];
@@ -84,10 +92,12 @@ class PyrtviAudioWatch extends AudioWorkletProcessor {
     for (let i = 0; i < channel.length; i++) {
       const level = Math.abs(channel[i]);
       if (level >= this.threshold) {
-        if (this.quiet >= this.gap) this.port.postMessage({ time: currentTime + i / sampleRate, level });
+        const time = currentTime + i / sampleRate;
+        if (this.quiet >= this.gap) this.port.postMessage({ kind: "onset", time, level });
         this.quiet = 0;
-      } else {
-        this.quiet++;
+        this.last = time;
+      } else if (++this.quiet === this.gap && this.last !== null) {
+        this.port.postMessage({ kind: "end", time: this.last });
       }
     }
     return true;
@@ -96,12 +106,15 @@ class PyrtviAudioWatch extends AudioWorkletProcessor {
 registerProcessor("pyrtvi-audio-watch", PyrtviAudioWatch);
 """
 
-#: ``(ctx, port) => collector``: keeps the onsets; ``after(mark)`` resolves with the first one at
-#: or after ``mark`` (already heard or still to come). ``ms``: its ``performance.now()`` time.
+#: ``(ctx, port) => collector`` for pages without Python (``bench/pipecat_js.py``'s, on the same
+#: worklet): keeps the onsets; ``after(mark)`` resolves with the first one at or after ``mark``
+#: (already heard or still to come), as :meth:`AudioWatch.first_audible_after` does.
+#: ``ms``: its ``performance.now()`` time.
 _COLLECTOR = """
 const onsets = [];
 let waiters = [];
 port.onmessage = (event) => {
+  if (event.data.kind === "end") return;
   const { time, level } = event.data;
   const onset = { time, level, ms: performance.now() - (ctx.currentTime - time) * 1000 };
   onsets.push(onset);
@@ -226,9 +239,11 @@ class VirtualMic:
 
 
 class AudioWatch:
-    """Reports the onsets of a received audio track: audible samples after ``gap`` s of silence.
+    """Reports the onsets of an audio track (audible samples after ``gap`` s of silence) and the
+    ends of its audible stretches (the last audible sample before ``gap`` s of silence).
 
     Create it with :meth:`open` (or :meth:`VirtualMic.watch`, then ``await watch.start()``).
+    ``on_onset(heard)`` and ``on_end(time)`` (context time, s) are called as they happen.
     """
 
     def __init__(
@@ -237,12 +252,21 @@ class AudioWatch:
         *,
         context: AudioContext | None = None,
         threshold: float = AUDIBLE,
-        gap: float = 0.05,
+        gap: float = GAP_S,
+        on_onset: Callable[[Heard], None] | None = None,
+        on_end: Callable[[float], None] | None = None,
     ) -> None:
         self.track = track
         self.threshold = threshold
         self.gap = gap
-        self._collector: Any = None
+        self.on_onset = on_onset
+        self.on_end = on_end
+        #: The onsets heard so far (the last :data:`KEEP_ONSETS`).
+        self.heard: list[Heard] = []
+        self._count = 0
+        self._waiters: list[tuple[float, asyncio.Future[Heard]]] = []
+        self._listeners = Listeners()
+        self._started = False
         self._own_context = context is None
         self.context = context if context is not None else AudioContext()
         self._source: Any = None
@@ -273,24 +297,53 @@ class AudioWatch:
                 "processorOptions": {"threshold": self.threshold, "gap": self.gap},
             },
         )
-        collector = _function("collector", "ctx", "port", _COLLECTOR)
-        self._collector = collector(self.context.js, self._node.port)
+        self._listeners.add(self._node.port, "message", self._message)
+        self._node.port.start()  # a port listened to with addEventListener starts explicitly
+        self._started = True
         self._source = self.context.createMediaStreamSource(media_stream(self.track))
         self._source.connect(self._node)
+
+    def _message(self, event: Any) -> None:
+        data = to_py(event.data)
+        time = float(data["time"])
+        if data.get("kind") == "end":
+            if self.on_end is not None:
+                self.on_end(time)
+            return
+        # Its performance.now() time: now, minus how long ago it was on the audio clock.
+        ms = float(js_global().performance.now()) - (self.context.currentTime - time) * 1000
+        heard = Heard(time=time, ms=ms, level=float(data["level"]))
+        self.heard = [*self.heard[-KEEP_ONSETS + 1 :], heard]
+        self._count += 1
+        waiting = []
+        for mark, future in self._waiters:
+            if not future.done() and time >= mark:
+                future.set_result(heard)
+            elif not future.done():
+                waiting.append((mark, future))
+        self._waiters = waiting
+        if self.on_onset is not None:
+            self.on_onset(heard)
+
+    def _first_after(self, mark: float) -> Heard | None:
+        time = latency.first_onset((h.time for h in self.heard), mark)
+        return next((h for h in self.heard if h.time == time), None)
 
     async def first_audible_after(self, mark: float, timeout: float = 30.0) -> Heard:
         """The first onset (audible after silence) at or after context time ``mark`` (s),
         already heard or still to come. ``asyncio.TimeoutError`` after ``timeout`` s.
         """
-        if self._collector is None:
+        if not self._started:
             raise RuntimeError("AudioWatch.start() was not awaited")
-        pending = self._collector.after(mark)
-
-        async def heard() -> Any:
-            return await pending
-
-        result = to_py(await asyncio.wait_for(heard(), timeout))
-        return Heard(time=float(result["time"]), ms=float(result["ms"]), level=result["level"])
+        found = self._first_after(mark)
+        if found is not None:
+            return found
+        future: asyncio.Future[Heard] = asyncio.get_running_loop().create_future()
+        self._waiters.append((mark, future))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiters = [(m, f) for m, f in self._waiters if f is not future]
 
     def now(self) -> float:
         """The context's current time (s), e.g. as a mark."""
@@ -299,11 +352,13 @@ class AudioWatch:
     @property
     def onsets(self) -> int:
         """How many onsets were heard so far."""
-        return int(self._collector.count()) if self._collector is not None else 0
+        return self._count
 
     async def close(self) -> None:
-        if self._collector is not None:
-            self._collector.close()
+        self._listeners.clear()
+        for _mark, future in self._waiters:
+            future.cancel()
+        self._waiters = []
         for node in (self._source, self._node):
             with contextlib.suppress(Exception):
                 if node is not None:
@@ -325,5 +380,5 @@ def voice_to_voice_ms(utterance: Utterance, heard: Heard, *, same_clock: bool = 
     if utterance.last_audible is None or utterance.last_audible_ms is None:
         raise ValueError("the utterance had no audible sample")
     if same_clock:
-        return (heard.time - utterance.last_audible) * 1000
-    return heard.ms - utterance.last_audible_ms
+        return latency.voice_to_voice_ms(utterance.last_audible * 1000, heard.time * 1000)
+    return latency.voice_to_voice_ms(utterance.last_audible_ms, heard.ms)
