@@ -192,7 +192,9 @@ class LegacyBot(BaseFlavor[PipelineTask]):
         _register_actions(rtvi, PipelineAssistant(rtvi, context))
         return PipelineTask(
             conversation.pipeline(rtvi),
-            params=PipelineParams(allow_interruptions=True),
+            params=PipelineParams(
+                allow_interruptions=True, enable_metrics=True, enable_usage_metrics=True
+            ),
             observers=[
                 RTVIObserver(
                     rtvi,
