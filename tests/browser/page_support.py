@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page, ViewportSize, expect
+from pyrtvi_testing.processes import LiveServer
 
 from tests.conftest import ROOT, browser_config
 
@@ -109,3 +113,17 @@ def no_horizontal_overflow(page: Page) -> bool:
     return bool(
         page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
     )
+
+
+def serve_embedded_bot(directory: Path, *args: str) -> Iterator[LiveServer]:
+    """A `pyrtvi serve --bot embedded [args]` whose bot is running, stopped after the yield
+    (the body of a module-scoped fixture)."""
+    server = LiveServer(["--bot", "embedded", *args]).start(directory)
+    try:
+        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
+        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()

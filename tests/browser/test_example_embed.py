@@ -11,16 +11,14 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from pyrtvi_testing.processes import LiveServer, free_port
 
-from tests.browser.page_support import screenshot
+from tests.browser.page_support import screenshot, serve_embedded_bot
 from tests.conftest import ROOT, browser_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
@@ -48,16 +46,9 @@ def for_another_origin(html: str, server: str) -> str:
 @pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # The local boot mode, as a user runs it: a plain first visit, then the local snapshot.
-    server = LiveServer(["--bot", "embedded", "--allowed-origin", OTHER_ORIGIN, "--boot", "local"])
-    server.start(tmp_path_factory.mktemp("embed-server"))
-    try:
-        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
-        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.2)
-        yield server
-    finally:
-        server.stop()
+    yield from serve_embedded_bot(
+        tmp_path_factory.mktemp("embed-server"), "--allowed-origin", OTHER_ORIGIN, "--boot", "local"
+    )
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

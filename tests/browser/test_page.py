@@ -11,10 +11,8 @@ import json
 import os
 import re
 import signal
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 from pyrtvi_testing.processes import LiveServer
@@ -30,6 +28,7 @@ from tests.browser.page_support import (
     recorded_attribute,
     recorded_texts,
     screenshot,
+    serve_embedded_bot,
 )
 from tests.conftest import browser_config
 
@@ -41,15 +40,7 @@ T = browser_config.ACTION_TIMEOUT_MS
 @pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One `pyrtvi serve` with its embedded bot for the whole module."""
-    server = LiveServer(["--bot", "embedded"]).start(tmp_path_factory.mktemp("page-server"))
-    try:
-        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
-        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.2)
-        yield server
-    finally:
-        server.stop()
+    yield from serve_embedded_bot(tmp_path_factory.mktemp("page-server"))
 
 
 def connect(page: Page, *, mic: bool = True) -> None:

@@ -6,15 +6,13 @@ The page must say what the bot does not support instead of showing empty or brok
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from pyrtvi_testing.processes import LiveServer
 
-from tests.browser.page_support import open_console, screenshot
+from tests.browser.page_support import open_console, screenshot, serve_embedded_bot
 from tests.conftest import ROOT, browser_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.bot]
@@ -27,16 +25,9 @@ PIPECAT = "1.14.0"
 def modern_bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if not (ROOT / ".venvs" / f"bot-{PIPECAT}" / "bin" / "python").exists():
         pytest.skip(f"no pipecat {PIPECAT} bot venv (make setup-test creates it)")
-    server = LiveServer(["--bot", "embedded", "--bot-pipecat", PIPECAT])
-    server.start(tmp_path_factory.mktemp("modern-server"))
-    try:
-        deadline = time.monotonic() + browser_config.SERVER_START_TIMEOUT_S
-        while httpx.get(server.url + "/health").json()["bot"]["state"] != "running":
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.2)
-        yield server
-    finally:
-        server.stop()
+    yield from serve_embedded_bot(
+        tmp_path_factory.mktemp("modern-server"), "--bot-pipecat", PIPECAT
+    )
 
 
 def test_modern_bot_degrades_clearly(page: Page, modern_bot_server: LiveServer) -> None:

@@ -30,6 +30,7 @@ from .context import PanelContext
 from .conversation import Conversation
 from .dom import Bindings
 from .media import MediaPanel
+from .metrics import MetricsPanel
 from .session import SessionPanel
 from .settings import ConnectionSettings, build_transport
 
@@ -38,6 +39,7 @@ PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionPanel,
     MediaPanel,
     Conversation,
+    MetricsPanel,
     ConfigPanel,
     ActionsPanel,
 )
