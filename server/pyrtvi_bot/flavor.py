@@ -3,7 +3,9 @@
 `BaseFlavor.run_bot` builds a `Conversation` on the connection's SmallWebRTC transport (and
 `run_websocket_bot` on pipecat's FastAPI WebSocket transport with its protobuf serializer), lets the
 flavour make the pipecat object that runs its pipeline (the flavour's `worker`), answers client
-messages and ends when the client leaves. The flavours differ only in that object:
+messages and ends when the client leaves. Both enable pipecat's metrics and usage metrics in their
+PipelineParams, so the RTVI observer sends `metrics` messages (the services' TTFB, processing,
+tokens and characters). The flavours differ only in that object:
 
 * `legacy` (pipecat 0.0.x): its own RTVIProcessor right after `transport.input()`, with the 0.3
   config and actions registered, in a PipelineTask run by a PipelineRunner;

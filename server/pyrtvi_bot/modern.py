@@ -64,7 +64,7 @@ class ModernBot(BaseFlavor[PipelineWorker]):
     def worker(self, conversation: Conversation) -> PipelineWorker:
         worker = PipelineWorker(
             conversation.pipeline(after_input=[ClientInputEcho()]),
-            params=PipelineParams(),
+            params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
             rtvi_observer_params=RTVIObserverParams(
                 vad_user_speaking_enabled=True,
                 function_call_report_level=FUNCTION_CALL_REPORT_LEVEL,

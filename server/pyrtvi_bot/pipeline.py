@@ -12,10 +12,15 @@ The conversation path, all offline:
   become an `LLMContextFrame` for the LLM, exactly what a real pipecat LLM service consumes.
 * `StandInLLM` answers from `rules.reply()`, streaming word tokens between the usual
   LLMFullResponseStart/End frames; `AssistantRecorder` writes the reply back into the context.
+  Like a pipecat LLM service it reports its metrics (when the pipeline enables them): TTFB (the
+  context in, the first token out), processing (the whole answer) and token usage
+  (`rules.token_usage`: its own word-sized tokens).
   For a weather question it first "calls" `rules.get_weather`, pushing the function-call frames
   an LLM service pushes (started, in progress, result), which pipecat's RTVI observer reports as
   `llm-function-call-*` messages (report level FULL for it: `FUNCTION_CALL_REPORT_LEVEL`).
-* `EspeakTTSService` is a regular pipecat `TTSService`, so TTS and bot-speaking events are pipecat's.
+* `EspeakTTSService` is a regular pipecat `TTSService`, so TTS and bot-speaking events are pipecat's,
+  and so are its metrics: TTFB (text in, first audio out: the espeak-ng run), processing per
+  sentence, and characters (`start_tts_usage_metrics`).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat.metrics.metrics import LLMTokenUsage, MetricsData
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi import RTVIFunctionCallReportLevel
@@ -174,6 +180,9 @@ class StandInLLM(FrameProcessor):
         #: None, or the farewell's progress: "said" (streamed) → "speaking" → session ends
         self._farewell: str | None = None
 
+    def can_generate_metrics(self) -> bool:
+        return True
+
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, LLMContextFrame):
@@ -233,8 +242,14 @@ class StandInLLM(FrameProcessor):
         return rules.weather_reply(result)
 
     async def _generate(self, messages: list[Any]) -> None:
+        # As a pipecat LLM service measures: TTFB up to the first token, processing up to the
+        # last, then the usage (frames only when the pipeline's params enable metrics).
+        self.set_core_metrics_data(MetricsData(processor=self.name, model=self._settings.model))
+        await self.start_processing_metrics()
+        await self.start_ttfb_metrics()
         arguments = rules.function_call(messages) if self._settings.model != "echo" else None
         if arguments is not None:
+            await self.stop_ttfb_metrics()  # the function call is the first thing out
             text = await self._call_function(arguments)
         else:
             text = rules.reply(messages, self._settings.model)
@@ -244,8 +259,16 @@ class StandInLLM(FrameProcessor):
             self._farewell = "said"  # before the tokens: the bot may start speaking at once
         await self.push_frame(self._mark(LLMFullResponseStartFrame()))
         for token in rules.tokens(text):
+            await self.stop_ttfb_metrics()  # reports once: the first token
             await self.push_frame(self._mark(LLMTextFrame(text=token)))
             await asyncio.sleep(self._token_delay)
+        prompt, completion = rules.token_usage(messages, text)
+        await self.start_llm_usage_metrics(
+            LLMTokenUsage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            )
+        )
+        await self.stop_processing_metrics()
         await self.push_frame(self._mark(LLMFullResponseEndFrame()))
         if farewell and self._skip_tts:
             await self._end_session()  # nothing will be spoken: end now

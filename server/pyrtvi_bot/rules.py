@@ -142,3 +142,15 @@ def ends_conversation(reply_text: str) -> bool:
 def tokens(text: str) -> Iterator[str]:
     """Word-sized streaming pieces whose concatenation is exactly `text`."""
     yield from re.findall(r"\s*\S+", text)
+
+
+def count_tokens(text: str) -> int:
+    """How many `tokens()` pieces `text` makes: the stand-in's own token count."""
+    return sum(1 for _ in tokens(text))
+
+
+def token_usage(messages: Sequence[Any], reply_text: str) -> tuple[int, int]:
+    """(prompt, completion) tokens of one answer, counted as the stand-in streams them: every
+    message's text (plus one token per message for its role, as chat formats spend) and the reply."""
+    prompt = sum(1 + count_tokens(message_text(m)) for m in messages)
+    return prompt, count_tokens(reply_text)

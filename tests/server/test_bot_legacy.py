@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pyrtvi_server.botproc import BotProcess
 
+from tests.server.bot_metrics import check_typed_count_turn, typed_turn_metrics
 from tests.server.conftest import connected_peer
 from tests.server.rtvi_peer import RTVIPeer, new_id, start_session
 
@@ -418,3 +419,9 @@ async def test_run_on_config_makes_the_bot_speak_first(
 async def test_goodbye_is_spoken_then_the_bot_ends_the_session(peer: RTVIPeer) -> None:
     await peer.ready()
     await peer.say_goodbye()
+
+
+async def test_metrics_report_both_services(peer: RTVIPeer) -> None:
+    """Metrics are on (as a Pipecat user turns them on): TTFB, processing, tokens, characters."""
+    await peer.ready()
+    check_typed_count_turn(await typed_turn_metrics(peer))

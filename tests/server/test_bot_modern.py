@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pyrtvi_server.botproc import BotProcess
 
+from tests.server.bot_metrics import check_typed_count_turn, typed_turn_metrics
 from tests.server.conftest import connected_peer
 from tests.server.rtvi_peer import RTVIPeer
 
@@ -168,3 +169,9 @@ async def test_start_config_can_make_the_bot_speak_first(
 async def test_goodbye_is_spoken_then_the_bot_ends_the_session(peer: RTVIPeer) -> None:
     await peer.ready(version="2.1.0")
     await peer.say_goodbye()
+
+
+async def test_metrics_report_both_services(peer: RTVIPeer) -> None:
+    """The 1.x bot's metrics, as on 0.0.108: TTFB, processing, tokens, characters."""
+    await peer.ready(version="2.1.0")
+    check_typed_count_turn(await typed_turn_metrics(peer))

@@ -205,3 +205,12 @@ async def test_stream_actions_emits_base64_sse_events() -> None:
         ("error-response", "3"),
     ]
     assert conversation.messages[-1] == {"role": "assistant", "content": text}
+
+
+def test_token_usage_counts_the_stand_ins_own_tokens() -> None:
+    messages = [{"role": "system", "content": "Be brief."}, user("count")]
+    # One token per message for its role, plus its word-sized pieces.
+    assert rules.token_usage(messages, "One, two, three, four, five.") == (5, 5)
+    assert rules.token_usage([], "") == (0, 0)
+    parts = [{"type": "text", "text": "tell me"}, {"type": "text", "text": "a joke"}]
+    assert rules.token_usage([{"role": "user", "content": parts}], "Ha.") == (5, 1)

@@ -5,6 +5,7 @@ Pure Python (no ``js``; unit-tested in CPython):
 - ``transcript``: the conversation's turns; client events in, changed turns out.
 - ``model``: error classification, value parsing, config/action payloads, timings, summaries.
 - ``controls``: which controls a session state enables, the settings fields, labels, meters.
+- ``metrics_model``: the bot's RTVI ``metrics`` per service, kind and turn; usage; SVG charts.
 
 The page (Pyodide only), one module per panel, each a ``base.Panel`` built from the one
 ``context.PanelContext`` (client, bindings, event log, banner, ``settings``):
@@ -13,6 +14,7 @@ The page (Pyodide only), one module per panel, each a ``base.Panel`` built from 
   ``settings``: the connection settings and the transport they name.
 - ``media``: mic/camera switches, device pickers, level meters, speaking badges.
 - ``conversation``: the transcript view and the text box.
+- ``metrics``: the bot's metrics (TTFB, processing, tokens, characters) as tables and charts.
 - ``bot_config``: describe-config as a form, update-config with what changed.
 - ``actions``: describe-actions forms and "Any action", in the session or over HTTP.
 - ``event_log``: every event and call, timed. ``banner``: the error banner.

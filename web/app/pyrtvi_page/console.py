@@ -31,6 +31,7 @@ from .conversation import Conversation
 from .dom import Bindings
 from .latency import LatencyPanel
 from .media import MediaPanel
+from .metrics import MetricsPanel
 from .session import SessionPanel
 from .session_info import SessionInfoPanel
 from .settings import ConnectionSettings, build_transport
@@ -42,6 +43,7 @@ PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     MediaPanel,
     Conversation,
     LatencyPanel,
+    MetricsPanel,
     ConfigPanel,
     ActionsPanel,
 )
