@@ -16,6 +16,10 @@
 // imported every module of them, their files only serve tracebacks and linecache: they are then
 // unpacked when the page is idle, off PyScript's critical path.
 //
+// Python starts when this module is evaluated (the console's HTML runs it as soon as it is in),
+// not when PyScript calls loadPyodide(): the wasm compiles and the snapshot is unpacked as they
+// arrive, and Python is restored while PyScript still starts; PyScript's call gets that Python.
+//
 // Two things make the shipped snapshot boot faster than handing Pyodide a downloaded snapshot:
 // - Pyodide only needs the snapshot's length to create the memory and instantiate the wasm, so it
 //   gets an empty buffer of the announced length at once and compiles, instantiates and
