@@ -23,7 +23,9 @@ Pages:
 - `bare`: Pyodide's own `loadPyodide()` + `import sys` from the same server (the runtime's floor
   without a snapshot);
 - `floor <mode>`: the link's floor for the console's bytes: its HTML, then every file it preloads,
-  fetched at once by a blank page (cold; nothing parsed or run).
+  fetched at once by a blank page (cold; nothing parsed or run);
+- `warm floor <mode>`: the same after one visit of the console, in its context (its HTML
+  revalidated, the files from the HTTP cache, the wasm compiled from the code cache; no Python).
 
 Phases are read in the page: resource timing (when each file's last byte arrived), an init script
 that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark`s our interpreter
@@ -148,13 +150,14 @@ JS_PAGE = """<!doctype html>
 TIMELINE = (
     ("html", "page HTML received"),
     ("pyscript", "PyScript's core loaded"),
-    ("interpreter-module", "our interpreter module evaluated (its downloads start)"),
-    ("interpreter-start", "our interpreter module called (PyScript started it)"),
+    ("interpreter-module", "our interpreter module evaluated (Python starts)"),
+    ("interpreter-start", "PyScript called our loadPyodide() (may be after Python is up)"),
     ("wasm", "pyodide.asm.wasm received"),
     ("wasm-done", "wasm compiled + instantiated"),
     ("stdlib", "python_stdlib.zip received"),
     ("snapshot", "memory snapshot read"),
-    ("interpreter-ready", "loadPyodide() resolved (Python started)"),
+    ("restored", "Pyodide's loadPyodide() resolved on the snapshot"),
+    ("interpreter-ready", "Python started (our packages, PyScript's .pyc)"),
     ("main", "main.py first line (PyScript done: its pyscript module)"),
     ("imports", "our modules imported"),
     ("ready", "client ready"),
@@ -164,7 +167,7 @@ TIMELINE = (
 PHASES = (
     ("downloads (last runtime byte)", "downloads", None),
     ("wasm compile", "wasm-done", "wasm-start"),
-    ("Python start", "interpreter-ready", "interpreter-start"),
+    ("Python start", "interpreter-ready", "interpreter-module"),
     ("PyScript start", "main", "interpreter-ready"),
     ("our imports", "imports", "main"),
     ("console drawn", "ready", "imports"),
@@ -320,6 +323,42 @@ DOWNLOAD_FLOOR = """async (pageURL) => {
 }"""
 
 
+#: The warm floor: after a visit of the console, what a later one cannot do without: its HTML
+#: revalidated, then every file it preloads read again from the HTTP cache, the wasm compiled
+#: (from the code cache) while the rest is read; nothing else run (no Python). ms.
+WARM_FLOOR = """async (pageURL) => {
+  const t0 = performance.now();
+  const markup = await (await fetch(pageURL, { cache: "no-cache" })).text();
+  const hints = markup.matchAll(/rel="(?:module)?preload" href="([^"]+)"/g);
+  const urls = [...hints].map((match) => match[1].replaceAll("&amp;", "&"));
+  await Promise.all(urls.map((url) => url.endsWith(".wasm")
+    ? WebAssembly.compileStreaming(fetch(url))
+    : fetch(url).then((response) => response.arrayBuffer())));
+  return performance.now() - t0;
+}"""
+
+
+def warm_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
+    """A later visit's floor on `link`: the console once, then WARM_FLOOR in the same context."""
+    context = browser.new_context()
+    context.add_init_script(INIT_SCRIPT)
+    page = context.new_page()
+    try:
+        if link.mbit:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", link.conditions())
+        page.goto(server.url + "/")
+        timeout = browser_config.BOOT_TIMEOUT_MS
+        page.wait_for_function("() => 'paint' in (window.__bootMarks || {})", timeout=timeout)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function(LOCAL_SETTLED_JS, timeout=timeout)
+        page.goto(server.url + "/health")
+        return Boot(float(page.evaluate(WARM_FLOOR, server.url + "/")), 0, 0)
+    finally:
+        context.close()
+
+
 def download_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
     """The console's downloads alone on `link`: its HTML, then what it preloads, all at once."""
     context = browser.new_context()
@@ -420,8 +459,9 @@ def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: s
     """One row per link: the JS page and `page` in each mode, cold / warm, ratios to the JS page."""
     head = " | ".join(f"`{mode}` cold / warm" for mode in modes)
     print(
-        f"\n{page}, median ready s (× the JS page, same link and run); [the download floor: "
-        "its HTML and preloaded files fetched at once, nothing run]\n"
+        f"\n{page}, median ready s (× the JS page, same link and run); [the floors, cold / "
+        "warm: its HTML and preloaded files fetched at once, the wasm compiled when warm, "
+        "no Python]\n"
     )
     print(f"| link | JS page cold / warm | {head} |")
     print("|---|---|" + "---|" * len(modes))
@@ -430,12 +470,13 @@ def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: s
         cells = [f"{js[0] / 1000:.2f} / {js[1] / 1000:.2f}"]
         for mode in modes:
             floor = median([b.ready for b in results.get(f"floor {mode}", [])])
+            warm = median([b.ready for b in results.get(f"warm floor {mode}", [])])
             pair = []
             for kind, reference in zip(("cold", "warm"), js, strict=True):
                 rows = results.get(f"{page} {mode} {kind}", [])
                 ms = median([b.ready for b in rows])
                 pair.append(f"{ms / 1000:.2f} ({ms / reference:.1f}×)")
-            cells.append(" / ".join(pair) + f" [{floor / 1000:.2f}]")
+            cells.append(" / ".join(pair) + f" [{floor / 1000:.2f} / {warm / 1000:.2f}]")
         print(f"| {link} | " + " | ".join(cells) + " |")
 
 
@@ -491,6 +532,9 @@ def main(argv: list[str] | None = None) -> None:
                     for mode, server in servers.items():
                         results.setdefault(f"floor {mode}", []).append(
                             download_floor(browser, server, link)
+                        )
+                        results.setdefault(f"warm floor {mode}", []).append(
+                            warm_floor(browser, server, link)
                         )
                     if args.identity:
                         url = pages[f"console {modes[0]}"]

@@ -16,6 +16,10 @@
 // imported every module of them, their files only serve tracebacks and linecache: they are then
 // unpacked when the page is idle, off PyScript's critical path.
 //
+// Python starts when this module is evaluated (the console's HTML runs it as soon as it is in),
+// not when PyScript calls loadPyodide(): the wasm compiles and the snapshot is unpacked as they
+// arrive, and Python is restored while PyScript still starts; PyScript's call gets that Python.
+//
 // Two things make the shipped snapshot boot faster than handing Pyodide a downloaded snapshot:
 // - Pyodide only needs the snapshot's length to create the memory and instantiate the wasm, so it
 //   gets an empty buffer of the announced length at once and compiles, instantiates and
@@ -32,37 +36,74 @@ const BOOT = __BOOT_CONFIG__;
 const here = (path) => new URL(path, import.meta.url).href;
 const mark = (name) => performance.mark("pyrtvi:" + name);
 
-/** Unpacks the build's pack (see tools/boot_snapshot.mjs: runs of non-zero bytes) into `buffer`. */
-function unpack(body, buffer) {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+/**
+ * Unpacks the build's pack (see tools/boot_snapshot.mjs: runs of non-zero bytes) into `buffer`
+ * as it arrives: `body` is a ReadableStream of the pack's bytes, so that no copy of the whole
+ * pack is made and only the last chunk is left to copy once its last byte is in.
+ */
+async function unpack(body, buffer) {
   const fail = (why) => {
     throw new Error(`snapshot: ${why}`);
   };
-  if (body.length < 16 || view.getUint32(0, true) !== 0x53525950) fail("not a pyrtvi snapshot pack");
-  if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
-  const size = view.getUint32(8, true);
-  if (size !== buffer.length) fail(`${size} bytes, the build made ${buffer.length}`);
-  const count = view.getUint32(12, true);
-  let at = 16 + 8 * count;
-  if (at > body.length) fail("truncated");
-  for (let i = 0; i < count; i++) {
-    const offset = view.getUint32(16 + 8 * i, true);
-    const length = view.getUint32(20 + 8 * i, true);
-    if (offset + length > size || at + length > body.length) fail("truncated");
-    buffer.set(body.subarray(at, at + length), offset);
-    at += length;
+  const reader = body.getReader();
+  let head = new Uint8Array(0); // the header and the run table, until they are complete
+  let runs = null; // [offset, length] per run, once the table is in
+  let run = 0; // the run being filled
+  let filled = 0; // its bytes written so far
+  let needed = 16;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let chunk = value;
+    if (!runs) {
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      head = joined;
+      if (head.length < needed) continue;
+      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+      if (view.getUint32(0, true) !== 0x53525950) fail("not a pyrtvi snapshot pack");
+      if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
+      const size = view.getUint32(8, true);
+      if (size !== buffer.length) fail(`${size} bytes, the build made ${buffer.length}`);
+      needed = 16 + 8 * view.getUint32(12, true);
+      if (head.length < needed) continue;
+      runs = [];
+      for (let at = 16; at < needed; at += 8) {
+        const offset = view.getUint32(at, true);
+        const length = view.getUint32(at + 4, true);
+        if (offset + length > size) fail("truncated");
+        runs.push([offset, length]);
+      }
+      chunk = head.subarray(needed);
+      head = null;
+    }
+    while (chunk.length) {
+      if (run >= runs.length) fail("trailing bytes");
+      const [offset, length] = runs[run];
+      const take = Math.min(length - filled, chunk.length);
+      buffer.set(chunk.subarray(0, take), offset + filled);
+      filled += take;
+      chunk = chunk.subarray(take);
+      if (filled === length) {
+        run += 1;
+        filled = 0;
+      }
+    }
   }
-  if (at !== body.length) fail("trailing bytes");
+  while (runs && run < runs.length && runs[run][1] === 0) run += 1;
+  if (!runs || run < runs.length) fail("truncated");
 }
 
 /**
  * A snapshot of `size` bytes (unpacked) on its way: `buffer` at once, for Pyodide to size the
- * memory with; `arrived` once `body` (the pack's bytes) is unpacked into it.
+ * memory with; `arrived` once the pack's bytes (`response`, a Promise of a Response) are
+ * unpacked into it.
  */
-function incoming(size, body) {
+function incoming(size, response) {
   const buffer = new Uint8Array(size);
-  const arrived = body.then((bytes) => {
-    unpack(new Uint8Array(bytes), buffer);
+  const arrived = response.then(async (reply) => {
+    await unpack(reply.body, buffer);
     mark("snapshot");
   });
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
@@ -73,7 +114,7 @@ function incoming(size, body) {
 function fetchSnapshot() {
   const body = fetch(here(BOOT.snapshot)).then((response) => {
     if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
-    return response.arrayBuffer();
+    return response;
   });
   const complete = BOOT.packagesInSnapshot;
   const snapshot = incoming(BOOT.snapshotSize, body);
@@ -95,7 +136,7 @@ async function storedSnapshot() {
   if (refused !== null) return { refused };
   const size = Number(response.headers.get("x-pyrtvi-snapshot-size")) || 0;
   const complete = response.headers.get("x-pyrtvi-complete") === "1";
-  return { source: "local", ...incoming(size, response.arrayBuffer()), delta: 0, complete };
+  return { source: "local", ...incoming(size, Promise.resolve(response)), delta: 0, complete };
 }
 
 /** Marks the stored snapshot as refused: plain boots until the build changes (a new URL). */
@@ -141,6 +182,49 @@ const pending = BOOT.snapshot
 const factory = import(here(BOOT.index + "pyodide.asm.mjs")).then((module) => module.default);
 factory.catch(() => {}); // loadPyodide() reports it
 
+/**
+ * The runtime's wasm, compiled from this module's evaluation on (streaming: from the preload, or
+ * from the HTTP and code caches on a later visit), not only once PyScript has called
+ * loadPyodide() and Pyodide asked for it; null when it cannot be (Pyodide then fetches it).
+ */
+const wasmURL = here(BOOT.index + "pyodide.asm.wasm");
+const compiledWasm = WebAssembly.compileStreaming
+  ? WebAssembly.compileStreaming(fetch(wasmURL)).catch(() => null)
+  : Promise.resolve(null);
+
+/**
+ * Runs `load()` (a loadPyodide) on the wasm compiled above: Pyodide's own request for the
+ * binary gets a placeholder (the preload's bytes went to the compile; a second request could
+ * download them again), and its instantiateStreaming of that placeholder instantiates the
+ * compiled module instead.
+ */
+async function withCompiledWasm(load) {
+  const module = await compiledWasm;
+  if (!module) return load();
+  const fetchOriginal = globalThis.fetch;
+  const streamingOriginal = WebAssembly.instantiateStreaming;
+  const placeholder = Promise.resolve(new Response(new Uint8Array(0)));
+  function fetchWasm(input, init) {
+    const url = typeof input === "string" || input instanceof URL ? String(input) : input?.url;
+    if (url === wasmURL) return placeholder;
+    return fetchOriginal.call(globalThis, input, init);
+  }
+  function instantiateStreaming(source, imports) {
+    if (source !== placeholder) return streamingOriginal.call(WebAssembly, source, imports);
+    return WebAssembly.instantiate(module, imports).then((instance) => ({ instance, module }));
+  }
+  globalThis.fetch = fetchWasm;
+  WebAssembly.instantiateStreaming = instantiateStreaming;
+  try {
+    return await load();
+  } finally {
+    if (globalThis.fetch === fetchWasm) globalThis.fetch = fetchOriginal;
+    if (WebAssembly.instantiateStreaming === instantiateStreaming) {
+      WebAssembly.instantiateStreaming = streamingOriginal;
+    }
+  }
+}
+
 /** Undoes the build's XOR of the static region with `base` (the wasm's memory at instantiation). */
 function restoreStatic(buffer, base) {
   const header = new Uint32Array(buffer.buffer, buffer.byteOffset, 4)[1];
@@ -172,7 +256,10 @@ async function withSnapshotInstantiation(current, createModule, load) {
     };
   const factory = async (settings) => {
     const module = await createModule(settings);
+    // PyScript's .pyc meanwhile (a file system is all that needs, not Python).
+    const written = writeBytecode(module.FS);
     await current.arrived;
+    await written;
     if (current.delta) {
       if (!base) throw new Error("snapshot: the wasm memory was not seen at instantiation");
       restoreStatic(current.buffer, base);
@@ -206,8 +293,52 @@ function fetchPackages() {
   return zips;
 }
 
+/**
+ * Writes the files of a zip whose entries are all stored (not deflated: how the build and the
+ * server make ours) into the working directory with Emscripten's FS, in JS; false (nothing
+ * written) when it is not such a zip. Pyodide's unpackArchive runs Python's zipfile instead:
+ * slower, and only once Python is up.
+ */
+function writeStoredZip(FS, zip) {
+  const bytes = new Uint8Array(zip);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = bytes.length - 22; // the end record, when the zip has no comment
+  if (end < 0 || view.getUint32(end, true) !== 0x06054b50) return false;
+  const count = view.getUint16(end + 10, true);
+  const files = [];
+  let at = view.getUint32(end + 16, true);
+  for (let i = 0; i < count; i++) {
+    if (at + 46 > end || view.getUint32(at, true) !== 0x02014b50) return false;
+    const method = view.getUint16(at + 10, true);
+    const size = view.getUint32(at + 20, true);
+    const nameLength = view.getUint16(at + 28, true);
+    const skip = view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+    const local = view.getUint32(at + 42, true);
+    const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + skip;
+    if (local + 30 > end || view.getUint32(local, true) !== 0x04034b50) return false;
+    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    if (method !== 0 || start + size > end || name.startsWith("/") || name.includes(".."))
+      return false;
+    files.push([name, bytes.subarray(start, start + size)]);
+  }
+  const root = FS.cwd();
+  for (const [name, data] of files) {
+    const path = `${root}/${name}`;
+    if (name.endsWith("/")) {
+      FS.mkdirTree(path);
+      continue;
+    }
+    FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    FS.writeFile(path, data);
+  }
+  return true;
+}
+
 function unpackPackages(pyodide, zips) {
-  for (const zip of zips) pyodide.unpackArchive(zip, "zip", { extractDir: "." });
+  for (const zip of zips) {
+    if (!writeStoredZip(pyodide.FS, zip)) pyodide.unpackArchive(zip, "zip", { extractDir: "." });
+  }
 }
 
 /** PyScript's own package compiled (see tools/boot_snapshot.mjs); null when it cannot come. */
@@ -216,6 +347,15 @@ const bytecode = BOOT.pyscriptBytecode
       .then((response) => (response.ok ? response.arrayBuffer() : null))
       .catch(() => null)
   : null;
+
+/** The file systems that have PyScript's .pyc already (see writeBytecode). */
+const bytecodeIn = new WeakSet();
+
+/** PyScript's .pyc into `FS` as soon as Pyodide's module exists (before Python is restored). */
+async function writeBytecode(FS) {
+  const zip = await bytecode;
+  if (zip && writeStoredZip(FS, zip)) bytecodeIn.add(FS);
+}
 
 // A shipped snapshot with every module in it: the zips wait for the idle page, download too.
 // Otherwise they are fetched at once: a plain boot needs them, and after a local snapshot boot
@@ -315,14 +455,33 @@ function report(mode, reason, modules = [], source = null) {
   if (reason) console.warn(`pyrtvi: plain boot (${reason})`);
 }
 
-export async function loadPyodide(options = {}) {
-  mark("interpreter-start");
-  const base = { ...options, indexURL: here(BOOT.index), createPyodideModule: await factory };
-  if (BOOT.lockFile && !base.lockFileURL && !base.lockFileContents) {
+/**
+ * A second interpreter on the page (a PyScript `env` of its own): plain, with PyScript's options
+ * as they come, and our packages, as every interpreter of this module had before Python was
+ * started at evaluation.
+ */
+async function another(options) {
+  const settings = { ...options, indexURL: here(BOOT.index), createPyodideModule: await factory };
+  if (BOOT.stdlib) settings.stdLibURL = here(BOOT.stdlib);
+  if (BOOT.lockFile && !settings.lockFileURL && !settings.lockFileContents) {
+    settings.lockFileContents = BOOT.lockFile;
+    settings.packageBaseUrl ??= settings.indexURL;
+  }
+  const pyodide = await withCompiledWasm(() => pyodideLoad(settings));
+  unpackPackages(pyodide, await fetchPackages());
+  const compiled = await bytecode;
+  if (compiled) unpackPackages(pyodide, [compiled]);
+  return pyodide;
+}
+
+/** Starts Python: from the snapshot when there is one, else plain (see the module's doc). */
+async function boot() {
+  const base = { indexURL: here(BOOT.index), createPyodideModule: await factory };
+  if (BOOT.lockFile) {
     // The package index (without packages: the runtime served has none of their wheels) comes
     // with this module: no request of its own.
     base.lockFileContents = BOOT.lockFile;
-    base.packageBaseUrl ??= base.indexURL;
+    base.packageBaseUrl = base.indexURL;
   }
   const plain = { ...base };
   if (BOOT.stdlib) base.stdLibURL = here(BOOT.stdlib);
@@ -338,9 +497,13 @@ export async function loadPyodide(options = {}) {
           ? here(BOOT.stdlibSnapshot)
           : base.stdLibURL;
       const options = { ...base, stdLibURL, _loadSnapshot: current.buffer };
-      pyodide = await withSnapshotInstantiation(current, base.createPyodideModule, (factory) =>
-        pyodideLoad({ ...options, createPyodideModule: factory }),
+      // The early wasm's wrappers first: the snapshot's see its instantiation (in them).
+      pyodide = await withCompiledWasm(() =>
+        withSnapshotInstantiation(current, base.createPyodideModule, (factory) =>
+          pyodideLoad({ ...options, createPyodideModule: factory }),
+        ),
       );
+      mark("restored");
       // One random state baked into every visitor's snapshot: reseed from the OS.
       const modules = pyodide.runPython(
         "import sys, json\nif 'random' in sys.modules: sys.modules['random'].seed()\n" +
@@ -360,7 +523,7 @@ export async function loadPyodide(options = {}) {
     if (!pyodide) {
       // Without the snapshot, the trimmed stdlib only if the build made one (it matches the
       // sources); a refused snapshot falls back to the full stdlib, the safest plain boot.
-      pyodide = await pyodideLoad(reason ? plain : base);
+      pyodide = await withCompiledWasm(() => pyodideLoad(reason ? plain : base));
       report("plain", reason);
     }
     zips = await (packages ?? fetchPackages());
@@ -373,8 +536,33 @@ export async function loadPyodide(options = {}) {
     else if (!globalThis.caches) localState("unavailable", { error: "no Cache Storage here" });
     else makeLocalLater(zips);
   }
-  const compiled = await bytecode;
-  if (compiled) pyodide.unpackArchive(compiled, "zip", { extractDir: "." });
+  const compiled = bytecodeIn.has(pyodide.FS) ? null : await bytecode;
+  if (compiled) unpackPackages(pyodide, [compiled]);
   mark("interpreter-ready");
+  return pyodide;
+}
+
+// Python starts when this module is evaluated, not when PyScript calls loadPyodide(): the
+// console's HTML runs this module as soon as it is in, so that Python is restored while
+// PyScript starts (its plugins, its package storage) instead of after.
+const booting = boot();
+booting.catch(() => {}); // reported by loadPyodide(), to PyScript
+
+/**
+ * PyScript's call: the Python started above, with PyScript's options applied to it (its output
+ * streams; `packages`, which the runtime served here does not carry, are asked of Pyodide as
+ * they would be by its loadPyodide). `indexURL` and the lock file are this module's.
+ */
+let handedOut = false;
+
+export async function loadPyodide(options = {}) {
+  mark("interpreter-start");
+  if (handedOut) return another(options);
+  handedOut = true;
+  const pyodide = await booting;
+  if (options.stdin) pyodide.setStdin({ stdin: options.stdin });
+  if (options.stdout) pyodide.setStdout({ batched: options.stdout });
+  if (options.stderr) pyodide.setStderr({ batched: options.stderr });
+  if (options.packages?.length) await pyodide.loadPackage(options.packages);
   return pyodide;
 }

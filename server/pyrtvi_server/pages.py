@@ -145,7 +145,10 @@ class PageRoutes:
         """Hints so that every download the boot needs starts with the page, not when PyScript,
         Pyodide or our interpreter module asks for it (`prefix`: the mount path, which
         `interpreter` already carries). Each is fetched later with `fetch(url)` (same-origin
-        credentials), which the `crossorigin` preloads match, so nothing travels twice.
+        credentials), which the `crossorigin` preloads match, so nothing travels twice. The
+        interpreter module is also run at once (an async module script: PyScript's import of the
+        same URL gets the same module), so that the wasm's compile and the snapshot's unpacking
+        start with the page, not after PyScript's own start.
 
         The small modules PyScript needs before it calls our interpreter come first: with
         HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
@@ -158,6 +161,9 @@ class PageRoutes:
         ]
         links += [
             f'<link rel="modulepreload" href="{html.escape(interpreter)}">',
+            # Evaluated as soon as it is in, not when PyScript imports it (the same module): it
+            # starts compiling the wasm and reading the snapshot while PyScript starts.
+            f'<script type="module" async src="{html.escape(interpreter)}"></script>',
             f'<link rel="modulepreload" href="{pyodide}/pyodide.mjs">',
             f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
         ]
