@@ -28,8 +28,11 @@ the transport's default.
 made and answered (`bench.trace`: the same wrappers on both clients' pages) and prints the
 median of each mark per path: where the time goes.
 
-A fresh page per run (Python already booted: the boot is not part of connect); one untimed
-warm-up per path; the order of the paths rotates from run to run.
+A fresh page per run (Python already booted: the boot is not part of connect), left idle for
+`--idle` seconds (2) before the call, as a person takes to press Connect: right after its boot a
+Pyodide page is still busy (V8 compiling the interpreter's WebAssembly in the background), which
+is the boot's cost, not the connect's (docs/benchmarks.md); the JS page waits as long. One
+untimed warm-up per path; the order of the paths rotates from run to run.
 """
 
 from __future__ import annotations
@@ -172,6 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
     parser.add_argument(
+        "--idle",
+        type=float,
+        default=2.0,
+        help="seconds each page is left idle once loaded, before the call (both clients)",
+    )
+    parser.add_argument(
         "--trace", action="store_true", help="also print where each path's time goes (bench.trace)"
     )
     parser.add_argument(
@@ -220,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
                     context = new_context()
                     try:
                         harness = Harness.open(context.new_page(), server)
+                        time.sleep(args.idle)
                         ms = measure(harness, bot.url, trickle, harness_client)
                         keep_trace(name, harness.page)
                         harness.run("await client.disconnect()")
@@ -233,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
                 context = new_context()
                 try:
                     client = PipecatJSPage.open(context, bot.url)
+                    time.sleep(args.idle)
                     if args.trace:
                         client.page.evaluate(JS_MARKED)
                     result = client.start_bot_and_connect(bot.url + "/start", {"body": BODY})
