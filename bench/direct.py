@@ -28,11 +28,10 @@ the transport's default.
 made and answered (`bench.trace`: the same wrappers on both clients' pages) and prints the
 median of each mark per path: where the time goes.
 
-A fresh page per run (Python already booted: the boot is not part of connect), left idle for
-`--idle` seconds (2) before the call, as a person takes to press Connect: right after its boot a
-Pyodide page is still busy (V8 compiling the interpreter's WebAssembly in the background), which
-is the boot's cost, not the connect's (docs/benchmarks.md); the JS page waits as long. One
-untimed warm-up per path; the order of the paths rotates from run to run.
+A fresh page per run (Python already booted: the boot is not part of connect); `--idle N`
+leaves every page (both clients) idle N seconds before the call, as a person takes to press
+Connect (right after its boot a Pyodide page is still busy: docs/benchmarks.md). One untimed
+warm-up per path; the order of the paths rotates from run to run.
 """
 
 from __future__ import annotations
@@ -177,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--idle",
         type=float,
-        default=2.0,
+        default=0.0,
         help="seconds each page is left idle once loaded, before the call (both clients)",
     )
     parser.add_argument(
