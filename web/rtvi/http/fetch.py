@@ -23,9 +23,11 @@ _FORBIDDEN = {"connection", "keep-alive", "host", "content-length", "transfer-en
 
 class FetchResponse(HTTPResponse):
     def __init__(self, js_response: Any, controller: Any) -> None:
-        headers: dict[str, str] = {}
-        for pair in js_response.headers.entries():
-            headers[str(pair[0])] = str(pair[1])
+        from ..transports._interop import js_global, to_py
+
+        # One conversion, not a crossing per header (each connect reads two replies).
+        entries = to_py(js_global().Object.fromEntries(js_response.headers)) or {}
+        headers = {str(name): str(value) for name, value in entries.items()}
         super().__init__(int(js_response.status), str(js_response.statusText), headers)
         self._response = js_response
         self._controller = controller
@@ -66,6 +68,19 @@ class FetchResponse(HTTPResponse):
             if not done:
                 with contextlib.suppress(Exception):
                     reader.cancel()
+
+    async def text(self) -> str:
+        """The whole body in one ``Response.text()`` (one await, not a reader's chunks: the
+        start, connect and offer replies are read on the way to bot-ready)."""
+        from pyodide.ffi import JsException
+
+        if self._consumed:
+            raise HTTPError("response body already read")
+        self._consumed = True
+        try:
+            return str(await self._response.text())
+        except JsException as exc:
+            raise HTTPError(f"error reading the response body: {exc}") from exc
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

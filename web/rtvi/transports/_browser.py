@@ -148,8 +148,13 @@ class RTCPeerConnection(EventTarget):
         assert offer is not None
         return offer
 
-    async def setLocalDescription(self, description: RTCSessionDescription) -> None:
-        await self.js.setLocalDescription(to_js_object(description.toJSON()))
+    async def setLocalDescription(self, description: RTCSessionDescription | None = None) -> None:
+        """``None``: the browser makes the description itself (an offer in ``stable``), with
+        no SDP carried through Python and back."""
+        if description is None:
+            await self.js.setLocalDescription()
+        else:
+            await self.js.setLocalDescription(to_js_object(description.toJSON()))
 
     async def setRemoteDescription(self, description: RTCSessionDescription) -> None:
         await self.js.setRemoteDescription(to_js_object(description.toJSON()))

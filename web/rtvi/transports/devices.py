@@ -29,7 +29,7 @@ from .common import report_device_lists
 from .media import (
     DeviceWatcher,
     LocalMedia,
-    enumerate_devices,
+    device_lister,
     get_display_media_track,
     same_track,
     track_device_id,
@@ -152,7 +152,11 @@ class LocalDevices:
     # --- opening --------------------------------------------------------------------------
 
     async def init(self) -> None:
-        """Open what is enabled (and not open yet), watch for changes, report the lists."""
+        """Open what is enabled (and not open yet), watch for changes, report the lists.
+
+        The lists are reported from a background task, as client-js does: a connect does not
+        wait for ``enumerateDevices`` (the ``available_*_updated`` callbacks follow shortly).
+        """
         local = self._media()
         for kind in self.kinds:
             if self._enabled(kind) and local.track(kind) is None:
@@ -160,7 +164,7 @@ class LocalDevices:
         if self._watcher is None:
             self._watcher = DeviceWatcher(self._on_device_change)
         self._watcher.start()
-        await self.report_lists()
+        self._spawn(self.report_lists())
 
     async def acquire(self, kind: str, device_id: str | None = None) -> Any:
         """Open the mic/cam (honouring its enabled flag); device errors are reported."""
@@ -263,7 +267,7 @@ class LocalDevices:
 
     async def report_lists(self) -> None:
         await report_device_lists(
-            enumerate_devices,
+            device_lister(),
             self.host.callbacks,
             (*(_INPUT_KIND[kind] for kind in self.kinds), "audiooutput"),
             js_error_text,

@@ -25,6 +25,7 @@ from ._interop import (
     to_js_object,
     to_py,
 )
+from .common import ListDevices
 
 logger = logging.getLogger("rtvi.transports.webrtc")
 
@@ -90,6 +91,20 @@ async def enumerate_devices(kind: str) -> list[DeviceInfo]:
     """Devices of one kind: ``audioinput``, ``videoinput`` or ``audiooutput``."""
     infos = await media_devices().enumerateDevices()
     return [device_info(info) for info in infos if str(info.kind) == kind]
+
+
+def device_lister() -> ListDevices:
+    """Like :func:`enumerate_devices`, but every kind from one ``enumerateDevices()`` call
+    (made on the first ask): the lists of one report cost the browser one query, not three."""
+    every: list[DeviceInfo] | None = None
+
+    async def list_devices(kind: str) -> list[DeviceInfo]:
+        nonlocal every
+        if every is None:
+            every = [device_info(info) for info in await media_devices().enumerateDevices()]
+        return [device for device in every if device.kind == kind]
+
+    return list_devices
 
 
 async def get_user_media_track(kind: str, device_id: str | None = None) -> Any:

@@ -164,8 +164,7 @@ class Session(TransportSession):
         pc = self.pc
         assert pc is not None
         async with self.negotiation:
-            offer = await pc.createOffer()
-            await pc.setLocalDescription(offer)
+            await pc.setLocalDescription()  # an implicit createOffer(): one call, not two
             trickle = self.target.ice_trickle
             if not trickle and not await wait_ice_gathering(pc, self.ice_gathering_timeout):
                 logger.debug("ICE gathering capped at %gs", self.ice_gathering_timeout)

@@ -1,0 +1,161 @@
+"""Where a connect's time goes: the same browser-level marks on any client's page.
+
+:data:`TRACE_SCRIPT` is a Playwright init script (it runs before any page script, on every page
+of a context): it wraps the browser APIs both clients call on the way to bot-ready
+(``getUserMedia``, ``enumerateDevices``, ``permissions.query``, ``AudioWorklet.addModule``,
+``fetch``, ``RTCPeerConnection`` and its signalling methods, the data channel) and pushes
+``[name, performance.now()]`` to ``window.connectTrace``. Neither client is changed; the
+wrappers cost microseconds, the same for both. A page marks the call itself (``call``) and its
+return (``returned``); :func:`milestones` turns one page's marks into ms since the call.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+TRACE_SCRIPT = """
+(() => {
+  const marks = (window.connectTrace = []);
+  const mark = (window.connectMark = (name) => marks.push([name, performance.now()]));
+  const seen = new Set();
+  const once = (name) => { if (!seen.has(name)) { seen.add(name); mark(name); } };
+  const wrap = (proto, method, name) => {
+    const native = proto[method];
+    if (!native) return;
+    proto[method] = function (...args) {
+      const label = typeof name === "function" ? name(...args) : name;
+      mark(label + " called");
+      const result = native.apply(this, args);
+      if (result && typeof result.then === "function") {
+        result.then(() => mark(label + " resolved"), () => mark(label + " failed"));
+      }
+      return result;
+    };
+  };
+  wrap(MediaDevices.prototype, "getUserMedia", "getUserMedia");
+  wrap(MediaDevices.prototype, "enumerateDevices", "enumerateDevices");
+  if (window.Permissions) wrap(Permissions.prototype, "query", "permissions.query");
+  if (window.AudioWorklet) wrap(AudioWorklet.prototype, "addModule", "addModule");
+  const kind = (input, init) => {
+    const url = String(input && input.url ? input.url : input);
+    const method = String((init && init.method) || (input && input.method) || "GET").toUpperCase();
+    const what = url.includes("/start") ? "start" : url.includes("offer") ? "offer" : "connect";
+    return "fetch " + method + " " + what;
+  };
+  const nativeFetch = window.fetch;
+  window.fetch = function (input, init) {
+    const label = kind(input, init);
+    mark(label + " called");
+    const result = nativeFetch.call(this, input, init);
+    result.then(() => mark(label + " resolved"), () => mark(label + " failed"));
+    return result;
+  };
+  const pcProto = RTCPeerConnection.prototype;
+  for (const m of ["createOffer", "setLocalDescription", "setRemoteDescription"]) {
+    wrap(pcProto, m, m);
+  }
+  wrap(RTCRtpSender.prototype, "replaceTrack", "replaceTrack");
+  const NativeAudioContext = window.AudioContext;
+  window.AudioContext = class extends NativeAudioContext {
+    constructor(...args) {
+      mark("new AudioContext called");
+      super(...args);
+      mark("new AudioContext returned");
+    }
+  };
+  const NativePC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePC {
+    constructor(...args) {
+      super(...args);
+      once("RTCPeerConnection");
+      this.addEventListener("track", () => once("bot track"));
+      this.addEventListener("icecandidate", (e) => once(e.candidate ? "first candidate" : "gathering complete"));
+      this.addEventListener("iceconnectionstatechange", () => once("ice " + this.iceConnectionState));
+      this.addEventListener("connectionstatechange", () => once("pc " + this.connectionState));
+    }
+  };
+  const nativeCreateDC = pcProto.createDataChannel;
+  pcProto.createDataChannel = function (...args) {
+    const dc = nativeCreateDC.apply(this, args);
+    dc.addEventListener("open", () => once("data channel open"));
+    dc.addEventListener("message", (e) => {
+      if (typeof e.data === "string" && e.data.includes('"bot-ready"')) once("bot-ready received");
+    });
+    return dc;
+  };
+  const nativeSend = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function (data) {
+    once(typeof data === "string" && data.includes('"client-ready"') ? "client-ready sent" : "first dc send");
+    return nativeSend.call(this, data);
+  };
+})();
+"""
+
+#: The marks reported, in the order a connect passes them (the first of each, ms since call).
+ORDER = (
+    "getUserMedia called",
+    "getUserMedia resolved",
+    "new AudioContext called",
+    "new AudioContext returned",
+    "addModule called",
+    "addModule resolved",
+    "enumerateDevices called",
+    "enumerateDevices resolved",
+    "permissions.query resolved",
+    "fetch POST start called",
+    "fetch POST connect called",
+    "fetch POST start resolved",
+    "fetch POST connect resolved",
+    "RTCPeerConnection",
+    "replaceTrack called",
+    "createOffer called",
+    "createOffer resolved",
+    "setLocalDescription resolved",
+    "first candidate",
+    "fetch POST offer called",
+    "gathering complete",
+    "fetch POST offer resolved",
+    "setRemoteDescription called",
+    "bot track",
+    "setRemoteDescription resolved",
+    "fetch PATCH offer called",
+    "ice connected",
+    "pc connected",
+    "data channel open",
+    "first dc send",
+    "client-ready sent",
+    "bot-ready received",
+    "returned",
+)
+
+#: ``window.connectTrace`` as JSON (Playwright's structured clone of nested arrays is fine too).
+READ = "JSON.stringify(window.connectTrace)"
+
+
+def milestones(marks: Sequence[Sequence[Any]]) -> dict[str, float]:
+    """``{name: ms since the "call" mark}`` for the first occurrence of each mark after it."""
+    call = next(float(t) for name, t in marks if name == "call")
+    out: dict[str, float] = {}
+    for name, t in marks:
+        if float(t) >= call and name not in out and name != "call":
+            out[str(name)] = float(t) - call
+    return out
+
+
+def table(paths: dict[str, Iterable[dict[str, float]]]) -> str:
+    """Median ms since the call of each mark, one column per path (``-``: never reached)."""
+    runs = {path: list(samples) for path, samples in paths.items()}
+    names = [name for name in ORDER if any(name in run for r in runs.values() for run in r)]
+    width = max(len(p) for p in runs) + 2
+    lines = ["median ms since the call".ljust(32) + "".join(p.rjust(width) for p in runs)]
+    for name in names:
+        cells = []
+        for samples in runs.values():
+            values = [run[name] for run in samples if name in run]
+            cells.append(
+                f"{statistics.median(values):.0f}".rjust(width) if values else "-".rjust(width)
+            )
+        lines.append(f"  {name:<30}" + "".join(cells))
+    return "\n".join(lines)
