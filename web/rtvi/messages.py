@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -120,11 +121,33 @@ class RTVIMessage:
         }
 
     def to_json(self) -> str:
+        held = _held_json.get(id(self))
+        if held is not None and held[0] is self:
+            return held[1]
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     def byte_size(self) -> int:
         """Size of the JSON encoding in UTF-8 bytes (what the transport will send)."""
-        return len(self.to_json().encode("utf-8"))
+        text = self.to_json()
+        return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+#: Messages being sent, by ``id()``: their JSON text (see :func:`serialized_once`).
+_held_json: dict[int, tuple[RTVIMessage, str]] = {}
+
+
+@contextmanager
+def serialized_once(message: RTVIMessage) -> Iterator[str]:
+    """Within the block, ``message.to_json()`` is the text made on entry (yielded): one send
+    checks the size and encodes the frame from one serialization (a 1 MiB ``data`` costs
+    milliseconds of ``json.dumps`` in Pyodide), not one per step."""
+    text = message.to_json()
+    key = id(message)
+    _held_json[key] = (message, text)
+    try:
+        yield text
+    finally:
+        _held_json.pop(key, None)
 
 
 def jsonable(value: Any) -> Any:
