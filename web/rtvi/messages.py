@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -136,18 +135,24 @@ class RTVIMessage:
 _held_json: dict[int, tuple[RTVIMessage, str]] = {}
 
 
-@contextmanager
-def serialized_once(message: RTVIMessage) -> Iterator[str]:
-    """Within the block, ``message.to_json()`` is the text made on entry (yielded): one send
-    checks the size and encodes the frame from one serialization (a 1 MiB ``data`` costs
-    milliseconds of ``json.dumps`` in Pyodide), not one per step."""
-    text = message.to_json()
-    key = id(message)
-    _held_json[key] = (message, text)
-    try:
-        yield text
-    finally:
-        _held_json.pop(key, None)
+class serialized_once:  # lower case: used as a function, ``with serialized_once(message):``
+    """Within the block, ``message.to_json()`` is the text made on entry (``as`` gives it):
+    one send checks the size and encodes the frame from one serialization (a 1 MiB ``data``
+    costs milliseconds of ``json.dumps`` in Pyodide), not one per step. A class rather than a
+    ``@contextmanager`` generator, which costs more than serializing a small message."""
+
+    __slots__ = ("_key", "_text")
+
+    def __init__(self, message: RTVIMessage) -> None:
+        self._text = message.to_json()
+        self._key = id(message)
+        _held_json[self._key] = (message, self._text)
+
+    def __enter__(self) -> str:
+        return self._text
+
+    def __exit__(self, *exc: object) -> None:
+        _held_json.pop(self._key, None)
 
 
 def jsonable(value: Any) -> Any:
