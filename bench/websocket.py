@@ -1,9 +1,11 @@
 """pyrtvi's WebSocketTransport vs the official JS WebSocket client on the same stock runner bot.
 
-Run: `.venv/bin/python -m bench.websocket [--runs 5] [--requests 20]`.
+Run: `.venv/bin/python -m bench.websocket [--runs 5] [--requests 20] [--stt none]`.
 
 One runner bot (tests/runner_bot on `-t websocket`: pipecat 1.14 on its own development runner,
-offline stand-ins: Silero VAD, an echo "LLM", a 440 Hz tone TTS, 0.4 s per sentence) and one
+offline stand-ins: Silero VAD, PocketSphinx STT, an echo "LLM", a 440 Hz tone TTS, 0.4 s per
+sentence; `--stt none` starts it with `RUNNER_BOT_STT=none`: no transcripts, no answer to what
+the mic says) and one
 `pyrtvi serve --bot url --bot-url <runner>` in front of it. Three paths, one after another in
 each run, the order rotating:
 
@@ -14,7 +16,8 @@ each run, the order rotating:
 - **pyrtvi direct**: the harness page (Python booted before the clock starts) with
   `WebSocketTransport()` and `client.start_bot_and_connect(endpoint=runner + "/start",
   request_data={"transport": "websocket"})`: the same two steps, the same `/ws-client` socket;
-  its client has handlers on the three timed events only, like the JS page (`PY_CLIENT`);
+  its client listens to the events the JS page's client listens to, no more (`PY_CLIENT`), and
+  logs at WARNING, as the JS page's client (`LogLevel.WARN`);
 - **JS relay**: the JS client's `startBotAndConnect` through `pyrtvi serve` (every frame
   relayed).
 
@@ -34,8 +37,11 @@ as leaves room for the frame around it. On the two direct paths, in the same ses
   event (the interruption signal as each client learns it). A run where the bot was not audible
   in the 300 ms before that signal is left out (counted as "not speaking");
 - **main-thread CPU**: Chrome DevTools Protocol `Performance.getMetrics` `TaskDuration` and
-  `ScriptDuration` deltas over that same stretch (after bot-ready to the end of the interruption
-  second: mic frames flowing, the bot talking, then interrupted), scaled to per minute.
+  `ScriptDuration` deltas over the turn (from the bot's VAD reporting the user stopped, when the
+  long text is sent, to the end of the interruption second: the same stretch of the wav loop
+  and of the bot's answers on both pages), scaled to per minute; and, as the bench measured
+  before, from after the round trips to the same end (a stretch whose length and content, one
+  user turn and its answer more or less, depend on where in the wav loop the round trips end).
 
 A fresh page (browser context) per session; one untimed warm-up per path. Loopback only: every
 page request off 127.0.0.1/localhost fails the bench.
@@ -146,8 +152,13 @@ class Interruption:
     heard_ms: float | None  # None: the bot was not audible when interrupted
     #: How long before the signal the bot was last audible (None: never), for left-out runs.
     quiet_for_ms: float | None
+    #: Main-thread time per minute over the turn (from the user's turn end to the end of the
+    #: interruption second: the same stretch of the call on both pages).
     task_ms_per_min: float
     script_ms_per_min: float
+    #: The same from after the round trips (where in the wav loop that falls varies).
+    task_from_trips: float
+    script_from_trips: float
 
 
 def main_thread(page: Page) -> Callable[[], dict[str, float]]:
@@ -161,11 +172,18 @@ def main_thread(page: Page) -> Callable[[], dict[str, float]]:
     return read
 
 
+def per_minute(before: dict[str, float], after: dict[str, float], name: str) -> float:
+    """The main-thread ``name`` time between two readings, in ms per minute."""
+    minutes = (after["Timestamp"] - before["Timestamp"]) / 60
+    return (after[name] - before[name]) * 1000 / minutes
+
+
 def interrupt(session: Session) -> Interruption:
     read = main_thread(session.page)
-    before = read()
+    from_trips = read()
     stopped = len(session.times("userStoppedSpeaking"))
     session.wait("userStoppedSpeaking", stopped + 1)
+    before = read()
     session.send_long_text()
     session.wait("botStartedSpeaking")
     started = len(session.times("userStartedSpeaking"))
@@ -180,31 +198,45 @@ def interrupt(session: Session) -> Interruption:
     for (t0, _), (t1, rms) in itertools.pairwise(timeline):
         if signal < t1 <= signal + AFTER_MS and rms > AUDIBLE_RMS:
             heard += t1 - max(t0, signal)
-    minutes = (after["Timestamp"] - before["Timestamp"]) / 60
     return Interruption(
         heard if speaking else None,
         quiet_for,
-        (after["TaskDuration"] - before["TaskDuration"]) * 1000 / minutes,
-        (after["ScriptDuration"] - before["ScriptDuration"]) * 1000 / minutes,
+        per_minute(before, after, "TaskDuration"),
+        per_minute(before, after, "ScriptDuration"),
+        per_minute(from_trips, after, "TaskDuration"),
+        per_minute(from_trips, after, "ScriptDuration"),
     )
 
 
-#: The pyrtvi page's client, instrumented as the JS page is (:data:`JS_EVENTS`): the three
-#: timed events pushed to ``window.benchAudio.events``, no other handler (the harness's
-#: ``make_client`` records every event as JSON, which the JS page does not pay for).
+#: The pyrtvi page's client, listening to what the JS page's client listens to, no more: the
+#: three timed events pushed to ``window.benchAudio.events`` (:data:`JS_EVENTS`) and the four
+#: that ``bench/pipecat_ws.py``'s page records by name (``window.pipecat.events``; here
+#: ``window.benchEvents``). The harness's ``make_client`` records every event as JSON, which
+#: the JS page does not pay for.
 PY_CLIENT = """
 import time
-from rtvi import RTVIClient, RTVIEvent
+from rtvi import LogLevel, RTVIClient, RTVIEvent
 from rtvi.transports.websocket import WebSocketTransport
 client = RTVIClient(WebSocketTransport(), params={"base_url": str(js.location.origin)})
+client.set_log_level(LogLevel.WARN)
+js.benchEvents = js.Array.new()
 def timed(name):
     return lambda *_: js.benchAudio.events.push(js.Array.of(name, js.performance.now()))
+def named(name):
+    return lambda *_: js.benchEvents.push(name)
 for event in (
     RTVIEvent.USER_STARTED_SPEAKING,
     RTVIEvent.USER_STOPPED_SPEAKING,
     RTVIEvent.BOT_STARTED_SPEAKING,
 ):
     client.on(event, timed(str(event)))
+for event, name in (
+    (RTVIEvent.BOT_STARTED_SPEAKING, "BotStartedSpeaking"),
+    (RTVIEvent.BOT_STOPPED_SPEAKING, "BotStoppedSpeaking"),
+    (RTVIEvent.DISCONNECTED, "Disconnected"),
+    (RTVIEvent.ERROR, "Error"),
+):
+    client.on(event, named(name))
 """
 
 
@@ -294,6 +326,8 @@ class Samples:
     not_speaking: list[float | None] = field(default_factory=list)
     task: list[float] = field(default_factory=list)
     script: list[float] = field(default_factory=list)
+    task_from_trips: list[float] = field(default_factory=list)
+    script_from_trips: list[float] = field(default_factory=list)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -301,9 +335,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20, help="round trips per run")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between sessions")
+    parser.add_argument(
+        "--stt",
+        choices=("pocketsphinx", "none"),
+        default="pocketsphinx",
+        help="the runner bot's STT: as it is (PocketSphinx: transcripts, and an answer to each)"
+        " or none (RUNNER_BOT_STT=none: the bot issue 27 was measured on)",
+    )
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp())
-    bot = runner_bot("websocket").start(logs)
+    bot = runner_bot("websocket", {"RUNNER_BOT_STT": "none"} if args.stt == "none" else None)
+    bot.start(logs)
     server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
     samples = {name: Samples() for name in PATHS}
     guards: list[list[str]] = []  # one per page context, filled as requests happen
@@ -335,6 +377,8 @@ def main(argv: list[str] | None = None) -> None:
                                 record.heard.append(result.heard_ms)
                             record.task.append(result.task_ms_per_min)
                             record.script.append(result.script_ms_per_min)
+                            record.task_from_trips.append(result.task_from_trips)
+                            record.script_from_trips.append(result.script_from_trips)
                     session.disconnect()
                 finally:
                     context.close()
@@ -351,11 +395,14 @@ def main(argv: list[str] | None = None) -> None:
         server.stop()
         bot.stop()
     check_offhost(guards)
-    report(samples, args.runs, args.requests)
+    report(samples, args.runs, args.requests, args.stt)
 
 
-def report(samples: dict[str, Samples], runs: int, requests: int) -> None:
-    print(f"pyrtvi WebSocketTransport vs the JS WebSocket client, one runner bot, {runs} runs")
+def report(samples: dict[str, Samples], runs: int, requests: int, stt: str) -> None:
+    print(
+        f"pyrtvi WebSocketTransport vs the JS WebSocket client, one runner bot (STT: {stt}),"
+        f" {runs} runs"
+    )
     rows: list[tuple[str, str, Callable[[Samples], list[float]]]] = [
         ("start → bot-ready (ms)", "%.0f", lambda s: s.connect),
         (f"request round trip (ms, median of {requests} per run)", "%.1f", lambda s: s.rtt),
@@ -369,8 +416,18 @@ def report(samples: dict[str, Samples], runs: int, requests: int) -> None:
             "%.0f",
             lambda s: s.heard,
         ),
-        ("main-thread TaskDuration (ms per minute)", "%.0f", lambda s: s.task),
-        ("main-thread ScriptDuration (ms per minute)", "%.0f", lambda s: s.script),
+        ("main-thread TaskDuration (ms per minute, over the turn)", "%.0f", lambda s: s.task),
+        ("main-thread ScriptDuration (ms per minute, over the turn)", "%.0f", lambda s: s.script),
+        (
+            "main-thread TaskDuration (ms per minute, from after the round trips)",
+            "%.0f",
+            lambda s: s.task_from_trips,
+        ),
+        (
+            "main-thread ScriptDuration (ms per minute, from after the round trips)",
+            "%.0f",
+            lambda s: s.script_from_trips,
+        ),
     ]
     for title, fmt, pick in rows:
         print(f"  {title}")

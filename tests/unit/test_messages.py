@@ -25,6 +25,22 @@ def test_envelope_to_wire() -> None:
     assert (
         RTVIMessage("x", {"t": "é"}).byte_size() > len(RTVIMessage("x", {"t": "e"}).to_json()) - 1
     )
+    assert RTVIMessage("x", {"t": "é€😀"}, id="1").byte_size() == len(
+        RTVIMessage("x", {"t": "é€😀"}, id="1").to_json().encode()
+    )
+
+
+def test_serialized_once_holds_the_text_for_one_send_only() -> None:
+    data = {"n": 1}
+    msg = RTVIMessage("x", data, id="1")
+    other = RTVIMessage("x", data, id="2")
+    with m.serialized_once(msg) as text:
+        assert text == msg.to_json() == '{"id":"1","label":"rtvi-ai","type":"x","data":{"n":1}}'
+        data["n"] = 2  # not seen inside the block: one send, one serialization
+        assert msg.to_json() == text and msg.byte_size() == len(text)
+        assert json.loads(other.to_json())["data"] == {"n": 2}  # other messages as they are
+    assert json.loads(msg.to_json())["data"] == {"n": 2}  # and after it, as it is
+    assert m._held_json == {}
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The JS audio-frame codec of the worklets and the router (``audio_js.AUDIO_CODEC``), run in node,
 byte for byte against the Python codec (``protobuf``); pipecat's ``frames_pb2`` is checked in
-tests/server/test_protobuf_pipecat.py. So is the router's reading of RTVI messages
-(``audio_js.MESSAGE_CODEC``).
+tests/server/test_protobuf_pipecat.py. So is the router's reading of RTVI messages and of
+pipecat 1.x interruptions (``audio_js.MESSAGE_CODEC``).
 """
 
 from __future__ import annotations
@@ -167,27 +167,31 @@ def test_bad_audio_bytes_are_refused_like_the_python_codec() -> None:
     assert [python_view(data) for data in bad[:11]] == ["error"] * 11
 
 
-#: Reads ``{"frames": [hex, ...]}``; writes ``{"texts": [...]}``, each frame's ``messageText``
-#: (``null``: left to Python).
+#: Reads ``{"frames": [hex, ...]}``; writes ``{"texts": [...], "interruptions": [...]}``: each
+#: frame's ``messageText`` (``null``: left to Python) and ``isInterruption``.
 MESSAGE_DRIVER = """
 let input = "";
 process.stdin.on("data", (d) => { input += d; });
 process.stdin.on("end", () => {
-  const frames = JSON.parse(input).frames;
-  const texts = frames.map((h) => messageText(new Uint8Array(Buffer.from(h, "hex"))));
-  process.stdout.write(JSON.stringify({ texts }));
+  const frames = JSON.parse(input).frames.map((h) => new Uint8Array(Buffer.from(h, "hex")));
+  const texts = frames.map(messageText);
+  const interruptions = frames.map(isInterruption);
+  process.stdout.write(JSON.stringify({ texts, interruptions }));
 });
 """
 
 
-def message_texts(frames: list[bytes]) -> list[str | None]:
-    """The router's reading of each frame (``None``: handed to Python as bytes)."""
+def router_reading(frames: list[bytes]) -> dict[str, list[Any]]:
+    """The router's reading of each frame (:data:`MESSAGE_DRIVER`)."""
     if NODE is None:
         pytest.skip("node is not installed")
     command = [NODE, "-e", AUDIO_CODEC + MESSAGE_CODEC + MESSAGE_DRIVER]
-    texts: list[str | None] = json_subprocess(command, {"frames": [f.hex() for f in frames]})[
-        "texts"
-    ]
+    return json_subprocess(command, {"frames": [f.hex() for f in frames]})
+
+
+def message_texts(frames: list[bytes]) -> list[str | None]:
+    """The RTVI message text the router reads in each frame (``None``: handed to Python)."""
+    texts: list[str | None] = router_reading(frames)["texts"]
     return texts
 
 
@@ -233,3 +237,51 @@ def test_router_reads_rtvi_messages_as_the_python_codec_does() -> None:
     for data, text in zip(damaged, message_texts(damaged), strict=True):
         if text is not None:
             assert text == python_text(data), data.hex()
+
+
+def interruptions(frames: list[bytes]) -> list[bool]:
+    """Whether the router keeps each frame from Python as an interruption it has handled."""
+    found: list[bool] = router_reading(frames)["interruptions"]
+    return found
+
+
+def python_interruption(data: bytes) -> bool:
+    try:
+        return isinstance(decode_frame(data), InterruptionFrame)
+    except FrameDecodeError:
+        return False
+
+
+def test_router_keeps_from_python_only_what_it_reads_as_an_interruption() -> None:
+    good = [
+        encode_frame(InterruptionFrame()),
+        encode_frame(InterruptionFrame(id=2**64 - 1, name="InterruptionFrame#3")),
+        encode_frame(InterruptionFrame(name="é€😀" * 40)),  # a 2-byte length
+        b"\x2a\x04\x08\x01\x18\x07",  # an unknown varint field, skipped
+    ]
+    assert interruptions(good) == [True] * len(good)
+    assert all(python_interruption(data) for data in good)
+    others = [
+        b"\x2a\x03\x12\x01\xff",  # name not UTF-8
+        b"\x2a\x02\x0a\x00",  # id as bytes
+        b"\x2a\x02\x10\x01",  # name as a varint
+        b"\x2a\x02\x08\x80",  # truncated varint
+        b"\x2a\x00" + encode_frame(MessageFrame("a")),  # two frame fields: the message wins
+        b"\x2a\x01",
+        b"\x2a",
+        encode_frame(TextFrame(text="hi")),
+        encode_frame(MessageFrame.of({"label": "rtvi-ai", "type": "bot-interrupted"})),
+        encode_frame(AUDIO[0]),
+        b"",
+    ]
+    assert interruptions(others) == [False] * len(others)
+    rng = random.Random(5)
+    damaged: list[bytes] = []
+    for _ in range(300):  # random damage: kept from Python only when Python reads an interruption
+        hurt = bytearray(rng.choice(good[:3]))
+        for _ in range(rng.randint(1, 3)):
+            hurt[rng.randrange(len(hurt))] = rng.randrange(256)
+        damaged.append(bytes(hurt))
+    for data, kept in zip(damaged, interruptions(damaged), strict=True):
+        if kept:
+            assert python_interruption(data), data.hex()

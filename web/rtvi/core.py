@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, overload
 from .dispatcher import Dispatcher
 from .errors import AbortError, BotNotReadyError, MessageTooLargeError, RequestCancelledError
 from .events import CALLBACK_EVENTS, EventEmitter, H, Handler, call_handler
+from .messages import serialized_once
 from .state import CONNECTED_STATES, TransportState
 
 if TYPE_CHECKING:
@@ -169,8 +170,9 @@ class ClientCore:
             raise BotNotReadyError()
         if not ready and not self.connected:
             raise BotNotReadyError("Transport is not connected")
-        self._check_size(message)
-        self._transport.send_message(message)
+        with serialized_once(message):
+            self._check_size(message)
+            self._transport.send_message(message)
 
     async def _request(
         self, message: RTVIMessage, timeout: float | None = None, *, ready: bool = True

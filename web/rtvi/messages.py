@@ -120,11 +120,39 @@ class RTVIMessage:
         }
 
     def to_json(self) -> str:
+        held = _held_json.get(id(self))
+        if held is not None and held[0] is self:
+            return held[1]
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
     def byte_size(self) -> int:
         """Size of the JSON encoding in UTF-8 bytes (what the transport will send)."""
-        return len(self.to_json().encode("utf-8"))
+        text = self.to_json()
+        return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+#: Messages being sent, by ``id()``: their JSON text (see :func:`serialized_once`).
+_held_json: dict[int, tuple[RTVIMessage, str]] = {}
+
+
+class serialized_once:  # lower case: used as a function, ``with serialized_once(message):``
+    """Within the block, ``message.to_json()`` is the text made on entry (``as`` gives it):
+    one send checks the size and encodes the frame from one serialization (a 1 MiB ``data``
+    costs milliseconds of ``json.dumps`` in Pyodide), not one per step. A class rather than a
+    ``@contextmanager`` generator, which costs more than serializing a small message."""
+
+    __slots__ = ("_key", "_text")
+
+    def __init__(self, message: RTVIMessage) -> None:
+        self._text = message.to_json()
+        self._key = id(message)
+        _held_json[self._key] = (message, self._text)
+
+    def __enter__(self) -> str:
+        return self._text
+
+    def __exit__(self, *exc: object) -> None:
+        _held_json.pop(self._key, None)
 
 
 def jsonable(value: Any) -> Any:

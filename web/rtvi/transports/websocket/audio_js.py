@@ -8,7 +8,8 @@
   and plays them from a small jitter buffer (``jitterMs``). It plays nothing until ``ready``;
   ``flush`` drops everything queued at once. It posts its counters ten times a second.
 - ``ROUTER`` (main thread, a ``Function``): binary messages that are one ``Frame.audio`` field
-  go straight to the player; ``Frame.interruption`` flushes it; everything else goes to the one
+  go straight to the player; ``Frame.interruption`` flushes it (and, well formed, goes no
+  further: counted in ``stats().interruptions``); everything else goes to the one
   Python callback: an RTVI message as its JSON text (``MESSAGE_CODEC`` reads the
   ``MessageFrame``, so Python does not decode protobuf per message), any other frame as bytes.
   An RTVI message of a *quiet* type (``setQuiet``: one the client would do nothing with, no
@@ -116,8 +117,10 @@ AUDIO_CODEC = _ENCODE + _DECODE
 #: has no ``TextDecoder``). ``messageText(bytes)``: the ``MessageFrame.data`` text of a message that
 #: is exactly ``Frame{message: MessageFrame{data}}`` (one field each, as pipecat's serializer
 #: sends an RTVI message), as ``protobuf.decode_frame`` reads it (strict UTF-8, a BOM kept); null
-#: for anything else, which the router hands to Python as bytes. Checked in node against
-#: ``protobuf`` in the tests.
+#: for anything else, which the router hands to Python as bytes. ``isInterruption(bytes)``: the
+#: message is exactly one ``Frame.interruption`` field that ``decode_frame`` reads as an
+#: ``InterruptionFrame`` (pipecat 1.x's; Python has nothing to do with it once the router has
+#: flushed the player). Both checked in node against ``protobuf`` in the tests.
 MESSAGE_CODEC = """
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 function messageText(b) {
@@ -125,6 +128,17 @@ function messageText(b) {
   const data = body === null ? null : onlyField(body, 0x0a);
   if (data === null) return null;
   try { return strictUtf8.decode(data); } catch (e) { return null; }
+}
+function isInterruption(b) {
+  const body = onlyField(b, 0x2a);
+  if (body === null) return false;
+  try {
+    fields(body, (f, wire, v) => {
+      if ((f === 1 && wire !== 0) || (f === 2 && wire !== 2)) throw new Error("wrong wire type");
+      if (f === 2) strictUtf8.decode(v);
+    });
+  } catch (e) { return false; }
+  return true;
 }
 """
 
@@ -283,7 +297,7 @@ ROUTER = (
     + MESSAGE_CODEC
     + """
 const state = { ready: false, queue: [], sent: 0, lastSent: performance.now(), player: null,
-                oversize: 0, quiet: 0, disposed: false };
+                oversize: 0, quiet: 0, interruptions: 0, disposed: false };
 let quiet = new Set();  // RTVI message types nobody listens to: dropped here, unread by Python
 // Only a plain RTVI message of a quiet type (an id, if any, a string: Python refuses the rest).
 const isQuiet = (text) => {
@@ -307,7 +321,10 @@ const onMessage = (event) => {
   if (data.byteLength > opts.maxMessage) { state.oversize += 1; onFrame("oversize", data.byteLength); return; }
   const bytes = new Uint8Array(data);
   if (isAudioFrame(bytes)) { playerPort.postMessage(data, [data]); return; }  // Frame.audio
-  if (bytes[0] === 0x2a) playerPort.postMessage({ type: "flush" });        // Frame.interruption
+  if (bytes[0] === 0x2a) {                                                  // Frame.interruption
+    playerPort.postMessage({ type: "flush" });
+    if (isInterruption(bytes)) { state.interruptions += 1; return; }  // nothing left for Python
+  }
   const text = messageText(bytes);                                          // Frame.message
   if (text !== null) {
     if (quiet.size && isQuiet(text)) state.quiet += 1; else onFrame("message", text);
@@ -337,7 +354,11 @@ return {
   flush() { playerPort.postMessage({ type: "flush" }); },
   setQuiet(types) { quiet = new Set(types); },
   send,
-  stats() { return JSON.stringify({ player: state.player, sent: state.sent, queued: state.queue.length, oversize: state.oversize, quiet: state.quiet }); },
+  stats() {
+    return JSON.stringify({ player: state.player, sent: state.sent, queued: state.queue.length,
+                            oversize: state.oversize, quiet: state.quiet,
+                            interruptions: state.interruptions });
+  },
   dispose() {
     if (state.disposed) return;
     state.disposed = true;

@@ -141,14 +141,15 @@ def _key(number: int, wire: int) -> bytes:
     return _varint(number << 3 | wire)
 
 
-def _field(number: int, kind: str, value: Any, name: str) -> bytes:
+def _field(number: int, kind: str, value: Any, name: str) -> tuple[bytes, bytes]:
+    """One field as (key and length, or key and value; payload): joined by :func:`encode_frame`."""
     if kind in ("u32", "u64", "opt_u64"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, not {type(value).__name__}")
         limit = _UINT32_MAX if kind == "u32" else _UINT64_MAX
         if not 0 <= value <= limit:
             raise ValueError(f"{name}={value} is out of range for a {kind.removeprefix('opt_')}")
-        return _key(number, _VARINT) + _varint(value)
+        return _key(number, _VARINT) + _varint(value), b""
     if kind == "str":
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, not {type(value).__name__}")
@@ -156,25 +157,29 @@ def _field(number: int, kind: str, value: Any, name: str) -> bytes:
     else:
         if not isinstance(value, bytes | bytearray | memoryview):
             raise TypeError(f"{name} must be bytes, not {type(value).__name__}")
-        data = bytes(value)
-    return _key(number, _LEN) + _varint(len(data)) + data
+        data = value if isinstance(value, bytes) else bytes(value)
+    return _key(number, _LEN) + _varint(len(data)), data
 
 
 def encode_frame(frame: Frame) -> bytes:
-    """The bytes of ``Frame{<kind>: frame}``, as ``frames_pb2.Frame.SerializeToString()``."""
+    """The bytes of ``Frame{<kind>: frame}``, as ``frames_pb2.Frame.SerializeToString()``.
+
+    Each payload is copied once, into the result (a 1 MiB message is not rebuilt field by
+    field)."""
     kind = type(frame)
     number = FRAME_FIELDS.get(kind)
     if number is None:
         raise TypeError(f"not a pipecat frame: {kind.__name__}")
-    body = bytearray()
+    parts: list[bytes] = []
     for field_number, attr, field_kind in _SCHEMA[kind]:
         value = getattr(frame, attr)
         if field_kind == "opt_u64" and value is None:
             continue
         if field_kind != "opt_u64" and not value:
             continue  # proto3: default values are not sent
-        body += _field(field_number, field_kind, value, f"{kind.__name__}.{attr}")
-    return _key(number, _LEN) + _varint(len(body)) + bytes(body)
+        parts += _field(field_number, field_kind, value, f"{kind.__name__}.{attr}")
+    size = sum(len(part) for part in parts)
+    return b"".join([_key(number, _LEN), _varint(size), *parts])
 
 
 # --- decoding ----------------------------------------------------------------------------------

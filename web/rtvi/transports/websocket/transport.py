@@ -8,8 +8,8 @@ player worklet, which plays each at its own ``sample_rate`` from a small jitter 
 ``<audio>`` element (so ``setSinkId`` picks the speaker). Both queue until ``ready``.
 
 Interruptions: on ``bot-interrupted`` or ``user-started-speaking`` (and on pipecat 1.x's
-``InterruptionFrame``, flushed in JS before Python sees it) the player drops its queue at once:
-a bot sends audio faster than real time, so without this the page plays on for seconds.
+``InterruptionFrame``, flushed in JS, which keeps it from Python) the player drops its queue at
+once: a bot sends audio faster than real time, so without this the page plays on for seconds.
 
 The package, one concept per module: :mod:`.target` (bundle → URL, pure), :mod:`.audio_graph`
 (the worklets and the router), :mod:`.socket` (one connect()'s socket and its reconnects),
@@ -146,7 +146,8 @@ class WebSocketTransport(BrowserTransport[SocketSession]):
     def audio_stats(self) -> dict[str, Any]:
         """The player's counters (samples played/dropped, flushes, frames, last rate, energy)
         and the router's (frames sent, mic frames queued, oversize drops, ``quiet`` messages
-        dropped unread); ``{}`` when idle."""
+        dropped unread, ``interruptions``: pipecat 1.x ``InterruptionFrame`` frames, handled in JS);
+        ``{}`` when idle."""
         session = self._session
         router = session.router if session is not None else None
         return router.stats() if router is not None else {}
