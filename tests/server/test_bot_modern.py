@@ -172,6 +172,8 @@ async def test_goodbye_is_spoken_then_the_bot_ends_the_session(peer: RTVIPeer) -
 
 
 async def test_metrics_report_both_services(peer: RTVIPeer) -> None:
-    """The 1.x bot's metrics, as on 0.0.108: TTFB, processing, tokens, characters."""
-    await peer.ready(version="2.1.0")
+    """The 1.x bot's metrics, as on 0.0.108: TTFB, processing, tokens, characters; its bot-ready
+    says so (RTVI 2.2 `capabilities.metrics`, from PipelineParams.enable_metrics)."""
+    ready = await peer.ready(version="2.2.0")
+    assert ready["data"]["capabilities"]["metrics"] is True
     check_typed_count_turn(await typed_turn_metrics(peer))
