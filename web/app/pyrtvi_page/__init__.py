@@ -5,6 +5,7 @@ Pure Python (no ``js``; unit-tested in CPython):
 - ``transcript``: the conversation's turns; client events in, changed turns out.
 - ``model``: error classification, value parsing, config/action payloads, timings, summaries.
 - ``controls``: which controls a session state enables, the settings fields, labels, meters.
+- ``call_rules``: which call control (keypad, file, screen share) the bot and transport take.
 
 The page (Pyodide only), one module per panel, each a ``base.Panel`` built from the one
 ``context.PanelContext`` (client, bindings, event log, banner, ``settings``):
@@ -12,6 +13,7 @@ The page (Pyodide only), one module per panel, each a ``base.Panel`` built from 
 - ``session``: connect/disconnect and the session's lifecycle, state and bot-ready pills;
   ``settings``: the connection settings and the transport they name.
 - ``media``: mic/camera switches, device pickers, level meters, speaking badges.
+- ``call_controls``: the DTMF keypad, send a file, screen share, the bot's volume.
 - ``conversation``: the transcript view and the text box.
 - ``bot_config``: describe-config as a form, update-config with what changed.
 - ``actions``: describe-actions forms and "Any action", in the session or over HTTP.

@@ -26,6 +26,7 @@ from . import controls
 from .actions import ActionsPanel
 from .base import Panel
 from .bot_config import ConfigPanel
+from .call_controls import CallControlsPanel
 from .context import PanelContext
 from .conversation import Conversation
 from .dom import Bindings
@@ -37,6 +38,7 @@ from .settings import ConnectionSettings, build_transport
 PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionPanel,
     MediaPanel,
+    CallControlsPanel,
     Conversation,
     ConfigPanel,
     ActionsPanel,
@@ -54,6 +56,8 @@ class Console:
             timeout=settings.timeout(),
             enable_mic=True,
             enable_cam=False,
+            # The controls panel's screen share (SmallWebRTC adds its screen transceiver).
+            enable_screen_share=True,
         )
         self.context = PanelContext(self.client, Bindings(), settings)
         self.panels = self.context.add(PANELS)
