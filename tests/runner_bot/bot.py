@@ -18,7 +18,9 @@ pyrtvi talks to it as it is. Offline services stand in for the cloud ones:
   (`register_function`, `run_function_calls`; the RTVI `llm-function-call-*` messages reach the
   client, report level FULL for it), then answers with its result; "story" gets a long answer
   (a dozen sentences: something to interrupt); anything else is echoed ("You said: ...");
-- a TTS that answers each sentence with a short tone.
+- a TTS that answers each sentence with a short tone;
+- pipecat's `DTMFAggregator`, as a phone bot has it: keypad keys (RTVI `dtmf`) become the user's
+  turn "DTMF: 42#" (after `#`, or 2 s without a key), which the LLM echoes like any other.
 
 `RUNNER_BOT_ANSWER_DELAY_MS` (env), or `answer_delay_ms` in a session's body, delays every
 answer by that many ms (the kit's latency tests: a known delay must show in voice to voice).
@@ -59,6 +61,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.dtmf_aggregator import DTMFAggregator
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -260,6 +263,7 @@ async def run_bot(transport: BaseTransport, runner_args: RunnerArguments) -> Non
         [
             transport.input(),
             *([] if os.environ.get("RUNNER_BOT_STT") == "none" else [PocketSphinxSTT()]),
+            DTMFAggregator(),
             user,
             llm,
             ToneTTS(),

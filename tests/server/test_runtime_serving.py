@@ -155,7 +155,7 @@ def test_the_console_requests_what_its_boot_needs_from_the_html(client: httpx.Cl
     lock = json.loads(str(boot["lockFile"]))
     # Without its packages: the runtime served has none of their wheels.
     assert lock["packages"] == {} and lock["info"]["abi_version"]
-    for name in ("style.css", "boot.js"):
+    for name in ("style.css", "boot.js", "theme.js"):
         match = re.search(rf'"(/app/{re.escape(name)}\?v=[0-9a-f]+)"', page)
         assert match is not None, name
         assert client.get(match.group(1)).headers["cache-control"].endswith("immutable")

@@ -6,6 +6,7 @@ Pure Python (no ``js``; unit-tested in CPython):
 - ``model``: error classification, value parsing, config/action payloads, timings, summaries.
 - ``controls``: which controls a session state enables, the settings fields, labels, meters.
 - ``metrics_model``: the bot's RTVI ``metrics`` per service, kind and turn; usage; SVG charts.
+- ``call_rules``: which call control (keypad, file, screen share) the bot and transport take.
 
 The page (Pyodide only), one module per panel, each a ``base.Panel`` built from the one
 ``context.PanelContext`` (client, bindings, event log, banner, ``settings``):
@@ -13,6 +14,7 @@ The page (Pyodide only), one module per panel, each a ``base.Panel`` built from 
 - ``session``: connect/disconnect and the session's lifecycle, state and bot-ready pills;
   ``settings``: the connection settings and the transport they name.
 - ``media``: mic/camera switches, device pickers, level meters, speaking badges.
+- ``call_controls``: the DTMF keypad, send a file, screen share, the bot's volume.
 - ``conversation``: the transcript view and the text box.
 - ``metrics``: the bot's metrics (TTFB, processing, tokens, characters) as tables and charts.
 - ``bot_config``: describe-config as a form, update-config with what changed.

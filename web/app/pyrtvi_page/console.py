@@ -26,6 +26,7 @@ from . import controls
 from .actions import ActionsPanel
 from .base import Panel
 from .bot_config import ConfigPanel
+from .call_controls import CallControlsPanel
 from .context import PanelContext
 from .conversation import Conversation
 from .dom import Bindings
@@ -41,6 +42,7 @@ PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionPanel,
     SessionInfoPanel,
     MediaPanel,
+    CallControlsPanel,
     Conversation,
     LatencyPanel,
     MetricsPanel,
@@ -60,6 +62,8 @@ class Console:
             timeout=settings.timeout(),
             enable_mic=True,
             enable_cam=False,
+            # The controls panel's screen share (SmallWebRTC adds its screen transceiver).
+            enable_screen_share=True,
         )
         self.context = PanelContext(self.client, Bindings(), settings)
         self.panels = self.context.add(PANELS)
