@@ -10,6 +10,9 @@ TEST_BOTS := 0.0.108 1.14.0
 #: A stock Pipecat development-runner bot for the tests (tests/runner_bot).
 RUNNER_PIPECAT := 1.14.0
 PYTEST_ARGS ?=
+#: Two pytest workers (pytest-xdist), each test module on one of them (its module-scoped servers,
+#: bots and pages stay shared): the browser tests mostly wait on real time (speech, ICE).
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup setup-test system-deps lint typecheck unit pytest bench clean boot-build dist
@@ -112,8 +115,8 @@ typecheck: $(VENV)/.installed $(foreach v,$(TEST_BOTS),.venvs/bot-$(v)/.installe
 # wheel built and installed into a fresh virtualenv; its console in Chromium) runs with the
 # browser tests.
 pytest: $(VENV)/.installed
-	$(BIN)/python -m pytest tests/unit tests/tools tests/server $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/browser tests/kit tests/wheel $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) tests/unit tests/tools tests/server $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) tests/browser tests/kit tests/wheel $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit -q

@@ -3,6 +3,7 @@
     .venv/bin/python tools/screenshots.py                 # starts `pyrtvi serve` (embedded bot)
     .venv/bin/python tools/screenshots.py --url URL       # a server already running
     .venv/bin/python tools/screenshots.py --out DIR       # elsewhere than docs/
+    .venv/bin/python tools/screenshots.py --bot-url URL --out DIR   # `pyrtvi serve --bot-url URL`
 
 Starts `pyrtvi serve` with its embedded offline bot on a free port, opens the console in the
 suite's Chromium (Debian's, with Chromium's fake microphone speaking tests/data/speech48k.wav,
@@ -11,6 +12,9 @@ one with the mic muted) and writes, still in the session:
 
 - console-light.png, console-dark.png: the whole page at 1280 px wide, in each theme;
 - console-phone.png: the top of the page at 390 × 844 (a phone), light.
+
+It prints the session's ``#latency`` rows (voice to voice of the spoken turn, time to first audio
+of the typed one, the bot's parts): the figures docs/console.md quotes.
 
 Nothing leaves the machine (the page's requests to other hosts are refused and fail the run).
 Needs the test setup (`make setup-test`: chromium, espeak-ng, the bot's environment).
@@ -71,6 +75,20 @@ def session(page: Page, url: str) -> None:
     expect(page.locator("#bot-speaking")).to_have_text("silent", timeout=TIMEOUT_MS)
 
 
+def latency_rows(page: Page) -> list[dict[str, str]]:
+    """The ``#latency`` rows once the typed turn's is measured: kind, ms and the bot's parts."""
+    typed = page.locator('#latency tr[data-kind="typed"][data-v2v-ms]')
+    expect(typed.first).to_be_attached(timeout=TIMEOUT_MS)
+    rows: list[dict[str, str]] = page.evaluate(
+        """() => [...document.querySelectorAll('#latency tr[data-kind]')].map((row) => {
+          const parts = Object.fromEntries([...row.querySelectorAll('td.part[data-ms]')]
+            .map((td) => [td.dataset.part, td.dataset.ms]));
+          return { kind: row.dataset.kind, ms: row.dataset.v2vMs ?? '-', ...parts };
+        })"""
+    )
+    return rows
+
+
 def shoot(page: Page, path: Path, *, full_page: bool) -> None:
     page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
     page.screenshot(path=str(path), full_page=full_page, animations="disabled")
@@ -93,6 +111,8 @@ def take(url: str, out: Path) -> None:
         page = context.new_page()
         try:
             session(page, url)
+            for row in latency_rows(page):
+                print("latency:", " ".join(f"{key}={value}" for key, value in row.items()))
             set_theme(page, "light")
             shoot(page, out / "console-light.png", full_page=True)
             set_theme(page, "dark")
@@ -110,16 +130,18 @@ def take(url: str, out: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server's URL (default: start one)")
+    parser.add_argument("--bot-url", help="start `pyrtvi serve --bot-url URL` (a runner bot)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where (default: docs/)")
     args = parser.parse_args(argv)
     if args.url:
         take(args.url.rstrip("/"), args.out)
         return
-    server = LiveServer(["--bot", "embedded"])
+    server = LiveServer(["--bot-url", args.bot_url] if args.bot_url else ["--bot", "embedded"])
     with tempfile.TemporaryDirectory(prefix="pyrtvi-screenshots-") as logs:
         server.start(Path(logs))
         try:
-            wait_for_bot(server)
+            if not args.bot_url:
+                wait_for_bot(server)
             take(server.url, args.out)
         finally:
             server.stop()

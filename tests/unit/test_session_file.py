@@ -224,3 +224,12 @@ def test_transcript_round_trip() -> None:
     for bad in bad_ones:
         with pytest.raises(ValueError):
             turns_from_json(bad)
+
+
+def test_numbers_under_a_secret_name_are_kept() -> None:
+    """The connect split's "auth" phase is a duration: kept, where a text under it is not."""
+    split = {"split_ms": {"init": 31.2, "auth": 12.5, "ready": 108.1}, "auth": "Bearer x"}
+    assert sf.redact(split) == {
+        "split_ms": {"init": 31.2, "auth": 12.5, "ready": 108.1},
+        "auth": sf.REDACTED,
+    }

@@ -124,7 +124,7 @@ def redact_text(text: str) -> str:
 
 def redact(value: Any) -> Any:
     """A copy of JSON-able `value` with no secrets: the value of every secret-named field
-    (:func:`is_secret_name`) becomes :data:`REDACTED`, as does the ``value`` of a
+    (:func:`is_secret_name`) that holds text or structure becomes :data:`REDACTED`, as does the ``value`` of a
     ``{"name": <secret name>, "value": …}`` pair (headers and config options are written so);
     every string is passed through :func:`redact_text`. A number that JSON cannot hold (NaN,
     infinity) becomes ``None``."""
@@ -139,7 +139,10 @@ def redact(value: Any) -> Any:
         for key, item in value.items():
             key = str(key)
             secret = is_secret_name(key) or (secret_pair and key == "value")
-            out[key] = REDACTED if secret and item not in (None, "") else redact(item)
+            # (a duration or a count under a secret-sounding name, e.g. the connect split's
+            # "auth" phase, is no credential: numbers and booleans are kept)
+            kept = item in (None, "") or isinstance(item, bool | int | float)
+            out[key] = REDACTED if secret and not kept else redact(item)
         return out
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
