@@ -61,6 +61,9 @@ def session(page: Page, url: str) -> None:
     page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=TIMEOUT_MS)
     expect(page.locator(".turn.bot").first).to_be_visible(timeout=TIMEOUT_MS)
+    # The spoken turn's answer heard at the page (its voice to voice), before the typed turn.
+    spoken = page.locator('#latency tr[data-kind="spoken"][data-v2v-ms]')
+    expect(spoken.first).to_be_attached(timeout=TIMEOUT_MS)
     page.locator("#mic-toggle").click()
     expect(page.locator("#mic-toggle")).to_have_attribute("aria-pressed", "false")
     bot_turns = page.locator(".turn.bot")
@@ -83,7 +86,8 @@ def latency_rows(page: Page) -> list[dict[str, str]]:
         """() => [...document.querySelectorAll('#latency tr[data-kind]')].map((row) => {
           const parts = Object.fromEntries([...row.querySelectorAll('td.part[data-ms]')]
             .map((td) => [td.dataset.part, td.dataset.ms]));
-          return { kind: row.dataset.kind, ms: row.dataset.v2vMs ?? '-', ...parts };
+          return { kind: row.dataset.kind, state: row.dataset.state, ms: row.dataset.v2vMs ?? '-',
+                   ...parts };
         })"""
     )
     return rows

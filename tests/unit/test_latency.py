@@ -132,6 +132,20 @@ def test_a_typed_turn_measures_time_to_first_audio() -> None:
     assert tracker.figures("typed") == [650.0] and tracker.figures("spoken") == []
 
 
+def test_a_bot_that_runs_typed_text_as_a_user_turn_keeps_the_typed_row() -> None:
+    """pipecat 1.14's send-text reports user-started/stopped-speaking for the typed message:
+    with nothing said at the page since, that is the typed turn, not a new spoken one."""
+    tracker = LatencyTracker()
+    [typed] = tracker.text_sent(5000.0)
+    assert tracker.user_stopped_speaking(5020.0) == []
+    tracker.bot_onset(5480.0)
+    assert [r.kind for r in tracker.rows] == ["typed"] and typed.v2v_ms == 480.0
+    # Speech after the typed message is a spoken turn of its own.
+    tracker.speech_ended(7000.0)
+    [spoken] = tracker.user_stopped_speaking(7800.0)
+    assert (spoken.kind, spoken.start_ms) == ("spoken", 7000.0)
+
+
 def test_turns_without_speech_or_answer() -> None:
     tracker = LatencyTracker()
     [unheard] = tracker.user_stopped_speaking(1000.0)  # the page heard nothing audible

@@ -230,6 +230,16 @@ class LatencyTracker:
 
     def user_stopped_speaking(self, now: float) -> list[TurnLatency]:
         """The bot says the user stopped speaking (``now``: when the page heard so)."""
+        last = self.rows[-1] if self.rows else None
+        if (
+            last is not None
+            and last.kind == "typed"
+            and last.state == "waiting"
+            and speech_end(self.ends, now, after=last.mark_ms) is None
+        ):
+            # Nothing said since the typed message: a bot that runs typed text as a user turn
+            # (pipecat 1.14's send-text) reports that turn; the typed row stays the turn.
+            return []
         previous = max((r.mark_ms for r in self.rows if r.kind == "spoken"), default=None)
         end = speech_end(self.ends, now, after=previous)
         row = TurnLatency(len(self.rows) + 1, "spoken", end, now)
