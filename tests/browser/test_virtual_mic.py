@@ -127,6 +127,7 @@ def test_virtual_mic_over_websocket(
     print(f"websocket voice_to_voice_ms={result['v2v']:.1f}")
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("transport", ["webrtc", "websocket"])
 def test_a_known_answer_delay_shows_in_voice_to_voice(
     request: pytest.FixtureRequest, pool: HarnessPool, transport: str

@@ -98,6 +98,7 @@ def test_the_runner_bot_in_python_mode(pytester: pytest.Pytester) -> None:
     ).exists()
 
 
+@pytest.mark.timing
 def test_a_known_answer_delay_shows_in_python_mode(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
