@@ -31,7 +31,8 @@ async def transport_step(step: Awaitable[None]) -> None:
         raise TransportStartError(f"Unable to connect to transport: {exc}") from exc
 
 
-def _swallow(future: asyncio.Future[Any]) -> None:
+def swallow(future: asyncio.Future[Any]) -> None:
+    """A done callback: the future's exception counts as retrieved (no "never retrieved" log)."""
     if not future.cancelled():
         future.exception()
 
@@ -43,13 +44,13 @@ class ConnectAttempt:
         self.abort = AbortController()
         self._loop = asyncio.get_running_loop()
         self.bot_ready: asyncio.Future[Any] = self._loop.create_future()
-        self.bot_ready.add_done_callback(_swallow)
+        self.bot_ready.add_done_callback(swallow)
         #: When this attempt entered each phase, and when ``bot-ready`` arrived.
         self.timings = ConnectTimings()
         self.phase = ConnectPhase.INIT
         self.interrupted = False  # stopped by disconnect(), the timeout or a cancelled caller
         self.task: asyncio.Task[Any] = asyncio.ensure_future(run(self))
-        self.task.add_done_callback(_swallow)
+        self.task.add_done_callback(swallow)
 
     @property
     def phase(self) -> ConnectPhase:

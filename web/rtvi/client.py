@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from . import messages as m
 from ._version import RTVI_PROTOCOL_VERSION, __version__, about
 from .abort import AbortSignal
-from .attempt import ConnectAttempt, being_cancelled, transport_step
+from .attempt import ConnectAttempt, being_cancelled, swallow, transport_step
 from .auth import CustomConnectHandler, authenticate, uses_connect_endpoint
 from .client_callbacks import ClientTransportCallbacks
 from .compat import Done
@@ -48,6 +48,7 @@ from .http.base import HTTPAdapter
 from .inbound import InboundMethods
 from .log import LogLevel, set_log_level
 from .media_state import MediaStateTracker
+from .overlap import AuthKind, AuthStep, plan_connect
 from .params import RTVIClientParams
 from .sending import MessageMethods
 from .start import StartReply, StartRequest, is_api_request, post_start
@@ -302,29 +303,32 @@ class RTVIClient(
             self.params, self.custom_connect_handler
         ):
             self._start = None  # a session of params' endpoint: no start reply applies
-            auth = self._authenticate
+            kind = AuthKind.REQUEST if self.custom_connect_handler is None else AuthKind.CUSTOM
+            return await self._connect(AuthStep(kind, self._request_bundle, self._authenticated))
+        if transport_params is None:
+            bundle = None  # the transport's own URL
+            self._start = None
         else:
-            if transport_params is None:
-                bundle = None  # the transport's own URL
+            bundle = self._transport_params(transport_params)
+            if self._start is not None and not self._start.same_session(transport_params):
                 self._start = None
-            else:
-                bundle = self._transport_params(transport_params)
-                if self._start is not None and not self._start.same_session(transport_params):
-                    self._start = None
 
-            async def auth(signal: AbortSignal) -> Any:
-                return bundle
+        async def given(signal: AbortSignal) -> Any:
+            return bundle
 
-        return await self._connect(auth)
+        return await self._connect(AuthStep(AuthKind.NONE, given))
 
     def _transport_params(self, params: Any) -> Any:
         return start_transport_params(params, self._start.endpoint if self._start else None)
 
-    async def _authenticate(self, signal: AbortSignal) -> Any:
+    async def _request_bundle(self, signal: AbortSignal) -> Any:
         bundle = await authenticate(
             self.params, self._http, signal, self.custom_connect_handler, self.timeout
         )
         signal.throw_if_aborted()
+        return bundle
+
+    def _authenticated(self, bundle: Any) -> Any:
         self._fire("on_bot_started", bundle)
         return bundle
 
@@ -352,14 +356,22 @@ class RTVIClient(
         return await self._start_bot(request, AbortSignal())
 
     async def _start_bot(self, request: StartRequest, signal: AbortSignal) -> Any:
+        reply = await self._post_start(request, signal)
+        self._bot_started(request, reply)
+        return reply
+
+    async def _post_start(self, request: StartRequest, signal: AbortSignal) -> Any:
         self._start = None
         # client-js: the transport knows how the bot was started (its offer reuses the headers).
         self._transport.start_bot_params = request
         reply = await post_start(request, self._http, signal)
         signal.throw_if_aborted()
+        return reply
+
+    def _bot_started(self, request: StartRequest, reply: Any) -> StartReply:
         self._start = StartReply.parse(reply, request.endpoint)
         self._fire("on_bot_started", reply)
-        return reply
+        return self._start
 
     async def start_bot_and_connect(
         self,
@@ -373,13 +385,13 @@ class RTVIClient(
         ``APIRequest`` mapping, as for :meth:`start_bot`. The same errors as :meth:`connect`
         (the start request failing is a :class:`StartBotError`)."""
         request = StartRequest.coerce(endpoint, request_data, headers, timeout)
-
-        async def auth(signal: AbortSignal) -> Any:
-            await self._start_bot(request, signal)
-            assert self._start is not None
-            return self._start.transport_params()
-
-        return await self._connect(auth)
+        return await self._connect(
+            AuthStep(
+                AuthKind.REQUEST,
+                lambda signal: self._post_start(request, signal),
+                lambda reply: self._bot_started(request, reply).transport_params(),
+            )
+        )
 
     def _check_can_start(self) -> None:
         if self._connecting or self.state in STARTED_STATES:
@@ -387,7 +399,7 @@ class RTVIClient(
         if self.state != TransportState.DISCONNECTED:  # e.g. init_devices() or disconnect() running
             check_transition(self.state, TransportState.AUTHENTICATING)
 
-    async def _connect(self, auth: Callable[[AbortSignal], Awaitable[Any]]) -> Any:
+    async def _connect(self, auth: AuthStep) -> Any:
         self._check_can_start()
         self._bot_ready = None
         attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
@@ -408,18 +420,28 @@ class RTVIClient(
                 self._spawn(self._abandon(attempt, AbortError("connect() was cancelled")))
             raise
 
-    async def _run_connect(
-        self, attempt: ConnectAttempt, auth: Callable[[AbortSignal], Awaitable[Any]]
-    ) -> Any:
+    async def _run_connect(self, attempt: ConnectAttempt, auth: AuthStep) -> Any:
+        """One connect, overlapped as :mod:`rtvi.overlap` says: the request may go out while
+        the devices open, and the transport prepares while it is in flight; the states and
+        events keep their order."""
         transport = self._transport
         signal = attempt.abort.signal
+        devices = transport.state == TransportState.DISCONNECTED
+        plan = plan_connect(devices_pending=devices, auth=auth.kind)
+        request: asyncio.Future[Any] | None = None
         try:
-            if transport.state == TransportState.DISCONNECTED:
+            if plan.request_with_devices:
+                request = asyncio.ensure_future(auth.send(signal))
+                request.add_done_callback(swallow)  # the devices may fail first
+            if devices:
                 await transport_step(self.init_devices())
             attempt.phase = ConnectPhase.AUTH
             transport.state = TransportState.AUTHENTICATING
-            bundle = await auth(signal)
+            if plan.prepare_transport:
+                transport.prepare_connect()
+            reply = await (request if request is not None else auth.send(signal))
             signal.throw_if_aborted()
+            bundle = auth.finish(reply)
             attempt.phase = ConnectPhase.TRANSPORT
             await transport_step(transport.connect(bundle, signal))
             signal.throw_if_aborted()
@@ -435,6 +457,10 @@ class RTVIClient(
                 await self._safe_transport_disconnect()
             transport.state = TransportState.ERROR
             raise
+        finally:
+            if request is not None and not request.done():
+                request.cancel()  # the devices failed, or the connect was stopped
+            transport.drop_prepared()  # connect() took it, or nobody will
 
     async def _abandon(self, attempt: ConnectAttempt, reason: RTVIError) -> None:
         """Stop an attempt that will not complete and disconnect the transport."""

@@ -297,6 +297,21 @@ class Transport(ABC):
     def send_message(self, message: RTVIMessage) -> None:
         """Send one RTVI message as is (the client has already checked state and size)."""
 
+    def prepare_connect(self) -> None:
+        """Start preparing the next :meth:`connect` before its auth bundle is known (optional).
+
+        The client calls it once the devices are open, as its start (connect) request goes out
+        (:mod:`rtvi.overlap`); the work runs in the background. ``connect()`` uses what was
+        prepared only when the bundle asks for the same thing, else drops it and starts afresh.
+        Default: nothing to prepare.
+        """
+        return None
+
+    def drop_prepared(self) -> None:
+        """Let go of what :meth:`prepare_connect` prepared and :meth:`connect` did not use
+        (the client calls it whenever a connect ends; a no-op when there is nothing)."""
+        return None
+
     async def send_ready_message(self, message: RTVIMessage) -> None:
         """Send ``client-ready`` and enter ``ready``."""
         self.send_message(message)

@@ -165,6 +165,46 @@ def resolve_target(
     )
 
 
+# --- a peer connection prepared before the bundle is known ------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """What a peer connection and its offer depend on: built while the start request is in
+    flight (:mod:`rtvi.overlap`), it is used only if the bundle's target needs the same."""
+
+    ice_servers: list[dict[str, Any]]
+    ice_trickle: bool
+    screen_share: bool
+
+
+def prepared_config(
+    ice_servers: Sequence[Mapping[str, Any]] | None,
+    ice_trickle: bool | None,
+    screen_share: bool,
+    default_trickle: bool = True,
+) -> PeerConfig:
+    """The connection to prepare before the bundle is known: the options' ICE servers and
+    trickle flag, else what a bundle that says nothing gets (no servers, ``default_trickle``),
+    as :func:`resolve_target` would decide."""
+    return PeerConfig(
+        ice_servers=[dict(s) for s in ice_servers] if ice_servers is not None else [],
+        ice_trickle=default_trickle if ice_trickle is None else ice_trickle,
+        screen_share=screen_share,
+    )
+
+
+def reusable(prepared: PeerConfig, target: ConnectionTarget, screen_share: bool) -> bool:
+    """Whether a connection prepared as ``prepared`` may serve ``target``: the same ICE
+    servers (never connect with the wrong ones: e.g. a start reply's ``iceConfig`` the
+    prepared connection did not use), the same trickle choice and the same transceivers."""
+    return (
+        prepared.ice_servers == target.ice_servers
+        and prepared.ice_trickle == target.ice_trickle
+        and prepared.screen_share == screen_share
+    )
+
+
 def request_params(request: Any) -> dict[str, Any]:
     """client-js ``webrtcRequestParams`` (an ``APIRequest``: ``{endpoint, headers?,
     requestData?, timeout?}``) checked; ``{}`` for None."""

@@ -11,6 +11,7 @@ is :class:`~rtvi.transports.lifecycle.SessionTransport`'s, shared with the WebSo
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import warnings
@@ -41,14 +42,17 @@ from ..media import enumerate_devices
 from ..reconnect import ReconnectPolicy
 from .offer_client import OfferClient
 from .recovery import Recovery
-from .session import Session, SessionEvents
+from .session import Peer, Session, SessionEvents, discard_peer, prepare_peer
 from .signalling import (
     ConnectionTarget,
     InboundKind,
+    PeerConfig,
     classify,
     filter_codec,
+    prepared_config,
     request_params,
     resolve_target,
+    reusable,
     track_status_text,
 )
 
@@ -171,6 +175,8 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
         )
         self.keepalive_interval = keepalive_interval
         self.screen_share = screen_share
+        #: The peer connection built while the start request is in flight (prepare_connect).
+        self._prepared: tuple[PeerConfig, asyncio.Future[Peer]] | None = None
         self._recovery = Recovery(lambda: self._session, self._timings, self._give_up)
         self._events = SessionEvents(
             on_track=self._on_track,
@@ -306,8 +312,41 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
 
     # --- the session's wiring ---------------------------------------------------------------
 
+    def prepare_connect(self) -> None:
+        """Build the peer connection, its transceivers, data channel and offer (the local
+        tracks on) in the background, for the ICE servers and trickle choice the options
+        give; ``connect()`` uses it if the bundle's target needs the same
+        (:func:`~.signalling.reusable`), else drops it and builds afresh."""
+        self.drop_prepared()
+        if self._session is not None:
+            return
+        config = prepared_config(self.ice_servers, self.ice_trickle, self._screen_share_on)
+        self._prepared = (config, asyncio.ensure_future(prepare_peer(config, self._devices.track)))
+
+    def drop_prepared(self) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            discard_peer(prepared[1])
+
+    def _take_prepared(self, target: ConnectionTarget) -> asyncio.Future[Peer] | None:
+        """The prepared peer connection if it may serve ``target``; else it is dropped."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is None:
+            return None
+        config, peer = prepared
+        if reusable(config, target, self._screen_share_on):
+            return peer
+        logger.debug("the prepared peer connection does not fit the bundle's: dropped")
+        discard_peer(peer)
+        return None
+
+    async def disconnect(self) -> None:
+        self.drop_prepared()
+        await super().disconnect()
+
     def _new_session(self, auth_bundle: Any) -> Session:
         target = self.resolve_target(auth_bundle)
+        prepared = self._take_prepared(target)
         http = self.options.http if self._options is not None else None
         if http is None:
             from ...http import default_adapter
@@ -328,6 +367,7 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
             open_timeout=self.open_timeout,
             reconnect=self.reconnect_policy,
             sdp_filter=self._filter_sdp,
+            prepared=prepared,
         )
 
     def offer_headers(self, target: ConnectionTarget) -> dict[str, str]:
