@@ -13,7 +13,11 @@ bot-ready:
 - **client-js direct**: `@pipecat-ai/client-js` 1.13.1 + small-webrtc-transport 1.10.8,
   `startBotAndConnect({endpoint: <runner>/start})` from a page on the runner's own origin;
 - **pyrtvi proxied**: the same pyrtvi page with `params` + `connect()` through `pyrtvi serve`
-  (`/connect` and the offer go through the server, the media does not).
+  (`/connect` and the offer go through the server, the media does not);
+- **pyrtvi direct, same origin**: pyrtvi direct, its page on the runner's own origin as
+  client-js's is (no CORS preflights): what a pyrtvi page mounted on the bot's own app
+  (examples/runner_mount.py) does. The page and the runtime are fetched from pyrtvi serve by
+  Playwright routes (untimed: the boot); `/start` and the offer go to the runner itself.
 
 The pyrtvi client is made as the JS page makes its own: log level WARN (the JS page sets
 WARN), no handler but the one timing the phases. `--harness-client` adds both pyrtvi paths with
@@ -46,9 +50,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, Route, sync_playwright
 from pyrtvi_testing.harness import Harness
 from pyrtvi_testing.processes import LiveServer
+from pyrtvi_testing.session import PREFIX, serve_kit_page
 
 from bench import trace
 from bench.pipecat_js import PipecatJSPage
@@ -56,6 +61,10 @@ from bench.support import check_offhost, fresh_context, launch, runner_bot
 
 BODY = {"greeting": "bench"}
 REFERENCE = "client-js direct"
+SAME_ORIGIN = "pyrtvi direct, same origin"
+#: The runner's own paths (`/start`, `/sessions/{id}/...`): everything else on its origin is the
+#: pyrtvi page's, fetched from pyrtvi serve.
+RUNNER_PATHS = ("/start", "/sessions/")
 
 
 #: Python run in the page after `client` is made: the time of each transport state, from t0.
@@ -141,7 +150,33 @@ assert ready["version"] == "2.2.0", ready
 {PHASE_RESULT}
 """
     )
-    return timed(result, phase_key("direct", trickle, harness_client))
+    same_origin = harness.page.url.startswith(runner)
+    return timed(
+        result, phase_key("direct" + (", same origin" * same_origin), trickle, harness_client)
+    )
+
+
+def open_on_origin(page: Page, server: LiveServer, origin: str) -> Harness:
+    """The harness page on ``origin`` (the runner's): its files and the runtime fetched from
+    ``server`` by Playwright routes, the runner's own paths left to the runner."""
+
+    def from_server(route: Route) -> None:
+        path = route.request.url[len(origin) :]
+        route.fulfill(response=route.fetch(url=server.url + path))
+
+    page.route(
+        lambda url: (
+            url.startswith(origin + "/")
+            and not url[len(origin) :].startswith((*RUNNER_PATHS, PREFIX))
+        ),
+        from_server,
+    )
+    harness = Harness(page, server)
+    pyscript = json.loads(page.context.request.get(server.url + "/health").text())["runtime"]
+    serve_kit_page(page, origin, f"/runtime/pyscript/{pyscript['pyscript']}")
+    page.goto(f"{origin}{PREFIX}harness.html")
+    page.wait_for_function("document.documentElement.dataset.harness === 'ready'", timeout=120_000)
+    return harness
 
 
 def pyrtvi_proxied(
@@ -196,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     logs = Path(tempfile.mkdtemp())
     bot = runner_bot().start(logs)
     server = LiveServer(["--bot", "url", "--bot-url", bot.url]).start(logs)
-    names = ["pyrtvi direct", REFERENCE, "pyrtvi proxied"]
+    names = ["pyrtvi direct", SAME_ORIGIN, REFERENCE, "pyrtvi proxied"]
     if args.ice:
         names += ["direct, gathered", "direct, trickled", "proxied, gathered", "proxied, trickled"]
     if args.harness_client:
@@ -223,11 +258,17 @@ def main(argv: list[str] | None = None) -> None:
                 measure: Callable[[Harness, str, bool | None, bool], float],
                 trickle: bool | None = None,
                 harness_client: bool = False,
+                origin: str | None = None,
             ) -> Callable[[], float]:
                 def run() -> float:
                     context = new_context()
                     try:
-                        harness = Harness.open(context.new_page(), server)
+                        page = context.new_page()
+                        harness = (
+                            Harness.open(page, server)
+                            if origin is None
+                            else open_on_origin(page, server, origin)
+                        )
                         time.sleep(args.idle)
                         ms = measure(harness, bot.url, trickle, harness_client)
                         keep_trace(name, harness.page)
@@ -254,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
 
             paths = {
                 "pyrtvi direct": with_pyrtvi("pyrtvi direct", pyrtvi_direct),
+                SAME_ORIGIN: with_pyrtvi(SAME_ORIGIN, pyrtvi_direct, origin=bot.url),
                 REFERENCE: client_js,
                 "pyrtvi proxied": with_pyrtvi("pyrtvi proxied", pyrtvi_proxied),
                 "direct, gathered": with_pyrtvi("direct, gathered", pyrtvi_direct, False),

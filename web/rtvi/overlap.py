@@ -12,11 +12,14 @@ the peer connection needs nothing from the start reply but its ICE servers, so p
   :class:`~rtvi.errors.DeviceError` as before; a session the request had already started is
   left unused (a runner starts no bot before the offer; a service that starts one at
   ``/start`` sees a session that never connects and ends it when its own timeout runs out);
-- the transport prepares its connection (SmallWebRTC: the peer connection, its transceivers
-  and data channel, the local tracks and the offer) while the request is in flight
-  (:attr:`ConnectPlan.prepare_transport`); what it prepared is used only when the bundle asks for
-  the same connection (:func:`rtvi.transports.small_webrtc.signalling.reusable`), else it is
-  dropped and a fresh one is built.
+- the transport prepares its connection while the devices open and the request is in flight
+  (:attr:`ConnectPlan.prepare_transport`; SmallWebRTC: the peer connection, its transceivers
+  and data channel, and the offer; the local tracks are put on the senders with
+  ``replaceTrack`` once open, which needs no new offer). What it prepared is used only when the
+  bundle asks for the same connection
+  (:func:`rtvi.transports.small_webrtc.signalling.reusable`: e.g. not when the start reply
+  brings ICE servers the prepared connection did not use); else it is dropped and a fresh one
+  is built, as before.
 
 The events and transport states a caller sees keep their order (``initializing`` →
 ``initialized`` → ``authenticating`` → ``connecting``...; ``on_bot_started`` after
@@ -50,7 +53,7 @@ class ConnectPlan:
 
     #: Send the request while the devices open (instead of after).
     request_with_devices: bool
-    #: Let the transport prepare its connection while the auth step runs.
+    #: Let the transport prepare its connection while the devices open and the auth step runs.
     prepare_transport: bool
 
 
