@@ -118,12 +118,12 @@ async def test_the_start_request_goes_out_while_the_devices_open(
     )
     task = asyncio.ensure_future(client.start_bot_and_connect(START, {"x": 1}))
     await asyncio.wait_for(http.started.wait(), WAIT)
-    # sent before the devices are open; the transport prepares meanwhile
-    assert gated.calls == ["prepare", "devices"]
+    assert gated.calls == ["devices"]  # sent before the devices are open
     assert client.state == TransportState.INITIALIZING
     gated.devices_open.set()
     assert (await asyncio.wait_for(task, WAIT))["version"] == "1.0.0"
-    assert gated.calls[:4] == ["prepare", "devices", "devices open", "connect"]
+    # the transport prepared once the devices were open, then connected
+    assert gated.calls[:4] == ["devices", "devices open", "prepare", "connect"]
     # what a caller sees keeps its order: on_bot_started after authenticating
     assert seen == [
         "initializing",
@@ -144,7 +144,7 @@ async def test_the_0x_connect_request_overlaps_too_but_not_a_custom_handler(
     client = client_on(gated, http, params=RTVIClientParams(base_url="http://bots.example"))
     task = asyncio.ensure_future(client.connect())
     await asyncio.wait_for(http.started.wait(), WAIT)
-    assert gated.calls == ["prepare", "devices"]
+    assert gated.calls == ["devices"]
     gated.devices_open.set()
     await asyncio.wait_for(task, WAIT)
     await client.disconnect()
@@ -159,7 +159,7 @@ async def test_the_0x_connect_request_overlaps_too_but_not_a_custom_handler(
 
     custom = client_on(other, FakeHTTP(), custom_connect_handler=handler)
     await custom.connect()
-    assert handled == [["prepare", "devices", "devices open"]]  # after the devices, as before
+    assert handled == [["devices", "devices open", "prepare"]]  # after the devices, as before
 
 
 async def test_devices_failing_abort_the_request_and_raise_as_before(
@@ -198,4 +198,4 @@ async def test_a_failed_request_drops_what_was_prepared(
     client = client_on(gated, http)
     with pytest.raises(StartBotError):
         await client.start_bot_and_connect(START)
-    assert gated.calls == ["prepare", "devices", "devices open", "drop"]
+    assert gated.calls == ["devices", "devices open", "prepare", "drop"]

@@ -421,8 +421,9 @@ class RTVIClient(
             raise
 
     async def _run_connect(self, attempt: ConnectAttempt, auth: AuthStep) -> Any:
-        """One connect, overlapped as :mod:`rtvi.overlap` says: the request may go out and the
-        transport prepare while the devices open; the states and events keep their order."""
+        """One connect, overlapped as :mod:`rtvi.overlap` says: the request may go out while
+        the devices open, and the transport prepares while it is in flight; the states and
+        events keep their order."""
         transport = self._transport
         signal = attempt.abort.signal
         devices = transport.state == TransportState.DISCONNECTED
@@ -432,12 +433,12 @@ class RTVIClient(
             if plan.request_with_devices:
                 request = asyncio.ensure_future(auth.send(signal))
                 request.add_done_callback(swallow)  # the devices may fail first
-            if plan.prepare_transport:
-                transport.prepare_connect()
             if devices:
                 await transport_step(self.init_devices())
             attempt.phase = ConnectPhase.AUTH
             transport.state = TransportState.AUTHENTICATING
+            if plan.prepare_transport:
+                transport.prepare_connect()
             reply = await (request if request is not None else auth.send(signal))
             signal.throw_if_aborted()
             bundle = auth.finish(reply)

@@ -12,11 +12,12 @@ the peer connection needs nothing from the start reply but its ICE servers, so p
   :class:`~rtvi.errors.DeviceError` as before; a session the request had already started is
   left unused (a runner starts no bot before the offer; a service that starts one at
   ``/start`` sees a session that never connects and ends it when its own timeout runs out);
-- the transport prepares its connection while the devices open and the request is in flight
-  (:attr:`ConnectPlan.prepare_transport`; SmallWebRTC: the peer connection, its transceivers
-  and data channel, and the offer; the local tracks are put on the senders with
-  ``replaceTrack`` once open, which needs no new offer). What it prepared is used only when the
-  bundle asks for the same connection
+- the transport prepares its connection once the devices are open, while the request is in
+  flight (:attr:`ConnectPlan.prepare_transport`; SmallWebRTC: the peer connection, its
+  transceivers and data channel with the local tracks on, and the offer). Not earlier: in a
+  Pyodide page Python runs on the main thread, and building it while ``getUserMedia`` is
+  pending delayed the mic's answer by as much as it saved (docs/benchmarks.md, issue 23
+  item 6). What it prepared is used only when the bundle asks for the same connection
   (:func:`rtvi.transports.small_webrtc.signalling.reusable`: e.g. not when the start reply
   brings ICE servers the prepared connection did not use); else it is dropped and a fresh one
   is built, as before.
@@ -53,7 +54,8 @@ class ConnectPlan:
 
     #: Send the request while the devices open (instead of after).
     request_with_devices: bool
-    #: Let the transport prepare its connection while the devices open and the auth step runs.
+    #: Let the transport prepare its connection (once the devices are open) while the auth
+    #: step runs.
     prepare_transport: bool
 
 

@@ -300,10 +300,10 @@ class Transport(ABC):
     def prepare_connect(self) -> None:
         """Start preparing the next :meth:`connect` before its auth bundle is known (optional).
 
-        The client calls it as a connect starts, with the start (connect) request and the
-        devices in flight (:mod:`rtvi.overlap`): the work runs in the background and must not
-        need the local tracks yet. ``connect()`` uses what was prepared only when the bundle
-        asks for the same thing, else drops it and starts afresh. Default: nothing to prepare.
+        The client calls it once the devices are open, as its start (connect) request is in
+        flight (:mod:`rtvi.overlap`): the work runs in the background. ``connect()`` uses what
+        was prepared only when the bundle asks for the same thing, else drops it and starts
+        afresh. Default: nothing to prepare.
         """
         return None
 

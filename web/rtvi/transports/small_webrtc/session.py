@@ -114,10 +114,9 @@ class Peer:
 
 
 async def prepare_peer(config: PeerConfig, local_track: Callable[[str], Any]) -> Peer:
-    """A peer connection for ``config`` with its offer made, built before the bundle is known
-    and while the devices may still be opening (the tracks open by then are put on; the rest
-    follow with ``replaceTrack``, which needs no new offer). Closed again if this is cancelled
-    or fails."""
+    """A peer connection for ``config`` with the local tracks on and its offer made, built
+    before the bundle is known (a track opened later follows with ``replaceTrack``, which
+    needs no new offer). Closed again if this is cancelled or fails."""
     peer = Peer(
         config.ice_servers, ice_trickle=config.ice_trickle, screen_share=config.screen_share
     )
