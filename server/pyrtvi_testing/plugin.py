@@ -23,6 +23,7 @@ from .chromium import DEFAULT_CHROMIUM, LAUNCH_ARGS
 from .processes import BotStartError, LiveServer, RunnerBot
 from .python_session import PythonSession
 from .session import Session
+from .surface import KitSession  # a session of either kind: in Chromium, or in this process
 
 TRANSPORTS = ("webrtc", "websocket", "python")
 OPTIONS: dict[str, tuple[str, str | None]] = {
@@ -37,8 +38,6 @@ OPTIONS: dict[str, tuple[str, str | None]] = {
 }
 #: Where failures are recorded without --rtvi-record.
 DEFAULT_RECORD_DIR = "rtvi-results"
-#: A session of either kind: in Chromium, or in this process (python mode).
-KitSession = Session | PythonSession
 SESSIONS = pytest.StashKey[list[KitSession]]()
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 

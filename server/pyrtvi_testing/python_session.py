@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from array import array
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from typing import Any, ClassVar, TypeVar
 
 from rtvi import RTVIClient, RTVIEvent
 from rtvi.latency import AUDIBLE as PAGE_AUDIBLE
@@ -35,20 +35,8 @@ from rtvi.messages import jsonable
 from rtvi.transports.python_websocket import PCM, Microphone, PythonWebSocketTransport
 from rtvi.transports.python_websocket.audio import last_audible
 
-from .processes import BotStartError
-from .turns import (
-    TURN_TIMEOUT_S,
-    Events,
-    Speech,
-    Turn,
-    arun_steps,
-    event_steps,
-    speaking_steps,
-    speech_label,
-    speech_wav,
-    spoken_turn,
-    turn_steps,
-)
+from .surface import AsyncKitSession, ClientCall, KitSession, Recording, not_connected
+from .turns import Events, Speech, Turn, speech_label, speech_wav, spoken_turn
 
 __all__ = ["AsyncPythonSession", "PythonSession", "RecordingMicrophone"]
 
@@ -88,8 +76,9 @@ class _LogLines(logging.Handler):
         self.lines.append(self.format(record))
 
 
-class AsyncPythonSession:
-    """A connected session in this process, awaited: see :class:`PythonSession`."""
+class AsyncPythonSession(AsyncKitSession):
+    """A connected session in this process, awaited: see :class:`PythonSession` and
+    :class:`~pyrtvi_testing.surface.AsyncKitSession`."""
 
     def __init__(self, client: RTVIClient, transport: PythonWebSocketTransport) -> None:
         self.client = client
@@ -135,9 +124,8 @@ class AsyncPythonSession:
             session.ready = jsonable(await session.client.connect())
         except Exception as error:
             await session.disconnect()
-            raise BotStartError(
-                f"the session did not connect: {type(error).__name__}: {error}\n"
-                f"client log:\n{chr(10).join(session.console[-15:])}\nbot log:\n{log_tail()}"
+            raise not_connected(
+                f"{type(error).__name__}: {error}", "client log", session.console, log_tail
             ) from None
         return session
 
@@ -159,88 +147,31 @@ class AsyncPythonSession:
         """Every event so far (a coroutine, as on the async browser session)."""
         return list(self.recorded)
 
-    # -- sending -----------------------------------------------------------------------------
-
-    @overload
-    async def type(
-        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
-    ) -> Turn: ...
-    @overload
-    async def type(
-        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]
-    ) -> None: ...
-    async def type(
-        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True
-    ) -> Turn | None:
-        """Type ``text`` (RTVI ``send-text``); the turn once the bot finished answering
-        (``wait=False``: at once, None)."""
-        start = self._now()
-        self.client.send_text(text)
-        return await self._turn(start, "type", text, timeout) if wait else None
-
-    async def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Speak ``speech`` (text, or a WAV's path or bytes) in real time; the turn."""
-        return await self._speak(speech, "say", timeout)
-
-    async def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Wait (up to ``timeout``) until the bot speaks, then speak; the turn of the new
-        answer, ``interrupted`` if the bot was cut off."""
-        await arun_steps(speaking_steps(timeout), self.events, _sleep)
-        return await self._speak(speech, "interrupt", timeout)
-
-    async def press(self, keys: str) -> None:
-        """Keypad keys (RTVI ``dtmf``)."""
-        self.client.send_dtmf(keys)
-
-    async def send_file(
-        self, path: str | Path, *, format: str = "text/plain", content: str = ""
-    ) -> dict[str, Any]:
-        """Send a file (RTVI ``send-file``); the file object sent."""
-        file = Path(path)
-        sent = await self.client.send_file(
-            file.read_bytes(), format=format, name=file.name, content=content
-        )
-        result: dict[str, Any] = jsonable(sent)
-        return result
-
-    async def request(self, type: str, data: Any = None, *, timeout: float | None = None) -> Any:
-        """A client request; the ``d`` of the bot's ``server-response``."""
-        return jsonable(await self.client.send_client_request(type, data, timeout))
-
-    async def wait_for(
-        self,
-        event: str,
-        where: Callable[[Any], bool] | None = None,
-        timeout: float = TURN_TIMEOUT_S,
-        *,
-        after: float | None = None,
-    ) -> dict[str, Any]:
-        """The first event ``event`` whose data satisfies ``where`` (since ``after``)."""
-        return await arun_steps(event_steps(event, where, timeout, after), self.events, _sleep)
-
     async def disconnect(self) -> None:
         try:
             await self.client.disconnect()
         finally:
             logging.getLogger("rtvi").removeHandler(self._log)
 
-    # -- recordings --------------------------------------------------------------------------
+    # -- what the API stands on (``surface.AsyncKitSession``) ----------------------------------
 
-    async def user_wav(self) -> bytes | None:
-        """What the microphone sent (silence included), as a WAV; None before the first frame."""
-        return self._user_wav()
+    async def _call(self, call: ClientCall) -> Any:
+        return jsonable(await call.on(self.client))
 
-    async def bot_wav(self) -> bytes | None:
-        """The bot's audio as it played, from the microphone's first frame (so both WAVs line
-        up); None if the bot sent none."""
-        return self._bot_wav()
+    async def _sleep(self, ms: float) -> None:
+        await asyncio.sleep(ms / 1000)
 
-    def _user_wav(self) -> bytes | None:
-        if self.microphone.started_at is None:
-            return None
-        return PCM(array("h", self.microphone.sent), self.microphone.sample_rate).to_wav()
+    async def _recording(self, which: Recording) -> bytes | None:
+        return self._wav(which)
 
-    def _bot_wav(self) -> bytes | None:
+    def _wav(self, which: Recording) -> bytes | None:
+        """``"user"``: what the microphone sent (silence included), None before its first
+        frame; ``"bot"``: the bot's audio as it played, from the microphone's first frame (so
+        both WAVs line up), None if the bot sent none."""
+        if which == "user":
+            if self.microphone.started_at is None:
+                return None
+            return PCM(array("h", self.microphone.sent), self.microphone.sample_rate).to_wav()
         audio = self.rtvi_transport.bot_audio
         if not audio.segments:
             return None
@@ -250,15 +181,8 @@ class AsyncPythonSession:
         silence = array("h", bytes(2 * round(lead * pcm.sample_rate)))
         return PCM(silence + pcm.samples, pcm.sample_rate).to_wav()
 
-    # -- turns -------------------------------------------------------------------------------
-
-    async def _turn(self, start: float, kind: str, sent: str, timeout: float) -> Turn:
-        async def poll() -> tuple[Events, float]:
-            return list(self.recorded), self._now()
-
-        return await arun_steps(turn_steps(start, kind, sent, timeout, self.turns), poll, _sleep)
-
     async def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
+        """Speak ``speech`` in real time; the turn."""
         mic = self.microphone
         pcm = PCM.from_wav(speech_wav(speech)).resampled(mic.sample_rate)
         start = self._now()
@@ -273,10 +197,6 @@ class AsyncPythonSession:
         turn = await self._turn(start, kind, speech_label(speech), timeout)
         heard = self.rtvi_transport.bot_audio.first_audible(after=said_end / 1000)
         return spoken_turn(turn, said_end, None if heard is None else heard * 1000)
-
-
-async def _sleep(ms: float) -> None:
-    await asyncio.sleep(ms / 1000)
 
 
 class LoopThread:
@@ -304,15 +224,20 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
 
-class PythonSession:
+class PythonSession(KitSession):
     """A connected session in this process, driven synchronously: the browser
-    :class:`~pyrtvi_testing.session.Session`'s API (``type``, ``say``, ``interrupt``, ``press``,
-    ``send_file``, ``request``, ``wait_for``, ``events``, ``turns``, ``disconnect``), its events
-    and turns, plus ``user_wav()`` / ``bot_wav()``."""
+    :class:`~pyrtvi_testing.session.Session`'s API (:class:`~pyrtvi_testing.surface.KitSession`),
+    events and turns; the client's calls and speech run on the shared loop (:class:`LoopThread`),
+    the waits for turns and events poll from the caller's thread."""
 
     def __init__(self, session: AsyncPythonSession, runner: LoopThread) -> None:
         self.session = session
         self._runner = runner
+        # The async session's own (the same lists: its turns are this session's).
+        self.transport = session.transport
+        self.console = session.console
+        self.turns = session.turns
+        self.ready = session.ready
 
     @classmethod
     def open(
@@ -329,24 +254,8 @@ class PythonSession:
         return cls(runner.run(opening), runner)
 
     @property
-    def transport(self) -> str:
-        return self.session.transport
-
-    @property
     def client(self) -> RTVIClient:
         return self.session.client
-
-    @property
-    def console(self) -> list[str]:
-        return self.session.console
-
-    @property
-    def turns(self) -> list[Turn]:
-        return self.session.turns
-
-    @property
-    def ready(self) -> Any:
-        return self.session.ready
 
     @property
     def events(self) -> Events:
@@ -361,52 +270,22 @@ class PythonSession:
     def now(self) -> float:
         return self.session._now()
 
-    @overload
-    def type(
-        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
-    ) -> Turn: ...
-    @overload
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]) -> None: ...
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True) -> Turn | None:
-        if wait:
-            return self._runner.run(self.session.type(text, timeout=timeout))
-        return self._runner.run(self.session.type(text, timeout=timeout, wait=False))
-
-    def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        return self._runner.run(self.session.say(speech, timeout=timeout))
-
-    def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        return self._runner.run(self.session.interrupt(speech, timeout=timeout))
-
-    def press(self, keys: str) -> None:
-        self._runner.run(self.session.press(keys))
-
-    def send_file(
-        self, path: str | Path, *, format: str = "text/plain", content: str = ""
-    ) -> dict[str, Any]:
-        return self._runner.run(self.session.send_file(path, format=format, content=content))
-
-    def request(self, type: str, data: Any = None, *, timeout: float | None = None) -> Any:
-        return self._runner.run(self.session.request(type, data, timeout=timeout))
-
-    def wait_for(
-        self,
-        event: str,
-        where: Callable[[Any], bool] | None = None,
-        timeout: float = TURN_TIMEOUT_S,
-        *,
-        after: float | None = None,
-    ) -> dict[str, Any]:
-        return self._runner.run(self.session.wait_for(event, where, timeout, after=after))
-
     def disconnect(self) -> None:
         self._runner.run(self.session.disconnect())
 
     def close(self) -> None:
         """Nothing to close beyond :meth:`disconnect` (no browser context)."""
 
-    def user_wav(self) -> bytes | None:
-        return self.session._user_wav()
+    # -- what the API stands on (``surface.KitSession``): the client on the loop -------------
 
-    def bot_wav(self) -> bytes | None:
-        return self.session._bot_wav()
+    def _call(self, call: ClientCall) -> Any:
+        return self._runner.run(self.session._call(call))
+
+    def _sleep(self, ms: float) -> None:
+        time.sleep(ms / 1000)
+
+    def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
+        return self._runner.run(self.session._speak(speech, kind, timeout))
+
+    def _recording(self, which: Recording) -> bytes | None:
+        return self.session._wav(which)

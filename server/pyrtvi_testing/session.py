@@ -22,24 +22,20 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 from playwright.sync_api import BrowserContext, Error, Page, Route
 
 from .chromium import BOOT_TIMEOUT_MS
-from .processes import BotStartError
+from .surface import ClientCall, KitSession, Recording, not_connected
 from .turns import (
     TURN_TIMEOUT_S,
     Speech,
     Turn,
-    event_steps,
     find_event,
-    run_steps,
-    speaking_steps,
     speech_label,
     speech_wav,
     spoken_turn,
-    turn_steps,
 )
 
 __all__ = ["TURN_TIMEOUT_S", "Session", "SessionRecord", "Speech", "find_event", "speech_wav"]
@@ -63,6 +59,7 @@ HAS_MIC_JS = (
 )
 PLAY_JS = "(wav) => window.rtviMic.play(wav)"
 HEARD_JS = "([t, ms]) => window.rtviMic.firstBotAudioAfter(t, ms)"
+DISCONNECT_CODE = "await client.disconnect() if client else None"
 RECORDING_JS = (
     "(which) => typeof window.rtviMic?.recording === 'function'"
     " ? window.rtviMic.recording(which) : null"
@@ -78,14 +75,6 @@ def no_mic(kind: str) -> NotImplementedError:
 
 def connect_code(transport: str, request_data: Any, options: dict[str, Any]) -> str:
     return f"await connect({transport!r}, {request_data!r}, {options!r})"
-
-
-def send_file_code(path: str | Path, format: str, content: str) -> str:
-    data, name = Path(path).read_bytes(), Path(path).name
-    return (
-        f"await client.send_file(bytes({list(data)!r}), format={format!r}, name={name!r}, "
-        f"content={content!r})"
-    )
 
 
 def wav_of(recorded: str | None) -> bytes | None:
@@ -105,8 +94,8 @@ class SessionRecord(Generic[ContextT, PageT]):
         self.ready: Any = None
 
 
-class Session(SessionRecord[BrowserContext, Page]):
-    """A connected session: send to the bot, wait for what it does, read its turns."""
+class Session(SessionRecord[BrowserContext, Page], KitSession):
+    """A connected session in a Chromium page: see :class:`~pyrtvi_testing.surface.KitSession`."""
 
     def __init__(self, context: BrowserContext, page: Page, transport: str) -> None:
         super().__init__(context, page, transport)
@@ -138,10 +127,7 @@ class Session(SessionRecord[BrowserContext, Page]):
         try:
             session.ready = session.run(connect_code(transport, request_data, options))
         except Error as error:
-            raise BotStartError(
-                f"the session did not connect: {error.message}\n"
-                f"page console:\n{chr(10).join(session.console[-15:])}\nbot log:\n{log_tail()}"
-            ) from None
+            raise not_connected(error.message, "page console", session.console, log_tail) from None
         return session
 
     # -- the page ----------------------------------------------------------------------------
@@ -160,86 +146,29 @@ class Session(SessionRecord[BrowserContext, Page]):
         raw: list[str] = self.page.evaluate(EVENTS_JS)
         return [json.loads(item) for item in raw]
 
-    # -- sending -----------------------------------------------------------------------------
-
-    @overload
-    def type(
-        self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[True] = True
-    ) -> Turn: ...
-    @overload
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: Literal[False]) -> None: ...
-    def type(self, text: str, *, timeout: float = TURN_TIMEOUT_S, wait: bool = True) -> Turn | None:
-        """Type ``text`` to the bot (RTVI ``send-text``); the turn once it finished answering
-        (``wait=False``: at once, None; e.g. to :meth:`interrupt` the answer)."""
-        start = self.now()
-        self.run(f"client.send_text({text!r})")
-        return self._turn(start, "type", text, timeout) if wait else None
-
-    def say(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Speak ``speech`` (text, or a WAV's path or bytes) into the virtual microphone;
-        the turn once the bot finished answering."""
-        return self._speak(speech, "say", timeout)
-
-    def interrupt(self, speech: Speech, *, timeout: float = TURN_TIMEOUT_S) -> Turn:
-        """Speak while the bot speaks: wait (up to ``timeout``) until it speaks, then speak;
-        the turn of the new answer, ``interrupted`` if the bot was cut off."""
-        run_steps(speaking_steps(timeout), lambda: self.events, self.page.wait_for_timeout)
-        return self._speak(speech, "interrupt", timeout)
-
-    def press(self, keys: str) -> None:
-        """Press keypad keys (RTVI ``dtmf``): ``"12#"`` is three keys."""
-        self.run(f"client.send_dtmf({keys!r})")
-
-    def send_file(
-        self, path: str | Path, *, format: str = "text/plain", content: str = ""
-    ) -> dict[str, Any]:
-        """Send a file to the bot (RTVI ``send-file``); the file object sent."""
-        sent: dict[str, Any] = self.run(send_file_code(path, format, content))
-        return sent
-
-    def request(self, type: str, data: Any = None, *, timeout: float | None = None) -> Any:
-        """A client request (``client-message``); the ``d`` of the bot's ``server-response``."""
-        return self.run(f"await client.send_client_request({type!r}, {data!r}, {timeout!r})")
-
-    def wait_for(
-        self,
-        event: str,
-        where: Callable[[Any], bool] | None = None,
-        timeout: float = TURN_TIMEOUT_S,
-        *,
-        after: float | None = None,
-    ) -> dict[str, Any]:
-        """The first event ``event`` (``"botTranscript"``...) whose data satisfies ``where``,
-        since page time ``after`` (default: any so far); waits up to ``timeout`` seconds."""
-        steps = event_steps(event, where, timeout, after)
-        return run_steps(steps, lambda: self.events, self.page.wait_for_timeout)
-
-    def user_wav(self) -> bytes | None:
-        """What the virtual microphone played since the connect, as a WAV (None: none)."""
-        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, "user"))
-
-    def bot_wav(self) -> bytes | None:
-        """The bot's audio the page received since the connect, as a WAV (None: none)."""
-        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, "bot"))
-
-    def disconnect(self) -> None:
-        if not self.page.is_closed():
-            self.run("await client.disconnect() if client else None")
-
     @property
     def alive(self) -> bool:
         """Its page is open (its events can be read)."""
         return not self.page.is_closed()
 
+    def disconnect(self) -> None:
+        if not self.page.is_closed():
+            self.run(DISCONNECT_CODE)
+
     def close(self) -> None:
         """Close its browser context (after :meth:`disconnect`)."""
         self.context.close()
 
-    # -- turns -------------------------------------------------------------------------------
+    # -- what the API stands on (``surface.KitSession``) ---------------------------------------
 
-    def _turn(self, start: float, kind: str, sent: str, timeout: float) -> Turn:
-        steps = turn_steps(start, kind, sent, timeout, self.turns)
-        return run_steps(steps, lambda: (self.events, self.now()), self.page.wait_for_timeout)
+    def _call(self, call: ClientCall) -> Any:
+        return self.run(call.code())
+
+    def _sleep(self, ms: float) -> None:
+        self.page.wait_for_timeout(ms)
+
+    def _recording(self, which: Recording) -> bytes | None:
+        return None if self.page.is_closed() else wav_of(self.page.evaluate(RECORDING_JS, which))
 
     def _speak(self, speech: Speech, kind: str, timeout: float) -> Turn:
         wav = speech_wav(speech)

@@ -9,11 +9,10 @@ shows the reason in its banner. No bot is needed: the devices are opened before 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import expect
 from pyrtvi_testing.harness import HarnessPool
 from pyrtvi_testing.processes import LiveServer
 
@@ -23,47 +22,12 @@ from tests.conftest import browser_config
 pytestmark = pytest.mark.browser
 
 T = browser_config.ACTION_TIMEOUT_MS
-#: Chromium asks nobody, so it denies.
-DENYING = [a for a in browser_config.LAUNCH_ARGS if a != "--use-fake-ui-for-media-stream"]
-#: No fake devices: this machine has no microphone or camera.
-NO_DEVICES = [
-    a
-    for a in browser_config.LAUNCH_ARGS
-    if "fake-audio" not in a and a != "--use-fake-device-for-media-stream"
-]
 TRANSPORTS = {
     "webrtc": "SmallWebRTCTransport()",
     "websocket": "WebSocketTransport()",
 }
-
-
-@pytest.fixture(autouse=True)
-def offhost_guard() -> None:
-    """Replaces the suite's guard (on the default browser): the pools guard their contexts."""
-
-
-def launch(playwright: Playwright, args: list[str]) -> Browser:
-    return playwright.chromium.launch(
-        executable_path=browser_config.CHROMIUM, args=args, headless=browser_config.HEADLESS
-    )
-
-
-@pytest.fixture(scope="module")
-def denying(playwright: Playwright) -> Iterator[HarnessPool]:
-    browser = launch(playwright, DENYING)
-    pool = HarnessPool(browser)
-    yield pool
-    pool.close()
-    browser.close()
-
-
-@pytest.fixture(scope="module")
-def no_devices(playwright: Playwright) -> Iterator[HarnessPool]:
-    browser = launch(playwright, NO_DEVICES)
-    pool = HarnessPool(browser)
-    yield pool
-    pool.close()
-    browser.close()
+#: The pools (``denying``, ``no_devices``: tests/browser/conftest.py) guard their contexts.
+POOLS_ONLY = True
 
 
 def open_devices(pool: HarnessPool, server: LiveServer, transport: str) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserType, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
+from pyrtvi_testing.chromium import guard_offhost
 from pyrtvi_testing.processes import LiveServer, free_port
 
 from tests.browser.page_support import open_console, screenshot
@@ -76,29 +76,15 @@ def test_timeout_shows_timeout_banner(page: Page, page_server: LiveServer) -> No
 
 
 @pytest.fixture
-def denying_page(browser_type: BrowserType) -> Iterator[Page]:
+def denying_page(denying_browser: Browser) -> Iterator[Page]:
     """A page in a Chromium that does not auto-accept media permissions (so it denies them)."""
-    args = [a for a in browser_config.LAUNCH_ARGS if a != "--use-fake-ui-for-media-stream"]
-    browser = browser_type.launch(
-        executable_path=browser_config.CHROMIUM, args=args, headless=browser_config.HEADLESS
-    )
-    context = browser.new_context()
-    offhost: list[str] = []
-
-    def guard(route: Route) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith("http") and host not in browser_config.ALLOWED_HOSTS:
-            offhost.append(route.request.url)
-            route.abort()
-        else:
-            route.fallback()
-
-    context.route("**/*", guard)
+    context = denying_browser.new_context()
+    offhost = guard_offhost(context)
     context.set_default_timeout(T)
     try:
         yield context.new_page()
     finally:
-        browser.close()
+        context.close()
     assert not offhost, offhost
 
 

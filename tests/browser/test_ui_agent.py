@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
 from pyrtvi_testing.harness import Harness, HarnessPool
 from pyrtvi_testing.processes import LiveServer
 
@@ -45,13 +44,9 @@ APP = """
 SECRETS = ("4111", "hunter2", "Card", "Reveal", "hidden from bots", "Invisible")
 
 
-@pytest.fixture(scope="module")
-def pool(browser: Browser) -> Iterator[HarnessPool]:
-    pool = HarnessPool(browser)
-    # The bot is another origin on loopback (Local Network Access), granted as a user would.
-    pool.context.grant_permissions(["local-network-access"])
-    yield pool
-    pool.close()
+#: The module's pool (tests/browser/conftest.py): the bot is another origin on loopback (Local
+#: Network Access), granted as a user would.
+HARNESS_GRANTS = ["local-network-access"]
 
 
 def open_app(pool: HarnessPool, server: LiveServer) -> Harness:

@@ -33,6 +33,8 @@ V2V_BOUND_MS = 15000.0
 HARNESS_BROWSER = "rtvi_browser"
 #: The page (fulfilled by Playwright) opens sockets to loopback: see test_websocket.py.
 HARNESS_GRANTS = ["local-network-access"]
+#: The pool guards its own context (no guard on the suite's default browser, not started here).
+POOLS_ONLY = True
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,11 +45,6 @@ def runner_bot_without_stt() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RUNNER_BOT_STT", "none")
         yield
-
-
-@pytest.fixture(autouse=True)
-def offhost_guard() -> None:
-    """Replaces the suite's guard (on the default browser): the pool guards its own context."""
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """The JavaScript that keeps audio out of Python: two AudioWorklets and the socket's router.
 
-- ``CAPTURE_WORKLET`` (``pyrtvi-capture``): mic samples → resampled (linear) to the bot's input
-  rate → 16-bit mono frames of ``frameSamples`` → each a protobuf ``Frame{audio}``, posted (as a
-  transferred ArrayBuffer) to the main thread.
+- ``CAPTURE_WORKLET`` (``pyrtvi-capture``): mic samples → low-passed below the bot's Nyquist
+  frequency (an anti-alias FIR, when the context's rate is higher) and resampled (linear) to the
+  bot's input rate → 16-bit mono frames of ``frameSamples`` → each a protobuf ``Frame{audio}``,
+  posted (as a transferred ArrayBuffer) to the main thread.
 - ``PLAYER_WORKLET`` (``pyrtvi-player``): receives the bot's ``Frame{audio}`` bytes as they came off
   the socket, decodes them, resamples each frame from *its own* ``sample_rate`` to the context's,
   and plays them from a small jitter buffer (``jitterMs``). It plays nothing until ``ready``;
@@ -145,6 +146,23 @@ function isInterruption(b) {
 CAPTURE_WORKLET = (
     _ENCODE
     + """
+// The anti-alias low-pass for a resampling step (input samples per output sample): a Blackman
+// windowed sinc cut at 0.45 of the output rate, about 28 × step taps (odd, so its delay is whole
+// samples), unity gain at DC; null where the step is not a downsampling (no band to cut).
+function lowPass(step) {
+  if (step <= 1) return null;
+  const n = 2 * Math.ceil(14 * step) + 1, mid = (n - 1) / 2, fc = 0.45 / step;
+  const taps = new Float32Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const t = k - mid, x = (2 * Math.PI * k) / (n - 1);
+    const sinc = t === 0 ? 2 * fc : Math.sin(2 * Math.PI * fc * t) / (Math.PI * t);
+    taps[k] = sinc * (0.42 - 0.5 * Math.cos(x) + 0.08 * Math.cos(2 * x));
+    sum += taps[k];
+  }
+  for (let k = 0; k < n; k++) taps[k] /= sum;
+  return taps;
+}
 class PyrtviCapture extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -152,9 +170,30 @@ class PyrtviCapture extends AudioWorkletProcessor {
     this.rate = o.sampleRate;
     this.step = sampleRate / o.sampleRate;  // input samples per output sample
     this.pos = 0;                           // next output position; -1 is the previous block's last
-    this.prev = 0;
+    this.prev = 0;                          // the previous block's last (filtered) sample
+    this.taps = lowPass(this.step);
+    // The filter's input: its last taps - 1 samples (kept across blocks), then the block's.
+    this.line = new Float32Array(this.taps ? this.taps.length - 1 + 128 : 0);
     this.frame = new Int16Array(o.frameSamples);
     this.filled = 0;
+  }
+  // The block into the filter's line: its last taps - 1 samples before, then the block.
+  feed(data) {
+    const keep = this.taps.length - 1, n = data.length;
+    if (this.line.length !== keep + n) {  // a block of another size: the same history, new room
+      const line = new Float32Array(keep + n);
+      line.set(this.line.subarray(this.line.length - keep));
+      this.line = line;
+    } else this.line.copyWithin(0, n);
+    this.line.set(data, keep);
+  }
+  // The block's sample i (0 <= i < its length), low-passed where there is a filter.
+  sample(data, i) {
+    if (!this.taps) return data[i];
+    const taps = this.taps, line = this.line, end = i + taps.length - 1;
+    let sum = 0;
+    for (let k = 0; k < taps.length; k++) sum += taps[k] * line[end - k];
+    return sum;
   }
   process(inputs) {
     const input = inputs[0];
@@ -164,12 +203,14 @@ class PyrtviCapture extends AudioWorkletProcessor {
       data = new Float32Array(input[0].length);
       for (let i = 0; i < data.length; i++) data[i] = (input[0][i] + input[1][i]) / 2;
     }
-    const last = data.length - 1;
+    const n = data.length, last = n - 1;
+    if (n === 0) return true;
+    if (this.taps) this.feed(data);
     let p = this.pos;
     while (p <= last) {
       const i = Math.floor(p), f = p - i;
-      const a = i < 0 ? this.prev : data[i];
-      const b = i < last ? data[i + 1] : data[last];
+      const a = i < 0 ? this.prev : this.sample(data, i);
+      const b = f > 0 ? this.sample(data, i + 1) : a;
       const v = Math.max(-1, Math.min(1, a + (b - a) * f));
       this.frame[this.filled++] = v < 0 ? v * 0x8000 : v * 0x7fff;
       if (this.filled === this.frame.length) {
@@ -179,8 +220,8 @@ class PyrtviCapture extends AudioWorkletProcessor {
       }
       p += this.step;
     }
-    this.pos = p - data.length;
-    this.prev = data[last];
+    this.pos = p - n;
+    this.prev = this.sample(data, last);
     return true;
   }
 }
