@@ -34,7 +34,12 @@ from pyrtvi_server.boot import (  # noqa: E402
     package_hash,
 )
 from pyrtvi_server.runtime import Runtime  # noqa: E402
-from pyrtvi_server.static import COMPRESSIBLE, MIN_COMPRESS_BYTES  # noqa: E402
+from pyrtvi_server.static import (  # noqa: E402
+    COMPRESSIBLE,
+    MIN_COMPRESS_BYTES,
+    content_tag,
+    precompressed_forms,
+)
 
 #: Stdlib modules kept whatever modulefinder says: what PyScript's JS side runs in Python, and
 #: what a page commonly imports lazily (codecs by name).
@@ -124,9 +129,11 @@ BROTLI_BIG = 1 << 20
 
 
 def compress(source: Path, target: Path) -> None:
-    """`target`.gz (level 9) and `target`.br (node's brotli) when smaller than the source."""
+    """`target`.gz (level 9) and `target`.br (node's brotli) when smaller than the source, then
+    `target`.etag: the source's ETag, what the server checks before it serves them."""
     body = source.read_bytes()
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.with_name(target.name + ".etag").unlink(missing_ok=True)
     gz = gzip.compress(body, compresslevel=9, mtime=0)
     if len(gz) < len(body):
         _write(target.with_name(target.name + ".gz"), gz)
@@ -141,6 +148,7 @@ def compress(source: Path, target: Path) -> None:
     subprocess.run(["node", "-e", script, str(source), str(br) + ".tmp"], check=True)
     if Path(str(br) + ".tmp").exists():
         os.replace(str(br) + ".tmp", br)
+    _write(target.with_name(target.name + ".etag"), content_tag(body).encode())
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -150,10 +158,17 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def fresh(source: Path, target: Path) -> bool:
-    compressed = [target.with_name(target.name + s) for s in (".gz", ".br")]
-    return any(c.exists() for c in compressed) and all(
-        c.stat().st_mtime >= source.stat().st_mtime for c in compressed if c.exists()
-    )
+    """Whether the compressed forms of `source` are of its current bytes (see
+    static.precompressed_forms): a reinstalled runtime with the same bytes is not redone. Forms
+    of an older build (no `.etag`) that are at least as new as the source are adopted: their
+    `.etag` is written."""
+    tag = content_tag(source.read_bytes())
+    if not precompressed_forms(target, tag, source.stat().st_mtime):
+        return False
+    made_from = target.with_name(target.name + ".etag")
+    if not made_from.exists():
+        _write(made_from, tag.encode())
+    return True
 
 
 def runtime_files(runtime: Runtime, out: Path) -> list[tuple[Path, Path]]:
@@ -186,7 +201,9 @@ def build_key(package: str) -> str:
     return digest.hexdigest()
 
 
-def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
+def build(
+    out: Path, force: bool, bare: bool = False, modules: list[str] | None = None
+) -> dict[str, object]:
     web = ROOT / "web"
     runtime = Runtime.locate(ROOT / "node_modules")
     package = package_hash(web, runtime)
@@ -197,7 +214,7 @@ def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
         current = json.loads(manifest_path.read_text())
     jobs = runtime_files(runtime, out)
     if current.get("key") != key or current.get("format") != BUILD_FORMAT:
-        current = make_snapshot(out, runtime, key, package, bare)
+        current = make_snapshot(out, runtime, key, package, bare, modules)
     jobs += [(out / key / n, out / key / n) for n in BUILD_FILES]
     todo = [(s, t) for s, t in jobs if s.exists() and (force or not fresh(s, t))]
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -209,12 +226,17 @@ def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
 
 
 def make_snapshot(
-    out: Path, runtime: Runtime, key: str, package: str, bare: bool = False
+    out: Path,
+    runtime: Runtime,
+    key: str,
+    package: str,
+    bare: bool = False,
+    only: list[str] | None = None,
 ) -> dict[str, object]:
     web = ROOT / "web"
     target = out / key
     target.mkdir(parents=True, exist_ok=True)
-    modules = [] if bare else discover_modules(web)
+    modules = [] if bare else discover_modules(web) if only is None else only
     with tempfile.TemporaryDirectory() as tmp:
         job = {
             "pyodide_dir": str(runtime.pyodide_dir),
@@ -278,12 +300,18 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="the floor: a snapshot of Pyodide alone, nothing of ours imported (use another --out)",
     )
+    parser.add_argument(
+        "--modules",
+        help="measure: a snapshot importing only these modules (comma-separated; use another --out)",
+    )
     args = parser.parse_args(argv)
+    only = args.modules.split(",") if args.modules is not None else None
     t0 = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.bare and args.out.resolve() == (ROOT / "build" / "boot").resolve():
-        parser.error("--bare needs its own --out (the server serves build/boot)")
-    manifest = build(args.out, args.force or args.bare, args.bare)
+    measuring = args.bare or only is not None
+    if measuring and args.out.resolve() == (ROOT / "build" / "boot").resolve():
+        parser.error("--bare and --modules need their own --out (the server serves build/boot)")
+    manifest = build(args.out, args.force or measuring, args.bare, only)
     skipped: dict[str, str] = dict(manifest.get("skipped") or {})  # type: ignore[call-overload]
     imported: list[str] = list(manifest.get("imported") or [])  # type: ignore[call-overload]
     stdlib: list[str] = list(manifest.get("stdlib") or [])  # type: ignore[call-overload]
