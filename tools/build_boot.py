@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(ROOT))
 
 from pyrtvi_server.boot import (  # noqa: E402
     BUILD_FILES,
@@ -40,6 +41,8 @@ from pyrtvi_server.static import (  # noqa: E402
     content_tag,
     precompressed_forms,
 )
+
+from tools.strip_source import strip_checked  # noqa: E402
 
 #: Stdlib modules kept whatever modulefinder says: what PyScript's JS side runs in Python, and
 #: what a page commonly imports lazily (codecs by name).
@@ -225,6 +228,29 @@ def build(
     return current
 
 
+#: The shipped snapshot imports our packages without docstrings and comments (every line where
+#: it was, as the stdlib travels): their code objects carry no docstrings. The page's copies of
+#: the sources (for tracebacks: the same line numbers) and the local snapshot keep them.
+STRIP_PACKAGES = True
+
+
+def snapshot_packages(web: Path, tmp: Path) -> dict[str, str]:
+    """Our packages' directories as the snapshot imports them: stripped copies in `tmp`."""
+    if not STRIP_PACKAGES:
+        return {name: str(web / relative) for relative, name in PACKAGES}
+    copies = {}
+    for relative, name in PACKAGES:
+        root = web / relative
+        for path in root.rglob("*.py"):
+            if "__pycache__" in path.parts:
+                continue
+            copy = tmp / "packages" / name / path.relative_to(root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(strip_checked(path.read_text()))
+        copies[name] = str(tmp / "packages" / name)
+    return copies
+
+
 def make_snapshot(
     out: Path,
     runtime: Runtime,
@@ -241,7 +267,7 @@ def make_snapshot(
         job = {
             "pyodide_dir": str(runtime.pyodide_dir),
             "stdlib_full": str(runtime.pyodide_dir / "python_stdlib.zip"),
-            "packages": {name: str(web / relative) for relative, name in PACKAGES},
+            "packages": snapshot_packages(web, Path(tmp)),
             "extra_packages": {
                 "pyscript": str(runtime.pyscript_dir.parent / "src" / "stdlib" / "pyscript"),
             },

@@ -15,7 +15,8 @@ The build (run by `make setup`) writes under `build/boot/`:
   uncompressed inside, so that brotli over the whole file compresses better;
 - `<key>/python_stdlib_rest.zip`: the same without the files the snapshot has already imported
   (the snapshot boot's stdlib: those modules are in memory; a traceback through one of them
-  shows no source line);
+  shows no source line). Not on the boot's path: the page fetches it once it has started and is
+  idle, or at once (a synchronous request) when one of its modules is imported before;
 - `<key>/pyscript_pyc.zip`: PyScript's own `pyscript` package compiled to checked-hash `.pyc`
   files, unpacked by the interpreter module so that PyScript's start does not compile it;
 - `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
@@ -126,6 +127,9 @@ class BootBuild:
     skipped: dict[str, str] = field(default_factory=dict)
     #: Stdlib modules the snapshot imports besides ours (what PyScript's start imports).
     stdlib_imports: tuple[str, ...] = ()
+    #: The modules of python_stdlib_rest.zip (dotted names): a snapshot boot fetches that zip
+    #: once the page is idle, or at once when one of them is imported before (interpreter.mjs).
+    stdlib_rest_modules: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, build_dir: Path, web_dir: Path, runtime: Runtime) -> BootBuild | None:
@@ -161,7 +165,19 @@ class BootBuild:
             imported=tuple(manifest.get("imported", ())),
             skipped=dict(manifest.get("skipped", {})),
             stdlib_imports=tuple(manifest.get("stdlib_imports", ())),
+            stdlib_rest_modules=module_names(
+                set(manifest.get("stdlib", ())) - set(manifest.get("stdlib_in_snapshot", ()))
+            ),
         )
+
+
+def module_names(files: set[str]) -> tuple[str, ...]:
+    """Dotted module names of a zip's `.py` files (`json/__init__.py` is `json`)."""
+    names = set()
+    for name in files:
+        if name.endswith(".py"):
+            names.add(name.removesuffix(".py").removesuffix("/__init__").replace("/", "."))
+    return tuple(sorted(names))
 
 
 def interpreter_module(
@@ -199,6 +215,8 @@ def interpreter_module(
         "stdlibSnapshot": "python_stdlib_rest.zip"
         if build and shipped and build.stdlib_rest
         else None,
+        # Its modules: it is fetched after the page's start, or when one of them is imported.
+        "stdlibRest": list(build.stdlib_rest_modules) if build and shipped else [],
         "local": local,
         "packages": [f"../../../py/{name}.zip" for name in packages],
         "pyscriptBytecode": "pyscript_pyc.zip" if build and build.pyscript_pyc else None,

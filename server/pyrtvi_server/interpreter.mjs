@@ -371,6 +371,83 @@ function afterStart() {
   }).then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
 }
 
+/**
+ * The rest of the stdlib after a shipped snapshot boot (the trimmed stdlib less what the snapshot
+ * imported, `BOOT.stdlibRest` its modules) is needed neither to restore Python nor to start the
+ * page: Pyodide mounts an empty zip in its place, and the rest comes once the page is idle. An
+ * import of one of its modules before then fetches it at once and waits for it (a synchronous
+ * request: an import cannot await), so it never fails for want of the file.
+ */
+const EMPTY_ZIP = "data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==";
+const REST_OF_STDLIB = `
+def rest_of_stdlib(names, fetch_now):
+    import sys, zipimport
+    from _frozen_importlib_external import PathFinder  # (importlib.machinery is in the rest)
+
+    names = frozenset(names.to_py())
+    archive = next(p for p in sys.path if p.endswith(".zip"))
+
+    class RestOfStdlib:
+        """The last meta path finder until the rest of the stdlib is mounted: one of its
+        modules imported before fetches it now."""
+
+        def install(self, data):
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+                with open(archive, "wb") as file:
+                    file.write(data.to_bytes())
+                zipimport._zip_directory_cache.pop(archive, None)
+
+        def find_spec(self, name, path=None, target=None):
+            if name not in names or self not in sys.meta_path:
+                return None
+            try:
+                data = fetch_now()
+            except Exception as error:
+                raise ImportError(f"{name}: the rest of the stdlib did not come ({error})") from error
+            self.install(data)
+            return PathFinder.find_spec(name, path, target)
+
+    finder = RestOfStdlib()
+    sys.meta_path.append(finder)
+    return finder
+
+rest_of_stdlib
+`;
+
+/** The bytes at `url`, synchronously (for an import, which cannot await a download). */
+function fetchNow(url) {
+  mark("stdlib-rest-now");
+  const request = new XMLHttpRequest();
+  request.open("GET", url, false);
+  request.overrideMimeType("text/plain; charset=x-user-defined");
+  request.send();
+  if (request.status !== 200) throw new Error(`${url}: HTTP ${request.status}`);
+  const text = request.responseText;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes;
+}
+
+/** After a shipped snapshot boot on the empty zip: the rest of the stdlib, see EMPTY_ZIP. */
+function restLater(pyodide) {
+  const url = here(BOOT.stdlibSnapshot);
+  const install = pyodide.runPython(REST_OF_STDLIB);
+  const finder = install(BOOT.stdlibRest, () => fetchNow(url));
+  install.destroy();
+  afterStart()
+    .then(() => fetch(url))
+    .then((response) => {
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.arrayBuffer();
+    })
+    .then((zip) => {
+      finder.install(new Uint8Array(zip));
+      mark("stdlib-rest");
+    })
+    .catch((error) => console.warn(`pyrtvi: the rest of the stdlib waits (${error.message})`));
+}
+
 /** After a snapshot boot: the package files, for tracebacks, off the boot's critical path. */
 function unpackLater(pyodide) {
   afterStart()
@@ -492,10 +569,8 @@ async function boot() {
     try {
       // The shipped snapshot's stdlib zip leaves out what it imported; a local one was made
       // with the trimmed zip that the first visit downloaded.
-      const stdLibURL =
-        current.source === "shipped" && BOOT.stdlibSnapshot
-          ? here(BOOT.stdlibSnapshot)
-          : base.stdLibURL;
+      const rest = current.source === "shipped" && BOOT.stdlibSnapshot;
+      const stdLibURL = rest ? (BOOT.stdlibRest.length ? EMPTY_ZIP : here(rest)) : base.stdLibURL;
       const options = { ...base, stdLibURL, _loadSnapshot: current.buffer };
       // The early wasm's wrappers first: the snapshot's see its instantiation (in them).
       pyodide = await withCompiledWasm(() =>
@@ -504,6 +579,7 @@ async function boot() {
         ),
       );
       mark("restored");
+      if (stdLibURL === EMPTY_ZIP) restLater(pyodide);
       // One random state baked into every visitor's snapshot: reseed from the OS.
       const modules = pyodide.runPython(
         "import sys, json\nif 'random' in sys.modules: sys.modules['random'].seed()\n" +

@@ -124,6 +124,10 @@ def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) ->
     info = boot_info(page)
     assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
     expect(page.locator("#boot-error")).to_be_hidden()
+    # The rest of the stdlib comes once the page is idle, not on the boot's path (nothing of
+    # the console's start imports from it: no synchronous fetch).
+    page.wait_for_function("performance.getEntriesByName('pyrtvi:stdlib-rest').length > 0")
+    assert page.evaluate("performance.getEntriesByName('pyrtvi:stdlib-rest-now').length") == 0
     paths = {url.removeprefix(page_server.url) for url in requested}
     assert f"/runtime/boot/{build.key}/snapshot.bin" in paths
     # The stdlib zip without what the snapshot imported, not the whole trimmed one.
