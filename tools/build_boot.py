@@ -124,6 +124,19 @@ STDLIB_EXCLUDE = (
 #: Stdlib modules imported in the snapshot besides what our modules import: what PyScript's own
 #: start imports (its `pyscript` package, and zipfile's codec when it unpacks an archive).
 SNAPSHOT_STDLIB = ("html", "html.entities", "encodings.cp437")
+#: What the shipped snapshot imports of ours (with everything these import): what the console
+#: needs to draw and take input, and what an embedding page starts with. Our other modules (the
+#: console's panels built after ready, transports and helpers a page may import) come from
+#: the package zips, which the page fetches once it is idle, or at once when one of them is
+#: imported before (interpreter.mjs).
+SNAPSHOT_ENTRIES = (
+    "rtvi",
+    "rtvi.embedding",
+    "rtvi.http.fetch",  # (the client's HTTP in the browser: imported when it is constructed)
+    "rtvi.transports.small_webrtc",
+    "rtvi.transports.websocket.transport",  # (the console's other transport, a remembered setting)
+    "pyrtvi_page.console",
+)
 #: Imported by PyScript/Pyodide at boot but not found statically (by name or from JS).
 ENTRY_MODULES = ("pyodide", "_pyodide", "pyodide.ffi", "pyodide.code", "pyodide.webloop", "shutil")
 #: Brotli: the best quality with a 16 MB window for the big files (wasm, snapshot: -10 % against
@@ -262,7 +275,8 @@ def make_snapshot(
     web = ROOT / "web"
     target = out / key
     target.mkdir(parents=True, exist_ok=True)
-    modules = [] if bare else discover_modules(web) if only is None else only
+    discovered = [] if bare else discover_modules(web)
+    modules = [] if bare else list(SNAPSHOT_ENTRIES) if only is None else only
     with tempfile.TemporaryDirectory() as tmp:
         job = {
             "pyodide_dir": str(runtime.pyodide_dir),
@@ -279,6 +293,8 @@ def make_snapshot(
             "snapshot_worker": str(SNAPSHOT_WORKER),
             "strip_skip": ["_pyodide/", "pyodide/"],
             "modules": modules,
+            # The trimmed stdlib serves every module of ours, in the snapshot or not.
+            "finder_modules": discovered if only is None else modules,
             "stdlib_out": str(target / "python_stdlib.zip"),
             "stdlib_rest_out": str(target / "python_stdlib_rest.zip"),
             "stdlib_imports": [] if bare else list(SNAPSHOT_STDLIB),
@@ -305,8 +321,11 @@ def make_snapshot(
         "snapshot_size": report.get("snapshot_size"),
         "snapshot_delta": report.get("snapshot_delta"),
         "zeroed": report.get("zeroed"),
-        "discovered": modules,
-        "imported": report["imported"],
+        "discovered": discovered,
+        # Every module of ours in the snapshot (the entries and what they import), and those the
+        # page imports from the package zips.
+        "imported": report["in_memory"],
+        "later": sorted(set(discovered) - set(report["in_memory"]) - set(report["skipped"])),
         "skipped": report["skipped"],
         "stdlib": report["stdlib"],
         "stdlib_unstripped": report["stdlib_unstripped"],

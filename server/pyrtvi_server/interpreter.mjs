@@ -372,52 +372,58 @@ function afterStart() {
 }
 
 /**
- * The rest of the stdlib after a shipped snapshot boot (the trimmed stdlib less what the snapshot
- * imported, `BOOT.stdlibRest` its modules) is needed neither to restore Python nor to start the
- * page: Pyodide mounts an empty zip in its place, and the rest comes once the page is idle. An
- * import of one of its modules before then fetches it at once and waits for it (a synchronous
- * request: an import cannot await), so it never fails for want of the file.
+ * Files a shipped snapshot boot does without until the page is idle: the rest of the stdlib (the
+ * trimmed stdlib less what the snapshot imported: `BOOT.stdlibRest`, its modules; Pyodide mounts
+ * an empty zip in its place) and our package zips (`BOOT.packagesLater`: the modules of ours that
+ * are not in the snapshot). An import of one of their modules before they came puts them in place
+ * at once and waits for them (a synchronous request: an import cannot await), so that it never
+ * fails for want of a file (FILES_LATER, a finder at the end of sys.meta_path).
  */
 const EMPTY_ZIP = "data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==";
-const REST_OF_STDLIB = `
-def rest_of_stdlib(names, fetch_now):
-    import sys, zipimport
+const FILES_LATER = `
+def files_later(names, put_now):
+    import sys
     from _frozen_importlib_external import PathFinder  # (importlib.machinery is in the rest)
 
     names = frozenset(names.to_py())
-    archive = next(p for p in sys.path if p.endswith(".zip"))
 
-    class RestOfStdlib:
-        """The last meta path finder until the rest of the stdlib is mounted: one of its
-        modules imported before fetches it now."""
+    class FilesLater:
+        """The last meta path finder until some files are in place: a module of theirs
+        imported before puts them in place now (put_now) and is found again."""
 
-        def install(self, data):
+        archive = next(p for p in sys.path if p.endswith(".zip"))
+        pending = True
+
+        def arrived(self):
+            self.pending = False
             if self in sys.meta_path:
                 sys.meta_path.remove(self)
-                with open(archive, "wb") as file:
-                    file.write(data.to_bytes())
-                zipimport._zip_directory_cache.pop(archive, None)
+            for key, finder in list(sys.path_importer_cache.items()):
+                if finder is None:  # a directory that was not there yet
+                    del sys.path_importer_cache[key]
+                elif hasattr(finder, "invalidate_caches"):
+                    finder.invalidate_caches()
 
         def find_spec(self, name, path=None, target=None):
             if name not in names or self not in sys.meta_path:
                 return None
             try:
-                data = fetch_now()
+                put_now()
             except Exception as error:
-                raise ImportError(f"{name}: the rest of the stdlib did not come ({error})") from error
-            self.install(data)
+                raise ImportError(f"{name}: its file did not come ({error})", name=name) from error
+            self.arrived()
             return PathFinder.find_spec(name, path, target)
 
-    finder = RestOfStdlib()
+    finder = FilesLater()
     sys.meta_path.append(finder)
     return finder
 
-rest_of_stdlib
+files_later
 `;
 
 /** The bytes at `url`, synchronously (for an import, which cannot await a download). */
 function fetchNow(url) {
-  mark("stdlib-rest-now");
+  mark("fetch-now");
   const request = new XMLHttpRequest();
   request.open("GET", url, false);
   request.overrideMimeType("text/plain; charset=x-user-defined");
@@ -429,12 +435,20 @@ function fetchNow(url) {
   return bytes;
 }
 
+/** FILES_LATER's function, compiled once per interpreter. */
+const filesLaterMade = new WeakMap();
+
+/** A FILES_LATER finder for `names`, whose files `put(bytes...)` puts in place from `urls`. */
+function filesLater(pyodide, names, urls, put) {
+  if (!filesLaterMade.has(pyodide)) filesLaterMade.set(pyodide, pyodide.runPython(FILES_LATER));
+  return filesLaterMade.get(pyodide)(names, () => put(...urls.map(fetchNow)));
+}
+
 /** After a shipped snapshot boot on the empty zip: the rest of the stdlib, see EMPTY_ZIP. */
 function restLater(pyodide) {
   const url = here(BOOT.stdlibSnapshot);
-  const install = pyodide.runPython(REST_OF_STDLIB);
-  const finder = install(BOOT.stdlibRest, () => fetchNow(url));
-  install.destroy();
+  const put = (zip) => pyodide.FS.writeFile(finder.archive, zip);
+  const finder = filesLater(pyodide, BOOT.stdlibRest, [url], put);
   afterStart()
     .then(() => fetch(url))
     .then((response) => {
@@ -442,7 +456,10 @@ function restLater(pyodide) {
       return response.arrayBuffer();
     })
     .then((zip) => {
-      finder.install(new Uint8Array(zip));
+      if (finder.pending) {
+        put(new Uint8Array(zip));
+        finder.arrived();
+      }
       mark("stdlib-rest");
     })
     .catch((error) => console.warn(`pyrtvi: the rest of the stdlib waits (${error.message})`));
@@ -450,10 +467,23 @@ function restLater(pyodide) {
 
 /** After a snapshot boot: the package files, for tracebacks, off the boot's critical path. */
 function unpackLater(pyodide) {
-  afterStart()
+  // Modules of ours not in the snapshot (see FILES_LATER): imported before, they bring the zips.
+  const put = (...zips) => unpackPackages(pyodide, zips);
+  const later = BOOT.packagesLater ?? [];
+  const urls = BOOT.packages.map(here);
+  const finder = later.length ? filesLater(pyodide, later, urls, put) : null;
+  return afterStart()
     .then(() => packages ?? fetchPackages())
-    .then((zips) => unpackPackages(pyodide, zips))
-    .catch((error) => console.warn(`pyrtvi: package sources not unpacked (${error.message})`));
+    .then((zips) => {
+      if (finder && !finder.pending) return true;
+      put(...zips);
+      finder?.arrived();
+      return true;
+    })
+    .catch((error) => {
+      console.warn(`pyrtvi: package sources not unpacked (${error.message})`);
+      return false;
+    });
 }
 
 /** What became of the local snapshot: `data-pyrtvi-snapshot` and `pyrtviBootInfo.local`. */
@@ -593,8 +623,11 @@ async function boot() {
     }
   }
   let zips = null;
+  // Whether our packages' files are in place (true at once unless they come later): main.py
+  // builds the panels that need modules of ours not in the snapshot once they are.
+  let sources = Promise.resolve(true);
   if (pyodide && current.complete) {
-    unpackLater(pyodide);
+    sources = unpackLater(pyodide);
   } else {
     if (!pyodide) {
       // Without the snapshot, the trimmed stdlib only if the build made one (it matches the
@@ -614,6 +647,7 @@ async function boot() {
   }
   const compiled = bytecodeIn.has(pyodide.FS) ? null : await bytecode;
   if (compiled) unpackPackages(pyodide, [compiled]);
+  globalThis.pyrtviBootSources = sources;
   mark("interpreter-ready");
   return pyodide;
 }

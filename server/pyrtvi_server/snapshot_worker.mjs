@@ -33,7 +33,12 @@ loaded = sorted(
 for finder in list(sys.path_importer_cache.values()):
     if hasattr(finder, "invalidate_caches"):
         finder.invalidate_caches()
-result = json.dumps({"imported": imported, "skipped": skipped, "stdlib_loaded": loaded})
+# Every module of our packages now in memory (what the listed ones import too).
+ours = {name.partition(".")[0] for name in imported}
+in_memory = sorted(m for m in sys.modules if m.partition(".")[0] in ours)
+result = json.dumps(
+    {"imported": imported, "skipped": skipped, "stdlib_loaded": loaded, "in_memory": in_memory}
+)
 # The page mounts its zip at the same path: no directory of this one may stay cached.
 import gc, zipimport
 zipimport._zip_directory_cache.clear()
@@ -45,7 +50,7 @@ linecache.clearcache()
 for clear in getattr(typing, "_cleanups", ()):
     clear()
 sys._clear_internal_caches() if hasattr(sys, "_clear_internal_caches") else sys._clear_type_cache()
-del imported, skipped, archive, loaded
+del imported, skipped, archive, loaded, ours, in_memory
 gc.collect()
 if zipimport._zip_directory_cache:
     raise RuntimeError(f"zip directories still cached: {list(zipimport._zip_directory_cache)}")
