@@ -12,8 +12,8 @@ matches the sources), then copies under `pyrtvi_server/share/`:
   maps (plugins a page may load included), their `package.json` (the versions) and PyScript's
   LICENSE;
 - `runtime_boot/`: the boot build for those files (after `runtime/` in the wheel, so that pip
-  writes the precompressed files after their sources: the server uses a `.br`/`.gz` only when
-  it is at least as new as its source);
+  writes the precompressed files after their sources: the server uses a `.br`/`.gz` made from
+  its source's bytes, by the `.etag` beside it, else when it is at least as new as its source);
 - `bot/pyrtvi_bot/`: the embedded bot, run from its own environment with this directory on its
   PYTHONPATH (not a top-level package: the server's environment cannot import its Pipecat);
 - `files.txt`: every file above, checked at start (`config.check_install`).
@@ -117,7 +117,7 @@ class BuildWithData(build_py):  # type: ignore[misc]
         for mount, sources in served.items():
             side = boot / "precompressed" / mount / versions[mount]
             for source in sources:
-                for suffix in (".br", ".gz"):
+                for suffix in (".br", ".gz", ".etag"):
                     path = side / (source.name + suffix)
                     if path.is_file():
                         target = Path("runtime_boot/precompressed") / mount / versions[mount]

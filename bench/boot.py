@@ -110,7 +110,15 @@ COLLECT_JS = """() => {
     const name = new URL(e.name).pathname.split("/").pop();
     if (e.startTime <= (marks.ready ?? Infinity)) before += e.transferSize || 0;
     else after += e.transferSize || 0;
-    files[name] = { start: e.startTime, end: e.responseEnd, bytes: e.transferSize || 0 };
+    // A file fetched more than once counts every time (count > 1 shows it).
+    const seen = files[name];
+    files[name] = {
+      start: seen ? seen.start : e.startTime,
+      end: Math.max(seen ? seen.end : 0, e.responseEnd),
+      bytes: (seen ? seen.bytes : 0) + (e.transferSize || 0),
+      body: (seen ? seen.body : 0) + (e.decodedBodySize || 0),
+      count: (seen ? seen.count : 0) + 1,
+    };
   }
   marks.html = nav.responseEnd;
   return { marks, files, before, after };
@@ -214,6 +222,8 @@ class Boot:
     marks: dict[str, float] = field(default_factory=dict)
     #: Bytes on the wire per file (resource timing's transferSize), fetched up to ready.
     files: dict[str, int] = field(default_factory=dict)
+    #: Per file fetched up to ready: (times fetched, decoded bytes), for --detail's full list.
+    fetches: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: How Python started: "plain", or the snapshot's source ("local", "shipped").
     mode: str = ""
     #: Warm boots in the local mode: how long the first visit's Worker took to make the snapshot.
@@ -291,6 +301,11 @@ def boot(
             if info["start"] <= marks["ready"]
         }
         booted = Boot(marks["ready"], int(raw["before"]), int(raw["after"]), marks, files)
+        booted.fetches = {
+            name: (int(info["count"]), int(info["body"]))
+            for name, info in raw["files"].items()
+            if info["start"] <= marks["ready"]
+        }
         booted.mode = str(
             page.evaluate("window.pyrtviBootInfo?.source ?? window.pyrtviBootInfo?.mode ?? ''")
         )
@@ -453,6 +468,16 @@ def report(
         big = sorted(((v, f) for f, v in sizes.items() if v >= 10_000), reverse=True)
         rest = sum(v for v in sizes.values() if v < 10_000)
         print(f"  {name}: " + ", ".join(f"{f} {v:,.0f}" for v, f in big) + f", others {rest:,.0f}")
+    print("\nevery file of the cold visits up to ready (the first run): bytes on the wire, decoded")
+    for name in cases:
+        if "cold" not in name:
+            continue
+        first = results[name][0]
+        print(f"  {name} (navigation: {first.before - sum(first.files.values()):,} bytes)")
+        for f, wire in sorted(first.files.items(), key=lambda item: -item[1]):
+            count, body = first.fetches.get(f, (1, 0))
+            times = f" ×{count}" if count > 1 else ""
+            print(f"    {f:<40}{wire:>12,}{body:>12,}{times}")
 
 
 def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: str) -> None:

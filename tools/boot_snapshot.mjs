@@ -74,7 +74,7 @@ for info in full.infolist():
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as out:
             out.write(read(info))
-names = list(job["modules"]) + list(job["entry_modules"])
+names = list(job["finder_modules"]) + list(job["entry_modules"])
 # What is kept by name is followed too (encodings.idna needs stringprep).
 kept_by_name = [k.removesuffix("/__init__").replace("/", ".") for k in job["stdlib_keep"]]
 names += kept_by_name

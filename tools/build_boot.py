@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(ROOT))
 
 from pyrtvi_server.boot import (  # noqa: E402
     BUILD_FILES,
@@ -34,7 +35,14 @@ from pyrtvi_server.boot import (  # noqa: E402
     package_hash,
 )
 from pyrtvi_server.runtime import Runtime  # noqa: E402
-from pyrtvi_server.static import COMPRESSIBLE, MIN_COMPRESS_BYTES  # noqa: E402
+from pyrtvi_server.static import (  # noqa: E402
+    COMPRESSIBLE,
+    MIN_COMPRESS_BYTES,
+    content_tag,
+    precompressed_forms,
+)
+
+from tools.strip_source import strip_checked  # noqa: E402
 
 #: Stdlib modules kept whatever modulefinder says: what PyScript's JS side runs in Python, and
 #: what a page commonly imports lazily (codecs by name).
@@ -116,6 +124,19 @@ STDLIB_EXCLUDE = (
 #: Stdlib modules imported in the snapshot besides what our modules import: what PyScript's own
 #: start imports (its `pyscript` package, and zipfile's codec when it unpacks an archive).
 SNAPSHOT_STDLIB = ("html", "html.entities", "encodings.cp437")
+#: What the shipped snapshot imports of ours (with everything these import): what the console
+#: needs to draw and take input, and what an embedding page starts with. Our other modules (the
+#: console's panels built after ready, transports and helpers a page may import) come from
+#: the package zips, which the page fetches once it is idle, or at once when one of them is
+#: imported before (interpreter.mjs).
+SNAPSHOT_ENTRIES = (
+    "rtvi",
+    "rtvi.embedding",
+    "rtvi.http.fetch",  # (the client's HTTP in the browser: imported when it is constructed)
+    "rtvi.transports.small_webrtc",
+    "rtvi.transports.websocket.transport",  # (the console's other transport, a remembered setting)
+    "pyrtvi_page.console",
+)
 #: Imported by PyScript/Pyodide at boot but not found statically (by name or from JS).
 ENTRY_MODULES = ("pyodide", "_pyodide", "pyodide.ffi", "pyodide.code", "pyodide.webloop", "shutil")
 #: Brotli: the best quality with a 16 MB window for the big files (wasm, snapshot: -10 % against
@@ -124,9 +145,11 @@ BROTLI_BIG = 1 << 20
 
 
 def compress(source: Path, target: Path) -> None:
-    """`target`.gz (level 9) and `target`.br (node's brotli) when smaller than the source."""
+    """`target`.gz (level 9) and `target`.br (node's brotli) when smaller than the source, then
+    `target`.etag: the source's ETag, what the server checks before it serves them."""
     body = source.read_bytes()
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.with_name(target.name + ".etag").unlink(missing_ok=True)
     gz = gzip.compress(body, compresslevel=9, mtime=0)
     if len(gz) < len(body):
         _write(target.with_name(target.name + ".gz"), gz)
@@ -141,6 +164,7 @@ def compress(source: Path, target: Path) -> None:
     subprocess.run(["node", "-e", script, str(source), str(br) + ".tmp"], check=True)
     if Path(str(br) + ".tmp").exists():
         os.replace(str(br) + ".tmp", br)
+    _write(target.with_name(target.name + ".etag"), content_tag(body).encode())
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -150,10 +174,17 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def fresh(source: Path, target: Path) -> bool:
-    compressed = [target.with_name(target.name + s) for s in (".gz", ".br")]
-    return any(c.exists() for c in compressed) and all(
-        c.stat().st_mtime >= source.stat().st_mtime for c in compressed if c.exists()
-    )
+    """Whether the compressed forms of `source` are of its current bytes (see
+    static.precompressed_forms): a reinstalled runtime with the same bytes is not redone. Forms
+    of an older build (no `.etag`) that are at least as new as the source are adopted: their
+    `.etag` is written."""
+    tag = content_tag(source.read_bytes())
+    if not precompressed_forms(target, tag, source.stat().st_mtime):
+        return False
+    made_from = target.with_name(target.name + ".etag")
+    if not made_from.exists():
+        _write(made_from, tag.encode())
+    return True
 
 
 def runtime_files(runtime: Runtime, out: Path) -> list[tuple[Path, Path]]:
@@ -186,7 +217,9 @@ def build_key(package: str) -> str:
     return digest.hexdigest()
 
 
-def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
+def build(
+    out: Path, force: bool, bare: bool = False, modules: list[str] | None = None
+) -> dict[str, object]:
     web = ROOT / "web"
     runtime = Runtime.locate(ROOT / "node_modules")
     package = package_hash(web, runtime)
@@ -197,7 +230,7 @@ def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
         current = json.loads(manifest_path.read_text())
     jobs = runtime_files(runtime, out)
     if current.get("key") != key or current.get("format") != BUILD_FORMAT:
-        current = make_snapshot(out, runtime, key, package, bare)
+        current = make_snapshot(out, runtime, key, package, bare, modules)
     jobs += [(out / key / n, out / key / n) for n in BUILD_FILES]
     todo = [(s, t) for s, t in jobs if s.exists() and (force or not fresh(s, t))]
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -208,18 +241,47 @@ def build(out: Path, force: bool, bare: bool = False) -> dict[str, object]:
     return current
 
 
+#: The shipped snapshot imports our packages without docstrings and comments (every line where
+#: it was, as the stdlib travels): their code objects carry no docstrings. The page's copies of
+#: the sources (for tracebacks: the same line numbers) and the local snapshot keep them.
+STRIP_PACKAGES = True
+
+
+def snapshot_packages(web: Path, tmp: Path) -> dict[str, str]:
+    """Our packages' directories as the snapshot imports them: stripped copies in `tmp`."""
+    if not STRIP_PACKAGES:
+        return {name: str(web / relative) for relative, name in PACKAGES}
+    copies = {}
+    for relative, name in PACKAGES:
+        root = web / relative
+        for path in root.rglob("*.py"):
+            if "__pycache__" in path.parts:
+                continue
+            copy = tmp / "packages" / name / path.relative_to(root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(strip_checked(path.read_text()))
+        copies[name] = str(tmp / "packages" / name)
+    return copies
+
+
 def make_snapshot(
-    out: Path, runtime: Runtime, key: str, package: str, bare: bool = False
+    out: Path,
+    runtime: Runtime,
+    key: str,
+    package: str,
+    bare: bool = False,
+    only: list[str] | None = None,
 ) -> dict[str, object]:
     web = ROOT / "web"
     target = out / key
     target.mkdir(parents=True, exist_ok=True)
-    modules = [] if bare else discover_modules(web)
+    discovered = [] if bare else discover_modules(web)
+    modules = [] if bare else list(SNAPSHOT_ENTRIES) if only is None else only
     with tempfile.TemporaryDirectory() as tmp:
         job = {
             "pyodide_dir": str(runtime.pyodide_dir),
             "stdlib_full": str(runtime.pyodide_dir / "python_stdlib.zip"),
-            "packages": {name: str(web / relative) for relative, name in PACKAGES},
+            "packages": snapshot_packages(web, Path(tmp)),
             "extra_packages": {
                 "pyscript": str(runtime.pyscript_dir.parent / "src" / "stdlib" / "pyscript"),
             },
@@ -231,6 +293,8 @@ def make_snapshot(
             "snapshot_worker": str(SNAPSHOT_WORKER),
             "strip_skip": ["_pyodide/", "pyodide/"],
             "modules": modules,
+            # The trimmed stdlib serves every module of ours, in the snapshot or not.
+            "finder_modules": discovered if only is None else modules,
             "stdlib_out": str(target / "python_stdlib.zip"),
             "stdlib_rest_out": str(target / "python_stdlib_rest.zip"),
             "stdlib_imports": [] if bare else list(SNAPSHOT_STDLIB),
@@ -257,8 +321,11 @@ def make_snapshot(
         "snapshot_size": report.get("snapshot_size"),
         "snapshot_delta": report.get("snapshot_delta"),
         "zeroed": report.get("zeroed"),
-        "discovered": modules,
-        "imported": report["imported"],
+        "discovered": discovered,
+        # Every module of ours in the snapshot (the entries and what they import), and those the
+        # page imports from the package zips.
+        "imported": report["in_memory"],
+        "later": sorted(set(discovered) - set(report["in_memory"]) - set(report["skipped"])),
         "skipped": report["skipped"],
         "stdlib": report["stdlib"],
         "stdlib_unstripped": report["stdlib_unstripped"],
@@ -278,12 +345,18 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="the floor: a snapshot of Pyodide alone, nothing of ours imported (use another --out)",
     )
+    parser.add_argument(
+        "--modules",
+        help="measure: a snapshot importing only these modules (comma-separated; use another --out)",
+    )
     args = parser.parse_args(argv)
+    only = args.modules.split(",") if args.modules is not None else None
     t0 = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.bare and args.out.resolve() == (ROOT / "build" / "boot").resolve():
-        parser.error("--bare needs its own --out (the server serves build/boot)")
-    manifest = build(args.out, args.force or args.bare, args.bare)
+    measuring = args.bare or only is not None
+    if measuring and args.out.resolve() == (ROOT / "build" / "boot").resolve():
+        parser.error("--bare and --modules need their own --out (the server serves build/boot)")
+    manifest = build(args.out, args.force or measuring, args.bare, only)
     skipped: dict[str, str] = dict(manifest.get("skipped") or {})  # type: ignore[call-overload]
     imported: list[str] = list(manifest.get("imported") or [])  # type: ignore[call-overload]
     stdlib: list[str] = list(manifest.get("stdlib") or [])  # type: ignore[call-overload]

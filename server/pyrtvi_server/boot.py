@@ -2,10 +2,12 @@
 
 The build (run by `make setup`) writes under `build/boot/`:
 
-- `<key>/snapshot.bin`: the shipped mode's Pyodide memory snapshot, with every importable module
-  of the client package and the page package already imported, made in node with the runtime
-  served here (the default mode; the local mode makes the same in the visitor's browser instead, with
-  snapshot_worker.mjs, after a plain first visit; see interpreter.mjs).
+- `<key>/snapshot.bin`: the shipped mode's Pyodide memory snapshot, with the modules of the
+  client package and the page package that the console needs to draw and take input (and an
+  embedding page to start) already imported (tools/build_boot.py's SNAPSHOT_ENTRIES; the others
+  come from the package zips after ready, `later`), made in node with the runtime served here
+  (the default mode; the local mode makes one in the visitor's browser instead, with every
+  module, with snapshot_worker.mjs, after a plain first visit; see interpreter.mjs).
   Packed (runs of zeros left out; `snapshot_size` is the unpacked length), and its first
   `snapshot_delta` bytes of memory are stored XORed with the memory the wasm binary gives at
   instantiation (its data segments): the page restores them from that memory, so the static
@@ -15,7 +17,8 @@ The build (run by `make setup`) writes under `build/boot/`:
   uncompressed inside, so that brotli over the whole file compresses better;
 - `<key>/python_stdlib_rest.zip`: the same without the files the snapshot has already imported
   (the snapshot boot's stdlib: those modules are in memory; a traceback through one of them
-  shows no source line);
+  shows no source line). Not on the boot's path: the page fetches it once it has started and is
+  idle, or at once (a synchronous request) when one of its modules is imported before;
 - `<key>/pyscript_pyc.zip`: PyScript's own `pyscript` package compiled to checked-hash `.pyc`
   files, unpacked by the interpreter module so that PyScript's start does not compile it;
 - `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
@@ -123,9 +126,14 @@ class BootBuild:
     #: PyScript's own package, compiled.
     pyscript_pyc: bool = False
     imported: tuple[str, ...] = ()
+    #: Modules of ours not in the shipped snapshot: imported from the package zips.
+    later: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
     #: Stdlib modules the snapshot imports besides ours (what PyScript's start imports).
     stdlib_imports: tuple[str, ...] = ()
+    #: The modules of python_stdlib_rest.zip (dotted names): a snapshot boot fetches that zip
+    #: once the page is idle, or at once when one of them is imported before (interpreter.mjs).
+    stdlib_rest_modules: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, build_dir: Path, web_dir: Path, runtime: Runtime) -> BootBuild | None:
@@ -159,9 +167,22 @@ class BootBuild:
             stdlib_rest=usable and (directory / "python_stdlib_rest.zip").is_file(),
             pyscript_pyc=(directory / "pyscript_pyc.zip").is_file(),
             imported=tuple(manifest.get("imported", ())),
+            later=tuple(manifest.get("later", ())),
             skipped=dict(manifest.get("skipped", {})),
             stdlib_imports=tuple(manifest.get("stdlib_imports", ())),
+            stdlib_rest_modules=module_names(
+                set(manifest.get("stdlib", ())) - set(manifest.get("stdlib_in_snapshot", ()))
+            ),
         )
+
+
+def module_names(files: set[str]) -> tuple[str, ...]:
+    """Dotted module names of a zip's `.py` files (`json/__init__.py` is `json`)."""
+    names = set()
+    for name in files:
+        if name.endswith(".py"):
+            names.add(name.removesuffix(".py").removesuffix("/__init__").replace("/", "."))
+    return tuple(sorted(names))
 
 
 def interpreter_module(
@@ -199,11 +220,17 @@ def interpreter_module(
         "stdlibSnapshot": "python_stdlib_rest.zip"
         if build and shipped and build.stdlib_rest
         else None,
+        # Its modules: it is fetched after the page's start, or when one of them is imported.
+        "stdlibRest": list(build.stdlib_rest_modules) if build and shipped else [],
         "local": local,
         "packages": [f"../../../py/{name}.zip" for name in packages],
         "pyscriptBytecode": "pyscript_pyc.zip" if build and build.pyscript_pyc else None,
-        # Every module of our packages is in the snapshot: their files are only for tracebacks.
+        # Every module of our packages imported at the build (in the snapshot, or `packagesLater`:
+        # from the zips, unpacked when the page is idle or when one is imported before).
         "packagesInSnapshot": bool(build and shipped and not build.skipped),
+        "packagesLater": [m for m in build.later if m.partition(".")[0] in packages]
+        if build and (shipped or local)
+        else [],
         # Pyodide's package index, handed to loadPyodide instead of a request of its own.
         "lockFile": lock_file(runtime),
     }

@@ -371,12 +371,119 @@ function afterStart() {
   }).then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
 }
 
+/**
+ * Files a shipped snapshot boot does without until the page is idle: the rest of the stdlib (the
+ * trimmed stdlib less what the snapshot imported: `BOOT.stdlibRest`, its modules; Pyodide mounts
+ * an empty zip in its place) and our package zips (`BOOT.packagesLater`: the modules of ours that
+ * are not in the snapshot). An import of one of their modules before they came puts them in place
+ * at once and waits for them (a synchronous request: an import cannot await), so that it never
+ * fails for want of a file (FILES_LATER, a finder at the end of sys.meta_path).
+ */
+const EMPTY_ZIP = "data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==";
+const FILES_LATER = `
+def files_later(names, put_now):
+    import sys
+    from _frozen_importlib_external import PathFinder  # (importlib.machinery is in the rest)
+
+    names = frozenset(names.to_py())
+
+    class FilesLater:
+        """The last meta path finder until some files are in place: a module of theirs
+        imported before puts them in place now (put_now) and is found again."""
+
+        archive = next(p for p in sys.path if p.endswith(".zip"))
+        pending = True
+
+        def arrived(self):
+            self.pending = False
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            for key, finder in list(sys.path_importer_cache.items()):
+                if finder is None:  # a directory that was not there yet
+                    del sys.path_importer_cache[key]
+                elif hasattr(finder, "invalidate_caches"):
+                    finder.invalidate_caches()
+
+        def find_spec(self, name, path=None, target=None):
+            if name not in names or self not in sys.meta_path:
+                return None
+            try:
+                put_now()
+            except Exception as error:
+                raise ImportError(f"{name}: its file did not come ({error})", name=name) from error
+            self.arrived()
+            return PathFinder.find_spec(name, path, target)
+
+    finder = FilesLater()
+    sys.meta_path.append(finder)
+    return finder
+
+files_later
+`;
+
+/** The bytes at `url`, synchronously (for an import, which cannot await a download). */
+function fetchNow(url) {
+  mark("fetch-now");
+  const request = new XMLHttpRequest();
+  request.open("GET", url, false);
+  request.overrideMimeType("text/plain; charset=x-user-defined");
+  request.send();
+  if (request.status !== 200) throw new Error(`${url}: HTTP ${request.status}`);
+  const text = request.responseText;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes;
+}
+
+/** FILES_LATER's function, compiled once per interpreter. */
+const filesLaterMade = new WeakMap();
+
+/** A FILES_LATER finder for `names`, whose files `put(bytes...)` puts in place from `urls`. */
+function filesLater(pyodide, names, urls, put) {
+  if (!filesLaterMade.has(pyodide)) filesLaterMade.set(pyodide, pyodide.runPython(FILES_LATER));
+  return filesLaterMade.get(pyodide)(names, () => put(...urls.map(fetchNow)));
+}
+
+/** After a shipped snapshot boot on the empty zip: the rest of the stdlib, see EMPTY_ZIP. */
+function restLater(pyodide) {
+  const url = here(BOOT.stdlibSnapshot);
+  const put = (zip) => pyodide.FS.writeFile(finder.archive, zip);
+  const finder = filesLater(pyodide, BOOT.stdlibRest, [url], put);
+  afterStart()
+    .then(() => fetch(url))
+    .then((response) => {
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.arrayBuffer();
+    })
+    .then((zip) => {
+      if (finder.pending) {
+        put(new Uint8Array(zip));
+        finder.arrived();
+      }
+      mark("stdlib-rest");
+    })
+    .catch((error) => console.warn(`pyrtvi: the rest of the stdlib waits (${error.message})`));
+}
+
 /** After a snapshot boot: the package files, for tracebacks, off the boot's critical path. */
 function unpackLater(pyodide) {
-  afterStart()
+  // Modules of ours not in the snapshot (see FILES_LATER): imported before, they bring the zips.
+  const put = (...zips) => unpackPackages(pyodide, zips);
+  const later = BOOT.packagesLater ?? [];
+  const urls = BOOT.packages.map(here);
+  const finder = later.length ? filesLater(pyodide, later, urls, put) : null;
+  return afterStart()
     .then(() => packages ?? fetchPackages())
-    .then((zips) => unpackPackages(pyodide, zips))
-    .catch((error) => console.warn(`pyrtvi: package sources not unpacked (${error.message})`));
+    .then((zips) => {
+      if (finder && !finder.pending) return true;
+      put(...zips);
+      finder?.arrived();
+      return true;
+    })
+    .catch((error) => {
+      console.warn(`pyrtvi: package sources not unpacked (${error.message})`);
+      return false;
+    });
 }
 
 /** What became of the local snapshot: `data-pyrtvi-snapshot` and `pyrtviBootInfo.local`. */
@@ -492,10 +599,8 @@ async function boot() {
     try {
       // The shipped snapshot's stdlib zip leaves out what it imported; a local one was made
       // with the trimmed zip that the first visit downloaded.
-      const stdLibURL =
-        current.source === "shipped" && BOOT.stdlibSnapshot
-          ? here(BOOT.stdlibSnapshot)
-          : base.stdLibURL;
+      const rest = current.source === "shipped" && BOOT.stdlibSnapshot;
+      const stdLibURL = rest ? (BOOT.stdlibRest.length ? EMPTY_ZIP : here(rest)) : base.stdLibURL;
       const options = { ...base, stdLibURL, _loadSnapshot: current.buffer };
       // The early wasm's wrappers first: the snapshot's see its instantiation (in them).
       pyodide = await withCompiledWasm(() =>
@@ -504,6 +609,7 @@ async function boot() {
         ),
       );
       mark("restored");
+      if (stdLibURL === EMPTY_ZIP) restLater(pyodide);
       // One random state baked into every visitor's snapshot: reseed from the OS.
       const modules = pyodide.runPython(
         "import sys, json\nif 'random' in sys.modules: sys.modules['random'].seed()\n" +
@@ -517,8 +623,11 @@ async function boot() {
     }
   }
   let zips = null;
+  // Whether our packages' files are in place (true at once unless they come later): main.py
+  // builds the panels that need modules of ours not in the snapshot once they are.
+  let sources = Promise.resolve(true);
   if (pyodide && current.complete) {
-    unpackLater(pyodide);
+    sources = unpackLater(pyodide);
   } else {
     if (!pyodide) {
       // Without the snapshot, the trimmed stdlib only if the build made one (it matches the
@@ -538,6 +647,7 @@ async function boot() {
   }
   const compiled = bytecodeIn.has(pyodide.FS) ? null : await bytecode;
   if (compiled) unpackPackages(pyodide, [compiled]);
+  globalThis.pyrtviBootSources = sources;
   mark("interpreter-ready");
   return pyodide;
 }

@@ -171,9 +171,8 @@ class PageRoutes:
         base = prefix + self.boot_path(build)
         shipped = bool(build and build.snapshot and self.settings.boot == "shipped")
         if build and shipped:
+            # (Not the rest of the stdlib: it is fetched once the page is idle.)
             fetched.append(f"{base}/snapshot.bin")
-            if build.stdlib_rest:
-                fetched.append(f"{base}/python_stdlib_rest.zip")
         elif build and build.stdlib:
             # The local mode's first visit needs it, and so does a boot from the local snapshot.
             fetched.append(f"{base}/python_stdlib.zip")

@@ -28,14 +28,33 @@ loaded = sorted(
     for f in {getattr(m, "__file__", None) for m in list(sys.modules.values())}
     if isinstance(f, str) and f.startswith(archive)
 )
-importlib.invalidate_caches()  # (imports importlib.metadata, which reads the zip's directory)
+# The path finders' caches (importlib.invalidate_caches() would also import importlib.metadata,
+# which the page does not need, into the snapshot).
+for finder in list(sys.path_importer_cache.values()):
+    if hasattr(finder, "invalidate_caches"):
+        finder.invalidate_caches()
+# Every module of our packages now in memory (what the listed ones import too).
+ours = {name.partition(".")[0] for name in imported}
+in_memory = sorted(m for m in sys.modules if m.partition(".")[0] in ours)
+result = json.dumps(
+    {"imported": imported, "skipped": skipped, "stdlib_loaded": loaded, "in_memory": in_memory}
+)
 # The page mounts its zip at the same path: no directory of this one may stay cached.
 import gc, zipimport
 zipimport._zip_directory_cache.clear()
+# What the imports left in caches is memory the snapshot would carry: compiled patterns,
+# typing's generic aliases, source lines, the type attribute cache.
+import linecache, re, typing
+re.purge()
+linecache.clearcache()
+for clear in getattr(typing, "_cleanups", ()):
+    clear()
+sys._clear_internal_caches() if hasattr(sys, "_clear_internal_caches") else sys._clear_type_cache()
+del imported, skipped, archive, loaded, ours, in_memory
 gc.collect()
 if zipimport._zip_directory_cache:
     raise RuntimeError(f"zip directories still cached: {list(zipimport._zip_directory_cache)}")
-json.dumps({"imported": imported, "skipped": skipped, "stdlib_loaded": loaded})
+result
 `;
 
 /**

@@ -57,8 +57,33 @@ def build_asset(body: bytes, suffix: str) -> Asset:
     media_type = mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type.endswith(("json", "javascript")):
         media_type += "; charset=utf-8"
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    return Asset(body, gz, etag, media_type)
+    return Asset(body, gz, content_tag(body), media_type)
+
+
+def content_tag(body: bytes) -> str:
+    """The ETag of a file's bytes. tools/build_boot.py writes it beside the forms it compresses
+    (`<name>.etag`): they are used while the file has those bytes, whatever its mtime."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def precompressed_forms(target: Path, etag: str, mtime: float) -> dict[str, bytes]:
+    """The `.br`/`.gz` forms of a file (`target`: their path without the suffix) that are of its
+    current bytes: those the build's `.etag` says were made from bytes with `etag`; without an
+    `.etag` (an older build), those at least as new as the file (`mtime`). A reinstall that
+    rewrites the runtime's files with the same bytes and newer times keeps them (by times alone
+    the wasm would travel gzipped on the fly, 0.8 MB more than its brotli form)."""
+    try:
+        made_from: str | None = target.with_name(target.name + ".etag").read_text().strip()
+    except OSError:
+        made_from = None
+    found = {}
+    for suffix in (".br", ".gz"):
+        side = target.with_name(target.name + suffix)
+        if not side.is_file():
+            continue
+        if made_from == etag if made_from is not None else side.stat().st_mtime >= mtime:
+            found[suffix] = side.read_bytes()
+    return found
 
 
 class AssetCache:
@@ -70,7 +95,7 @@ class AssetCache:
 
     def get(self, path: Path, precompressed: Path | None = None) -> Asset:
         """The file's asset; `precompressed` (a path without suffix) names its .br/.gz forms,
-        made at setup (tools/build_boot.py) and used when at least as new as the file."""
+        made at setup (tools/build_boot.py), used when made from its bytes (precompressed_forms)."""
         stat = path.stat()
         key = (stat.st_mtime, stat.st_size)
         with self._lock:
@@ -79,11 +104,7 @@ class AssetCache:
             return cached[1]
         asset = build_asset(path.read_bytes(), path.suffix)
         if precompressed is not None:
-            found = {}
-            for suffix in (".br", ".gz"):
-                side = precompressed.with_name(precompressed.name + suffix)
-                if side.is_file() and side.stat().st_mtime >= stat.st_mtime:
-                    found[suffix] = side.read_bytes()
+            found = precompressed_forms(precompressed, asset.etag, stat.st_mtime)
             if found:
                 asset = dataclasses.replace(
                     asset,

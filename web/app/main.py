@@ -7,6 +7,7 @@ import js  # type: ignore[import-not-found]
 
 js.performance.mark("pyrtvi:main")  # bench.boot: PyScript is done, our code starts
 import rtvi  # noqa: E402  (after the mark: our imports are timed)
+from pyodide.ffi import create_once_callable  # type: ignore[import-not-found]  # noqa: E402
 from pyscript import window  # type: ignore[import-not-found]  # noqa: E402
 
 
@@ -40,3 +41,17 @@ info = f"Python {sys.version.split()[0]}, rtvi {getattr(rtvi, '__version__', '?'
 queued = window.pyrtviBoot.ready(info)
 console.carry_out(queued.to_py() if queued else [])
 client_ready(console.client)  # window.pyrtvi.ready, as on an embedding page
+
+
+def _complete(arrived: bool = True) -> None:
+    """The panels that show what a session brings (or at Connect, if that comes first): once
+    the files of their modules are in place (after a snapshot boot: when the page is idle)."""
+    if arrived:
+        console.complete()
+
+
+_sources = getattr(js, "pyrtviBootSources", None)
+if _sources is None:
+    js.setTimeout(create_once_callable(_complete), 0)
+else:
+    _sources.then(create_once_callable(_complete))

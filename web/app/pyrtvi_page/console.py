@@ -23,21 +23,40 @@ from typing import Any
 from rtvi import RTVIClient
 
 from . import controls
-from .actions import ActionsPanel
 from .base import Panel
-from .bot_config import ConfigPanel
 from .call_controls import CallControlsPanel
 from .context import PanelContext
 from .conversation import Conversation
 from .dom import Bindings
 from .latency import LatencyPanel
 from .media import MediaPanel
-from .metrics import MetricsPanel
 from .session import SessionPanel
 from .session_info import SessionInfoPanel
 from .settings import ConnectionSettings, build_transport
 
+
+def _metrics(ctx: PanelContext) -> Panel:
+    from .metrics import MetricsPanel
+
+    return MetricsPanel(ctx)
+
+
+def _config(ctx: PanelContext) -> Panel:
+    from .bot_config import ConfigPanel
+
+    return ConfigPanel(ctx)
+
+
+def _actions(ctx: PanelContext) -> Panel:
+    from .actions import ActionsPanel
+
+    return ActionsPanel(ctx)
+
+
 #: The panels after the event log (always first), in the order they hear each client event.
+#: The last :data:`LATER` show what a session brings: built, and their modules imported (they are
+#: not in the shipped snapshot), once the page is ready (their HTML is there from the first
+#: paint), or at Connect if that comes first (PanelContext.add_later).
 PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     SessionPanel,
     SessionInfoPanel,
@@ -45,10 +64,11 @@ PANELS: tuple[Callable[[PanelContext], Panel], ...] = (
     CallControlsPanel,
     Conversation,
     LatencyPanel,
-    MetricsPanel,
-    ConfigPanel,
-    ActionsPanel,
+    _metrics,
+    _config,
+    _actions,
 )
+LATER = 3
 
 
 class Console:
@@ -66,14 +86,24 @@ class Console:
             enable_screen_share=True,
         )
         self.context = PanelContext(self.client, Bindings(), settings)
-        self.panels = self.context.add(PANELS)
+        self.context.add(PANELS[:-LATER])
+        self.context.add_later(PANELS[-LATER:])
         self.context.refresh()
+
+    @property
+    def panels(self) -> list[Panel]:
+        """Every panel, in order (building those left for later, see :data:`LATER`)."""
+        return self.context.panels
+
+    def complete(self) -> None:
+        """Builds the panels left for later (main.py: once the page is ready and idle)."""
+        self.context.complete()
 
     def carry_out(self, actions: Iterable[Mapping[str, Any]]) -> None:
         """What the person asked for while Python loaded (boot.js queued it, see
         :func:`.controls.early_actions`): the messages are sent once the session is ready."""
         early = controls.early_actions(actions)
-        for panel in self.panels:
+        for panel in self.context.panels if early.connect else self.context.ready_panels:
             if isinstance(panel, Conversation):
                 for text, mode in early.texts:
                     panel.queue(text, mode)
