@@ -6,7 +6,9 @@
 //   once the page is idle a Worker (snapshot_worker.mjs) makes the snapshot from the files in the
 //   HTTP cache and puts it in Cache Storage; every later visit boots from it;
 // - shipped (default): made at setup and downloaded with the page (the fastest first visit on
-//   links of 9 Mbit/s and more, 3 MB more than a plain one).
+//   links of 9 Mbit/s and more, 3 MB more than a plain one). Once the first visit is idle, it
+//   keeps decoded copies of the snapshot and the wasm in Cache Storage for the later visits
+//   (see "The kept copies" below).
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
 // page; a stored snapshot that failed is marked so and not made again for this build.
 // The server fills in the two placeholders (paths are relative to this module's URL).
