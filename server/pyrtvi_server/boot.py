@@ -32,6 +32,7 @@ stale or missing build means a plain boot (full stdlib, no snapshot), never a wr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -48,6 +49,14 @@ BUILD_FORMAT = 5
 BOOT_MODES = ("local", "shipped", "trimmed", "plain")
 #: Cache Storage name of the local snapshot (one entry: the current build's).
 LOCAL_CACHE = "pyrtvi-boot"
+#: Cache Storage name of the shipped mode's kept copies (the snapshot and the wasm, decoded,
+#: stored after a first visit for the later ones; entries named under the build's URL).
+KEPT_CACHE = "pyrtvi-boot-kept"
+#: The cookie a page sets once its kept copies are stored (the build's key), and clears when it
+#: finds one missing or wrong: the console's HTML then leaves out their preloads (pages.py).
+KEPT_COOKIE = "pyrtvi-kept"
+#: The kept copies' Cache Storage entries, relative to the build's URL.
+KEPT_ENTRIES = {"snapshot": "kept/snapshot.bin", "wasm": "kept/pyodide.asm.wasm"}
 #: The files of a build, served under `/runtime/boot/<key>/` (immutable).
 BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip", "pyscript_pyc.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
@@ -231,6 +240,7 @@ def interpreter_module(
         "packagesLater": [m for m in build.later if m.partition(".")[0] in packages]
         if build and (shipped or local)
         else [],
+        "kept": kept_copies(runtime, build) if build and shipped else None,
         # Pyodide's package index, handed to loadPyodide instead of a request of its own.
         "lockFile": lock_file(runtime),
     }
@@ -239,6 +249,56 @@ def interpreter_module(
         .replace("__PYODIDE_MJS__", json.dumps(pyodide + "pyodide.mjs"))
         .replace("__BOOT_CONFIG__", json.dumps(config))
     )
+
+
+def kept_copies(runtime: Runtime, build: BootBuild) -> dict[str, object]:
+    """The shipped mode's kept copies (interpreter.mjs): what a first visit stores in Cache
+    Storage once it is idle, decoded, for the later visits to read instead of the HTTP cache
+    (which keeps the brotli bytes and decodes them at every read). Each names the file it copies
+    (relative to the interpreter module), its Cache Storage entry (under the build's URL: a new
+    build never reads an older build's copy), and the length and SHA-256 that a copy must have
+    to be used (else the page reads the file as on a first visit)."""
+
+    def item(source: str, path: Path, entry: str, media_type: str) -> dict[str, object]:
+        size, sha256 = file_digest(path)
+        return {
+            "source": source,
+            "entry": entry,
+            "bytes": size,
+            "sha256": sha256,
+            "type": media_type,
+        }
+
+    pyodide = f"../../pyodide/{runtime.pyodide_version}/"
+    return {
+        "cache": KEPT_CACHE,
+        "cookie": KEPT_COOKIE,
+        "key": build.key,
+        "snapshot": item(
+            "snapshot.bin",
+            build.directory / "snapshot.bin",
+            KEPT_ENTRIES["snapshot"],
+            "application/octet-stream",
+        ),
+        "wasm": item(
+            pyodide + "pyodide.asm.wasm",
+            runtime.pyodide_dir / "pyodide.asm.wasm",
+            KEPT_ENTRIES["wasm"],
+            "application/wasm",
+        ),
+    }
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """`path`'s length and SHA-256 (hex), computed once per version of the file."""
+    stat = path.stat()
+    return _digest(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(path: Path, mtime_ns: int, size: int) -> tuple[int, str]:
+    data = path.read_bytes()
+    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def lock_file(runtime: Runtime) -> str | None:

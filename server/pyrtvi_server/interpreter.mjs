@@ -6,7 +6,9 @@
 //   once the page is idle a Worker (snapshot_worker.mjs) makes the snapshot from the files in the
 //   HTTP cache and puts it in Cache Storage; every later visit boots from it;
 // - shipped (default): made at setup and downloaded with the page (the fastest first visit on
-//   links of 9 Mbit/s and more, 3 MB more than a plain one).
+//   links of 9 Mbit/s and more, 3 MB more than a plain one). Once the first visit is idle, it
+//   keeps decoded copies of the snapshot and the wasm in Cache Storage for the later visits
+//   (see "The kept copies" below).
 // Any failure of the snapshot (missing, refused by Pyodide) ends in a plain boot, never a broken
 // page; a stored snapshot that failed is marked so and not made again for this build.
 // The server fills in the two placeholders (paths are relative to this module's URL).
@@ -110,12 +112,17 @@ function incoming(size, response) {
   return { buffer, arrived };
 }
 
-/** The shipped snapshot, fetched at once (module evaluation). */
-function fetchSnapshot() {
-  const body = fetch(here(BOOT.snapshot)).then((response) => {
+/** The shipped snapshot's bytes from the network (or the HTTP cache). */
+function snapshotResponse() {
+  return fetch(here(BOOT.snapshot)).then((response) => {
     if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
     return response;
   });
+}
+
+/** The shipped snapshot, fetched at once (module evaluation). */
+function fetchSnapshot() {
+  const body = snapshotResponse();
   const complete = BOOT.packagesInSnapshot;
   const snapshot = incoming(BOOT.snapshotSize, body);
   return { source: "shipped", ...snapshot, delta: BOOT.snapshotDelta, complete };
@@ -147,6 +154,195 @@ async function refuseStored(reason) {
   await cache.put(localURL, new Response("", { headers }));
 }
 
+// --- The kept copies (shipped mode): later visits read the snapshot and the wasm decoded ---
+// The HTTP cache keeps the shipped snapshot and the wasm as they crossed the network (brotli)
+// and decodes them again at every read. Once a first visit is idle, it stores both, decoded, in
+// Cache Storage (`BOOT.kept`, entries under the build's URL: a new build never reads them); a
+// later visit reads them from there, each checked against the length and SHA-256 the server
+// gave for the build's file, and reads the file as a first visit does (from the HTTP cache)
+// whenever a copy is missing, wrong or unreadable: never a broken page. A wrong copy is deleted
+// and stored again once the page is idle.
+
+const KEPT = BOOT.kept;
+/** What became of the kept copies: `data-pyrtvi-kept` and `pyrtviBootInfo.kept`. */
+let keptInfo = null;
+
+function keptState(state, facts = {}) {
+  keptInfo = { ...keptInfo, state, ...facts };
+  const root = globalThis.document?.documentElement;
+  if (root) root.dataset.pyrtviKept = state;
+  if (globalThis.pyrtviBootInfo) globalThis.pyrtviBootInfo.kept = keptInfo;
+}
+
+const keptCache = KEPT && globalThis.caches ? caches.open(KEPT.cache) : Promise.resolve(null);
+keptCache.catch(() => {}); // no Cache Storage: the network path
+
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Throws unless `bytes` are the file `item` names (its length and SHA-256). */
+async function checkKept(item, bytes) {
+  if (bytes.byteLength !== item.bytes) {
+    throw new Error(`${item.entry}: ${bytes.byteLength} bytes, not ${item.bytes}`);
+  }
+  if ((await sha256(bytes)) !== item.sha256) throw new Error(`${item.entry}: not the build's`);
+}
+
+/** The kept copy of `item` (a Response from Cache Storage), or null. */
+async function keptResponse(item) {
+  const cache = await keptCache;
+  return (cache && (await cache.match(here(item.entry)))) || null;
+}
+
+/**
+ * The reads of the kept copies that the console's HTML started (pages.py: KEPT_READS) while
+ * this module was still on its way: `{ snapshot, wasm }` (Promises of the snapshot's bytes and
+ * of the wasm's `{ module, bytes }`, null without an entry), or null (then they start here).
+ */
+const keptEarly = Promise.resolve(KEPT ? globalThis.pyrtviKeptReads : null).catch(() => null);
+
+/** The kept wasm, compiled and read (its hash to check): `{ module, bytes }`, or null. */
+async function readKeptWasm() {
+  const early = await keptEarly;
+  if (early) return early.wasm;
+  const response = await keptResponse(KEPT.wasm);
+  if (!response) return null;
+  const module = WebAssembly.compileStreaming(response.clone());
+  return { module, bytes: response.arrayBuffer() };
+}
+
+/** The kept snapshot's bytes (its hash to check), or null. */
+async function readKeptSnapshot() {
+  const early = await keptEarly;
+  if (early) return early.snapshot;
+  const response = await keptResponse(KEPT.snapshot);
+  return response && response.arrayBuffer();
+}
+
+/** A kept copy that could not be used: deleted (stored again when the page is idle). */
+function dropKept(item, error) {
+  const message = String(error?.message ?? error);
+  keptState("dropped", { error: message });
+  console.warn(`pyrtvi: kept copy not used (${message})`);
+  keptCache.then((cache) => cache?.delete(here(item.entry))).catch(() => {});
+}
+
+/**
+ * Tells the server (KEPT_COOKIE, boot.py) whether this browser has the kept copies: the
+ * console's HTML then leaves out their preloads. Only on the server's own origin.
+ */
+function keptCookie(present) {
+  const root = new URL(here("../../../"));
+  if (!globalThis.document || root.origin !== globalThis.location?.origin) return;
+  const value = present ? `${KEPT.key}; max-age=31536000` : "; max-age=0";
+  document.cookie = `${KEPT.cookie}=${value}; path=${root.pathname}; SameSite=Lax`;
+}
+
+/** Which kept copies this visit used (keepLater stores the others). */
+const keptUsed = { snapshot: false, wasm: false };
+
+/** One chunk as a stream (what unpack reads). */
+function oneChunk(bytes) {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(bytes));
+      controller.close();
+    },
+  });
+}
+
+/**
+ * The shipped snapshot (like fetchSnapshot's): from the kept copy when it is right, else from
+ * the network. The copy is unpacked while its hash is computed; a wrong one is undone (zeroed)
+ * before the network's pack is unpacked instead.
+ */
+function shippedSnapshot() {
+  if (!KEPT) return fetchSnapshot();
+  const buffer = new Uint8Array(BOOT.snapshotSize);
+  const fromKept = async () => {
+    const bytes = await readKeptSnapshot();
+    if (!bytes) return false;
+    mark("kept-read");
+    const results = await Promise.allSettled([
+      checkKept(KEPT.snapshot, bytes),
+      unpack(oneChunk(bytes), buffer),
+    ]);
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    return true;
+  };
+  const arrived = fromKept()
+    .catch((error) => {
+      dropKept(KEPT.snapshot, error);
+      buffer.fill(0);
+      return false;
+    })
+    .then(async (kept) => {
+      keptUsed.snapshot = kept;
+      if (!kept) await unpack((await snapshotResponse()).body, buffer);
+      mark("snapshot");
+    });
+  arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
+  const complete = BOOT.packagesInSnapshot;
+  return { source: "shipped", buffer, arrived, delta: BOOT.snapshotDelta, complete };
+}
+
+/**
+ * The wasm compiled from the kept copy (streaming from Cache Storage: Chromium's code cache
+ * serves such a response too), its hash checked alongside; null when there is none or it is
+ * wrong.
+ */
+async function compileKeptWasm() {
+  try {
+    const read = await readKeptWasm();
+    if (!read) return null;
+    const checked = read.bytes.then((bytes) => checkKept(KEPT.wasm, bytes));
+    const [module] = await Promise.all([read.module, checked]);
+    keptUsed.wasm = true;
+    return module;
+  } catch (error) {
+    dropKept(KEPT.wasm, error);
+    return null;
+  }
+}
+
+/** After a shipped boot: the copies this visit did not read, stored once the page is idle. */
+function keepLater() {
+  if (!KEPT) return;
+  if (!globalThis.caches) return keptState("unavailable", { error: "no Cache Storage here" });
+  const missing = Object.keys(keptUsed).filter((name) => !keptUsed[name]);
+  if (!missing.length) return keptState("used");
+  keptCookie(false); // until they are stored again: the HTML preloads them meanwhile
+  keptState("waiting");
+  afterStart()
+    .then(async () => {
+      keptState("storing");
+      const cache = await keptCache;
+      for (const name of missing) {
+        const item = KEPT[name];
+        const response = await fetch(here(item.source)); // from the HTTP cache
+        if (!response.ok) throw new Error(`${item.source}: HTTP ${response.status}`);
+        const bytes = await response.arrayBuffer();
+        await checkKept(item, bytes);
+        const headers = { "content-type": item.type };
+        await cache.put(here(item.entry), new Response(bytes, { headers }));
+      }
+      const build = here("./");
+      for (const request of await cache.keys()) {
+        if (!request.url.startsWith(build)) await cache.delete(request); // older builds'
+      }
+      keptCookie(true);
+      keptState("stored", { stored: missing });
+    })
+    .catch((error) => {
+      const message = String(error?.message ?? error);
+      keptState("failed", { error: message });
+      console.warn(`pyrtvi: no kept copy for the next visit (${message})`);
+    });
+}
+
 /**
  * "Client ready" for the page (docs/embedding.md): `pyrtvi.ready`, a Promise of the client, and
  * the `pyrtvi:ready` event on document, once the page's Python calls
@@ -174,7 +370,7 @@ globalThis.pyrtvi ??= readyGate();
 
 mark("interpreter-module");
 const pending = BOOT.snapshot
-  ? Promise.resolve(fetchSnapshot())
+  ? Promise.resolve(shippedSnapshot())
   : LOCAL
     ? storedSnapshot().catch(() => null)
     : Promise.resolve(null);
@@ -188,9 +384,11 @@ factory.catch(() => {}); // loadPyodide() reports it
  * loadPyodide() and Pyodide asked for it; null when it cannot be (Pyodide then fetches it).
  */
 const wasmURL = here(BOOT.index + "pyodide.asm.wasm");
-const compiledWasm = WebAssembly.compileStreaming
-  ? WebAssembly.compileStreaming(fetch(wasmURL)).catch(() => null)
-  : Promise.resolve(null);
+const compiledWasm = !WebAssembly.compileStreaming
+  ? Promise.resolve(null)
+  : (KEPT ? compileKeptWasm() : Promise.resolve(null)).then(
+      (module) => module ?? WebAssembly.compileStreaming(fetch(wasmURL)).catch(() => null),
+    );
 
 /**
  * Runs `load()` (a loadPyodide) on the wasm compiled above: Pyodide's own request for the
@@ -559,6 +757,7 @@ function report(mode, reason, modules = [], source = null) {
   const root = globalThis.document?.documentElement;
   if (root) root.dataset.pyrtviBoot = mode;
   globalThis.pyrtviBootInfo = { mode, source, reason: reason ? String(reason) : null, modules };
+  if (keptInfo) globalThis.pyrtviBootInfo.kept = keptInfo;
   if (reason) console.warn(`pyrtvi: plain boot (${reason})`);
 }
 
@@ -622,6 +821,7 @@ async function boot() {
       if (current.source === "local") refuseStored(reason).catch(() => {});
     }
   }
+  if (pyodide && current.source === "shipped") keepLater();
   let zips = null;
   // Whether our packages' files are in place (true at once unless they come later): main.py
   // builds the panels that need modules of ours not in the snapshot once they are.

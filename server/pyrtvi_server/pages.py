@@ -16,6 +16,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from pyrtvi_server.boot import (
     BOOT_MODES,
     BUILD_FILES,
+    KEPT_CACHE,
+    KEPT_COOKIE,
+    KEPT_ENTRIES,
     SNAPSHOT_WORKER,
     BootBuild,
     interpreter_module,
@@ -61,6 +64,22 @@ def pyscript_config(
     if skip_plugins:
         config["plugins"] = [f"!{name}" for name in skip_plugins]
     return config
+
+
+#: In the console's HTML when the browser has the kept copies (KEPT_COOKIE): their reads from
+#: Cache Storage start with the page, as the preloads do on a first visit, instead of once the
+#: interpreter module runs (which takes them over: `pyrtviKeptReads`, checked there).
+KEPT_READS = """<script>
+  self.pyrtviKeptReads = self.caches && WebAssembly.compileStreaming && caches.open(%(cache)s)
+    .then((cache) => {
+      const quiet = (promise) => (promise.catch(() => {}), promise);
+      const snapshot = quiet(cache.match(%(snapshot)s).then((r) => r && r.arrayBuffer()));
+      const wasm = quiet(cache.match(%(wasm)s).then((r) => r && {
+        module: quiet(WebAssembly.compileStreaming(r.clone())), bytes: quiet(r.arrayBuffer()),
+      }));
+      return { snapshot, wasm };
+    });
+  </script>"""
 
 
 class PageRoutes:
@@ -141,7 +160,9 @@ class PageRoutes:
         url = f"{self.boot_path(build)}/interpreter.mjs"
         return url + ("?" + urlencode(query, safe=",") if query else "")
 
-    def preload_links(self, build: BootBuild | None, interpreter: str, prefix: str = "") -> str:
+    def preload_links(
+        self, build: BootBuild | None, interpreter: str, prefix: str = "", kept: bool = False
+    ) -> str:
         """Hints so that every download the boot needs starts with the page, not when PyScript,
         Pyodide or our interpreter module asks for it (`prefix`: the mount path, which
         `interpreter` already carries). Each is fetched later with `fetch(url)` (same-origin
@@ -153,6 +174,10 @@ class PageRoutes:
         The small modules PyScript needs before it calls our interpreter come first: with
         HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
         most of the boot, and what is requested after them may wait for a free one.
+
+        `kept`: this browser keeps decoded copies of the wasm and the snapshot (the shipped
+        mode's `KEPT_COOKIE`): they are not preloaded (a read of the HTTP cache's brotli bytes
+        that the page would not use); the interpreter module fetches them if a copy is gone.
         """
         pyodide = prefix + self.runtime.pyodide_url
         links = [
@@ -167,12 +192,17 @@ class PageRoutes:
             f'<link rel="modulepreload" href="{pyodide}/pyodide.mjs">',
             f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
         ]
-        fetched = [f"{pyodide}/pyodide.asm.wasm"]
         base = prefix + self.boot_path(build)
         shipped = bool(build and build.snapshot and self.settings.boot == "shipped")
+        kept = kept and shipped
+        fetched = [] if kept else [f"{pyodide}/pyodide.asm.wasm"]
+        if kept:
+            values = {name: json.dumps(f"{base}/{entry}") for name, entry in KEPT_ENTRIES.items()}
+            links.insert(0, KEPT_READS % {**values, "cache": json.dumps(KEPT_CACHE)})
         if build and shipped:
             # (Not the rest of the stdlib: it is fetched once the page is idle.)
-            fetched.append(f"{base}/snapshot.bin")
+            if not kept:
+                fetched.append(f"{base}/snapshot.bin")
         elif build and build.stdlib:
             # The local mode's first visit needs it, and so does a boot from the local snapshot.
             fetched.append(f"{base}/python_stdlib.zip")
@@ -186,11 +216,13 @@ class PageRoutes:
         links += [f'<link rel="preload" href="{url}" as="fetch" crossorigin>' for url in fetched]
         return "\n  ".join(links)
 
-    def render_page(self, name: str, prefix: str = "") -> Asset:
+    def render_page(self, name: str, prefix: str = "", kept: str | None = None) -> Asset:
         """An HTML page with the runtime URLs filled in (they carry the pinned versions), under
-        `prefix` (the mount path: `{{BASE}}` in the page)."""
+        `prefix` (the mount path: `{{BASE}}` in the page); `kept`: the build key of the kept
+        copies this browser says it has (`KEPT_COOKIE`)."""
         raw = self.cache.get(self.web / name)
         build = self.current_build()
+        has_kept = build is not None and kept == build.key
         interpreter = prefix + self.interpreter_url(build, packages=("pyrtvi_page",))
         config = pyscript_config(interpreter, skip_plugins=CONSOLE_SKIPPED_PLUGINS)
         page = (
@@ -198,7 +230,7 @@ class PageRoutes:
             .replace("{{BASE}}", html.escape(prefix, quote=True))
             .replace("{{PYSCRIPT_URL}}", prefix + self.runtime.pyscript_url)
             .replace("{{PYODIDE_URL}}", prefix + self.runtime.pyodide_url)
-            .replace("{{PRELOAD}}", self.preload_links(build, interpreter, prefix))
+            .replace("{{PRELOAD}}", self.preload_links(build, interpreter, prefix, has_kept))
             .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
         return build_asset(page.encode(), ".html")
@@ -216,8 +248,11 @@ class PageRoutes:
     # -- endpoints ------------------------------------------------------------------------------
 
     async def index(self, request: Request) -> Response:
-        page = self.render_page("index.html", mount_path(request.scope))
-        return asset_response(request, page, REVALIDATE)
+        kept = request.cookies.get(KEPT_COOKIE)
+        page = self.render_page("index.html", mount_path(request.scope), kept)
+        response = asset_response(request, page, REVALIDATE)
+        response.headers["Vary"] = "Accept-Encoding, Cookie"  # the preloads follow KEPT_COOKIE
+        return response
 
     async def config(self, request: Request) -> Response:
         """`/pyscript.json`: the fast boot for embedding pages. `?boot=`: `fast` (the server's

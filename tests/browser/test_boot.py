@@ -380,15 +380,109 @@ def test_pyscripts_own_package_comes_compiled(page: Page, page_server: LiveServe
     assert {name: value for name, value in found.items() if value != [3, True]} == {}
 
 
+# --- the shipped mode's kept copies: later visits read the snapshot and the wasm decoded --------
+
+
+def kept_state(page: Page, state: str) -> dict[str, Any]:
+    """Waits for `data-pyrtvi-kept` to be `state`; what became of the kept copies."""
+    return settled(page, state, "data-pyrtvi-kept", "kept")
+
+
+KEPT_JS = """async () => {
+  const cache = await caches.open("pyrtvi-boot-kept");
+  const entries = {};
+  for (const request of await cache.keys()) {
+    const response = await cache.match(request);
+    entries[new URL(request.url).pathname] = (await response.arrayBuffer()).byteLength;
+  }
+  return entries;
+}"""
+
+#: Replaces the kept snapshot by zeros of its length and the kept wasm by three bytes.
+SPOIL_KEPT_JS = """async ([snapshot, wasm, size]) => {
+  const cache = await caches.open("pyrtvi-boot-kept");
+  await cache.put(snapshot, new Response(new Uint8Array(size)));
+  await cache.put(wasm, new Response(new Uint8Array(3)));
+}"""
+
+
+def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: LiveServer) -> None:
+    """The first visit stores the snapshot and the wasm in Cache Storage once idle; the next one
+    boots from them (no preload of theirs in the HTML, no request); wrong copies are not used:
+    that visit reads the files from the server, boots all the same and keeps them again."""
+    build = current_build()
+    runtime = Runtime.locate(ROOT / "node_modules")
+    kept = f"/runtime/boot/{build.key}/kept/"
+    sizes = {
+        kept + "snapshot.bin": (build.directory / "snapshot.bin").stat().st_size,
+        kept + "pyodide.asm.wasm": (runtime.pyodide_dir / "pyodide.asm.wasm").stat().st_size,
+    }
+    page.goto(page_server.url + "/")
+    info = boot_info(page)
+    assert (info["mode"], info["source"]) == ("snapshot", "shipped"), info
+    assert kept_state(page, "stored")["stored"] == ["snapshot", "wasm"]
+    assert page.evaluate(KEPT_JS) == sizes
+    assert page.evaluate("document.cookie") == f"pyrtvi-kept={build.key}"
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    html = page.goto(page.url)
+    assert html is not None and "pyrtviKeptReads" in html.text()
+    assert 'snapshot.bin" as="fetch"' not in html.text()
+    info = boot_info(page)
+    assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
+    assert set(build.imported) <= set(info["modules"]), info
+    assert kept_state(page, "used") == {"state": "used"}
+    assert not any(url.endswith(("/snapshot.bin", "/pyodide.asm.wasm")) for url in requested)
+    # Wrong copies: the snapshot's other bytes of its length, the wasm's truncated.
+    page.evaluate(
+        SPOIL_KEPT_JS,
+        [
+            page_server.url + kept + "snapshot.bin",
+            page_server.url + kept + "pyodide.asm.wasm",
+            sizes[kept + "snapshot.bin"],
+        ],
+    )
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text))
+    requested.clear()
+    page.goto(page.url)
+    info = boot_info(page)
+    assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
+    expect(page.locator("#boot-error")).to_be_hidden()
+    assert any(url.endswith("/snapshot.bin") for url in requested), requested
+    assert any(url.endswith("/pyodide.asm.wasm") for url in requested), requested
+    assert sum("pyrtvi: kept copy not used" in text for text in warnings) == 2, warnings
+    assert kept_state(page, "stored")["stored"] == ["snapshot", "wasm"]
+    assert page.evaluate(KEPT_JS) == sizes
+
+
+def test_kept_copies_that_cannot_be_stored_leave_the_page_working(
+    page: Page, page_server: LiveServer
+) -> None:
+    """Cache Storage refusing the copies (here: over quota) is a warning, not an error."""
+    page.add_init_script(
+        "Cache.prototype.put = () => Promise.reject(new DOMException('full', 'QuotaExceededError'))"
+    )
+    page.goto(page_server.url + "/")
+    assert boot_info(page)["source"] == "shipped"
+    assert "full" in kept_state(page, "failed")["error"]
+    expect(page.locator("#boot-error")).to_be_hidden()
+    expect(page.locator("html")).to_have_attribute("data-boot", "ready")
+    assert page.evaluate("document.cookie") == ""
+
+
 # --- the local mode: a plain first visit, then the browser's own snapshot -----------------------
 
 
-def settled(page: Page, state: str) -> dict[str, Any]:
-    """Waits for `data-pyrtvi-snapshot` to be `state`; the local snapshot's facts."""
+def settled(
+    page: Page, state: str, attribute: str = "data-pyrtvi-snapshot", facts: str = "local"
+) -> dict[str, Any]:
+    """Waits for `data-pyrtvi-snapshot` (or `attribute`) to be `state`; the local snapshot's
+    facts (or `pyrtviBootInfo[facts]`)."""
     expect(page.locator("html")).to_have_attribute(
-        "data-pyrtvi-snapshot", state, timeout=browser_config.BOOT_TIMEOUT_MS
+        attribute, state, timeout=browser_config.BOOT_TIMEOUT_MS
     )
-    return dict(page.evaluate("window.pyrtviBootInfo.local"))
+    return dict(page.evaluate(f"window.pyrtviBootInfo.{facts}"))
 
 
 CACHE_JS = """async () => {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import io
 import json
@@ -169,6 +170,38 @@ def boot_config(module: str) -> dict[str, object]:
     match = re.search(r"^const BOOT = (\{.*\});$", module, re.MULTILINE)
     assert match is not None, module[:500]
     return dict(json.loads(match.group(1)))
+
+
+def test_the_shipped_boot_names_its_kept_copies(client: httpx.Client) -> None:
+    """The interpreter module carries what a kept copy must be (the build's files: length and
+    SHA-256); the console's HTML, for a browser that says it keeps them (its cookie, this
+    build's key), reads them from the page instead of preloading the files, and varies so."""
+    current = build()
+    console = next(
+        link
+        for link in re.findall(r'href="([^"]+)"', client.get("/").text)
+        if "interpreter.mjs" in link
+    )
+    kept = boot_config(client.get(html.unescape(console)).text)["kept"]
+    assert isinstance(kept, dict)
+    snapshot = (current.directory / "snapshot.bin").read_bytes()
+    assert kept["snapshot"]["bytes"] == len(snapshot)
+    assert kept["snapshot"]["sha256"] == hashlib.sha256(snapshot).hexdigest()
+    wasm = (RUNTIME.pyodide_dir / "pyodide.asm.wasm").read_bytes()
+    assert (kept["wasm"]["bytes"], kept["wasm"]["type"]) == (len(wasm), "application/wasm")
+    assert kept["key"] == current.key and kept["cookie"] == "pyrtvi-kept"
+    plain = client.get(client.get("/pyscript.json?boot=plain").json()["interpreter"]).text
+    assert boot_config(plain)["kept"] is None
+    for cookie, has_kept in (("", False), ("0" * 20, False), (current.key, True)):
+        response = client.get("/", headers={"Cookie": f"pyrtvi-kept={cookie}"})
+        assert response.headers["vary"] == "Accept-Encoding, Cookie"
+        links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', response.text)
+        assert (WASM in links, f"/runtime/boot/{current.key}/snapshot.bin" in links) == (
+            not has_kept,
+            not has_kept,
+        ), links
+        assert (f'"/runtime/boot/{current.key}/kept/snapshot.bin"' in response.text) is has_kept
+        assert f"/runtime/boot/{current.key}/python_stdlib_rest.zip" in links
 
 
 def test_the_interpreter_module_brings_our_packages(client: httpx.Client) -> None:
