@@ -108,6 +108,41 @@ ready = await client.connect(reply)
     harness.run("await client.disconnect()")
 
 
+def test_a_start_reply_with_ice_servers_gets_a_fresh_peer_connection(
+    pool: HarnessPool, page_server: LiveServer, runner: RunnerBot
+) -> None:
+    """The peer connection prepared while `/start` is in flight has no ICE servers; a reply
+    bringing some (here added by the page's HTTP adapter) is connected with those, never with
+    the prepared one (rtvi.overlap)."""
+    harness = pool.get(page_server)
+    start = runner.url + "/start"
+    result = harness.run(
+        f"""
+import json
+from rtvi import BufferedHTTPResponse
+from rtvi.http import default_adapter
+
+STUN = {{"urls": "stun:127.0.0.1:9"}}
+fetch = default_adapter()
+
+class WithIceServers:
+    async def request(self, method, url, **kwargs):
+        response = await fetch.request(method, url, **kwargs)
+        if not url.endswith("/start"):
+            return response
+        reply = {{**(await response.json()), "iceConfig": {{"iceServers": [STUN]}}}}
+        return BufferedHTTPResponse(response.status, json.dumps(reply))
+
+client = make_client(transport=SmallWebRTCTransport(), http=WithIceServers())
+ready = await client.start_bot_and_connect(endpoint={start!r}, timeout=30)
+config = client.transport.peer_connection.getConfiguration()
+[ready["version"], [str(server.urls) for server in config.iceServers]]
+"""
+    )
+    assert result == ["2.2.0", ["stun:127.0.0.1:9"]]
+    harness.run("await client.disconnect()")
+
+
 def test_a_failing_start_is_a_start_bot_error(
     pool: HarnessPool, page_server: LiveServer, runner: RunnerBot
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rtvi import DeviceError, RTVIClient, StartBotError, TransportState
 from rtvi.abort import AbortSignal
-from rtvi.overlap import AuthKind, ConnectPlan, plan_connect
+from rtvi.overlap import AuthKind, ConnectPlan, plan_connect, send_before_devices
 from rtvi.params import RTVIClientParams
 from rtvi.transports.memory import FakeBot, MemoryTransport
 from rtvi.transports.small_webrtc.signalling import (
@@ -72,7 +72,11 @@ class GatedTransport(MemoryTransport):
         super().__init__(bot=bot)
         self.devices_open = asyncio.Event()
         self.device_failure: Exception | None = None
+        self.granted = True
         self.calls: list[str] = []
+
+    async def devices_granted(self) -> bool:
+        return self.granted
 
     async def init_devices(self) -> None:
         self.calls.append("devices")
@@ -135,6 +139,35 @@ async def test_the_start_request_goes_out_while_the_devices_open(
         "ready",
     ]
     assert gated.auth_bundle["sessionId"] == "s1"
+
+
+async def test_devices_not_granted_yet_hold_the_request_until_they_are_open(
+    gated: GatedTransport, http: FakeHTTP
+) -> None:
+    """A permission prompt may take seconds or be refused: the request waits, as before."""
+    assert send_before_devices(True) and not send_before_devices(False)
+    http.responder = lambda req: json_response({"sessionId": "s1"})
+    gated.granted = False
+    client = client_on(gated, http)
+    task = asyncio.ensure_future(client.start_bot_and_connect(START))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert http.requests == [] and gated.calls == ["devices"]
+    gated.devices_open.set()
+    await asyncio.wait_for(task, WAIT)
+    assert len(http.requests) == 1
+
+
+async def test_a_refused_prompt_asks_nothing_of_the_server(
+    gated: GatedTransport, http: FakeHTTP
+) -> None:
+    gated.granted = False
+    gated.device_failure = DeviceError(["mic"], "permissions", "blocked")
+    gated.devices_open.set()
+    client = client_on(gated, http)
+    with pytest.raises(DeviceError):
+        await client.start_bot_and_connect(START)
+    assert http.requests == []
 
 
 async def test_the_0x_connect_request_overlaps_too_but_not_a_custom_handler(

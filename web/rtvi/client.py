@@ -48,7 +48,7 @@ from .http.base import HTTPAdapter
 from .inbound import InboundMethods
 from .log import LogLevel, set_log_level
 from .media_state import MediaStateTracker
-from .overlap import AuthKind, AuthStep, plan_connect
+from .overlap import AuthKind, AuthStep, plan_connect, send_before_devices
 from .params import RTVIClientParams
 from .sending import MessageMethods
 from .start import StartReply, StartRequest, is_api_request, post_start
@@ -429,12 +429,14 @@ class RTVIClient(
         devices = transport.state == TransportState.DISCONNECTED
         plan = plan_connect(devices_pending=devices, auth=auth.kind)
         request: asyncio.Future[Any] | None = None
+        opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             if plan.request_with_devices:
-                request = asyncio.ensure_future(auth.send(signal))
+                request = asyncio.ensure_future(self._early_request(auth, signal, opened))
                 request.add_done_callback(swallow)  # the devices may fail first
             if devices:
                 await transport_step(self.init_devices())
+            opened.set_result(None)
             attempt.phase = ConnectPhase.AUTH
             transport.state = TransportState.AUTHENTICATING
             if plan.prepare_transport:
@@ -460,7 +462,17 @@ class RTVIClient(
         finally:
             if request is not None and not request.done():
                 request.cancel()  # the devices failed, or the connect was stopped
+            opened.cancel()
             transport.drop_prepared()  # connect() took it, or nobody will
+
+    async def _early_request(
+        self, auth: AuthStep, signal: AbortSignal, opened: asyncio.Future[None]
+    ) -> Any:
+        """``auth.send`` while the devices open, if the browser will ask the user nothing
+        (:func:`~rtvi.overlap.send_before_devices`); else once they are open, as before."""
+        if not send_before_devices(await self._transport.devices_granted()):
+            await opened
+        return await auth.send(signal)
 
     async def _abandon(self, attempt: ConnectAttempt, reason: RTVIError) -> None:
         """Stop an attempt that will not complete and disconnect the transport."""

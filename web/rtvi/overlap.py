@@ -6,7 +6,11 @@ then build the peer connection and its offer, then send the offer. Only the firs
 the peer connection needs nothing from the start reply but its ICE servers, so pyrtvi overlaps:
 
 - the start request is sent while the devices open (:attr:`ConnectPlan.request_with_devices`),
-  when the request is one pyrtvi makes itself (``start_bot`` or the 0.x connect POST). A
+  when the request is one pyrtvi makes itself (``start_bot`` or the 0.x connect POST) and the
+  browser will ask the user nothing (:func:`send_before_devices`: the devices to open are
+  granted already, by the Permissions API; a returning user's usual case). A first visit's
+  prompt may take seconds or be refused: then the request waits for the devices, as before,
+  and a refused microphone asks nothing of the server. A
   ``custom_connect_handler`` is the caller's code: it still runs once the devices are open, as
   before. If the devices fail, the request is aborted and ``connect()`` raises the
   :class:`~rtvi.errors.DeviceError` as before; a session the request had already started is
@@ -52,7 +56,8 @@ class AuthKind(Enum):
 class ConnectPlan:
     """What a ``connect()`` overlaps."""
 
-    #: Send the request while the devices open (instead of after).
+    #: The request may go out while the devices open (instead of after), if
+    #: :func:`send_before_devices` agrees once the transport has said whether they are granted.
     request_with_devices: bool
     #: Let the transport prepare its connection (once the devices are open) while the auth
     #: step runs.
@@ -66,6 +71,13 @@ def plan_connect(*, devices_pending: bool, auth: AuthKind) -> ConnectPlan:
         request_with_devices=devices_pending and auth is AuthKind.REQUEST,
         prepare_transport=auth is not AuthKind.NONE,
     )
+
+
+def send_before_devices(granted: bool) -> bool:
+    """Whether the request goes out before the devices are open: only when opening them asks
+    the user nothing (``granted``: ``Transport.devices_granted()``). Otherwise a permission
+    prompt could hold a started session for seconds, or be refused after the bot was started."""
+    return granted
 
 
 def _as_is(reply: Any) -> Any:

@@ -297,6 +297,12 @@ class Transport(ABC):
     def send_message(self, message: RTVIMessage) -> None:
         """Send one RTVI message as is (the client has already checked state and size)."""
 
+    async def devices_granted(self) -> bool:
+        """Whether :meth:`init_devices` will ask the user nothing (the devices it opens are
+        granted already, or there are none): only then does the client send its start request
+        before the devices are open (:mod:`rtvi.overlap`). Default: True (no devices)."""
+        return True
+
     def prepare_connect(self) -> None:
         """Start preparing the next :meth:`connect` before its auth bundle is known (optional).
 

@@ -26,7 +26,7 @@ from .bot_media import BotMedia
 from .common import level_reporter, switch_speaker
 from .devices import LocalDevices
 from .lifecycle import S, SessionTransport
-from .media import LevelTicker, enumerate_devices
+from .media import LevelTicker, enumerate_devices, permissions_granted
 
 #: The level events: while neither is heard, no tick reaches Python.
 LEVEL_EVENTS = frozenset({RTVIEvent.LOCAL_AUDIO_LEVEL, RTVIEvent.REMOTE_AUDIO_LEVEL})
@@ -141,6 +141,11 @@ class BrowserTransport(SessionTransport[S]):
 
     def _release_devices(self) -> None:
         self._devices.release()
+
+    async def devices_granted(self) -> bool:
+        """The devices to open are granted already (the Permissions API), or there are none."""
+        kinds = self._devices.to_open()
+        return not kinds or await permissions_granted(kinds)
 
     async def get_all_mics(self) -> list[DeviceInfo]:
         return await enumerate_devices("audioinput")

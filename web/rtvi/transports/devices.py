@@ -166,6 +166,17 @@ class LocalDevices:
         self._watcher.start()
         self._spawn(self.report_lists())
 
+    def to_open(self) -> list[str]:
+        """The devices :meth:`init` would open now (enabled, not open, not a caller's track)."""
+        local = self.local
+        return [
+            kind
+            for kind in self.kinds
+            if self._enabled(kind)
+            and (local is None or local.track(kind) is None)
+            and not (kind == "audio" and self._audio_source is not None)
+        ]
+
     async def acquire(self, kind: str, device_id: str | None = None) -> Any:
         """Open the mic/cam (honouring its enabled flag); device errors are reported."""
         callbacks = self.host.callbacks

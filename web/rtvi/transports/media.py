@@ -87,6 +87,27 @@ def media_devices() -> Any:
     return devices
 
 
+#: A local track's kind → its Permissions API name.
+PERMISSION_NAMES = {"audio": "microphone", "video": "camera"}
+
+
+async def permissions_granted(kinds: list[str]) -> bool:
+    """Whether the browser has granted every device of ``kinds`` already (the Permissions
+    API says ``granted``: opening them asks the user nothing). False when it cannot tell."""
+    try:
+        permissions = js_value(js_global().navigator.permissions)
+        if permissions is None:
+            return not kinds
+        for kind in kinds:
+            status = await permissions.query(to_js_object({"name": PERMISSION_NAMES[kind]}))
+            if str(status.state) != "granted":
+                return False
+    except Exception as exc:  # e.g. a browser that does not know the name
+        logger.debug("permissions.query failed: %s", js_error_text(exc))
+        return False
+    return True
+
+
 async def enumerate_devices(kind: str) -> list[DeviceInfo]:
     """Devices of one kind: ``audioinput``, ``videoinput`` or ``audiooutput``."""
     infos = await media_devices().enumerateDevices()
