@@ -201,7 +201,8 @@ def test_the_shipped_boot_names_its_kept_copies(client: httpx.Client) -> None:
             not has_kept,
         ), links
         assert (f'"/runtime/boot/{current.key}/kept/snapshot.bin"' in response.text) is has_kept
-        assert f"/runtime/boot/{current.key}/python_stdlib_rest.zip" in links
+        # The rest of the stdlib is fetched once the page is idle, in either case.
+        assert f"/runtime/boot/{current.key}/python_stdlib_rest.zip" not in links
 
 
 def test_the_interpreter_module_brings_our_packages(client: httpx.Client) -> None:
