@@ -308,11 +308,6 @@ async function compileKeptWasm() {
   }
 }
 
-// The kept copies wait a few seconds more: reading 6 MB back from the HTTP cache, decoding,
-// hashing and writing 21 MB took the CPU from a connect made right after the boot (bench.direct:
-// the bot's answer to the offer 80 ms instead of 30 on two cores). They are for the next visit.
-const KEEP_AFTER_MS = 4000;
-
 /** After a shipped boot: the copies this visit did not read, stored once the page is idle. */
 function keepLater() {
   if (!KEPT) return;
@@ -321,7 +316,7 @@ function keepLater() {
   if (!missing.length) return keptState("used");
   keptCookie(false); // until they are stored again: the HTML preloads them meanwhile
   keptState("waiting");
-  afterStart(KEEP_AFTER_MS)
+  afterStart()
     .then(async () => {
       keptState("storing");
       const cache = await keptCache;
@@ -565,20 +560,14 @@ async function writeBytecode(FS) {
 // they are a revalidation of what the HTTP cache holds (and the Worker's input).
 const packages = BOOT.snapshot && BOOT.packagesInSnapshot ? null : fetchPackages();
 
-/**
- * Once PyScript has run the page's scripts (`py:all-done`, or 3 s), `waitMs` more, and the page
- * is idle.
- */
-function afterStart(waitMs = 0) {
+/** Once PyScript has run the page's scripts (`py:all-done`, or 3 s) and the page is idle. */
+function afterStart() {
   const idle = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 50));
   return new Promise((resolve) => {
     globalThis.addEventListener?.("py:all-done", resolve, { once: true });
     setTimeout(resolve, 3000);
-  })
-    .then(() => new Promise((resolve) => setTimeout(resolve, waitMs)))
-    .then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
+  }).then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
 }
-
 
 /**
  * Files a shipped snapshot boot does without until the page is idle: the rest of the stdlib (the
