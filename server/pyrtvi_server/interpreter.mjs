@@ -308,7 +308,16 @@ async function compileKeptWasm() {
   }
 }
 
-/** After a shipped boot: the copies this visit did not read, stored once the page is idle. */
+// The kept copies wait a few seconds, and for no call to be on: reading 6 MB back from the HTTP
+// cache, decoding, hashing and writing 21 MB took the CPU from a connect made right after the
+// boot (bench.direct: the bot's answer to the offer 80 ms instead of 30 on two cores) and, during
+// a call, from its audio. They are for the next visit.
+const KEEP_AFTER_MS = 4000;
+
+/**
+ * After a shipped boot: the copies this visit did not read, stored once the page has been up
+ * KEEP_AFTER_MS and is idle, each step between calls (`pyrtvi.betweenCalls`).
+ */
 function keepLater() {
   if (!KEPT) return;
   if (!globalThis.caches) return keptState("unavailable", { error: "no Cache Storage here" });
@@ -316,16 +325,26 @@ function keepLater() {
   if (!missing.length) return keptState("used");
   keptCookie(false); // until they are stored again: the HTML preloads them meanwhile
   keptState("waiting");
-  afterStart()
+  const quiet = async () => {
+    const gate = globalThis.pyrtvi;
+    if (!gate?.inCall?.()) return;
+    keptState("waiting", { call: true });
+    await gate.betweenCalls();
+    keptState("storing", { call: false });
+  };
+  afterStart(KEEP_AFTER_MS)
     .then(async () => {
       keptState("storing");
+      await quiet();
       const cache = await keptCache;
       for (const name of missing) {
         const item = KEPT[name];
         const response = await fetch(here(item.source)); // from the HTTP cache
         if (!response.ok) throw new Error(`${item.source}: HTTP ${response.status}`);
         const bytes = await response.arrayBuffer();
+        await quiet();
         await checkKept(item, bytes);
+        await quiet();
         const headers = { "content-type": item.type };
         await cache.put(here(item.entry), new Response(bytes, { headers }));
       }
@@ -363,6 +382,17 @@ function readyGate() {
       globalThis.document?.dispatchEvent(event);
     },
     call: (method, ...args) => ready.then((client) => client[method](...args)),
+    // Calls on (rtvi.embedding.call_active): work for later visits waits for none to be.
+    calls: new Set(),
+    waiting: [],
+    callActive(id, active) {
+      if (active) gate.calls.add(id);
+      else gate.calls.delete(id);
+      if (!gate.calls.size) gate.waiting.splice(0).forEach((resolve) => resolve());
+    },
+    inCall: () => gate.calls.size > 0,
+    betweenCalls: () =>
+      gate.calls.size ? new Promise((resolve) => gate.waiting.push(resolve)) : Promise.resolve(),
   };
   return gate;
 }
@@ -560,13 +590,18 @@ async function writeBytecode(FS) {
 // they are a revalidation of what the HTTP cache holds (and the Worker's input).
 const packages = BOOT.snapshot && BOOT.packagesInSnapshot ? null : fetchPackages();
 
-/** Once PyScript has run the page's scripts (`py:all-done`, or 3 s) and the page is idle. */
-function afterStart() {
+/**
+ * Once PyScript has run the page's scripts (`py:all-done`, or 3 s), `waitMs` more, and the page
+ * is idle.
+ */
+function afterStart(waitMs = 0) {
   const idle = globalThis.requestIdleCallback ?? ((callback) => setTimeout(callback, 50));
   return new Promise((resolve) => {
     globalThis.addEventListener?.("py:all-done", resolve, { once: true });
     setTimeout(resolve, 3000);
-  }).then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
+  })
+    .then(() => new Promise((resolve) => setTimeout(resolve, waitMs)))
+    .then(() => new Promise((resolve) => idle(resolve, { timeout: 2000 })));
 }
 
 /**

@@ -456,6 +456,22 @@ def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: Li
     assert page.evaluate(KEPT_JS) == sizes
 
 
+def test_kept_copies_wait_for_the_call_to_end(page: Page, page_server: LiveServer) -> None:
+    """The copies are stored between calls only (`pyrtvi.callActive`, which the client calls
+    from `connect()` to disconnected): never while one takes the CPU."""
+    page.goto(page_server.url + "/")
+    assert boot_info(page)["source"] == "shipped"
+    page.evaluate("pyrtvi.callActive('a call', true)")
+    page.wait_for_function(
+        "() => window.pyrtviBootInfo.kept.call === true", timeout=browser_config.BOOT_TIMEOUT_MS
+    )
+    expect(page.locator("html")).to_have_attribute("data-pyrtvi-kept", "waiting")
+    assert page.evaluate(KEPT_JS) == {}
+    page.evaluate("pyrtvi.callActive('a call', false)")
+    facts = kept_state(page, "stored")
+    assert (facts["stored"], facts["call"]) == (["snapshot", "wasm"], False), facts
+
+
 def test_kept_copies_that_cannot_be_stored_leave_the_page_working(
     page: Page, page_server: LiveServer
 ) -> None:

@@ -105,6 +105,7 @@ def test_keypad_file_and_volume_with_the_runner_bot(page: Page, proxied: LiveSer
     page.get_by_role("button", name="Disconnect", exact=True).click()
     expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
     expect(keys.first).to_be_disabled()
+    assert page.evaluate("pyrtvi.inCall()") is False  # the call is over for the boot's copies
 
     # The volume is remembered.
     open_console(page, proxied.url)

@@ -60,6 +60,8 @@ def test_typed_turns_fill_the_metrics_panel(page: Page, bot_server: LiveServer) 
     page.get_by_label("Microphone on at start").uncheck()
     page.get_by_role("button", name="Connect", exact=True).click()
     expect(page.locator("#bot-ready")).to_have_text("ready", timeout=T)
+    # The client tells the page a call is on (the boot's kept copies wait for its end).
+    assert page.evaluate("pyrtvi.inCall()") is True
 
     type_turn(page, "count", "One, two, three, four, five.")
     # The answer's 28 characters went to espeak (its usage metric comes as synthesis starts).

@@ -32,6 +32,7 @@ from .config import ConfigMethods
 from .devices import DeviceMethods
 from .disconnected import ActionEndpoint
 from .dispatcher import DEFAULT_REQUEST_TIMEOUT, Dispatcher
+from .embedding import call_active
 from .errors import (
     AbortError,
     BotAlreadyStartedError,
@@ -403,6 +404,8 @@ class RTVIClient(
         self._check_can_start()
         self._bot_ready = None
         attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
+        call_active(self, True)
+        attempt.task.add_done_callback(lambda _: self._call_over_if_idle())
         try:
             async with asyncio.timeout(self.timeout) as scope:
                 return await attempt.task
@@ -486,7 +489,12 @@ class RTVIClient(
         self._send(m.disconnect_bot(), ready=True)
         return Done(None, "disconnect_bot()")
 
+    def _call_over_if_idle(self) -> None:
+        if self.state in (TransportState.DISCONNECTED, TransportState.ERROR):
+            call_active(self, False)
+
     def _on_transport_state(self, state: TransportState) -> None:
+        self._call_over_if_idle()
         self._fire("on_transport_state_changed", state)
         self._ui_stream_on_state(state)
         if state in CLOSING_STATES:
