@@ -320,28 +320,44 @@ const KEEP_AFTER_MS = 4000;
  */
 function keepLater() {
   if (!KEPT) return;
+  // A page that is never visited again (a test harness: a fresh context each run) opts out.
+  if (globalThis.document?.documentElement.dataset.pyrtviKeep === "off") return keptState("off");
   if (!globalThis.caches) return keptState("unavailable", { error: "no Cache Storage here" });
   const missing = Object.keys(keptUsed).filter((name) => !keptUsed[name]);
   if (!missing.length) return keptState("used");
   keptCookie(false); // until they are stored again: the HTML preloads them meanwhile
   keptState("waiting");
+  const gate = globalThis.pyrtvi;
   const quiet = async () => {
-    const gate = globalThis.pyrtvi;
     if (!gate?.inCall?.()) return;
     keptState("waiting", { call: true });
     await gate.betweenCalls();
     keptState("storing", { call: false });
   };
+  /** The file's bytes (from the HTTP cache), read again from the start if a call begins. */
+  const read = async (item) => {
+    for (;;) {
+      await quiet();
+      const abort = new AbortController();
+      const stop = gate?.onCall?.(() => abort.abort());
+      try {
+        const response = await fetch(here(item.source), { signal: abort.signal });
+        if (!response.ok) throw new Error(`${item.source}: HTTP ${response.status}`);
+        return await response.arrayBuffer();
+      } catch (error) {
+        if (!abort.signal.aborted) throw error;
+      } finally {
+        stop?.();
+      }
+    }
+  };
   afterStart(KEEP_AFTER_MS)
     .then(async () => {
       keptState("storing");
-      await quiet();
       const cache = await keptCache;
       for (const name of missing) {
         const item = KEPT[name];
-        const response = await fetch(here(item.source)); // from the HTTP cache
-        if (!response.ok) throw new Error(`${item.source}: HTTP ${response.status}`);
-        const bytes = await response.arrayBuffer();
+        const bytes = await read(item);
         await quiet();
         await checkKept(item, bytes);
         await quiet();
@@ -385,10 +401,17 @@ function readyGate() {
     // Calls on (rtvi.embedding.call_active): work for later visits waits for none to be.
     calls: new Set(),
     waiting: [],
+    starting: new Set(),
     callActive(id, active) {
+      if (active && !gate.calls.has(id)) gate.starting.forEach((listener) => listener());
       if (active) gate.calls.add(id);
       else gate.calls.delete(id);
       if (!gate.calls.size) gate.waiting.splice(0).forEach((resolve) => resolve());
+    },
+    /** Calls `listener` when a call begins, until the function it returns is called. */
+    onCall(listener) {
+      gate.starting.add(listener);
+      return () => gate.starting.delete(listener);
     },
     inCall: () => gate.calls.size > 0,
     betweenCalls: () =>

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Route, expect
 from pyrtvi_testing.harness import Harness
 from pyrtvi_testing.processes import LiveServer, free_port
 from starlette.applications import Starlette
@@ -178,6 +178,8 @@ out
 
 def test_memory_session_in_pyodide(page: Page, page_server: LiveServer) -> None:
     harness = Harness.open(page, page_server)
+    # A test page opts out of the boot's kept copies (never visited again: a fresh context).
+    expect(page.locator("html")).to_have_attribute("data-pyrtvi-kept", "off")
     out = harness.run(MEMORY_SESSION)
     assert out["ready"] == {"version": "1.0.0", "about": {"library": "pyrtvi-fakebot"}}
     assert out["bot_version"] == [1, 0, 0]
