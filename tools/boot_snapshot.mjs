@@ -6,7 +6,8 @@
 //    and writes the trimmed stdlib zip (entries stored, not deflated).
 // 2. A second Pyodide, started with that trimmed zip and `_makeSnapshot`, imports every module
 //    the job lists, one by one (a module that cannot be imported in node, e.g. one that calls the
-//    DOM at import time, is left out and reported), then makeMemorySnapshot().
+//    DOM at import time, is left out and reported), then makeMemorySnapshot(). The code objects
+//    in memory keep their line numbers, not their column ranges (LINE_NUMBERS_ONLY).
 //    The snapshot boot's stdlib zip leaves out the stdlib files the snapshot already imported.
 // 3. The snapshot is made smaller on the wire: free heap memory is zeroed first, its static
 //    region is stored XORed with the memory the wasm binary's data segments give at instantiation
