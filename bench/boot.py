@@ -24,6 +24,9 @@ Pages:
   without a snapshot);
 - `floor <mode>`: the link's floor for the console's bytes: its HTML, then every file it preloads,
   fetched at once by a blank page (cold; nothing parsed or run);
+- `floor runtime`: what every Pyodide page's first visit downloads whatever its boot (Pyodide's
+  loader, its Emscripten module and the wasm), fetched at once by a blank page: a measured bound
+  below any Pyodide page's cold visit on that link, printed against the JS page's (its 3×);
 - `warm floor <mode>`: the same after one visit of the console, in its context (its HTML
   revalidated, the files it preloads from the HTTP cache and what the first visit stored in Cache
   Storage, the wasm compiled from the code cache; no Python).
@@ -125,6 +128,7 @@ COLLECT_JS = """() => {
       const seen = files[name];
       files[name] = {
         start: seen ? seen.start : e.startTime,
+        first: seen ? seen.first : e.responseStart,
         end: Math.max(seen ? seen.end : 0, e.responseEnd),
         bytes: (seen ? seen.bytes : 0) + (e.transferSize || 0),
         body: (seen ? seen.body : 0) + (e.decodedBodySize || 0),
@@ -237,6 +241,8 @@ class Boot:
     files: dict[str, int] = field(default_factory=dict)
     #: Per file fetched up to ready: (times fetched, decoded bytes), for --detail's full list.
     fetches: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Per file fetched up to ready: (requested, first byte, last byte), ms from navigation.
+    times: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     #: How Python started: "plain", or the snapshot's source ("local", "shipped").
     mode: str = ""
     #: Warm boots in the local mode: how long the first visit's Worker took to make the snapshot.
@@ -319,6 +325,11 @@ def boot(
             for name, info in raw["files"].items()
             if info["start"] <= marks["ready"]
         }
+        booted.times = {
+            name: (float(info["start"]), float(info["first"]), float(info["end"]))
+            for name, info in raw["files"].items()
+            if info["start"] <= marks["ready"]
+        }
         booted.mode = str(page.evaluate(BOOT_SOURCE_JS))
         if made is not None:
             booted.local_ms = float(made)
@@ -394,8 +405,10 @@ def warm_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
         context.close()
 
 
-def download_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
-    """The console's downloads alone on `link`: its HTML, then what it preloads, all at once."""
+def blank_page_floor(
+    browser: Browser, server: LiveServer, link: Link, script: str, arg: Any
+) -> Boot:
+    """`script(arg)` (ms) on a blank page of `server` in a fresh context (cold), over `link`."""
     context = browser.new_context()
     page = context.new_page()
     try:
@@ -404,9 +417,34 @@ def download_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
             cdp.send("Network.emulateNetworkConditions", link.conditions())
-        return Boot(float(page.evaluate(DOWNLOAD_FLOOR, server.url + "/")), 0, 0)
+        return Boot(float(page.evaluate(script, arg)), 0, 0)
     finally:
         context.close()
+
+
+def download_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
+    """The console's downloads alone on `link`: its HTML, then what it preloads, all at once."""
+    return blank_page_floor(browser, server, link, DOWNLOAD_FLOOR, server.url + "/")
+
+
+#: Files fetched at once on a blank page (cold, nothing run): ms from the first request to the
+#: last byte of all of them.
+FILES_FLOOR = """async (urls) => {
+  const t0 = performance.now();
+  await Promise.all(urls.map((url) => fetch(url).then((response) => response.arrayBuffer())));
+  return performance.now() - t0;
+}"""
+#: What every Pyodide page downloads before any Python can exist, whatever its boot: Pyodide's
+#: loader, its Emscripten module and the wasm (no stdlib, no snapshot, no PyScript).
+PYODIDE_RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+
+
+def runtime_floor(browser: Browser, server: LiveServer, runtime: str, link: Link) -> Boot:
+    """The runtime floor on `link`: PYODIDE_RUNTIME alone, fetched at once in a fresh context
+    (from the server's precompressed forms, as a page gets them): a bound below any Pyodide
+    page's first visit, measured rather than computed from the nominal throughput."""
+    urls = [f"{server.url}{runtime}/{name}" for name in PYODIDE_RUNTIME]
+    return blank_page_floor(browser, server, link, FILES_FLOOR, urls)
 
 
 @contextmanager
@@ -488,7 +526,10 @@ def report(
         big = sorted(((v, f) for f, v in sizes.items() if v >= 10_000), reverse=True)
         rest = sum(v for v in sizes.values() if v < 10_000)
         print(f"  {name}: " + ", ".join(f"{f} {v:,.0f}" for v, f in big) + f", others {rest:,.0f}")
-    print("\nevery file of the cold visits up to ready (the first run): bytes on the wire, decoded")
+    print(
+        "\nevery file of the cold visits up to ready (the first run): bytes on the wire, decoded;"
+        " ms from navigation: requested, first byte, last byte"
+    )
     for name in cases:
         if "cold" not in name:
             continue
@@ -497,7 +538,8 @@ def report(
         for f, wire in sorted(first.files.items(), key=lambda item: -item[1]):
             count, body = first.fetches.get(f, (1, 0))
             times = f" ×{count}" if count > 1 else ""
-            print(f"    {f:<40}{wire:>12,}{body:>12,}{times}")
+            when = "".join(f"{t:>8.0f}" for t in first.times.get(f, ()))
+            print(f"    {f:<40}{wire:>12,}{body:>12,}{when}{times}")
 
 
 def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: str) -> None:
@@ -523,6 +565,23 @@ def summary(by_link: dict[str, dict[str, list[Boot]]], modes: list[str], page: s
                 pair.append(f"{ms / 1000:.2f} ({ms / reference:.1f}×)")
             cells.append(" / ".join(pair) + f" [{floor / 1000:.2f} / {warm / 1000:.2f}]")
         print(f"| {link} | " + " | ".join(cells) + " |")
+    for link, results in by_link.items():
+        for mode in modes:
+            rows = [b for b in results.get(f"{page} {mode} cold", []) if "downloads" in b.marks]
+            floor = median([b.ready for b in results.get(f"floor {mode}", [])])
+            after = median([b.ready - b.marks["downloads"] for b in rows])
+            print(
+                f"{link}: `{mode}` cold: ready {after:.0f} ms after the last byte of its downloads;"
+                f" with its cold floor {floor / 1000:.2f} s: {(floor + after) / 1000:.2f} s"
+                " (the bytes, then what needs them)"
+            )
+        floor = median([b.ready for b in results.get("floor runtime", [])])
+        js_cold = median([b.ready for b in results["js cold"]])
+        print(
+            f"{link}: runtime floor (every Pyodide page's first visit: {', '.join(PYODIDE_RUNTIME)}"
+            f" fetched at once, nothing run) {floor / 1000:.2f} s = {floor / js_cold:.1f}× the JS"
+            f" page's cold {js_cold / 1000:.2f} s (3×: {3 * js_cold / 1000:.2f} s)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -581,6 +640,9 @@ def main(argv: list[str] | None = None) -> None:
                         results.setdefault(f"warm floor {mode}", []).append(
                             warm_floor(browser, server, link)
                         )
+                    results.setdefault("floor runtime", []).append(
+                        runtime_floor(browser, first, runtime, link)
+                    )
                     if args.identity:
                         url = pages[f"console {modes[0]}"]
                         booted = boot(browser, url, offhost, warm=False, identity=True, link=link)

@@ -6,7 +6,8 @@
 //    and writes the trimmed stdlib zip (entries stored, not deflated).
 // 2. A second Pyodide, started with that trimmed zip and `_makeSnapshot`, imports every module
 //    the job lists, one by one (a module that cannot be imported in node, e.g. one that calls the
-//    DOM at import time, is left out and reported), then makeMemorySnapshot().
+//    DOM at import time, is left out and reported), then makeMemorySnapshot(). The code objects
+//    in memory keep their line numbers, not their column ranges (LINE_NUMBERS_ONLY).
 //    The snapshot boot's stdlib zip leaves out the stdlib files the snapshot already imported.
 // 3. The snapshot is made smaller on the wire: free heap memory is zeroed first, its static
 //    region is stored XORed with the memory the wasm binary's data segments give at instantiation
@@ -44,6 +45,112 @@ function copyTree(py, source, target) {
 function writePackages(py, root) {
   for (const [name, dir] of Object.entries(job.packages)) copyTree(py, dir, `${root}/${name}`);
 }
+
+// The shipped snapshot's code objects keep their line numbers and lose their column ranges (as
+// with PYTHONNODEBUGRANGES, but for this code only): a traceback through them names the line
+// without the carets under the expression. The columns were a tenth of the brotli'd snapshot
+// (3.04 -> 2.75 MB); code compiled in the page (its own scripts) keeps them.
+// The location table (CPython's Objects/locations.md): entries of a first byte (bit 7 set, a
+// 4-bit kind, the length in code units less one), then the kind's varints. Each becomes kind 13
+// (line delta only, as a signed varint) or stays kind 15 (no location); the deltas stay exact,
+// and runs of one line are joined (up to 8 code units, an entry's most).
+const LINE_NUMBERS_ONLY = `
+def _line_numbers_only():
+    import gc, types, zipimport
+    from importlib import _bootstrap_external
+
+    def entries(table):
+        at = 0
+
+        def varint():
+            nonlocal at
+            byte = table[at]
+            at += 1
+            value, shift = byte & 63, 0
+            while byte & 64:
+                byte = table[at]
+                at += 1
+                shift += 6
+                value |= (byte & 63) << shift
+            return value
+
+        def svarint():
+            value = varint()
+            return -(value >> 1) if value & 1 else value >> 1
+
+        while at < len(table):
+            first = table[at]
+            at += 1
+            kind, length = (first >> 3) & 15, (first & 7) + 1
+            if kind == 15:
+                yield None, length
+                continue
+            if kind == 14:
+                delta = svarint()
+                varint(), varint(), varint()
+            elif kind == 13:
+                delta = svarint()
+            elif kind >= 10:
+                delta, at = kind - 10, at + 2
+            else:
+                delta, at = 0, at + 1
+            yield delta, length
+
+    def lines_only(table):
+        joined = []
+        for delta, length in entries(table):
+            last = joined[-1] if joined else None
+            if last and last[1] + length <= 8 and (delta == 0 if last[0] is not None else delta is None):
+                last[1] += length
+            else:
+                joined.append([delta, length])
+        out = bytearray()
+        for delta, length in joined:
+            if delta is None:
+                out.append(0x80 | 15 << 3 | length - 1)
+                continue
+            out.append(0x80 | 13 << 3 | length - 1)
+            value = (-delta) << 1 | 1 if delta < 0 else delta << 1
+            while value >= 64:
+                out.append(64 | value & 63)
+                value >>= 6
+            out.append(value)
+        return bytes(out)
+
+    def lean(code, done):
+        # done: the lean copy per id of a code object not yet replaced (alive, so its id
+        # is its own); the replaced ones are freed at once, their memory reused by the next
+        # copies (holding them all would grow the heap by their size, and scatter the copies).
+        if id(code) not in done:
+            consts = tuple(lean(c, done) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+            done[id(code)] = code.replace(co_linetable=lines_only(code.co_linetable), co_consts=consts)
+        return done[id(code)]
+
+    # What is imported from now on is compiled, then made lean before it runs.
+    compile_source = zipimport._compile_source
+    source_to_code = _bootstrap_external.SourceLoader.source_to_code
+    zipimport._compile_source = lambda *args: lean(compile_source(*args), {})
+    _bootstrap_external.SourceLoader.source_to_code = lambda *args, **kw: lean(source_to_code(*args, **kw), {})
+
+    def finish():
+        """Undoes the hooks; makes lean what was compiled before them (Pyodide's start)."""
+        zipimport._compile_source = compile_source
+        _bootstrap_external.SourceLoader.source_to_code = source_to_code
+        done = {}
+        for function in gc.get_objects():
+            if isinstance(function, types.FunctionType):
+                function.__code__ = lean(function.__code__, done)
+        count = len(done)
+        done.clear()
+        gc.collect()
+        return count
+
+    return finish
+
+
+_line_numbers_only = _line_numbers_only()
+`;
+const LINE_NUMBERS_FINISH = "_line_numbers_only(); del _line_numbers_only";
 
 // --- 1. the trimmed stdlib ---------------------------------------------------------------
 const finder = await loadPyodide({ indexURL: job.pyodide_dir + "/" });
@@ -146,8 +253,10 @@ const py = await loadPyodide({
   _makeSnapshot: true,
 });
 writePackages(py, "/home/pyodide");
+if (job.line_numbers_only) py.runPython(LINE_NUMBERS_ONLY);
 const result = importForSnapshot(py, job.modules, job.stdlib_imports);
 WebAssembly.instantiate = instantiate;
+if (job.line_numbers_only) py.runPython(LINE_NUMBERS_FINISH);
 
 // The snapshot boot's stdlib: the trimmed one without what the snapshot already imported.
 finder.FS.writeFile("/tmp/loaded.json", JSON.stringify(result.stdlib_loaded));
