@@ -175,7 +175,7 @@ def table(paths: dict[str, Iterable[dict[str, float]]]) -> str:
         others, key=lambda name: statistics.median(v for n, v in everything if n == name)
     )
     width = max(len(p) for p in runs) + 2
-    lines = ["median ms since the call".ljust(32) + "".join(p.rjust(width) for p in runs)]
+    lines = ["median ms since the call".ljust(42) + "".join(p.rjust(width) for p in runs)]
     for name in names:
         cells = []
         for samples in runs.values():
@@ -184,5 +184,5 @@ def table(paths: dict[str, Iterable[dict[str, float]]]) -> str:
             if values and len(values) < len(samples):
                 cell += f" ({len(values)})"
             cells.append(cell.rjust(width))
-        lines.append(f"  {name[:30]:<30}" + "".join(cells))
+        lines.append(f"  {name[:40]:<40}" + "".join(cells))
     return "\n".join(lines)

@@ -393,6 +393,17 @@ function readyGate() {
     inCall: () => gate.calls.size > 0,
     betweenCalls: () =>
       gate.calls.size ? new Promise((resolve) => gate.waiting.push(resolve)) : Promise.resolve(),
+    // Connects in flight (rtvi.embedding.connect_active, to bot-ready or failure): the files
+    // the boot fetches once idle (restLater, unpackLater) wait for none, not to take the CPU
+    // from one made right after the boot (bench.direct).
+    connects: new Set(),
+    connectActive(id, active) {
+      gate.connects[active ? "add" : "delete"](id);
+      if (!gate.connects.size) gate.connected.splice(0).forEach((resolve) => resolve());
+    },
+    connected: [],
+    noConnect: () =>
+      gate.connects.size ? new Promise((resolve) => gate.connected.push(resolve)) : Promise.resolve(),
   };
   return gate;
 }
@@ -605,7 +616,8 @@ function afterStart(waitMs = 0) {
 }
 
 /**
- * Files a shipped snapshot boot does without until the page is idle: the rest of the stdlib (the
+ * Files a shipped snapshot boot does without until the page is idle (and no connect is in
+ * flight, `noConnect`): the rest of the stdlib (the
  * trimmed stdlib less what the snapshot imported: `BOOT.stdlibRest`, its modules; Pyodide mounts
  * an empty zip in its place) and our package zips (`BOOT.packagesLater`: the modules of ours that
  * are not in the snapshot). An import of one of their modules before they came puts them in place
@@ -677,18 +689,23 @@ function filesLater(pyodide, names, urls, put) {
   return filesLaterMade.get(pyodide)(names, () => put(...urls.map(fetchNow)));
 }
 
+/** No connect in flight (`pyrtvi.noConnect`): a step of the files that come later may run. */
+const noConnect = () => globalThis.pyrtvi?.noConnect?.() ?? Promise.resolve();
+
 /** After a shipped snapshot boot on the empty zip: the rest of the stdlib, see EMPTY_ZIP. */
 function restLater(pyodide) {
   const url = here(BOOT.stdlibSnapshot);
   const put = (zip) => pyodide.FS.writeFile(finder.archive, zip);
   const finder = filesLater(pyodide, BOOT.stdlibRest, [url], put);
   afterStart()
+    .then(noConnect)
     .then(() => fetch(url))
     .then((response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return response.arrayBuffer();
     })
-    .then((zip) => {
+    .then(async (zip) => {
+      await noConnect();
       if (finder.pending) {
         put(new Uint8Array(zip));
         finder.arrived();
@@ -706,8 +723,10 @@ function unpackLater(pyodide) {
   const urls = BOOT.packages.map(here);
   const finder = later.length ? filesLater(pyodide, later, urls, put) : null;
   return afterStart()
+    .then(noConnect)
     .then(() => packages ?? fetchPackages())
-    .then((zips) => {
+    .then(async (zips) => {
+      await noConnect();
       if (finder && !finder.pending) return true;
       put(...zips);
       finder?.arrived();

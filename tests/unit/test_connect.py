@@ -467,3 +467,28 @@ async def test_client_ready_goes_out_as_the_transport_connects(
     ]
     assert client.state == TransportState.READY and transport._connected_hook is None
     await client.disconnect()
+
+
+async def test_the_page_hears_of_the_call_and_of_the_connect_in_flight(
+    make_client: Callable[..., RTVIClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rtvi.embedding``: the call is on from connect() to disconnected; the connect is in
+    flight only until bot-ready (the boot's later files wait for no connect, not for no call)."""
+    from rtvi import embedding
+
+    said: list[tuple[str, bool]] = []
+
+    class Gate:
+        def callActive(self, id: int, active: bool) -> None:
+            said.append(("call", active))
+
+        def connectActive(self, id: int, active: bool) -> None:
+            said.append(("connect", active))
+
+    monkeypatch.setattr(embedding, "_GATE", [Gate()])
+    client = make_client()
+    await client.connect()
+    await asyncio.sleep(0)  # the attempt's done callbacks
+    assert said == [("call", True), ("connect", True), ("connect", False)]
+    await client.disconnect()
+    assert said[-1] == ("call", False)

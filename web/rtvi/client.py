@@ -32,7 +32,7 @@ from .config import ConfigMethods
 from .devices import DeviceMethods
 from .disconnected import ActionEndpoint
 from .dispatcher import DEFAULT_REQUEST_TIMEOUT, Dispatcher
-from .embedding import call_active
+from .embedding import call_active, connect_active
 from .errors import (
     AbortError,
     BotAlreadyStartedError,
@@ -405,7 +405,9 @@ class RTVIClient(
         self._bot_ready = None
         attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
         call_active(self, True)
+        connect_active(self, True)
         attempt.task.add_done_callback(lambda _: self._call_over_if_idle())
+        attempt.task.add_done_callback(lambda _: connect_active(self, False))
         try:
             async with asyncio.timeout(self.timeout) as scope:
                 return await attempt.task

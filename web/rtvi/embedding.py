@@ -37,6 +37,16 @@ def call_active(client: Any, active: bool) -> None:
         gate.callActive(id(client), active)
 
 
+def connect_active(client: Any, active: bool) -> None:
+    """Tell the page whether ``client`` has a ``connect()`` in flight (to ``bot-ready`` or its
+    failure): pyrtvi's interpreter module puts the files a fast boot fetches once the page is
+    idle (the rest of the stdlib, the package sources) in place only when none is, so that
+    unpacking them never takes the CPU from a connect made right after the boot."""
+    gate = _gate()
+    if gate is not None and hasattr(gate, "connectActive"):
+        gate.connectActive(id(client), active)
+
+
 _GATE: list[Any] = []
 
 
