@@ -140,6 +140,14 @@ ORDER = (
     "returned",
 )
 
+#: Steps timed run by run (the median of each run's gap, not the gap between two medians).
+GAPS = (
+    ("getUserMedia", "getUserMedia called", "getUserMedia resolved"),
+    ("data channel open → client-ready", "data channel open", "client-ready sent"),
+    ("client-ready → bot-ready", "client-ready sent", "bot-ready received"),
+    ("data channel open → bot-ready", "data channel open", "bot-ready received"),
+)
+
 #: ``window.connectTrace`` as JSON, with the page's ``pyrtvi:`` performance marks (the boot's
 #: steps, e.g. ``pyrtvi:stdlib-rest`` when the rest of the stdlib is in place) and the long tasks
 #: (50 ms or more, main thread) the init script observed: what else the page did meanwhile.
@@ -185,4 +193,11 @@ def table(paths: dict[str, Iterable[dict[str, float]]]) -> str:
                 cell += f" ({len(values)})"
             cells.append(cell.rjust(width))
         lines.append(f"  {name[:40]:<40}" + "".join(cells))
+    lines.append("median ms of each run's step")
+    for label, start, end in GAPS:
+        cells = []
+        for samples in runs.values():
+            gaps = [run[end] - run[start] for run in samples if start in run and end in run]
+            cells.append((f"{statistics.median(gaps):.0f}" if gaps else "-").rjust(width))
+        lines.append(f"  {label:<40}" + "".join(cells))
     return "\n".join(lines)
