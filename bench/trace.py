@@ -41,7 +41,10 @@ TRACE_SCRIPT = """
   const kind = (input, init) => {
     const url = String(input && input.url ? input.url : input);
     const method = String((init && init.method) || (input && input.method) || "GET").toUpperCase();
-    const what = url.includes("/start") ? "start" : url.includes("offer") ? "offer" : "connect";
+    // A GET is named by its file (e.g. the boot's files fetched once the page is idle).
+    const file = url.split("?")[0].split("/").pop();
+    const what = url.includes("/start") ? "start" : url.includes("offer") ? "offer"
+      : method === "GET" ? file : "connect";
     return "fetch " + method + " " + what;
   };
   const nativeFetch = window.fetch;
@@ -57,6 +60,13 @@ TRACE_SCRIPT = """
     wrap(pcProto, m, m);
   }
   wrap(RTCRtpSender.prototype, "replaceTrack", "replaceTrack");
+  if (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes?.includes("longtask")) {
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        marks.push(["long task", entry.startTime], ["long task end", entry.startTime + entry.duration]);
+      }
+    }).observe({ type: "longtask" });
+  }
   const NativeAudioContext = window.AudioContext;
   window.AudioContext = class extends NativeAudioContext {
     constructor(...args) {
@@ -130,32 +140,64 @@ ORDER = (
     "returned",
 )
 
-#: ``window.connectTrace`` as JSON (Playwright's structured clone of nested arrays is fine too).
-READ = "JSON.stringify(window.connectTrace)"
+#: Steps timed run by run (the median of each run's gap, not the gap between two medians).
+GAPS = (
+    ("getUserMedia", "getUserMedia called", "getUserMedia resolved"),
+    ("data channel open → client-ready", "data channel open", "client-ready sent"),
+    ("client-ready → bot-ready", "client-ready sent", "bot-ready received"),
+    ("data channel open → bot-ready", "data channel open", "bot-ready received"),
+)
+
+#: ``window.connectTrace`` as JSON, with the page's ``pyrtvi:`` performance marks (the boot's
+#: steps, e.g. ``pyrtvi:stdlib-rest`` when the rest of the stdlib is in place) and the long tasks
+#: (50 ms or more, main thread) the init script observed: what else the page did meanwhile.
+READ = """JSON.stringify(window.connectTrace.concat(
+  performance.getEntriesByType("mark")
+    .filter((entry) => entry.name.startsWith("pyrtvi:"))
+    .map((entry) => [entry.name, entry.startTime])))"""
 
 
 def milestones(marks: Sequence[Sequence[Any]]) -> dict[str, float]:
-    """``{name: ms since the "call" mark}`` for the first occurrence of each mark after it."""
+    """``{name: ms since the "call" mark}`` for the first occurrence of each mark after it (a
+    mark not in :data:`ORDER`, e.g. a boot step, only up to the call's return)."""
     call = next(float(t) for name, t in marks if name == "call")
+    end = next((float(t) for name, t in marks if name == "returned"), float("inf"))
     out: dict[str, float] = {}
-    for name, t in marks:
-        if float(t) >= call and name not in out and name != "call":
+    for name, t in sorted(marks, key=lambda mark: float(mark[1])):
+        late = name not in ORDER and float(t) > end
+        if float(t) >= call and name not in out and name != "call" and not late:
             out[str(name)] = float(t) - call
     return out
 
 
 def table(paths: dict[str, Iterable[dict[str, float]]]) -> str:
-    """Median ms since the call of each mark, one column per path (``-``: never reached)."""
+    """Median ms since the call of each mark, one column per path (``-``: never reached). The
+    marks of :data:`ORDER` first, in its order; then any other mark seen during a call (the
+    page's own work), by median, with in brackets the number of runs it was seen in when it
+    was not seen in all."""
     runs = {path: list(samples) for path, samples in paths.items()}
     names = [name for name in ORDER if any(name in run for r in runs.values() for run in r)]
+    others = {name for r in runs.values() for run in r for name in run if name not in ORDER}
+    everything = [value for r in runs.values() for run in r for value in run.items()]
+    names += sorted(
+        others, key=lambda name: statistics.median(v for n, v in everything if n == name)
+    )
     width = max(len(p) for p in runs) + 2
-    lines = ["median ms since the call".ljust(32) + "".join(p.rjust(width) for p in runs)]
+    lines = ["median ms since the call".ljust(42) + "".join(p.rjust(width) for p in runs)]
     for name in names:
         cells = []
         for samples in runs.values():
             values = [run[name] for run in samples if name in run]
-            cells.append(
-                f"{statistics.median(values):.0f}".rjust(width) if values else "-".rjust(width)
-            )
-        lines.append(f"  {name:<30}" + "".join(cells))
+            cell = f"{statistics.median(values):.0f}" if values else "-"
+            if values and len(values) < len(samples):
+                cell += f" ({len(values)})"
+            cells.append(cell.rjust(width))
+        lines.append(f"  {name[:40]:<40}" + "".join(cells))
+    lines.append("median ms of each run's step")
+    for label, start, end in GAPS:
+        cells = []
+        for samples in runs.values():
+            gaps = [run[end] - run[start] for run in samples if start in run and end in run]
+            cells.append((f"{statistics.median(gaps):.0f}" if gaps else "-").rjust(width))
+        lines.append(f"  {label:<40}" + "".join(cells))
     return "\n".join(lines)

@@ -379,6 +379,30 @@ function keepLater() {
 }
 
 /**
+ * The page's `<kind>Active(id, on)` (the ids that are on), `<any>()`, `<none>()` (a Promise
+ * resolved when none is) and `<onStart>(listener)` (called as one begins; returns its undo).
+ */
+function activity(kind, any, none, onStart) {
+  const ids = new Set();
+  const waiting = [];
+  const starting = new Set();
+  return {
+    [`${kind}Active`](id, active) {
+      if (active && !ids.has(id)) starting.forEach((listener) => listener());
+      if (active) ids.add(id);
+      else ids.delete(id);
+      if (!ids.size) waiting.splice(0).forEach((resolve) => resolve());
+    },
+    [any]: () => ids.size > 0,
+    [none]: () => (ids.size ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve()),
+    [onStart](listener) {
+      starting.add(listener);
+      return () => starting.delete(listener);
+    },
+  };
+}
+
+/**
  * "Client ready" for the page (docs/embedding.md): `pyrtvi.ready`, a Promise of the client, and
  * the `pyrtvi:ready` event on document, once the page's Python calls
  * `rtvi.embedding.client_ready(client)`; `pyrtvi.call(method, ...args)` made before that waits
@@ -398,24 +422,13 @@ function readyGate() {
       globalThis.document?.dispatchEvent(event);
     },
     call: (method, ...args) => ready.then((client) => client[method](...args)),
-    // Calls on (rtvi.embedding.call_active): work for later visits waits for none to be.
-    calls: new Set(),
-    waiting: [],
-    starting: new Set(),
-    callActive(id, active) {
-      if (active && !gate.calls.has(id)) gate.starting.forEach((listener) => listener());
-      if (active) gate.calls.add(id);
-      else gate.calls.delete(id);
-      if (!gate.calls.size) gate.waiting.splice(0).forEach((resolve) => resolve());
-    },
-    /** Calls `listener` when a call begins, until the function it returns is called. */
-    onCall(listener) {
-      gate.starting.add(listener);
-      return () => gate.starting.delete(listener);
-    },
-    inCall: () => gate.calls.size > 0,
-    betweenCalls: () =>
-      gate.calls.size ? new Promise((resolve) => gate.waiting.push(resolve)) : Promise.resolve(),
+    // Calls on (rtvi.embedding.call_active, connect() to disconnected): the kept copies, work
+    // for later visits, wait for none to be (keepLater).
+    ...activity("call", "inCall", "betweenCalls", "onCall"),
+    // Connects in flight (rtvi.embedding.connect_active, to bot-ready or failure): the files
+    // the boot fetches once idle (restLater, unpackLater) wait for none, not to take the CPU
+    // from one made right after the boot (bench.direct).
+    ...activity("connect", "connecting", "noConnect", "onConnect"),
   };
   return gate;
 }
@@ -628,7 +641,8 @@ function afterStart(waitMs = 0) {
 }
 
 /**
- * Files a shipped snapshot boot does without until the page is idle: the rest of the stdlib (the
+ * Files a shipped snapshot boot does without until the page is idle (and no connect is in
+ * flight, `noConnect`): the rest of the stdlib (the
  * trimmed stdlib less what the snapshot imported: `BOOT.stdlibRest`, its modules; Pyodide mounts
  * an empty zip in its place) and our package zips (`BOOT.packagesLater`: the modules of ours that
  * are not in the snapshot). An import of one of their modules before they came puts them in place
@@ -700,18 +714,23 @@ function filesLater(pyodide, names, urls, put) {
   return filesLaterMade.get(pyodide)(names, () => put(...urls.map(fetchNow)));
 }
 
+/** No connect in flight (`pyrtvi.noConnect`): a step of the files that come later may run. */
+const noConnect = () => globalThis.pyrtvi?.noConnect?.() ?? Promise.resolve();
+
 /** After a shipped snapshot boot on the empty zip: the rest of the stdlib, see EMPTY_ZIP. */
 function restLater(pyodide) {
   const url = here(BOOT.stdlibSnapshot);
   const put = (zip) => pyodide.FS.writeFile(finder.archive, zip);
   const finder = filesLater(pyodide, BOOT.stdlibRest, [url], put);
   afterStart()
+    .then(noConnect)
     .then(() => fetch(url))
     .then((response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return response.arrayBuffer();
     })
-    .then((zip) => {
+    .then(async (zip) => {
+      await noConnect();
       if (finder.pending) {
         put(new Uint8Array(zip));
         finder.arrived();
@@ -729,8 +748,10 @@ function unpackLater(pyodide) {
   const urls = BOOT.packages.map(here);
   const finder = later.length ? filesLater(pyodide, later, urls, put) : null;
   return afterStart()
+    .then(noConnect)
     .then(() => packages ?? fetchPackages())
-    .then((zips) => {
+    .then(async (zips) => {
+      await noConnect();
       if (finder && !finder.pending) return true;
       put(...zips);
       finder?.arrived();

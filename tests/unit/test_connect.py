@@ -410,3 +410,85 @@ async def test_set_transport_between_sessions_only(
     assert client.state == "ready" and states[-1] == "ready"
     assert transport.state == "disconnected"  # the old one is left alone
     await client.disconnect()
+
+
+class OpensInAnEvent(MemoryTransport):
+    """Reports ``connected`` and calls the client's hook before ``connect()`` returns, as
+    SmallWebRTC does from the data channel's ``open`` event (``Transport.connected_now``)."""
+
+    def __init__(self, bot: FakeBot, *, can_send_now: bool = True) -> None:
+        super().__init__(bot)
+        self.can_send_now = can_send_now
+        self.log: list[str] = []
+
+    async def connect(self, auth_bundle: Any, abort: AbortSignal) -> None:
+        await super().connect(auth_bundle, abort)
+        self.connected_now()
+        self.connected_now()  # once per connect: the hook was cleared
+        self.log.append(f"connect returns, sent {[m['type'] for m in self.sent]}")
+
+    def send_ready_now(self, message: Any) -> bool:
+        if not self.can_send_now:
+            return False
+        self.send_message(message)
+        self.state = TransportState.READY
+        return True
+
+
+@pytest.mark.parametrize("can_send_now", [True, False])
+async def test_client_ready_goes_out_as_the_transport_connects(
+    make_client: Callable[..., RTVIClient], bot: FakeBot, can_send_now: bool
+) -> None:
+    transport = OpensInAnEvent(bot, can_send_now=can_send_now)
+    client = make_client(transport=transport)
+    order: list[str] = []
+    client.on(RTVIEvent.TRANSPORT_STATE_CHANGED, lambda state: order.append(str(state)))
+    client.on(RTVIEvent.CONNECTED, lambda: order.append("on_connected"))
+    client.on(RTVIEvent.BOT_CONNECTED, lambda participant: order.append("on_bot_connected"))
+    await client.connect()
+    # The same states, callbacks and messages in the same order either way; sent by the
+    # transport's hook, client-ready is out before connect() returns.
+    assert order[order.index("connecting") :] == [
+        "connecting",
+        "connected",
+        "on_connected",
+        "on_bot_connected",
+        "ready",
+    ]
+    assert [m["type"] for m in transport.sent] == ["client-ready"]
+    sent_at_once = ["client-ready"] if can_send_now else []
+    assert transport.log == [f"connect returns, sent {sent_at_once}"]
+    timings = client.connect_timings
+    assert timings is not None and list(timings.split_ms()) == [
+        "init",
+        "auth",
+        "transport",
+        "ready",
+    ]
+    assert client.state == TransportState.READY and transport._connected_hook is None
+    await client.disconnect()
+
+
+async def test_the_page_hears_of_the_call_and_of_the_connect_in_flight(
+    make_client: Callable[..., RTVIClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rtvi.embedding``: the call is on from connect() to disconnected; the connect is in
+    flight only until bot-ready (the boot's later files wait for no connect, not for no call)."""
+    from rtvi import embedding
+
+    said: list[tuple[str, bool]] = []
+
+    class Gate:
+        def callActive(self, id: int, active: bool) -> None:
+            said.append(("call", active))
+
+        def connectActive(self, id: int, active: bool) -> None:
+            said.append(("connect", active))
+
+    monkeypatch.setattr(embedding, "_GATE", [Gate()])
+    client = make_client()
+    await client.connect()
+    await asyncio.sleep(0)  # the attempt's done callbacks
+    assert said == [("call", True), ("connect", True), ("connect", False)]
+    await client.disconnect()
+    assert said[-1] == ("call", False)

@@ -65,6 +65,7 @@ class FakeTransport(SessionTransport[FakeSession]):
         self.open_delay = 1.0
         self.failure: BaseException | None = None
         self.gate: asyncio.Event | None = None
+        self.open_event = False  # the pipe's "open" event comes before _open() returns
         self.sessions: list[FakeSession] = []
         self.closes: list[str] = []
         self.releases = 0
@@ -87,6 +88,11 @@ class FakeTransport(SessionTransport[FakeSession]):
             await self.gate.wait()
         if self.failure is not None:
             raise self.failure
+        if self.open_event:
+            self._pipe_opened(session)
+            self._pipe_opened(session)  # e.g. a rebuilt connection opening: reported once
+            assert isinstance(self.callbacks, Events)
+            self.callbacks.seen.append("open returns")
 
     def _opened(self, session: FakeSession) -> None:
         assert isinstance(self.callbacks, Events)
@@ -134,6 +140,34 @@ async def test_connect_then_disconnect_in_order() -> None:
     await transport.disconnect()  # again: only the devices are released again
     assert events.seen[-1] == "disconnected" and len(events.seen) == 3
     assert transport.releases == 2
+
+
+@pytest.mark.parametrize("open_event", [False, True])
+async def test_connected_then_the_clients_hook_once_in_the_same_order(open_event: bool) -> None:
+    transport, events = setup()
+    transport.open_event = open_event
+    transport.when_connected(lambda: events.seen.append("hook"))
+    await connect(transport)
+    reports = ["opened", "state:connected", "connected", "bot-connected", "hook"]
+    # From the pipe's event, everything is reported before the opening coroutine returns.
+    returns = ["open returns"] if open_event else []
+    assert events.seen[1:] == ["state:connecting", *reports, *returns]
+    transport._pipe_opened(transport.sessions[0])  # a later opening (a reconnect): nothing
+    transport.connected_now()  # the hook ran once: cleared
+    assert events.seen[1:] == ["state:connecting", *reports, *returns]
+
+
+async def test_a_pipe_opening_after_an_abort_reports_nothing() -> None:
+    transport, events = setup()
+    transport.gate = asyncio.Event()
+    controller = AbortController()
+    task = asyncio.ensure_future(connect(transport, signal=controller.signal))
+    await asyncio.sleep(0)
+    controller.abort()
+    transport._pipe_opened(transport.sessions[0])  # the event lands before the abort is seen
+    with pytest.raises(AbortError):
+        await task
+    assert "connected" not in events.seen and transport.state is TransportState.CONNECTING
 
 
 async def test_nowhere_to_connect_changes_nothing() -> None:

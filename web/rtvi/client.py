@@ -32,7 +32,7 @@ from .config import ConfigMethods
 from .devices import DeviceMethods
 from .disconnected import ActionEndpoint
 from .dispatcher import DEFAULT_REQUEST_TIMEOUT, Dispatcher
-from .embedding import call_active
+from .embedding import call_active, connect_active
 from .errors import (
     AbortError,
     BotAlreadyStartedError,
@@ -405,7 +405,9 @@ class RTVIClient(
         self._bot_ready = None
         attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
         call_active(self, True)
+        connect_active(self, True)
         attempt.task.add_done_callback(lambda _: self._call_over_if_idle())
+        attempt.task.add_done_callback(lambda _: connect_active(self, False))
         try:
             async with asyncio.timeout(self.timeout) as scope:
                 return await attempt.task
@@ -448,12 +450,14 @@ class RTVIClient(
             signal.throw_if_aborted()
             bundle = auth.finish(reply)
             attempt.phase = ConnectPhase.TRANSPORT
+            ready = m.client_ready(self._protocol_version, about())
+            transport.when_connected(lambda: self._ready_when_connected(attempt, ready))
             await transport_step(transport.connect(bundle, signal))
             signal.throw_if_aborted()
-            ready = m.client_ready(self._protocol_version, about())
-            self._check_size(ready)
-            await transport_step(transport.send_ready_message(ready))
-            attempt.phase = ConnectPhase.READY
+            if attempt.phase is not ConnectPhase.READY:  # not sent as the transport connected
+                self._check_size(ready)
+                await transport_step(transport.send_ready_message(ready))
+                attempt.phase = ConnectPhase.READY
             return await attempt.bot_ready
         except asyncio.CancelledError:
             raise
@@ -466,7 +470,25 @@ class RTVIClient(
             if request is not None and not request.done():
                 request.cancel()  # the devices failed, or the connect was stopped
             opened.cancel()
+            transport.when_connected(None)
             transport.drop_prepared()  # connect() took it, or nobody will
+
+    def _ready_when_connected(self, attempt: ConnectAttempt, ready: m.RTVIMessage) -> None:
+        """The transport just entered ``connected`` (maybe in the pipe's open event,
+        ``Transport.connected_now``): ``client-ready`` now, if it can send it synchronously;
+        else, or on any trouble, :meth:`_run_connect` sends it (and raises) once resumed."""
+        if self._attempt is not attempt or attempt.phase is not ConnectPhase.TRANSPORT:
+            return
+        if attempt.abort.signal.aborted:
+            return
+        try:
+            self._check_size(ready)
+            sent = self._transport.send_ready_now(ready)
+        except Exception as exc:
+            logger.debug("client-ready not sent as the transport connected: %s", exc)
+            return
+        if sent:
+            attempt.phase = ConnectPhase.READY
 
     async def _early_request(
         self, auth: AuthStep, signal: AbortSignal, opened: asyncio.Future[None]

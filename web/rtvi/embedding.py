@@ -32,9 +32,21 @@ def call_active(client: Any, active: bool) -> None:
     pyrtvi's interpreter module keeps the boot's copies for the next visit only between calls,
     so that their 21 MB of reading, hashing and writing never take the CPU from a call. Nothing
     outside a browser page served with pyrtvi's interpreter module."""
+    _tell("callActive", client, active)
+
+
+def connect_active(client: Any, active: bool) -> None:
+    """Tell the page whether ``client`` has a ``connect()`` in flight (to ``bot-ready`` or its
+    failure): pyrtvi's interpreter module puts the files a fast boot fetches once the page is
+    idle (the rest of the stdlib, the package sources) in place only when none is, so that
+    unpacking them never takes the CPU from a connect made right after the boot."""
+    _tell("connectActive", client, active)
+
+
+def _tell(method: str, client: Any, active: bool) -> None:
     gate = _gate()
-    if gate is not None and hasattr(gate, "callActive"):
-        gate.callActive(id(client), active)
+    if gate is not None and hasattr(gate, method):
+        getattr(gate, method)(id(client), active)
 
 
 _GATE: list[Any] = []

@@ -37,7 +37,11 @@ Contract:
   ``disconnected``), sets ``authenticating``, runs the auth request, then awaits
   ``connect(auth_bundle, abort)``, then ``send_ready_message(client_ready)``. The
   default ``send_ready_message`` sends the message and sets ``ready``; override it if the
-  transport must wait for something first (e.g. the bot's first track).
+  transport must wait for something first (e.g. the bot's first track). Optionally, a
+  transport that knows the moment its pipe opens sends ``client-ready`` right then, before
+  ``connect()`` returns: it calls :meth:`~Transport.connected_now` once it has entered
+  ``connected`` and reported it, and implements :meth:`~Transport.send_ready_now`
+  (SmallWebRTC does, from the data channel's ``open`` event).
 - Raise :class:`~rtvi.errors.TransportStartError` from ``connect`` when the pipe cannot be
   opened. ``abort`` fires when the user disconnects or the connect times out; stop promptly.
 - Set ``self.state``: assigning a new value notifies the client (``on_transport_state_changed``).
@@ -223,6 +227,9 @@ class Transport(ABC):
         #: a transport can reach the session it started (SmallWebRTC reuses its headers).
         self.start_bot_params: StartRequest | None = None
 
+    #: The client's hook for the connect() in flight (:meth:`when_connected`).
+    _connected_hook: Callable[[], None] | None = None
+
     # --- wiring -------------------------------------------------------------------------------
 
     def initialize(self, options: TransportOptions, message_handler: MessageHandler) -> None:
@@ -322,6 +329,28 @@ class Transport(ABC):
         """Send ``client-ready`` and enter ``ready``."""
         self.send_message(message)
         self.state = TransportState.READY
+
+    def when_connected(self, hook: Callable[[], None] | None) -> None:
+        """Set by the client for the ``connect()`` in flight (``None``: cleared): ``hook()``
+        sends ``client-ready`` (with :meth:`send_ready_now`) if the transport calls it through
+        :meth:`connected_now`; otherwise the client sends it once ``connect()`` returns."""
+        self._connected_hook = hook
+
+    def connected_now(self) -> None:
+        """For a transport whose pipe opens in a browser event: call this, in that event's
+        handler, once ``connected`` has been entered and reported (``on_connected``,
+        ``on_bot_connected``), so that ``client-ready`` goes out in the same event-loop step
+        instead of after the hops back to the coroutine awaiting the opening. Once per
+        connect."""
+        hook, self._connected_hook = self._connected_hook, None
+        if hook is not None:
+            hook()
+
+    def send_ready_now(self, message: RTVIMessage) -> bool:
+        """Send ``client-ready`` and enter ``ready`` synchronously, if this transport can
+        (the client's hook, :meth:`connected_now`); False if it did not, and the client sends
+        it with :meth:`send_ready_message` once ``connect()`` returns (the default)."""
+        return False
 
     # --- limits and session info --------------------------------------------------------------
 

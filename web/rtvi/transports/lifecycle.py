@@ -7,7 +7,11 @@ and says only how: :meth:`~SessionTransport._new_session` (the target from the a
 :meth:`~SessionTransport._release_devices`. The rest is here, the same for every transport:
 
 - ``connect()``: one session at a time; ``connecting`` → open (racing the abort signal; a
-  failure or abort forgets the session) → ``connected``, ``on_connected``, ``on_bot_connected``;
+  failure or abort forgets the session) → ``connected``, ``on_connected``, ``on_bot_connected``,
+  then the client's hook (``Transport.connected_now``: it sends ``client-ready``). A transport
+  whose pipe opens in a browser event reports all that from the event itself
+  (:meth:`~SessionTransport._pipe_opened`), in the same order, without waiting for the awaiting
+  coroutine to resume;
 - ``disconnect()``: ``disconnecting`` → close the session → release the devices →
   ``disconnected``, ``on_disconnected`` (a second call only releases the devices again);
 - the bot left (``on_bot_disconnected`` once per session, then disconnect), and giving up
@@ -47,6 +51,9 @@ class TransportSession:
         self.bot = Participant(id=bot_id, name="bot")
         self.bot_left = False  # bot-disconnected was reported (once per session)
         self.closed = False
+        self.connected = False  # connected was reported (once per session)
+        #: The abort signal of the connect() that opens this session.
+        self.abort: AbortSignal | None = None
 
     @property
     def reconnecting(self) -> bool:
@@ -101,6 +108,7 @@ class SessionTransport(Transport, Generic[S]):
         if self._session is not None:
             raise TransportStartError("already connected: disconnect() first")
         session = self._new_session(auth_bundle)
+        session.abort = abort
         self.state = TransportState.CONNECTING
         self._session = session
         await open_or_abort(
@@ -112,11 +120,34 @@ class SessionTransport(Transport, Generic[S]):
         )
         if self._session is not session:  # disconnect() won the race
             raise AbortError()
+        self._report_connected(session)  # unless _pipe_opened did already
+
+    def _report_connected(self, session: S) -> None:
+        """``connected`` and its reports, then the client's hook; once per session."""
+        if session.connected:
+            return
         self._opened(session)
         self.state = TransportState.CONNECTED
+        session.connected = True
         self.callbacks.on_connected()
         self.callbacks.on_bot_connected(session.bot)
         self._connected(session)
+        self.connected_now()
+
+    def _pipe_opened(self, session: S) -> None:
+        """``session``'s pipe just opened (called from the browser's event): if it is the
+        first opening of the connect() in flight, report ``connected`` now, in this step (the
+        client's hook then sends ``client-ready``); else (a reconnect, an abort, a state that
+        is not ``connecting``) leave it to the awaiting ``connect()``."""
+        if (
+            session.connected
+            or not self._is_current(session)
+            or self.state != TransportState.CONNECTING
+            or session.abort is None
+            or session.abort.aborted
+        ):
+            return
+        self._report_connected(session)
 
     async def disconnect(self) -> None:
         session, self._session = self._session, None

@@ -26,6 +26,7 @@ from ...errors import (
     UnsupportedFeatureError,
 )
 from ...messages import RTVIMessage
+from ...state import TransportState
 from ...transport import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BotTracks,
@@ -237,6 +238,12 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
     def send_message(self, message: RTVIMessage) -> None:
         self.send_text(message.to_json())
 
+    def send_ready_now(self, message: RTVIMessage) -> bool:
+        """``client-ready`` as the data channel opens (``Transport.connected_now``)."""
+        self.send_message(message)
+        self.state = TransportState.READY
+        return True
+
     def send_text(self, text: str) -> None:
         """Send one text message on the data channel, refusing what SCTP would choke on."""
         session = self._session
@@ -430,6 +437,9 @@ class SmallWebRTCTransport(BrowserTransport[Session]):
         if self._screen_share_on:
             self._send_track_status("screen", self.is_sharing_screen)
         session.mark_open()
+        # connected, and client-ready, from this event: not four event-loop hops later, once
+        # the coroutine awaiting the channel (open() in open_or_abort in connect()) resumes.
+        self._pipe_opened(session)
 
     def _on_channel_close(self, session: Session) -> None:
         if self._session is not session:
