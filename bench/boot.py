@@ -36,7 +36,8 @@ that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark
 module and the console's `main.py` set (`pyrtvi:*`). Transfer is the sum of `transferSize` over
 the navigation and every resource up to ready; `after` is what the page fetched after ready
 (e.g. the memory snapshot stored for the next visit). Routing is not used (Playwright's routing
-disables the HTTP cache): off-host requests are counted from the request log and must be zero.
+disables the HTTP cache): off-host requests are counted from the request log and must be zero
+(`data:` and `blob:` URLs are the page's own).
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def boot(
         "request",
         lambda r: (
             None
-            if r.url.split("/", 3)[:3] == origin or r.url.startswith("data:")
+            if r.url.split("/", 3)[:3] == origin or r.url.startswith(("data:", "blob:"))
             else offhost.append(r.url)
         ),
     )
