@@ -29,14 +29,18 @@ Pages:
   below any Pyodide page's cold visit on that link, printed against the JS page's (its 3×);
 - `warm floor <mode>`: the same after one visit of the console, in its context (its HTML
   revalidated, the files it preloads from the HTTP cache and what the first visit stored in Cache
-  Storage, the wasm compiled from the code cache; no Python).
+  Storage, the wasm compiled from the code cache; no Python);
+- `bare warm <mode>` (`--bare-warm`): the same context's Python alone: the console's interpreter
+  module imported by a blank page and Python restored (the shipped mode's kept copies), no
+  PyScript, no console; ms from the script's start (without the HTML's navigation).
 
 Phases are read in the page: resource timing (when each file's last byte arrived), an init script
 that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark`s our interpreter
 module and the console's `main.py` set (`pyrtvi:*`). Transfer is the sum of `transferSize` over
 the navigation and every resource up to ready; `after` is what the page fetched after ready
 (e.g. the memory snapshot stored for the next visit). Routing is not used (Playwright's routing
-disables the HTTP cache): off-host requests are counted from the request log and must be zero.
+disables the HTTP cache): off-host requests are counted from the request log and must be zero
+(`data:` and `blob:` URLs are the page's own).
 """
 
 from __future__ import annotations
@@ -290,7 +294,7 @@ def boot(
         "request",
         lambda r: (
             None
-            if r.url.split("/", 3)[:3] == origin or r.url.startswith("data:")
+            if r.url.split("/", 3)[:3] == origin or r.url.startswith(("data:", "blob:"))
             else offhost.append(r.url)
         ),
     )
@@ -384,8 +388,9 @@ WARM_FLOOR = """async (pageURL) => {
 }"""
 
 
-def warm_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
-    """A later visit's floor on `link`: the console once, then WARM_FLOOR in the same context."""
+def after_a_visit(browser: Browser, server: LiveServer, link: Link, script: str) -> Any:
+    """The console once on `link`, then `script` evaluated (with the console's URL) by a blank
+    page of its origin in the same context: what a later visit finds."""
     context = browser.new_context()
     context.add_init_script(INIT_SCRIPT)
     page = context.new_page()
@@ -400,9 +405,34 @@ def warm_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
         page.wait_for_load_state("networkidle")
         page.wait_for_function(LOCAL_SETTLED_JS, timeout=timeout)
         page.goto(server.url + "/health")
-        return Boot(float(page.evaluate(WARM_FLOOR, server.url + "/")), 0, 0)
+        return page.evaluate(script, server.url + "/")
     finally:
         context.close()
+
+
+def warm_floor(browser: Browser, server: LiveServer, link: Link) -> Boot:
+    """A later visit's floor on `link`: the console once, then WARM_FLOOR in the same context."""
+    return Boot(float(after_a_visit(browser, server, link, WARM_FLOOR)), 0, 0)
+
+
+#: After a visit of the console: its interpreter module imported by a blank page of the same
+#: origin and Python restored (from the shipped mode's kept copies): no PyScript, no console.
+#: ms from the script's start (the HTML's revalidation is not in it).
+BARE_WARM = """async (pageURL) => {
+  const t0 = performance.now();
+  const markup = await (await fetch(pageURL, { cache: "no-cache" })).text();
+  const url = markup.match(/rel="modulepreload" href="([^"]*interpreter\\.mjs[^"]*)"/)[1];
+  const module = await import(url.replaceAll("&amp;", "&"));
+  const pyodide = await module.loadPyodide();
+  pyodide.runPython("import sys");
+  return [performance.now() - t0, window.pyrtviBootInfo?.kept?.state ?? ""];
+}"""
+
+
+def bare_warm(browser: Browser, server: LiveServer, link: Link) -> Boot:
+    """A later visit's Python alone on `link`: the console once, then BARE_WARM in its context."""
+    ms, kept = after_a_visit(browser, server, link, BARE_WARM)
+    return Boot(float(ms), 0, 0, mode="shipped+kept" if kept == "used" else "")
 
 
 def blank_page_floor(
@@ -597,6 +627,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--boot", choices=BOOT_MODES, help="one mode (same as --modes MODE)")
     parser.add_argument("--pages", default="console,embed", help="of console, embed")
     parser.add_argument("--detail", action="store_true", help="timelines with several modes too")
+    parser.add_argument(
+        "--bare-warm",
+        action="store_true",
+        help="also a later visit's Python alone (the interpreter module, no PyScript, no console)",
+    )
     args = parser.parse_args(argv)
     links = [LINKS[name] for name in args.link.split(",")]
     modes = [args.boot] if args.boot else args.modes.split(",")
@@ -640,6 +675,10 @@ def main(argv: list[str] | None = None) -> None:
                         results.setdefault(f"warm floor {mode}", []).append(
                             warm_floor(browser, server, link)
                         )
+                        if args.bare_warm:
+                            results.setdefault(f"bare warm {mode}", []).append(
+                                bare_warm(browser, server, link)
+                            )
                     results.setdefault("floor runtime", []).append(
                         runtime_floor(browser, first, runtime, link)
                     )

@@ -182,12 +182,80 @@ async function sha256(bytes) {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** Throws unless `bytes` are the file `item` names (its length and SHA-256). */
-async function checkKept(item, bytes) {
+/**
+ * SHA-256 in a small Worker, so that a later visit's checks of its kept copies do not take the
+ * main thread, which the boot needs meanwhile (reading, compiling, instantiating; 10-17 ms per
+ * copy there on this machine). It is used once it has answered (`alive`); until then, or
+ * where no Worker can be made (a page's CSP), the checks run on the main thread.
+ */
+const HASHER_SOURCE = `onmessage = async ({ data }) => {
+  if (!data.bytes) return postMessage({ id: data.id });
+  try {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data.bytes));
+    const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    postMessage({ id: data.id, hex });
+  } catch (error) {
+    postMessage({ id: data.id, error: String(error?.message ?? error) });
+  }
+};`;
+
+function startHasher() {
+  const hasher = { worker: null, alive: false, next: 1, waiting: new Map() };
+  try {
+    const url = URL.createObjectURL(new Blob([HASHER_SOURCE], { type: "text/javascript" }));
+    hasher.worker = new Worker(url, { name: "pyrtvi-hash" });
+    URL.revokeObjectURL(url);
+  } catch {
+    return hasher;
+  }
+  const settleAll = (error) => {
+    hasher.alive = false;
+    for (const [, { reject }] of hasher.waiting) reject(error);
+    hasher.waiting.clear();
+  };
+  hasher.worker.onmessage = ({ data }) => {
+    if (data.id === 0) return void (hasher.alive = true);
+    const waiting = hasher.waiting.get(data.id);
+    hasher.waiting.delete(data.id);
+    if (!waiting) return;
+    if (data.error) waiting.reject(new Error(data.error));
+    else waiting.resolve(data.hex);
+  };
+  hasher.worker.onerror = (event) => {
+    event.preventDefault(); // not the page's error: the checks fall back to the main thread
+    settleAll(new Error(event.message || "the hash worker failed"));
+  };
+  hasher.worker.postMessage({ id: 0 }); // answered once it runs
+  return hasher;
+}
+
+// Only where the HTML started the reads of the kept copies (the browser has them): a first visit
+// and an embedding page make no Worker for this.
+const hasher = KEPT && globalThis.pyrtviKeptReads && globalThis.Worker ? startHasher() : null;
+
+/**
+ * SHA-256 of `bytes` in the hash worker when it is up (`bytes` is then transferred: the caller
+ * no longer has them), else on this thread.
+ */
+function sha256Transferred(bytes) {
+  if (!hasher?.alive) return sha256(bytes);
+  const id = hasher.next++;
+  return new Promise((resolve, reject) => {
+    hasher.waiting.set(id, { resolve, reject });
+    hasher.worker.postMessage({ id, bytes }, [bytes]);
+  });
+}
+
+/**
+ * Throws unless `bytes` are the file `item` names (its length and SHA-256). `transfer`: the
+ * hash may be computed in the hash worker, which takes the bytes (see sha256Transferred).
+ */
+async function checkKept(item, bytes, transfer = false) {
   if (bytes.byteLength !== item.bytes) {
     throw new Error(`${item.entry}: ${bytes.byteLength} bytes, not ${item.bytes}`);
   }
-  if ((await sha256(bytes)) !== item.sha256) throw new Error(`${item.entry}: not the build's`);
+  const digest = await (transfer ? sha256Transferred(bytes) : sha256(bytes));
+  if (digest !== item.sha256) throw new Error(`${item.entry}: not the build's`);
 }
 
 /** The kept copy of `item` (a Response from Cache Storage), or null. */
@@ -265,12 +333,19 @@ function shippedSnapshot() {
     const bytes = await readKeptSnapshot();
     if (!bytes) return false;
     mark("kept-read");
-    const results = await Promise.allSettled([
-      checkKept(KEPT.snapshot, bytes),
-      unpack(oneChunk(bytes), buffer),
-    ]);
-    const failed = results.find((result) => result.status === "rejected");
-    if (failed) throw failed.reason;
+    if (!hasher?.alive) {
+      const results = await Promise.allSettled([
+        checkKept(KEPT.snapshot, bytes),
+        unpack(oneChunk(bytes), buffer),
+      ]);
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+      return true;
+    }
+    // Unpacked here, then hashed in the hash worker (which takes the bytes) while this thread
+    // goes on with the wasm: none of it reaches Python before the check has passed.
+    await unpack(oneChunk(bytes), buffer);
+    await checkKept(KEPT.snapshot, bytes, true);
     return true;
   };
   const arrived = fromKept()
@@ -298,7 +373,7 @@ async function compileKeptWasm() {
   try {
     const read = await readKeptWasm();
     if (!read) return null;
-    const checked = read.bytes.then((bytes) => checkKept(KEPT.wasm, bytes));
+    const checked = read.bytes.then((bytes) => checkKept(KEPT.wasm, bytes, true));
     const [module] = await Promise.all([read.module, checked]);
     keptUsed.wasm = true;
     return module;
@@ -936,6 +1011,7 @@ async function boot() {
 // PyScript starts (its plugins, its package storage) instead of after.
 const booting = boot();
 booting.catch(() => {}); // reported by loadPyodide(), to PyScript
+booting.finally(() => hasher?.worker?.terminate()).catch(() => {}); // its checks are done
 
 /**
  * PyScript's call: the Python started above, with PyScript's options applied to it (its output

@@ -82,6 +82,14 @@ KEPT_READS = """<script>
   </script>"""
 
 
+#: PyScript reads a config for each of its two interpreter types, and imports every plugin that
+#: a type's config does not refuse: the console's `<script type="py">` refuses them, but without
+#: an `<mpy-config>` the MicroPython type imported all of them anyway (five modules before
+#: PyScript's start, and their hooks). The console has no MicroPython script: the same plugins
+#: refused there too.
+MPY_CONFIG = "<mpy-config hidden>%s</mpy-config>"
+
+
 class PageRoutes:
     """The page's and the runtime's routes, over one asset cache."""
 
@@ -178,27 +186,26 @@ class PageRoutes:
         `kept`: this browser keeps decoded copies of the wasm and the snapshot (the shipped
         mode's `KEPT_COOKIE`): they are not preloaded (a read of the HTTP cache's brotli bytes
         that the page would not use); the interpreter module fetches them if a copy is gone.
+        Their reads and the interpreter module are then in the head's start (`kept_head`).
         """
         pyodide = prefix + self.runtime.pyodide_url
         links = [
             f'<link rel="modulepreload" href="{prefix}{self.runtime.pyscript_url}/{name}">'
             for name in self.pyscript_chunks
         ]
-        links += [
-            f'<link rel="modulepreload" href="{html.escape(interpreter)}">',
+        shipped = self.shipped(build)
+        kept = kept and shipped
+        links.append(f'<link rel="modulepreload" href="{html.escape(interpreter)}">')
+        if not kept:
             # Evaluated as soon as it is in, not when PyScript imports it (the same module): it
             # starts compiling the wasm and reading the snapshot while PyScript starts.
-            f'<script type="module" async src="{html.escape(interpreter)}"></script>',
+            links.append(f'<script type="module" async src="{html.escape(interpreter)}"></script>')
+        links += [
             f'<link rel="modulepreload" href="{pyodide}/pyodide.mjs">',
             f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
         ]
         base = prefix + self.boot_path(build)
-        shipped = bool(build and build.snapshot and self.settings.boot == "shipped")
-        kept = kept and shipped
         fetched = [] if kept else [f"{pyodide}/pyodide.asm.wasm"]
-        if kept:
-            values = {name: json.dumps(f"{base}/{entry}") for name, entry in KEPT_ENTRIES.items()}
-            links.insert(0, KEPT_READS % {**values, "cache": json.dumps(KEPT_CACHE)})
         if build and shipped:
             # (Not the rest of the stdlib: it is fetched once the page is idle.)
             if not kept:
@@ -215,6 +222,21 @@ class PageRoutes:
         fetched.append(f"{prefix}/app/main.py")  # PyScript fetches it once Python is up
         links += [f'<link rel="preload" href="{url}" as="fetch" crossorigin>' for url in fetched]
         return "\n  ".join(links)
+
+    def shipped(self, build: BootBuild | None) -> bool:
+        """Whether pages boot from `build`'s shipped snapshot."""
+        return bool(build and build.snapshot and self.settings.boot == "shipped")
+
+    def kept_head(self, build: BootBuild, interpreter: str, prefix: str = "") -> str:
+        """The head's start for a browser with the kept copies: their reads (KEPT_READS), then
+        the interpreter module as the first of the page's module scripts (deferred: it runs
+        when the HTML is parsed, before PyScript's core; an async one ran after it, ~30 ms
+        later on a warm visit here). On a first visit it stays async: it comes from the
+        network, and PyScript's core must not wait for it."""
+        base = prefix + self.boot_path(build)
+        values = {name: json.dumps(f"{base}/{entry}") for name, entry in KEPT_ENTRIES.items()}
+        reads = KEPT_READS % {**values, "cache": json.dumps(KEPT_CACHE)}
+        return f'{reads}\n  <script type="module" src="{html.escape(interpreter)}"></script>'
 
     def render_page(self, name: str, prefix: str = "", kept: str | None = None) -> Asset:
         """An HTML page with the runtime URLs filled in (they carry the pinned versions), under
@@ -233,6 +255,13 @@ class PageRoutes:
             .replace("{{PRELOAD}}", self.preload_links(build, interpreter, prefix, has_kept))
             .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
+        if has_kept and build is not None and self.shipped(build):
+            # Before the stylesheet, which holds back the classic scripts after it.
+            heads = ('<link rel="stylesheet"', "<script", "</head>")
+            at = min(page.find(tag) for tag in heads if tag in page)
+            page = page[:at] + self.kept_head(build, interpreter, prefix) + "\n  " + page[at:]
+        refused = {"plugins": config["plugins"]}
+        page = page.replace("</body>", MPY_CONFIG % html.escape(json.dumps(refused)) + "\n</body>")
         return build_asset(page.encode(), ".html")
 
     def versioned(self, match: re.Match[str]) -> str:

@@ -398,11 +398,14 @@ KEPT_JS = """async () => {
   return entries;
 }"""
 
-#: Replaces the kept snapshot by zeros of its length and the kept wasm by three bytes.
+#: Replaces the kept snapshot by zeros of its length, and flips the kept wasm's last byte (in its
+#: data section: it still compiles; only its SHA-256, computed in the hash Worker, tells).
 SPOIL_KEPT_JS = """async ([snapshot, wasm, size]) => {
   const cache = await caches.open("pyrtvi-boot-kept");
   await cache.put(snapshot, new Response(new Uint8Array(size)));
-  await cache.put(wasm, new Response(new Uint8Array(3)));
+  const bytes = new Uint8Array(await (await cache.match(wasm)).arrayBuffer());
+  bytes[bytes.length - 1] ^= 0xff;
+  await cache.put(wasm, new Response(bytes, { headers: { "content-type": "application/wasm" } }));
 }"""
 
 
@@ -433,7 +436,7 @@ def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: Li
     assert set(build.imported) <= set(info["modules"]), info
     assert kept_state(page, "used") == {"state": "used"}
     assert not any(url.endswith(("/snapshot.bin", "/pyodide.asm.wasm")) for url in requested)
-    # Wrong copies: the snapshot's other bytes of its length, the wasm's truncated.
+    # Wrong copies: the snapshot's other bytes of its length, the wasm's with one byte changed.
     page.evaluate(
         SPOIL_KEPT_JS,
         [
@@ -452,6 +455,7 @@ def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: Li
     assert any(url.endswith("/snapshot.bin") for url in requested), requested
     assert any(url.endswith("/pyodide.asm.wasm") for url in requested), requested
     assert sum("pyrtvi: kept copy not used" in text for text in warnings) == 2, warnings
+    assert any("wasm: not the build's" in text for text in warnings), warnings  # by its hash
     assert kept_state(page, "stored")["stored"] == ["snapshot", "wasm"]
     assert page.evaluate(KEPT_JS) == sizes
 
