@@ -231,9 +231,10 @@ def test_disconnected_action_streams_its_output(page: Page, bot_server: LiveServ
 
     # After a session, the bot's described actions stay listed and run over HTTP too.
     connect(page, mic=False)
+    append = page.locator("#action-llm-append_to_messages")
+    expect(append).to_be_visible(timeout=T)  # listed once the bot described them
     page.get_by_role("button", name="Disconnect", exact=True).click()
     expect(page.locator("#transport-state")).to_have_text("disconnected", timeout=T)
-    append = page.locator("#action-llm-append_to_messages")
     append.get_by_label("messages").fill(json.dumps([{"role": "user", "content": "count"}]))
     record_texts(page, "append", "#action-llm-append_to_messages .stream")
     append.get_by_role("button", name="Run over HTTP").click()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rtvi import RTVIEvent, TransportState
+from rtvi.errors import RequestCancelledError
 
 from . import controls, model
 from .base import Panel, Subscriptions
@@ -55,6 +56,8 @@ class ActionsPanel(Panel):
     async def load(self) -> None:
         try:
             reply = await self.client.describe_actions()
+        except RequestCancelledError:
+            return  # the session ended before the reply: the list stays; the next bot-ready asks
         except Exception as exc:
             self.log("describe_actions()", str(exc), kind="error")
             set_text(
