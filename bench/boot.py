@@ -36,7 +36,7 @@ Pages:
 
 Phases are read in the page: resource timing (when each file's last byte arrived), an init script
 that timestamps `WebAssembly.instantiate*`/`compile*`, and the `performance.mark`s our interpreter
-module and the console's `main.py` set (`pyrtvi:*`). Transfer is the sum of `transferSize` over
+module and the console's start (`pyrtvi_page.start`) set (`pyrtvi:*`). Transfer is the sum of `transferSize` over
 the navigation and every resource up to ready; `after` is what the page fetched after ready
 (e.g. the memory snapshot stored for the next visit). Routing is not used (Playwright's routing
 disables the HTTP cache): off-host requests are counted from the request log and must be zero
@@ -187,7 +187,7 @@ TIMELINE = (
     ("snapshot", "memory snapshot read"),
     ("restored", "Pyodide's loadPyodide() resolved on the snapshot"),
     ("interpreter-ready", "Python started (our packages, PyScript's .pyc)"),
-    ("main", "main.py first line (PyScript done: its pyscript module)"),
+    ("main", "the console's start (at once after the restore: data-pyrtvi-start)"),
     ("imports", "our modules imported"),
     ("ready", "client ready"),
     ("paint", "first paint after ready"),
@@ -197,7 +197,7 @@ PHASES = (
     ("downloads (last runtime byte)", "downloads", None),
     ("wasm compile", "wasm-done", "wasm-start"),
     ("Python start", "interpreter-ready", "interpreter-module"),
-    ("PyScript start", "main", "interpreter-ready"),
+    ("start (PyScript's, unless early)", "main", "interpreter-ready"),
     ("our imports", "imports", "main"),
     ("console drawn", "ready", "imports"),
     ("first paint", "paint", "ready"),

@@ -123,13 +123,32 @@ def analyse(trace: bytes, window: tuple[float, float], top: int) -> dict[str, fl
             if when <= ms:
                 span = name
         by_span[span][label] += step
-    tasks: dict[str, float] = defaultdict(float)
-    for e in events:
-        if e.get("pid") != pid or e.get("tid") != tid or e.get("ph") != "X":
-            continue
-        ms = (e["ts"] - nav) / 1000
-        if lo <= ms <= hi and e["name"] != "RunTask":
-            tasks[e["name"]] += e.get("dur", 0) / 1000
+    # Self time per trace event (its duration less its children's) on that thread, by span.
+    tasks: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    spans = [(when, name) for when, name in marks]
+    stack: list[list[Any]] = []  # [end µs, name, self µs, start ms]
+
+    def close(until: float) -> None:
+        while stack and stack[-1][0] <= until:
+            _end, name, own, start = stack.pop()
+            span = "start"
+            for when, mark in spans:
+                if when <= start:
+                    span = mark
+            if lo <= start <= hi:
+                tasks[span][name] += own / 1000
+
+    timed = sorted(
+        (e for e in events if e.get("pid") == pid and e.get("tid") == tid and e.get("ph") == "X"),
+        key=lambda e: (e["ts"], -e.get("dur", 0)),
+    )
+    for e in timed:
+        close(e["ts"])
+        dur = float(e.get("dur", 0))
+        if stack:
+            stack[-1][2] -= dur
+        stack.append([e["ts"] + dur, e["name"], dur, (e["ts"] - nav) / 1000])
+    close(float("inf"))
     print("marks (ms from navigation):", ", ".join(f"{n} {t:.0f}" for t, n in marks))
     print(f"\nself time by function, {lo:g}-{hi:g} ms (ms; (idle) = nothing to do):")
     for label, ms in _largest(by_function, top):
@@ -141,9 +160,13 @@ def analyse(trace: bytes, window: tuple[float, float], top: int) -> dict[str, fl
         print(f"\nafter mark {span}: busy {busy:.1f} ms, idle {counter.get('(idle)', 0.0):.1f} ms")
         for label, ms in _largest(counter, 8):
             print(f"  {ms:7.1f}  {label}")
-    print("\ntrace events on that thread (inclusive ms: nested ones count in their parents too):")
-    for name, ms in _largest(tasks, top):
-        print(f"  {ms:7.1f}  {name}")
+    print("\ntrace events on that thread, self ms, by the span (mark) they started in:")
+    for span, names in sorted(
+        tasks.items(), key=lambda kv: min([t for t, n in marks if n == kv[0]] or [0])
+    ):
+        print(f"  after {span}: {sum(names.values()):.1f} ms")
+        for name, ms in _largest(names, 8):
+            print(f"    {ms:7.1f}  {name}")
     return by_function
 
 

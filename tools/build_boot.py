@@ -136,6 +136,7 @@ SNAPSHOT_ENTRIES = (
     "rtvi.transports.small_webrtc",
     "rtvi.transports.websocket.transport",  # (the console's other transport, a remembered setting)
     "pyrtvi_page.console",
+    "pyrtvi_page.start",  # (draws nothing until its start() is called)
 )
 #: Imported by PyScript/Pyodide at boot but not found statically (by name or from JS).
 ENTRY_MODULES = ("pyodide", "_pyodide", "pyodide.ffi", "pyodide.code", "pyodide.webloop", "shutil")

@@ -1003,7 +1003,63 @@ async function boot() {
   if (compiled) unpackPackages(pyodide, [compiled]);
   globalThis.pyrtviBootSources = sources;
   mark("interpreter-ready");
+  await startEarly(pyodide);
   return pyodide;
+}
+
+/** `module:function`, each a dotted Python name (`data-pyrtvi-start`). */
+const START_NAME = /^([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*):([A-Za-z_][\w]*)$/;
+/** Whether the page's start ran here (loadPyodide then lets the page paint first). */
+let startedEarly = false;
+
+/**
+ * The page's own start, as soon as Python is up: `<html data-pyrtvi-start="module:function">`
+ * (docs/embedding.md; the console's `pyrtvi_page.start:start`) is called here, once the HTML
+ * is parsed, instead of waiting for PyScript's start (writing and importing its `pyscript`
+ * package) and its run of the page's script, which calls the same function again (it must
+ * do nothing the second time). A failure is left to that script: it calls the function again
+ * and PyScript shows the error as for any page script.
+ */
+async function startEarly(pyodide) {
+  const root = globalThis.document?.documentElement;
+  const wanted = root?.dataset.pyrtviStart;
+  if (!wanted) return;
+  const name = START_NAME.exec(wanted.trim());
+  if (!name) {
+    console.warn(`pyrtvi: data-pyrtvi-start=${JSON.stringify(wanted)} is not module:function`);
+    return;
+  }
+  if (document.readyState === "loading") {
+    await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve));
+  }
+  const proxies = [];
+  const kept = (proxy) => (proxies.push(proxy), proxy);
+  try {
+    const start = kept(kept(pyodide.pyimport(name[1]))[name[2]]);
+    kept(start());
+    startedEarly = true;
+    root.dataset.pyrtviStarted = "early";
+  } catch (error) {
+    console.warn(`pyrtvi: ${wanted} not started early (${String(error?.message ?? error)})`);
+  } finally {
+    for (const proxy of proxies) proxy?.destroy?.();
+  }
+}
+
+/**
+ * A frame for the page to paint what its early start drew, before PyScript's own start takes
+ * the main thread (bounded: a hidden tab has no frames).
+ */
+function afterPaint() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        clearTimeout(timer);
+        resolve();
+      }, 0),
+    );
+  });
 }
 
 // Python starts when this module is evaluated, not when PyScript calls loadPyodide(): the
@@ -1025,6 +1081,7 @@ export async function loadPyodide(options = {}) {
   if (handedOut) return another(options);
   handedOut = true;
   const pyodide = await booting;
+  if (startedEarly) await afterPaint();
   if (options.stdin) pyodide.setStdin({ stdin: options.stdin });
   if (options.stdout) pyodide.setStdout({ batched: options.stdout });
   if (options.stderr) pyodide.setStderr({ batched: options.stderr });

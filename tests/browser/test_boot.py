@@ -125,10 +125,21 @@ def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) ->
     assert {"pyrtvi_page.metrics", "pyrtvi_page.actions"} <= set(build.later), build.later
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+    page.add_init_script(
+        """addEventListener("py:all-done", () => {
+          window.__bootAtAllDone = document.documentElement.dataset.boot;
+        });"""
+    )
     page.goto(page_server.url + "/")
     info = boot_info(page)
     assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
     expect(page.locator("#boot-error")).to_be_hidden()
+    # The console started as soon as Python was restored (its data-pyrtvi-start), before
+    # PyScript ran main.py, whose start() then found it built: one start, one client.
+    expect(page.locator("html")).to_have_attribute("data-pyrtvi-started", "early")
+    page.wait_for_function("window.__bootAtAllDone !== undefined")
+    assert page.evaluate("window.__bootAtAllDone") == "ready"
+    assert page.evaluate("performance.getEntriesByName('pyrtvi:main').length") == 1
     # The rest of the stdlib comes once the page is idle, not on the boot's path (nothing of
     # the console's start imports from it: no synchronous fetch).
     page.wait_for_function("performance.getEntriesByName('pyrtvi:stdlib-rest').length > 0")

@@ -387,7 +387,8 @@ def test_connect_and_a_message_made_before_python_is_ready_are_carried_out(
     def hold(route: Route) -> None:
         held.append(route)
 
-    page.route("**/app/main.py", hold)  # Python cannot finish starting without it
+    # Python cannot be restored without it (nor the console start: at once after the restore).
+    page.route("**/snapshot.bin", hold)
     page.goto(bot_server.url + "/", wait_until="domcontentloaded")
     page.wait_for_function("() => !!window.pyrtviBoot")
     expect(page.locator("#app")).to_be_visible()
@@ -414,9 +415,9 @@ def test_connect_and_a_message_made_before_python_is_ready_are_carried_out(
         if held:
             break
         page.wait_for_timeout(50)
-    assert held, "PyScript never asked for main.py"
+    assert held, "the page never asked for the snapshot"
     held[0].continue_()
-    page.unroute("**/app/main.py")
+    page.unroute("**/snapshot.bin")
 
     expect(page.locator("html")).to_have_attribute(
         "data-boot", "ready", timeout=browser_config.BOOT_TIMEOUT_MS

@@ -26,8 +26,14 @@ function setText(message) {
   if (el) el.textContent = message;
 }
 
-function fail(message) {
-  if (root.dataset.boot === "ready" || root.dataset.boot === "error") return;
+/** PyScript has run the page's scripts (main.py): see the `.py-error` observer below. */
+let scriptsDone = false;
+addEventListener("py:all-done", () => (scriptsDone = true), { once: true });
+
+/** `script`: an error of the page's script, shown even after ready until it has run. */
+function fail(message, { script = false } = {}) {
+  if (root.dataset.boot === "error") return;
+  if (root.dataset.boot === "ready" && !(script && !scriptsDone)) return;
   root.dataset.boot = "error";
   setText("Python failed to load.");
   const box = document.getElementById("boot-error");
@@ -66,10 +72,12 @@ window.addEventListener("error", (event) => fail(event.message || event.error));
 window.addEventListener("unhandledrejection", (event) =>
   fail(event.reason && event.reason.message ? event.reason.message : event.reason),
 );
-// PyScript reports interpreter and script failures through its own error element.
+// PyScript reports interpreter and script failures through its own error element. The console
+// is ready before PyScript runs main.py when the interpreter module started it early
+// (data-pyrtvi-start): a failure of main.py is still the page's, shown until it has run.
 new MutationObserver(() => {
   const pyError = document.querySelector(".py-error");
-  if (pyError) fail(pyError.textContent);
+  if (pyError) fail(pyError.textContent, { script: true });
 }).observe(document.documentElement, { childList: true, subtree: true });
 
 /** What the person did before Python was up: `{kind: "connect"}`, `{kind: "text", text, mode}`. */
