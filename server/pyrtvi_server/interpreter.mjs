@@ -1046,12 +1046,15 @@ async function startEarly(pyodide) {
   }
 }
 
+/** Resolved once a frame after the early start has painted (afterPaint). */
+let painted = null;
+
 /**
  * A frame for the page to paint what its early start drew, before PyScript's own start takes
- * the main thread (bounded: a hidden tab has no frames).
+ * the main thread (bounded: a hidden tab has no frames). The same frame for every caller.
  */
 function afterPaint() {
-  return new Promise((resolve) => {
+  painted ??= new Promise((resolve) => {
     const timer = setTimeout(resolve, 100);
     requestAnimationFrame(() =>
       setTimeout(() => {
@@ -1060,6 +1063,7 @@ function afterPaint() {
       }, 0),
     );
   });
+  return painted;
 }
 
 // Python starts when this module is evaluated, not when PyScript calls loadPyodide(): the
@@ -1068,6 +1072,27 @@ function afterPaint() {
 const booting = boot();
 booting.catch(() => {}); // reported by loadPyodide(), to PyScript
 booting.finally(() => hasher?.worker?.terminate()).catch(() => {}); // its checks are done
+pyscriptAfterStart();
+
+/**
+ * PyScript's core where the page left it for after its start (`<link rel="modulepreload"
+ * data-pyrtvi-pyscript>`: the console on a later visit, pages.py): imported once Python is up
+ * (or failed: PyScript then reports it as it would) and the start has painted. It then runs the
+ * page's `<script type="py">` as ever, calling our loadPyodide().
+ */
+function pyscriptAfterStart() {
+  const link = globalThis.document?.querySelector("link[data-pyrtvi-pyscript]");
+  if (!link) return;
+  booting
+    .catch(() => {})
+    .then(() => (startedEarly ? afterPaint() : null))
+    .then(() => import(link.href))
+    .catch((error) => {
+      const message = `PyScript did not load: ${String(error?.message ?? error)}`;
+      console.warn(`pyrtvi: ${message}`);
+      globalThis.pyrtviBoot?.fail?.(message); // (nothing once the page is ready)
+    });
+}
 
 /**
  * PyScript's call: the Python started above, with PyScript's options applied to it (its output

@@ -82,6 +82,16 @@ KEPT_READS = """<script>
   </script>"""
 
 
+#: The console's PyScript core script tag, and what a later visit (the kept copies) has instead:
+#: the module preloaded, and imported by the interpreter module once the console's early start
+#: (`data-pyrtvi-start`) is done. On a later visit Python is restored from local copies in
+#: ~0.3 s, and PyScript's own start before it calls loadPyodide() (its core evaluated, its
+#: config, plugins and custom types) took the main thread from the copies' reads then (bench.boot:
+#: the snapshot in ~85 ms later); the console needs none of it to start. A first visit keeps the
+#: script: PyScript starts while the runtime downloads.
+PYSCRIPT_CORE = re.compile(r'<script type="module" src="([^"]*/core\.js)"></script>')
+PYSCRIPT_AFTER_START = r'<link rel="modulepreload" href="\1" data-pyrtvi-pyscript>'
+
 #: PyScript reads a config for each of its two interpreter types, and imports every plugin that
 #: a type's config does not refuse: the console's `<script type="py">` refuses them, but without
 #: an `<mpy-config>` the MicroPython type imported all of them anyway (five modules before
@@ -256,6 +266,9 @@ class PageRoutes:
             .replace("{{PAGE_CONFIG}}", html.escape(json.dumps(config), quote=True))
         )
         if has_kept and build is not None and self.shipped(build):
+            # PyScript's core: loaded with the page, run by the interpreter module once the
+            # console has started (PYSCRIPT_AFTER_START).
+            page = PYSCRIPT_CORE.sub(PYSCRIPT_AFTER_START, page)
             # Before the stylesheet, which holds back the classic scripts after it.
             heads = ('<link rel="stylesheet"', "<script", "</head>")
             at = min(page.find(tag) for tag in heads if tag in page)

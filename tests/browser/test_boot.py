@@ -113,6 +113,12 @@ def boot_info(page: Page) -> dict[str, Any]:
     return dict(page.evaluate("window.pyrtviBootInfo"))
 
 
+#: Init script: the page's boot state when PyScript had run its scripts (main.py).
+BOOT_AT_ALL_DONE_JS = """addEventListener("py:all-done", () => {
+  window.__bootAtAllDone = document.documentElement.dataset.boot;
+});"""
+
+
 def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) -> None:
     build = current_build()
     # The build accounted for every module of both packages that it discovered on disk: in the
@@ -125,11 +131,7 @@ def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) ->
     assert {"pyrtvi_page.metrics", "pyrtvi_page.actions"} <= set(build.later), build.later
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.add_init_script(
-        """addEventListener("py:all-done", () => {
-          window.__bootAtAllDone = document.documentElement.dataset.boot;
-        });"""
-    )
+    page.add_init_script(BOOT_AT_ALL_DONE_JS)
     page.goto(page_server.url + "/")
     info = boot_info(page)
     assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
@@ -439,6 +441,7 @@ def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: Li
     assert page.evaluate("document.cookie") == f"pyrtvi-kept={build.key}"
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+    page.add_init_script(BOOT_AT_ALL_DONE_JS)
     html = page.goto(page.url)
     assert html is not None and "pyrtviKeptReads" in html.text()
     assert 'snapshot.bin" as="fetch"' not in html.text()
@@ -446,6 +449,11 @@ def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: Li
     assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
     assert set(build.imported) <= set(info["modules"]), info
     assert kept_state(page, "used") == {"state": "used"}
+    # PyScript's core comes after the console's start on such a visit, and still runs main.py.
+    assert "data-pyrtvi-pyscript" in html.text()
+    page.wait_for_function("window.__bootAtAllDone !== undefined")
+    assert page.evaluate("window.__bootAtAllDone") == "ready"
+    expect(page.locator(".py-error")).to_have_count(0)
     assert not any(url.endswith(("/snapshot.bin", "/pyodide.asm.wasm")) for url in requested)
     # Wrong copies: the snapshot's other bytes of its length, the wasm's with one byte changed.
     page.evaluate(
