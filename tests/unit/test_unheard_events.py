@@ -1,5 +1,6 @@
 """The client tells its transport which events nobody listens to (``set_unheard_events``), again
-whenever a callback or handler makes a difference; the transport may skip their work."""
+whenever a callback or handler makes a difference (only then); the transport may skip their
+work."""
 
 from __future__ import annotations
 
@@ -45,5 +46,11 @@ def test_the_transport_hears_of_every_change(
     def level(value: float) -> None: ...
 
     assert E.LOCAL_AUDIO_LEVEL not in told.told[-1]
+    # Another handler of an event already heard changes nothing: the transport is not told again
+    # (a page adds dozens of handlers as it starts).
+    times = len(told.told)
+    client.on(E.LOCAL_AUDIO_LEVEL, text)
+    client.off(E.LOCAL_AUDIO_LEVEL, text)
+    assert len(told.told) == times
     client.remove_all_listeners()
     assert told.told[-1] == everything - {E.METRICS}

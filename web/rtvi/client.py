@@ -123,6 +123,7 @@ class RTVIClient(
         self.timeout = timeout
         self.custom_connect_handler = custom_connect_handler
         self._callbacks = normalize_callbacks(callbacks)
+        self._uncalled = None
         self._emitter = EventEmitter()
         self._tasks = set()
         self._dispatcher = Dispatcher(request_timeout)
@@ -171,7 +172,8 @@ class RTVIClient(
             disconnect_on_bot_disconnect=disconnect_on_bot_disconnect,
         )
         transport.initialize(options, self._handle_message)
-        transport.set_unheard_events(self._unheard_events())
+        self._told_unheard = self._unheard_events()
+        transport.set_unheard_events(self._told_unheard)
         self._emitter.changed = self._listeners_changed
 
     def set_transport(self, transport: Transport) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from .dispatcher import Dispatcher
 from .errors import AbortError, BotNotReadyError, MessageTooLargeError, RequestCancelledError
-from .events import CALLBACK_EVENTS, EventEmitter, H, Handler, call_handler
+from .events import CALLBACK_EVENTS, EventEmitter, H, Handler, RTVIEvent, call_handler
 from .messages import serialized_once
 from .state import CONNECTED_STATES, TransportState
 
@@ -85,6 +85,10 @@ class ClientCore:
     # --- callbacks, events, background tasks ------------------------------------------------------
     #: Constructor callbacks by snake_case name.
     _callbacks: dict[str, Handler]
+    #: The events no constructor callback hears (computed once), and the unheard events the
+    #: transport was last told of (``InboundMethods._unheard_events``).
+    _uncalled: frozenset[RTVIEvent] | None
+    _told_unheard: frozenset[RTVIEvent]
     _emitter: EventEmitter
     _tasks: set[asyncio.Task[Any]]
 

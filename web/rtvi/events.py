@@ -253,6 +253,10 @@ class EventEmitter:
     def listener_count(self, event: RTVIEvent | str) -> int:
         return len(self._handlers.get(coerce_event(event), []))
 
+    def heard_events(self) -> frozenset[RTVIEvent]:
+        """The events with at least one handler."""
+        return frozenset(event for event, entries in self._handlers.items() if entries)
+
     def emit(self, event: RTVIEvent | str, *args: Any) -> None:
         ev = coerce_event(event)
         entries = self._handlers.get(ev)
