@@ -129,9 +129,12 @@ def test_virtual_mic_over_websocket(
 def test_a_known_answer_delay_shows_in_voice_to_voice(
     request: pytest.FixtureRequest, pool: HarnessPool, transport: str
 ) -> None:
-    """The runner bot answers D ms later (`answer_delay_ms` in its body): v2v grows by D."""
-    v2v = {}
-    for delay in (0, 500):
+    """The runner bot answers D ms later (`answer_delay_ms` in its body): v2v grows by D.
+
+    Each delay is measured twice and the smaller kept: a busy machine only ever adds to a
+    turn's v2v (one CI run's delay-0 turn came 69 ms late)."""
+    v2v: dict[int, float] = {}
+    for delay in (0, 500, 0, 500):
         if transport == "webrtc":
             harness = pool.get(request.getfixturevalue("proxied"))
             data = {"answer_delay_ms": delay}
@@ -146,6 +149,6 @@ def test_a_known_answer_delay_shows_in_voice_to_voice(
             made = f"WebSocketTransport(ws_url={ws_url!r}, audio_source=mic.track)"
         result = speak_and_measure(harness, made, params)
         check(harness, result)
-        v2v[delay] = result["v2v"]
-    print(f"{transport} voice_to_voice_ms by answer delay: {v2v}")
+        v2v[delay] = min(v2v.get(delay, result["v2v"]), result["v2v"])
+    print(f"{transport} voice_to_voice_ms by answer delay (the smaller of two): {v2v}")
     assert abs(v2v[500] - v2v[0] - 500) <= 60, v2v
