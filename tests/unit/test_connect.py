@@ -485,7 +485,8 @@ async def test_the_page_hears_of_the_call_and_of_the_connect_in_flight(
         def connectActive(self, id: int, active: bool) -> None:
             said.append(("connect", active))
 
-    monkeypatch.setattr(embedding, "_GATE", [Gate()])
+    gate = Gate()
+    monkeypatch.setattr(embedding, "_gate", lambda: gate)
     client = make_client()
     await client.connect()
     await asyncio.sleep(0)  # the attempt's done callbacks

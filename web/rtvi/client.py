@@ -408,8 +408,7 @@ class RTVIClient(
         attempt = self._attempt = ConnectAttempt(lambda a: self._run_connect(a, auth))
         call_active(self, True)
         connect_active(self, True)
-        attempt.task.add_done_callback(lambda _: self._call_over_if_idle())
-        attempt.task.add_done_callback(lambda _: connect_active(self, False))
+        attempt.task.add_done_callback(lambda _: self._connect_over())
         try:
             async with asyncio.timeout(self.timeout) as scope:
                 return await attempt.task
@@ -512,6 +511,12 @@ class RTVIClient(
         once (it was a coroutine: ``await client.disconnect_bot()`` still works, deprecated)."""
         self._send(m.disconnect_bot(), ready=True)
         return Done(None, "disconnect_bot()")
+
+    def _connect_over(self) -> None:
+        """The attempt ended (bot-ready or not): the page's call gate if it left no session,
+        then its connect gate."""
+        self._call_over_if_idle()
+        connect_active(self, False)
 
     def _call_over_if_idle(self) -> None:
         if self.state in (TransportState.DISCONNECTED, TransportState.ERROR):

@@ -9,20 +9,18 @@ returns a Promise of the method's result. ``client_ready`` settles them (docs/em
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 
 def client_ready(client: Any) -> bool:
     """Resolve ``window.pyrtvi.ready`` with ``client`` and run the calls queued before; False
     outside a browser page served with pyrtvi's interpreter module (nothing to tell)."""
-    try:
-        import js  # type: ignore[import-not-found]
-        from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    gate = getattr(js, "pyrtvi", None)
+    gate = _gate()
     if gate is None or not hasattr(gate, "clientReady"):
         return False
+    from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+
     gate.clientReady(create_proxy(client))  # kept: the page may call it at any time
     return True
 
@@ -49,16 +47,11 @@ def _tell(method: str, client: Any, active: bool) -> None:
         getattr(gate, method)(id(client), active)
 
 
-_GATE: list[Any] = []
-
-
+@cache
 def _gate() -> Any:
     """``window.pyrtvi`` (looked up once), or None outside a browser."""
-    if not _GATE:
-        try:
-            import js  # type: ignore[import-not-found]
-        except ImportError:
-            _GATE.append(None)
-        else:
-            _GATE.append(getattr(js, "pyrtvi", None))
-    return _GATE[0]
+    try:
+        import js  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return getattr(js, "pyrtvi", None)
