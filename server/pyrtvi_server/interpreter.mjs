@@ -161,7 +161,8 @@ async function refuseStored(reason) {
 // later visit reads them from there, each checked against the length and SHA-256 the server
 // gave for the build's file, and reads the file as a first visit does (from the HTTP cache)
 // whenever a copy is missing, wrong or unreadable: never a broken page. A wrong copy is deleted
-// and stored again once the page is idle.
+// and stored again once the page is idle. Where the console's HTML started their reads, the
+// snapshot's copy is written straight into the wasm memory (keptIntoMemory).
 
 const KEPT = BOOT.kept;
 /** What became of the kept copies: `data-pyrtvi-kept` and `pyrtviBootInfo.kept`. */
@@ -197,7 +198,8 @@ const HASHER_SOURCE = `onmessage = async ({ data }) => {
   try {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data.bytes));
     const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
-    postMessage({ id: data.id, hex });
+    if (data.back) postMessage({ id: data.id, hex, bytes: data.bytes }, [data.bytes]);
+    else postMessage({ id: data.id, hex });
   } catch (error) {
     postMessage({ id: data.id, error: String(error?.message ?? error) });
   }
@@ -223,7 +225,7 @@ function startHasher() {
     hasher.waiting.delete(data.id);
     if (!waiting) return;
     if (data.error) waiting.reject(new Error(data.error));
-    else waiting.resolve(data.hex);
+    else waiting.resolve(data);
   };
   hasher.worker.onerror = (event) => {
     event.preventDefault(); // not the page's error: the checks fall back to the main thread
@@ -238,28 +240,33 @@ function startHasher() {
 const hasher = KEPT && globalThis.pyrtviKeptReads && globalThis.Worker ? startHasher() : null;
 
 /**
- * SHA-256 of `bytes` in the hash worker when it is up (`bytes` is then transferred: the caller
- * no longer has them), else on this thread.
+ * SHA-256 of `bytes` (an ArrayBuffer) in the hash worker when it is up (`bytes` is then
+ * transferred: the caller no longer has them, unless `back`: the worker transfers them back),
+ * else on this thread: `{ hex, bytes }` (the bytes the caller has afterwards).
  */
-function sha256Transferred(bytes) {
-  if (!hasher?.alive) return sha256(bytes);
+async function sha256Transferred(bytes, back = false) {
+  if (!hasher?.alive) return { hex: await sha256(bytes), bytes };
   const id = hasher.next++;
   return new Promise((resolve, reject) => {
     hasher.waiting.set(id, { resolve, reject });
-    hasher.worker.postMessage({ id, bytes }, [bytes]);
+    hasher.worker.postMessage({ id, bytes, back }, [bytes]);
   });
 }
 
 /**
  * Throws unless `bytes` are the file `item` names (its length and SHA-256). `transfer`: the
- * hash may be computed in the hash worker, which takes the bytes (see sha256Transferred).
+ * hash may be computed in the hash worker, which takes the bytes (see sha256Transferred);
+ * `"back"`: and gives them back. Returns the bytes the caller has afterwards.
  */
 async function checkKept(item, bytes, transfer = false) {
   if (bytes.byteLength !== item.bytes) {
     throw new Error(`${item.entry}: ${bytes.byteLength} bytes, not ${item.bytes}`);
   }
-  const digest = await (transfer ? sha256Transferred(bytes) : sha256(bytes));
-  if (digest !== item.sha256) throw new Error(`${item.entry}: not the build's`);
+  const hashed = transfer
+    ? await sha256Transferred(bytes, transfer === "back")
+    : { hex: await sha256(bytes), bytes };
+  if (hashed.hex !== item.sha256) throw new Error(`${item.entry}: not the build's`);
+  return hashed.bytes;
 }
 
 /**
@@ -340,6 +347,7 @@ function oneChunk(bytes) {
  */
 function shippedSnapshot() {
   if (!KEPT) return fetchSnapshot();
+  if (globalThis.pyrtviKeptReads && HEADER >= 48 && HEADER % 16 === 0) return keptIntoMemory();
   const buffer = new Uint8Array(BOOT.snapshotSize);
   const fromKept = async () => {
     const bytes = await readKeptSnapshot();
@@ -374,6 +382,115 @@ function shippedSnapshot() {
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
   const complete = BOOT.packagesInSnapshot;
   return { source: "shipped", buffer, arrived, delta: BOOT.snapshotDelta, complete };
+}
+
+/**
+ * The snapshot's header length: its image is the wasm memory, whole 64 KiB pages, so what the
+ * snapshot has beyond them is Pyodide's header (magic, lengths, build id, its JSON).
+ */
+const HEADER = BOOT.snapshot ? BOOT.snapshotSize % 65536 : 0;
+
+/**
+ * The shipped snapshot where the console's HTML started the reads of the kept copies (a later
+ * visit): Pyodide gets only the header (`buffer`), and `into(heap, base)` writes the image
+ * straight into the wasm memory once it exists (see unpackInto), from the kept copy once its
+ * hash has passed, else from the network: no 31 MB buffer for Pyodide to copy again.
+ */
+function keptIntoMemory() {
+  const header = new Uint8Array(HEADER);
+  const checked = (async () => {
+    const bytes = await readKeptSnapshot();
+    if (!bytes) return null;
+    mark("kept-read");
+    // Hashed in the hash worker while this thread creates the module; it gives the bytes back.
+    return new Uint8Array(await checkKept(KEPT.snapshot, bytes, "back"));
+  })().catch((error) => {
+    dropKept(KEPT.snapshot, error);
+    return null;
+  });
+  const pack = checked.then(async (kept) => {
+    keptUsed.snapshot = kept !== null;
+    return kept ?? new Uint8Array(await (await snapshotResponse()).arrayBuffer());
+  });
+  pack.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
+  const into = async (heap, base) => {
+    const bytes = await pack;
+    unpackInto(bytes, header, heap, base);
+    mark("snapshot");
+    if (globalThis.pyrtviRestoreCheck === true) await checkRestore(bytes, header, heap, base);
+  };
+  const complete = BOOT.packagesInSnapshot;
+  return { source: "shipped", buffer: header, into, delta: BOOT.snapshotDelta, complete };
+}
+
+/**
+ * Writes the snapshot that `pack` holds (see unpack) into `header` (its first bytes) and the
+ * wasm memory `heap` (the rest, its image, from address 0), every byte as Pyodide's copy of the
+ * unpacked snapshot would leave it: what the pack left out is zeroed (the runtime's start wrote
+ * there), the static region XORed with `base` (see restoreStatic).
+ */
+function unpackInto(pack, header, heap, base) {
+  const fail = (why) => {
+    throw new Error(`snapshot: ${why}`);
+  };
+  const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
+  if (pack.length < 16 || view.getUint32(0, true) !== 0x53525950) {
+    fail("not a pyrtvi snapshot pack");
+  }
+  if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
+  const size = view.getUint32(8, true);
+  if (size !== BOOT.snapshotSize) fail(`${size} bytes, the build made ${BOOT.snapshotSize}`);
+  const start = header.length;
+  if (size - start > heap.length) fail(`${size - start} bytes, the memory has ${heap.length}`);
+  const image = new Uint8Array(heap.buffer, heap.byteOffset, size - start);
+  const count = view.getUint32(12, true);
+  let at = 16 + 8 * count;
+  if (at > pack.length) fail("truncated");
+  const zero = (from, to) => {
+    if (to > start) image.fill(0, Math.max(from, start) - start, to - start);
+  };
+  const put = (bytes, offset) => {
+    const split = Math.max(0, Math.min(bytes.length, start - offset));
+    if (split) header.set(bytes.subarray(0, split), offset);
+    if (split < bytes.length) image.set(bytes.subarray(split), offset + split - start);
+  };
+  header.fill(0);
+  let end = 0; // the snapshot's bytes before it are written
+  for (let run = 0; run < count; run++) {
+    const offset = view.getUint32(16 + 8 * run, true);
+    const length = view.getUint32(20 + 8 * run, true);
+    if (offset < end) fail("runs out of order");
+    if (offset + length > size || at + length > pack.length) fail("truncated");
+    zero(end, offset);
+    put(pack.subarray(at, at + length), offset);
+    at += length;
+    end = offset + length;
+  }
+  if (at !== pack.length) fail("trailing bytes");
+  zero(end, size);
+  const target = new Uint32Array(heap.buffer, heap.byteOffset, base ? base.length : 0);
+  for (let i = 0; i < target.length; i++) target[i] ^= base[i];
+}
+
+/**
+ * `pyrtviRestoreCheck = true` before this module runs (a test's): after unpackInto, the memory
+ * and the header are compared with what the full copy leaves (unpacked into a buffer, its static
+ * region undone, copied into the memory as Pyodide's restoreSnapshot does): the result replaces
+ * the flag (`{ same, bytes }`).
+ */
+async function checkRestore(pack, header, heap, base) {
+  const written = heap.slice();
+  const full = new Uint8Array(BOOT.snapshotSize);
+  await unpack(oneChunk(pack), full);
+  if (base) restoreStatic(full, base);
+  heap.set(full.subarray(header.length));
+  const words = (bytes) => new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  const a = words(heap);
+  const b = words(written);
+  let same = heap.length === written.length && heap.length % 4 === 0;
+  for (let i = 0; same && i < a.length; i++) same = a[i] === b[i];
+  for (let i = 0; same && i < header.length; i++) same = header[i] === full[i];
+  globalThis.pyrtviRestoreCheck = { same, bytes: heap.length };
 }
 
 /**
@@ -609,24 +726,56 @@ async function withSnapshotInstantiation(current, createModule, load) {
     const module = await createModule(settings);
     // PyScript's .pyc meanwhile (a file system is all that needs, not Python).
     const written = writeBytecode(module.FS);
-    await current.arrived;
-    await written;
-    if (current.delta) {
-      if (!base) throw new Error("snapshot: the wasm memory was not seen at instantiation");
-      restoreStatic(current.buffer, base);
+    if (current.delta && !base) {
+      throw new Error("snapshot: the wasm memory was not seen at instantiation");
     }
+    if (current.into) {
+      await current.into(module.HEAP8, current.delta ? base : null);
+    } else {
+      await current.arrived;
+      if (current.delta) restoreStatic(current.buffer, base);
+    }
+    await written;
     return module;
   };
   for (const [name, original] of Object.entries(originals)) {
     if (original) WebAssembly[name] = wrap(original);
   }
+  const moduleOriginal = WebAssembly.Module;
+  const modules = compileOnce(moduleOriginal);
+  WebAssembly.Module = modules;
   try {
     return await load(factory);
   } finally {
     for (const [name, original] of Object.entries(originals)) {
       if (original) WebAssembly[name] = original;
     }
+    if (WebAssembly.Module === modules) WebAssembly.Module = moduleOriginal;
   }
+}
+
+/**
+ * `WebAssembly.Module` that compiles the same small bytes once: Emscripten's dynamic linking
+ * wraps each JS function it puts in the table in a tiny module of its own
+ * (convertJsFunctionToWasm: ~260 of them, whose bytes depend on the signature only, ~30
+ * distinct), and a module can be instantiated any number of times. Larger bytes, and anything
+ * else, go to `original` as given.
+ */
+function compileOnce(original) {
+  const compiled = new Map();
+  const proxy = new Proxy(original, {
+    construct(target, args, newTarget) {
+      const [bytes] = args;
+      if (newTarget !== proxy || !(bytes instanceof Uint8Array) || bytes.length > 256) {
+        return Reflect.construct(target, args, newTarget);
+      }
+      const key = String.fromCharCode(...bytes);
+      let module = compiled.get(key);
+      if (!module) compiled.set(key, (module = Reflect.construct(target, args)));
+      return module;
+    },
+  });
+  return proxy;
 }
 
 /** Our packages' zips, fetched in parallel. */

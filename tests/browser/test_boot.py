@@ -479,6 +479,26 @@ def test_a_later_visit_restores_from_the_kept_copies(page: Page, page_server: Li
     assert page.evaluate(KEPT_JS) == sizes
 
 
+def test_a_later_visit_writes_the_kept_snapshot_as_the_full_copy_would(
+    page: Page, page_server: LiveServer
+) -> None:
+    """A later visit writes the kept snapshot straight into the wasm memory (no unpacked copy
+    for Pyodide to copy again): its check mode then makes the full copy on the same page, as
+    the other path does, and compares: every byte of the memory and the header is the same."""
+    build = current_build()
+    page.goto(page_server.url + "/")
+    assert boot_info(page)["source"] == "shipped"
+    assert kept_state(page, "stored")["stored"] == ["snapshot", "wasm"]
+    page.add_init_script("globalThis.pyrtviRestoreCheck = true")
+    page.goto(page.url)
+    info = boot_info(page)
+    assert (info["mode"], info["source"], info["reason"]) == ("snapshot", "shipped", None), info
+    assert kept_state(page, "used") == {"state": "used"}
+    check = page.evaluate("globalThis.pyrtviRestoreCheck")
+    assert check["same"] is True, check
+    assert check["bytes"] == build.snapshot_size - build.snapshot_size % 65536, check
+
+
 def test_kept_copies_wait_for_the_call_to_end(page: Page, page_server: LiveServer) -> None:
     """The copies are stored between calls only (`pyrtvi.callActive`, which the client calls
     from `connect()` to disconnected): never while one takes the CPU."""
