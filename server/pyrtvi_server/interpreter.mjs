@@ -353,19 +353,13 @@ function shippedSnapshot() {
     const bytes = await readKeptSnapshot();
     if (!bytes) return false;
     mark("kept-read");
-    if (!hasher?.alive) {
-      const results = await Promise.allSettled([
-        checkKept(KEPT.snapshot, bytes),
-        unpack(oneChunk(bytes), buffer),
-      ]);
-      const failed = results.find((result) => result.status === "rejected");
-      if (failed) throw failed.reason;
-      return true;
-    }
-    // Unpacked here, then hashed in the hash worker (which takes the bytes) while this thread
-    // goes on with the wasm: none of it reaches Python before the check has passed.
-    await unpack(oneChunk(bytes), buffer);
-    await checkKept(KEPT.snapshot, bytes, true);
+    // (No hash worker here: it is made only where the HTML started the reads, keptIntoMemory.)
+    const results = await Promise.allSettled([
+      checkKept(KEPT.snapshot, bytes),
+      unpack(oneChunk(bytes), buffer),
+    ]);
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
     return true;
   };
   const arrived = fromKept()
@@ -1194,10 +1188,10 @@ async function startEarly(pyodide) {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve));
   }
   const proxies = [];
-  const kept = (proxy) => (proxies.push(proxy), proxy);
+  const tracked = (proxy) => (proxies.push(proxy), proxy);
   try {
-    const start = kept(kept(pyodide.pyimport(name[1]))[name[2]]);
-    kept(start());
+    const start = tracked(tracked(pyodide.pyimport(name[1]))[name[2]]);
+    tracked(start());
     startedEarly = true;
     root.dataset.pyrtviStarted = "early";
   } catch (error) {
