@@ -109,7 +109,12 @@ class BuildWithData(build_py):  # type: ignore[misc]
         manifest = json.loads((boot / "manifest.json").read_text())
         found.append((boot / "manifest.json", Path("runtime_boot/manifest.json")))
         key = manifest["key"]
-        found += [(path, Path("runtime_boot") / key / path.name) for path in _files(boot / key)]
+        found += [
+            (path, Path("runtime_boot") / key / path.relative_to(boot / key))
+            for path in _files(boot / key)
+            # The parts' bytes: the server serves them from the whole files (boot.PARTS).
+            if path.parent == boot / key or path.suffix in (".br", ".gz", ".etag")
+        ]
         versions = {
             "pyodide": json.loads((pyodide / "package.json").read_text())["version"],
             "pyscript": json.loads((pyscript / "package.json").read_text())["version"],

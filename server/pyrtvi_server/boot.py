@@ -19,6 +19,11 @@ The build (run by `make setup`) writes under `build/boot/`:
   (the snapshot boot's stdlib: those modules are in memory; a traceback through one of them
   shows no source line). Not on the boot's path: the page fetches it once it has started and is
   idle, or at once (a synchronous request) when one of its modules is imported before;
+- `<key>/part<i>/snapshot.bin`, `<key>/part<i>/pyodide.asm.wasm`: the shipped snapshot and the
+  wasm cut in PARTS byte ranges, each compressed on its own: a first visit requests them all at
+  once and joins them in order (interpreter.mjs), since one request of a 2.8 MB brotli body got
+  about half the link here (see PARTS). The server serves each part from the whole file; the
+  build keeps the parts' bytes only to compress them (the wheel carries their forms alone);
 - `<key>/pyscript_pyc.zip`: PyScript's own `pyscript` package compiled to checked-hash `.pyc`
   files, unpacked by the interpreter module so that PyScript's start does not compile it;
 - `precompressed/<mount>/<file>.br|.gz`: the runtime files compressed once, at the best level;
@@ -57,6 +62,14 @@ KEPT_CACHE = "pyrtvi-boot-kept"
 KEPT_COOKIE = "pyrtvi-kept"
 #: The kept copies' Cache Storage entries, relative to the build's URL.
 KEPT_ENTRIES = {"snapshot": "kept/snapshot.bin", "wasm": "kept/pyodide.asm.wasm"}
+#: The big files of a shipped boot, each cut in this many byte ranges of equal length (to a byte),
+#: `<key>/part<i>/<name>`, that a first visit requests at once. Chromium
+#: here gave one request of the 2.8 MB wasm brotli body ~26 Mbit/s of the `cable` link's 50
+#: (its reads are decoded and handed on one after another, and the link idles meanwhile); the
+#: wasm and the snapshot as two requests took 1.28 s on that link, as three + three 1.02 s, as
+#: two + two 1.07 s (docs/benchmarks.md). The wasm's first: it is linked while the snapshot's
+#: last bytes arrive.
+PARTS = {"pyodide.asm.wasm": 3, "snapshot.bin": 2}
 #: The files of a build, served under `/runtime/boot/<key>/` (immutable).
 BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip", "pyscript_pyc.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
@@ -95,6 +108,28 @@ def pyodide_build_id(runtime: Runtime) -> str:
     """Pyodide's BUILD_ID (a snapshot only loads into the build that made it)."""
     match = BUILD_ID.search((runtime.pyodide_dir / "pyodide.mjs").read_bytes())
     return match.group(1).decode() if match else runtime.pyodide_version
+
+
+def part_bounds(size: int, count: int) -> list[tuple[int, int]]:
+    """The byte ranges `[start, end)` of a file of `size` bytes cut in `count` parts (PARTS)."""
+    return [(size * i // count, size * (i + 1) // count) for i in range(count)]
+
+
+def part_names(name: str) -> list[str]:
+    """The parts of one of PARTS' files, relative to the build's directory (and URL)."""
+    return [f"part{i}/{name}" for i in range(PARTS[name])]
+
+
+def whole_file(name: str, directory: Path, runtime: Runtime) -> Path:
+    """The file of PARTS named `name`: the wasm (the runtime's) or the build's snapshot."""
+    return runtime.pyodide_dir / name if name == "pyodide.asm.wasm" else directory / name
+
+
+def has_parts(directory: Path, name: str) -> bool:
+    """Whether the build cut `name` in parts: the server serves each from the whole file (a
+    slice, boot.part_bounds) with the compressed forms the build made of it (checked by their
+    `.etag` when served: the wheel carries the forms, not the parts' bytes)."""
+    return all((directory / f"{part}.etag").is_file() for part in part_names(name))
 
 
 def package_hash(web_dir: Path, runtime: Runtime) -> str:
@@ -143,6 +178,8 @@ class BootBuild:
     #: The modules of python_stdlib_rest.zip (dotted names): a snapshot boot fetches that zip
     #: once the page is idle, or at once when one of them is imported before (interpreter.mjs).
     stdlib_rest_modules: tuple[str, ...] = ()
+    #: The snapshot and the wasm are also there in parts (PARTS).
+    parts: bool = False
 
     @classmethod
     def load(cls, build_dir: Path, web_dir: Path, runtime: Runtime) -> BootBuild | None:
@@ -182,6 +219,7 @@ class BootBuild:
             stdlib_rest_modules=module_names(
                 set(manifest.get("stdlib", ())) - set(manifest.get("stdlib_in_snapshot", ()))
             ),
+            parts=usable and all(has_parts(directory, name) for name in PARTS),
         )
 
 
@@ -225,6 +263,10 @@ def interpreter_module(
         "snapshot": "snapshot.bin" if shipped else None,
         "snapshotSize": build.snapshot_size if build and shipped else 0,
         "snapshotDelta": build.snapshot_delta if build and shipped else 0,
+        # The snapshot and the wasm as their parts (PARTS), requested at once, joined in order.
+        "parts": {name: part_names(name) for name in PARTS}
+        if build and shipped and build.parts
+        else None,
         "stdlib": "python_stdlib.zip" if build and build.stdlib and mode != "plain" else None,
         "stdlibSnapshot": "python_stdlib_rest.zip"
         if build and shipped and build.stdlib_rest
@@ -263,6 +305,8 @@ def kept_copies(runtime: Runtime, build: BootBuild) -> dict[str, object]:
         size, sha256 = file_digest(path)
         return {
             "source": source,
+            # What a first visit fetched instead (PARTS): read back from the HTTP cache, joined.
+            "parts": part_names(path.name) if build.parts else None,
             "entry": entry,
             "bytes": size,
             "sha256": sha256,

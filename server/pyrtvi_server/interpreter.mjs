@@ -112,12 +112,49 @@ function incoming(size, response) {
   return { buffer, arrived };
 }
 
-/** The shipped snapshot's bytes from the network (or the HTTP cache). */
-function snapshotResponse() {
-  return fetch(here(BOOT.snapshot)).then((response) => {
-    if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
+/** `fetch(url)`, an HTTP error thrown (`what` names the file in its message). */
+function fetchOK(url, what, init) {
+  return fetch(url, init).then((response) => {
+    if (!response.ok) throw new Error(`${what}: HTTP ${response.status}`);
     return response;
   });
+}
+
+/**
+ * A file the build cut in parts (`BOOT.parts[name]`, boot.PARTS) as one Response: every part is
+ * requested at once (the console's HTML preloads them), and their bodies are read in order into
+ * one stream, so that the wasm's streaming compile and the snapshot's unpacking go on as before.
+ * A part that fails fails the stream (the caller's fallback then runs).
+ */
+function joinedParts(name, type) {
+  const parts = BOOT.parts[name].map((part) => fetchOK(here(part), name));
+  for (const part of parts) part.catch(() => {}); // reported through the stream
+  let next = 0;
+  let reader = null;
+  const body = new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        if (!reader) {
+          if (next === parts.length) return controller.close();
+          reader = (await parts[next++]).body.getReader();
+        }
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        reader = null;
+      }
+    },
+    async cancel(reason) {
+      reader?.cancel(reason).catch(() => {});
+      for (const part of parts.slice(next)) part.then((r) => r.body.cancel(reason), () => {});
+    },
+  });
+  return new Response(body, { headers: { "content-type": type } });
+}
+
+/** The shipped snapshot's bytes from the network (or the HTTP cache): whole or in parts. */
+function snapshotResponse() {
+  if (BOOT.parts) return Promise.resolve(joinedParts("snapshot.bin", "application/octet-stream"));
+  return fetchOK(here(BOOT.snapshot), "snapshot");
 }
 
 /** The shipped snapshot, fetched at once (module evaluation). */
@@ -539,9 +576,14 @@ function keepLater() {
       const abort = new AbortController();
       const stop = gate?.onCall?.(() => abort.abort());
       try {
-        const response = await fetch(here(item.source), { signal: abort.signal });
-        if (!response.ok) throw new Error(`${item.source}: HTTP ${response.status}`);
-        return await response.arrayBuffer();
+        const init = { signal: abort.signal };
+        const read = (url) => fetchOK(here(url), url, init).then((r) => r.arrayBuffer());
+        if (!item.parts) return await read(item.source);
+        // The parts this visit fetched (the whole file was never requested): joined.
+        const parts = (await Promise.all(item.parts.map(read))).map((b) => new Uint8Array(b));
+        const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+        parts.reduce((at, part) => (joined.set(part, at), at + part.length), 0);
+        return joined.buffer;
       } catch (error) {
         if (!abort.signal.aborted) throw error;
       } finally {
@@ -651,8 +693,13 @@ const wasmURL = here(BOOT.index + "pyodide.asm.wasm");
 const compiledWasm = !WebAssembly.compileStreaming
   ? Promise.resolve(null)
   : (KEPT ? compileKeptWasm() : Promise.resolve(null)).then(
-      (module) => module ?? WebAssembly.compileStreaming(fetch(wasmURL)).catch(() => null),
+      (module) => module ?? WebAssembly.compileStreaming(wasmResponse()).catch(() => null),
     );
+
+/** The wasm from the network (or the HTTP cache): whole, or joined from its parts. */
+function wasmResponse() {
+  return BOOT.parts ? joinedParts("pyodide.asm.wasm", "application/wasm") : fetch(wasmURL);
+}
 
 /**
  * Runs `load()` (a loadPyodide) on the wasm compiled above: Pyodide's own request for the

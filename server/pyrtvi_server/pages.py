@@ -19,10 +19,14 @@ from pyrtvi_server.boot import (
     KEPT_CACHE,
     KEPT_COOKIE,
     KEPT_ENTRIES,
+    PARTS,
     SNAPSHOT_WORKER,
     BootBuild,
     interpreter_module,
+    part_bounds,
+    part_names,
     plain_key,
+    whole_file,
 )
 from pyrtvi_server.config import Settings
 from pyrtvi_server.runtime import Runtime
@@ -139,6 +143,7 @@ class PageRoutes:
             Route("/runtime/boot/{key}/interpreter.mjs", self.interpreter, methods=GET),
             Route(f"/runtime/boot/{{key}}/{SNAPSHOT_WORKER.name}", self.worker, methods=GET),
             Route("/runtime/boot/{key}/{name}", self.boot_file, methods=GET),
+            Route("/runtime/boot/{key}/part{index:int}/{name}", self.boot_part, methods=GET),
             Route("/pyscript/core.js", self.pyscript_core, methods=GET),
             Mount(self.runtime.pyodide_url, app=self.pyodide_files),
             Mount(self.runtime.pyscript_url, app=self.pyscript_files),
@@ -150,10 +155,27 @@ class PageRoutes:
         return routes
 
     async def warm(self) -> None:
-        """Compress the big runtime files ahead of the first visitor (in threads)."""
+        """Compress the big runtime files ahead of the first visitor (in threads), and read the
+        parts a first visit requests at once (a part read then: its first byte ~0.5 s late)."""
         await asyncio.gather(
-            asyncio.to_thread(self.pyodide_files.warm), asyncio.to_thread(self.pyscript_files.warm)
+            asyncio.to_thread(self.pyodide_files.warm),
+            asyncio.to_thread(self.pyscript_files.warm),
+            asyncio.to_thread(self.warm_parts),
         )
+
+    def warm_parts(self) -> None:
+        build = self.current_build()
+        if build is not None and build.parts:
+            for name in PARTS:
+                for index in range(PARTS[name]):
+                    self.part_asset(build, name, index)
+
+    def part_asset(self, build: BootBuild, name: str, index: int) -> Asset:
+        """A part of the snapshot or of the wasm, from the whole file (with the build's forms
+        of that part, by their `.etag`)."""
+        whole = whole_file(name, build.directory, self.runtime)
+        span = part_bounds(whole.stat().st_size, PARTS[name])[index]
+        return self.cache.get(whole, build.directory / part_names(name)[index], span)
 
     # -- what the URLs name ---------------------------------------------------------------------
 
@@ -218,7 +240,10 @@ class PageRoutes:
         ]
         base = prefix + self.boot_path(build)
         fetched = [] if kept else [f"{pyodide}/pyodide.asm.wasm"]
-        if build and shipped:
+        if build and shipped and build.parts and not kept:
+            # Their parts instead, the wasm's first (boot.PARTS).
+            fetched = [f"{base}/{part}" for name in PARTS for part in part_names(name)]
+        elif build and shipped:
             # (Not the rest of the stdlib: it is fetched once the page is idle.)
             if not kept:
                 fetched.append(f"{base}/snapshot.bin")
@@ -358,6 +383,20 @@ class PageRoutes:
             return json_error(404, "not found", request.url.path)
         path = build.directory / name
         asset = await asyncio.to_thread(self.cache.get, path, path)
+        return asset_response(request, asset, IMMUTABLE)
+
+    async def boot_part(self, request: Request) -> Response:
+        """A part of the shipped snapshot or of the wasm (boot.PARTS; immutable: keyed)."""
+        build = self.current_build()
+        name, index = request.path_params["name"], request.path_params["index"]
+        if (
+            not 0 <= index < PARTS.get(name, 0)
+            or build is None
+            or not build.parts
+            or request.path_params["key"] != build.key
+        ):
+            return json_error(404, "not found", request.url.path)
+        asset = await asyncio.to_thread(self.part_asset, build, name, index)
         return asset_response(request, asset, IMMUTABLE)
 
     async def client_zip(self, request: Request) -> Response:

@@ -38,6 +38,10 @@ mimetypes.add_type("application/toml", ".toml")
 mimetypes.add_type("application/json", ".map")  # source maps
 
 
+#: A byte range `[start, end)` of a file.
+Span = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class Asset:
     body: bytes
@@ -47,10 +51,11 @@ class Asset:
     brotli: bytes | None = None
 
 
-def build_asset(body: bytes, suffix: str) -> Asset:
-    """`body` as an asset of a file with `suffix`: its media type, ETag and (when worth it) gzip."""
-    gz = None
-    if suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
+def build_asset(body: bytes, suffix: str, gzipped: bytes | None = None) -> Asset:
+    """`body` as an asset of a file with `suffix`: its media type, ETag and (when worth it) gzip
+    (`gzipped`: the build's gzip form, else made here)."""
+    gz = gzipped
+    if gz is None and suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
         gz = gzip.compress(body, compresslevel=6, mtime=0)
         if len(gz) >= len(body):
             gz = None
@@ -91,28 +96,29 @@ class AssetCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._assets: dict[Path, tuple[tuple[float, int], Asset]] = {}
+        self._assets: dict[tuple[Path, Span | None], tuple[tuple[float, int], Asset]] = {}
 
-    def get(self, path: Path, precompressed: Path | None = None) -> Asset:
+    def get(self, path: Path, precompressed: Path | None = None, span: Span | None = None) -> Asset:
         """The file's asset; `precompressed` (a path without suffix) names its .br/.gz forms,
-        made at setup (tools/build_boot.py), used when made from its bytes (precompressed_forms)."""
+        made at setup (tools/build_boot.py), used when made from its bytes (precompressed_forms).
+        `span` (start, end): the asset is those bytes of the file (a part, boot.PARTS)."""
         stat = path.stat()
         key = (stat.st_mtime, stat.st_size)
         with self._lock:
-            cached = self._assets.get(path)
+            cached = self._assets.get((path, span))
         if cached and cached[0] == key:
             return cached[1]
-        asset = build_asset(path.read_bytes(), path.suffix)
+        body = path.read_bytes()
+        if span:
+            body = body[span[0] : span[1]]
+        found = {}
         if precompressed is not None:
-            found = precompressed_forms(precompressed, asset.etag, stat.st_mtime)
-            if found:
-                asset = dataclasses.replace(
-                    asset,
-                    brotli=found.get(".br"),
-                    gzipped=found.get(".gz", asset.gzipped),
-                )
+            found = precompressed_forms(precompressed, content_tag(body), stat.st_mtime)
+        asset = build_asset(body, path.suffix, found.get(".gz"))
+        if found:
+            asset = dataclasses.replace(asset, brotli=found.get(".br"))
         with self._lock:
-            self._assets[path] = (key, asset)
+            self._assets[(path, span)] = (key, asset)
         return asset
 
 

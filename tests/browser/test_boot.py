@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
-from pyrtvi_server.boot import BootBuild, discover_modules
+from pyrtvi_server.boot import PARTS, BootBuild, discover_modules, part_names
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_testing.processes import LiveServer
 
@@ -147,7 +147,11 @@ def test_console_boots_from_the_snapshot(page: Page, page_server: LiveServer) ->
     page.wait_for_function("performance.getEntriesByName('pyrtvi:stdlib-rest').length > 0")
     assert page.evaluate("performance.getEntriesByName('pyrtvi:fetch-now').length") == 0
     paths = {url.removeprefix(page_server.url) for url in requested}
-    assert f"/runtime/boot/{build.key}/snapshot.bin" in paths
+    # The snapshot and the wasm as their parts (boot.PARTS), not whole.
+    assert build.parts
+    parts = {f"/runtime/boot/{build.key}/{part}" for name in PARTS for part in part_names(name)}
+    assert parts <= paths, paths
+    assert not any(path.endswith(("/snapshot.bin", "/pyodide.asm.wasm")) for path in paths - parts)
     # The stdlib zip without what the snapshot imported, not the whole trimmed one.
     assert f"/runtime/boot/{build.key}/python_stdlib_rest.zip" in paths
     assert not any(path.endswith("/python_stdlib.zip") for path in paths), paths
@@ -197,9 +201,13 @@ def test_refused_snapshot_boots_plain(
         "other size": empty_pack(4096),
         "garbage": b"\0" * 4096,
     }[body]
+    first = f"/{part_names('snapshot.bin')[0]}" if build.parts else "/snapshot.bin"
+    # The bytes in the first part, none in the others (joined: the bytes above).
     page.route(
         "**/snapshot.bin",
-        lambda route: route.fulfill(status=200, body=data, content_type="x/y"),
+        lambda route: route.fulfill(
+            status=200, body=data if route.request.url.endswith(first) else b"", content_type="x/y"
+        ),
     )
     page.goto(page_server.url + "/")
     info = boot_info(page)

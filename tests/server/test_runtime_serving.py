@@ -13,7 +13,7 @@ import zipfile
 import httpx
 import pytest
 from pyrtvi_server.app import CONSOLE_SKIPPED_PLUGINS
-from pyrtvi_server.boot import BootBuild
+from pyrtvi_server.boot import PARTS, BootBuild, part_names
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_testing.processes import LiveServer
 
@@ -27,6 +27,11 @@ def build() -> BootBuild:
     found = BootBuild.load(ROOT / "build" / "boot", ROOT / "web", RUNTIME)
     assert found is not None, "no boot build for these sources: run `make setup`"
     return found
+
+
+def part_urls(key: str, name: str) -> list[str]:
+    """The URLs of a file's parts (boot.PARTS)."""
+    return [f"/runtime/boot/{key}/{part}" for part in part_names(name)]
 
 
 @pytest.fixture
@@ -114,6 +119,37 @@ def test_unknown_boot_keys_and_files_are_404(client: httpx.Client) -> None:
     assert client.head(f"/runtime/boot/{key}/snapshot.bin").status_code == 200
 
 
+def test_the_parts_join_into_the_whole_files(client: httpx.Client) -> None:
+    """The snapshot and the wasm in parts (boot.PARTS): each served brotli'd and immutable, and
+    their decoded bytes, joined in order, are the whole file's; no other part exists."""
+    current = build()
+    assert current.parts
+    wholes = {
+        "snapshot.bin": current.directory / "snapshot.bin",
+        "pyodide.asm.wasm": RUNTIME.pyodide_dir / "pyodide.asm.wasm",
+    }
+    assert set(wholes) == set(PARTS)
+    for name, whole in wholes.items():
+        joined = b""
+        for url in part_urls(current.key, name):
+            reply = client.get(url, headers={"Accept-Encoding": "br"})
+            assert reply.status_code == 200, url
+            assert reply.headers["content-encoding"] == "br", url
+            assert reply.headers["cache-control"].endswith("immutable")
+            joined += reply.content  # httpx decodes brotli
+        assert joined == whole.read_bytes(), name
+        beyond = f"/runtime/boot/{current.key}/part{PARTS[name]}/{name}"
+        assert client.get(beyond).status_code == 404
+        assert client.get(f"/runtime/boot/0000/part0/{name}").status_code == 404
+    assert client.get(f"/runtime/boot/{current.key}/part0/python_stdlib.zip").status_code == 404
+    # Without brotli: gzip, the same bytes.
+    url = part_urls(current.key, "snapshot.bin")[-1]
+    reply = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert reply.headers["content-encoding"] == "gzip"
+    span = len(reply.content)
+    assert reply.content == wholes["snapshot.bin"].read_bytes()[-span:]
+
+
 def test_console_preloads_pyscripts_own_modules_first(client: httpx.Client) -> None:
     """PyScript's core chunk and error plugin are hinted before the big runtime downloads, and
     the console refuses the plugins it does not use (embedding pages keep them all)."""
@@ -123,7 +159,7 @@ def test_console_preloads_pyscripts_own_modules_first(client: httpx.Client) -> N
     links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', page)
     pyscript = [f"{RUNTIME.pyscript_url}/{name}" for name in chunks]
     assert links[:2] == pyscript, links
-    assert links.index(WASM) > 1
+    assert links.index(part_urls(build().key, "pyodide.asm.wasm")[0]) > 1
     for url in pyscript:
         assert client.get(url).status_code == 200
     attribute = re.search(r'<script type="py" config="([^"]+)"', page)
@@ -143,12 +179,14 @@ def test_the_console_requests_what_its_boot_needs_from_the_html(client: httpx.Cl
     page = client.get("/").text
     links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', page)
     for needed in (
-        WASM,
-        f"/runtime/boot/{key}/snapshot.bin",
+        *part_urls(key, "pyodide.asm.wasm"),
+        *part_urls(key, "snapshot.bin"),
         f"/runtime/boot/{key}/pyscript_pyc.zip",
         "/app/main.py",
     ):
         assert needed in links, (needed, links)
+    # Their parts, not the whole files (both at once would cross the link twice).
+    assert WASM not in links and f"/runtime/boot/{key}/snapshot.bin" not in links, links
     # Issue 25, third round: the rest of the stdlib is fetched once the page is idle.
     assert f"/runtime/boot/{key}/python_stdlib_rest.zip" not in links, links
     assert not any(link.startswith("/py/") for link in links), links  # after the boot
@@ -196,10 +234,9 @@ def test_the_shipped_boot_names_its_kept_copies(client: httpx.Client) -> None:
         response = client.get("/", headers={"Cookie": f"pyrtvi-kept={cookie}"})
         assert response.headers["vary"] == "Accept-Encoding, Cookie"
         links = re.findall(r'<link rel="(?:module)?preload" href="([^"]+)"', response.text)
-        assert (WASM in links, f"/runtime/boot/{current.key}/snapshot.bin" in links) == (
-            not has_kept,
-            not has_kept,
-        ), links
+        has_wasm = any(link.endswith("/pyodide.asm.wasm") for link in links)
+        has_snapshot = any(link.endswith("/snapshot.bin") for link in links)
+        assert (has_wasm, has_snapshot) == (not has_kept, not has_kept), links
         assert (f'"/runtime/boot/{current.key}/kept/snapshot.bin"' in response.text) is has_kept
         # The rest of the stdlib is fetched once the page is idle, in either case.
         assert f"/runtime/boot/{current.key}/python_stdlib_rest.zip" not in links

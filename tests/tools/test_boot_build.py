@@ -10,7 +10,14 @@ import struct
 import zipfile
 from pathlib import Path
 
-from pyrtvi_server.boot import BootBuild, discover_modules, package_hash
+from pyrtvi_server.boot import (
+    PARTS,
+    BootBuild,
+    discover_modules,
+    package_hash,
+    part_bounds,
+    part_names,
+)
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_server.static import AssetCache, package_zip
 
@@ -140,3 +147,31 @@ def test_precompressed_forms_follow_the_bytes_not_the_file_times(tmp_path: Path)
     assert AssetCache().get(source, target).brotli is not None
     os.utime(source, (br.stat().st_mtime + 60,) * 2)
     assert AssetCache().get(source, target).brotli is None
+
+
+def test_parts_cut_a_file_and_reuse_an_earlier_builds_forms(tmp_path: Path) -> None:
+    """boot.PARTS: the parts' bytes joined are the file's; a new build's part with the same bytes
+    as an earlier build's takes its compressed forms (no quality-11 run again), and a part whose
+    bytes changed does not."""
+    out = tmp_path / "boot"
+    whole = tmp_path / "pyodide.asm.wasm"
+    data = os.urandom(1000) + bytes(5000)
+    whole.write_bytes(data)
+    name = "pyodide.asm.wasm"
+    parts = build_boot.write_parts(whole, out / "old", name)
+    assert len(parts) == PARTS[name]
+    assert b"".join(part.read_bytes() for part in parts) == data
+    assert [part.relative_to(out / "old").as_posix() for part in parts] == part_names(name)
+    assert [end - start for start, end in part_bounds(len(data), PARTS[name])] == [
+        part.stat().st_size for part in parts
+    ]
+    for part in parts:
+        build_boot.compress(part, part)
+    whole.write_bytes(data[:-1] + b"\1")  # the last part changes
+    new = build_boot.write_parts(whole, out / "new", name)
+    for part in new:
+        build_boot.adopt_forms(part, out, "new")
+    assert [build_boot.fresh(part, part) for part in new] == [True] * (len(new) - 1) + [False]
+    assert (
+        new[0].with_name(name + ".br").read_bytes() == parts[0].with_name(name + ".br").read_bytes()
+    )
