@@ -278,6 +278,9 @@ def build(
             for part in write_parts(whole_file(name, out / key, runtime), out / key, name)
         ]
         jobs += [(part, part) for part in parts]
+        for stale in (out / key).glob("part*/*"):  # of another PARTS
+            if stale not in parts and stale.with_name(stale.stem) not in parts:
+                stale.unlink()
         if not force:
             for part in parts:
                 adopt_forms(part, out, key)

@@ -63,13 +63,14 @@ KEPT_COOKIE = "pyrtvi-kept"
 #: The kept copies' Cache Storage entries, relative to the build's URL.
 KEPT_ENTRIES = {"snapshot": "kept/snapshot.bin", "wasm": "kept/pyodide.asm.wasm"}
 #: The big files of a shipped boot, each cut in this many byte ranges of equal length (to a byte),
-#: `<key>/part<i>/<name>`, that a first visit requests at once. Chromium
-#: here gave one request of the 2.8 MB wasm brotli body ~26 Mbit/s of the `cable` link's 50
-#: (its reads are decoded and handed on one after another, and the link idles meanwhile); the
-#: wasm and the snapshot as two requests took 1.28 s on that link, as three + three 1.02 s, as
-#: two + two 1.07 s (docs/benchmarks.md). The wasm's first: it is linked while the snapshot's
-#: last bytes arrive.
-PARTS = {"pyodide.asm.wasm": 3, "snapshot.bin": 2}
+#: `<key>/part<i>/<name>`, that a first visit requests at once. Chromium here gave one request
+#: of the 2.8 MB wasm brotli body ~26 Mbit/s of the `cable` link's 50 (its reads are decoded and
+#: handed on one after another, and the link idles meanwhile): the wasm and the snapshot as two
+#: requests took 1.28 s on that link, as 2 + 2 1.07 s, as 3 + 3 1.02 s. The wasm gets more of
+#: them: it arrives ~0.25 s before the snapshot's last byte and is instantiated and linked
+#: meanwhile (4 + 2: ready ~36 ms sooner than 3 + 2; see docs/benchmarks.md). Six in all: HTTP/1.1
+#: gives a host six connections, and what the boot needs besides is requested before them.
+PARTS = {"pyodide.asm.wasm": 4, "snapshot.bin": 2}
 #: The files of a build, served under `/runtime/boot/<key>/` (immutable).
 BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip", "pyscript_pyc.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
@@ -263,10 +264,9 @@ def interpreter_module(
         "snapshot": "snapshot.bin" if shipped else None,
         "snapshotSize": build.snapshot_size if build and shipped else 0,
         "snapshotDelta": build.snapshot_delta if build and shipped else 0,
-        # The snapshot and the wasm as their parts (PARTS), requested at once, joined in order.
-        "parts": {name: part_names(name) for name in PARTS}
-        if build and shipped and build.parts
-        else None,
+        # The snapshot and the wasm as their parts (PARTS), requested at once: the wasm's joined
+        # in order, the snapshot's unpacked each as it comes (its byte range in the pack).
+        "parts": parts_config(runtime, build) if build and shipped and build.parts else None,
         "stdlib": "python_stdlib.zip" if build and build.stdlib and mode != "plain" else None,
         "stdlibSnapshot": "python_stdlib_rest.zip"
         if build and shipped and build.stdlib_rest
@@ -291,6 +291,18 @@ def interpreter_module(
         .replace("__PYODIDE_MJS__", json.dumps(pyodide + "pyodide.mjs"))
         .replace("__BOOT_CONFIG__", json.dumps(config))
     )
+
+
+def parts_config(runtime: Runtime, build: BootBuild) -> dict[str, list[dict[str, object]]]:
+    """Each of PARTS' files: its parts' URLs (relative to the interpreter module) and ranges."""
+    config: dict[str, list[dict[str, object]]] = {}
+    for name, count in PARTS.items():
+        size = whole_file(name, build.directory, runtime).stat().st_size
+        config[name] = [
+            {"url": url, "start": start, "end": end}
+            for url, (start, end) in zip(part_names(name), part_bounds(size, count), strict=True)
+        ]
+    return config
 
 
 def kept_copies(runtime: Runtime, build: BootBuild) -> dict[str, object]:

@@ -38,76 +38,107 @@ const BOOT = __BOOT_CONFIG__;
 const here = (path) => new URL(path, import.meta.url).href;
 const mark = (name) => performance.mark("pyrtvi:" + name);
 
+const fail = (why) => {
+  throw new Error(`snapshot: ${why}`);
+};
+
 /**
- * Unpacks the build's pack (see tools/boot_snapshot.mjs: runs of non-zero bytes) into `buffer`
- * as it arrives: `body` is a ReadableStream of the pack's bytes, so that no copy of the whole
- * pack is made and only the last chunk is left to copy once its last byte is in.
+ * The layout of the build's pack (see tools/boot_snapshot.mjs: runs of non-zero bytes) from its
+ * first bytes `head`, or null until they hold its header and run table: `{ runs, data, end }`,
+ * each run `[offset, length, at]` (where it goes in the snapshot of `size` bytes, and where its
+ * bytes are in the pack), `data` where the first run's bytes are, `end` the pack's length.
  */
-async function unpack(body, buffer) {
-  const fail = (why) => {
-    throw new Error(`snapshot: ${why}`);
-  };
+function packLayout(head, size) {
+  if (head.length < 16) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (view.getUint32(0, true) !== 0x53525950) fail("not a pyrtvi snapshot pack");
+  if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
+  const announced = view.getUint32(8, true);
+  if (announced !== size) fail(`${announced} bytes, the build made ${size}`);
+  const data = 16 + 8 * view.getUint32(12, true);
+  if (head.length < data) return null;
+  const runs = [];
+  let at = data;
+  for (let entry = 16; entry < data; entry += 8) {
+    const offset = view.getUint32(entry, true);
+    const length = view.getUint32(entry + 4, true);
+    if (offset + length > size) fail("truncated");
+    runs.push([offset, length, at]);
+    at += length;
+  }
+  return { runs, data, end: at };
+}
+
+/** Writes `chunk`, the pack's bytes from its position `at`, where `layout`'s runs say. */
+function place(layout, buffer, at, chunk) {
+  const { runs } = layout;
+  if (at < layout.data) {
+    chunk = chunk.subarray(Math.min(chunk.length, layout.data - at)); // the header and table
+    at = layout.data;
+  }
+  if (!chunk.length) return;
+  if (at + chunk.length > layout.end) fail("trailing bytes");
+  let run = 0; // the last run whose bytes start at or before `at`
+  for (let high = runs.length - 1; run < high; ) {
+    const middle = (run + high + 1) >> 1;
+    if (runs[middle][2] <= at) run = middle;
+    else high = middle - 1;
+  }
+  while (chunk.length) {
+    const [offset, length, start] = runs[run++];
+    const take = Math.min(length - (at - start), chunk.length);
+    buffer.set(chunk.subarray(0, take), offset + at - start);
+    chunk = chunk.subarray(take);
+    at += take;
+  }
+}
+
+/**
+ * Unpacks the pack's bytes from position `from` to `to` (Infinity: its end), read from `body`
+ * (a ReadableStream) as they arrive, into `buffer`: no copy of the whole pack is made. The part
+ * that starts the pack (`from` 0) parses its layout and hands it to `found`; another part
+ * waits for it (`layout`, a Promise) before it reads.
+ */
+async function unpackRange(body, buffer, from, to, layout = null, found = () => {}) {
   const reader = body.getReader();
+  let known = from === 0 ? null : await layout;
   let head = new Uint8Array(0); // the header and the run table, until they are complete
-  let runs = null; // [offset, length] per run, once the table is in
-  let run = 0; // the run being filled
-  let filled = 0; // its bytes written so far
-  let needed = 16;
+  let at = from;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     let chunk = value;
-    if (!runs) {
+    if (!known) {
       const joined = new Uint8Array(head.length + chunk.length);
       joined.set(head);
       joined.set(chunk, head.length);
       head = joined;
-      if (head.length < needed) continue;
-      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-      if (view.getUint32(0, true) !== 0x53525950) fail("not a pyrtvi snapshot pack");
-      if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
-      const size = view.getUint32(8, true);
-      if (size !== buffer.length) fail(`${size} bytes, the build made ${buffer.length}`);
-      needed = 16 + 8 * view.getUint32(12, true);
-      if (head.length < needed) continue;
-      runs = [];
-      for (let at = 16; at < needed; at += 8) {
-        const offset = view.getUint32(at, true);
-        const length = view.getUint32(at + 4, true);
-        if (offset + length > size) fail("truncated");
-        runs.push([offset, length]);
-      }
-      chunk = head.subarray(needed);
-      head = null;
+      known = packLayout(head, buffer.length);
+      if (!known) continue;
+      found(known);
+      chunk = head;
+      at = 0;
     }
-    while (chunk.length) {
-      if (run >= runs.length) fail("trailing bytes");
-      const [offset, length] = runs[run];
-      const take = Math.min(length - filled, chunk.length);
-      buffer.set(chunk.subarray(0, take), offset + filled);
-      filled += take;
-      chunk = chunk.subarray(take);
-      if (filled === length) {
-        run += 1;
-        filled = 0;
-      }
-    }
+    if (at + chunk.length > to) fail("trailing bytes");
+    place(known, buffer, at, chunk);
+    at += chunk.length;
   }
-  while (runs && run < runs.length && runs[run][1] === 0) run += 1;
-  if (!runs || run < runs.length) fail("truncated");
+  if (!known || at !== Math.min(to, known.end)) fail("truncated");
+  return known;
+}
+
+/** Unpacks a whole pack (`body`, a ReadableStream of its bytes) into `buffer`. */
+async function unpack(body, buffer) {
+  await unpackRange(body, buffer, 0, Infinity);
 }
 
 /**
  * A snapshot of `size` bytes (unpacked) on its way: `buffer` at once, for Pyodide to size the
- * memory with; `arrived` once the pack's bytes (`response`, a Promise of a Response) are
- * unpacked into it.
+ * memory with; `arrived` once `fill(buffer)` has unpacked the pack's bytes into it.
  */
-function incoming(size, response) {
+function incoming(size, fill) {
   const buffer = new Uint8Array(size);
-  const arrived = response.then(async (reply) => {
-    await unpack(reply.body, buffer);
-    mark("snapshot");
-  });
+  const arrived = fill(buffer).then(() => mark("snapshot"));
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
   return { buffer, arrived };
 }
@@ -127,7 +158,7 @@ function fetchOK(url, what, init) {
  * A part that fails fails the stream (the caller's fallback then runs).
  */
 function joinedParts(name, type) {
-  const parts = BOOT.parts[name].map((part) => fetchOK(here(part), name));
+  const parts = BOOT.parts[name].map((part) => fetchOK(here(part.url), name));
   for (const part of parts) part.catch(() => {}); // reported through the stream
   let next = 0;
   let reader = null;
@@ -157,11 +188,31 @@ function snapshotResponse() {
   return fetchOK(here(BOOT.snapshot), "snapshot");
 }
 
+/**
+ * The shipped snapshot from the network (or the HTTP cache) unpacked into `buffer`; in parts,
+ * each part as it arrives (the parts download at once, and the first one's run table says
+ * where any byte of the pack goes): once the last byte is in, only its chunk is left to copy.
+ */
+async function unpackShipped(buffer) {
+  if (!BOOT.parts) return unpack((await snapshotResponse()).body, buffer);
+  const parts = BOOT.parts["snapshot.bin"];
+  const responses = parts.map((part) => fetchOK(here(part.url), "snapshot"));
+  let found, lost;
+  const layout = new Promise((resolve, reject) => ((found = resolve), (lost = reject)));
+  layout.catch(() => {}); // the first part reports it
+  const unpacked = parts.map(async ({ start, end }, index) => {
+    const { body } = await responses[index];
+    return unpackRange(body, buffer, start, end, layout, found);
+  });
+  unpacked[0].catch(lost); // the other parts wait for its layout
+  const [known] = await Promise.all(unpacked);
+  if (parts.at(-1).end !== known.end) fail("truncated");
+}
+
 /** The shipped snapshot, fetched at once (module evaluation). */
 function fetchSnapshot() {
-  const body = snapshotResponse();
   const complete = BOOT.packagesInSnapshot;
-  const snapshot = incoming(BOOT.snapshotSize, body);
+  const snapshot = incoming(BOOT.snapshotSize, unpackShipped);
   return { source: "shipped", ...snapshot, delta: BOOT.snapshotDelta, complete };
 }
 
@@ -180,7 +231,8 @@ async function storedSnapshot() {
   if (refused !== null) return { refused };
   const size = Number(response.headers.get("x-pyrtvi-snapshot-size")) || 0;
   const complete = response.headers.get("x-pyrtvi-complete") === "1";
-  return { source: "local", ...incoming(size, Promise.resolve(response)), delta: 0, complete };
+  const snapshot = incoming(size, (buffer) => unpack(response.body, buffer));
+  return { source: "local", ...snapshot, delta: 0, complete };
 }
 
 /** Marks the stored snapshot as refused: plain boots until the build changes (a new URL). */
@@ -407,7 +459,7 @@ function shippedSnapshot() {
     })
     .then(async (kept) => {
       keptUsed.snapshot = kept;
-      if (!kept) await unpack((await snapshotResponse()).body, buffer);
+      if (!kept) await unpackShipped(buffer);
       mark("snapshot");
     });
   arrived.catch(() => {}); // handled in loadPyodide; never an unhandled rejection
@@ -461,22 +513,13 @@ function keptIntoMemory() {
  * there), the static region XORed with `base` (see restoreStatic).
  */
 function unpackInto(pack, header, heap, base) {
-  const fail = (why) => {
-    throw new Error(`snapshot: ${why}`);
-  };
-  const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
-  if (pack.length < 16 || view.getUint32(0, true) !== 0x53525950) {
-    fail("not a pyrtvi snapshot pack");
-  }
-  if (view.getUint32(4, true) !== 1) fail(`pack format ${view.getUint32(4, true)}`);
-  const size = view.getUint32(8, true);
-  if (size !== BOOT.snapshotSize) fail(`${size} bytes, the build made ${BOOT.snapshotSize}`);
+  const layout = packLayout(pack, BOOT.snapshotSize);
+  if (!layout || layout.end > pack.length) fail("truncated");
+  if (layout.end < pack.length) fail("trailing bytes");
   const start = header.length;
+  const size = BOOT.snapshotSize;
   if (size - start > heap.length) fail(`${size - start} bytes, the memory has ${heap.length}`);
   const image = new Uint8Array(heap.buffer, heap.byteOffset, size - start);
-  const count = view.getUint32(12, true);
-  let at = 16 + 8 * count;
-  if (at > pack.length) fail("truncated");
   const zero = (from, to) => {
     if (to > start) image.fill(0, Math.max(from, start) - start, to - start);
   };
@@ -487,17 +530,12 @@ function unpackInto(pack, header, heap, base) {
   };
   header.fill(0);
   let end = 0; // the snapshot's bytes before it are written
-  for (let run = 0; run < count; run++) {
-    const offset = view.getUint32(16 + 8 * run, true);
-    const length = view.getUint32(20 + 8 * run, true);
+  for (const [offset, length, at] of layout.runs) {
     if (offset < end) fail("runs out of order");
-    if (offset + length > size || at + length > pack.length) fail("truncated");
     zero(end, offset);
     put(pack.subarray(at, at + length), offset);
-    at += length;
     end = offset + length;
   }
-  if (at !== pack.length) fail("trailing bytes");
   zero(end, size);
   const target = new Uint32Array(heap.buffer, heap.byteOffset, base ? base.length : 0);
   for (let i = 0; i < target.length; i++) target[i] ^= base[i];

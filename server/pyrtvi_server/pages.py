@@ -213,9 +213,10 @@ class PageRoutes:
         same URL gets the same module), so that the wasm's compile and the snapshot's unpacking
         start with the page, not after PyScript's own start.
 
-        The small modules PyScript needs before it calls our interpreter come first: with
-        HTTP/1.1's six connections per host, the wasm and the snapshot hold two of them for
-        most of the boot, and what is requested after them may wait for a free one.
+        The small files come first (PyScript's modules, ours, PyScript's `.pyc`, `main.py`):
+        with HTTP/1.1's six connections per host, the wasm and the snapshot (five requests in
+        parts) hold most of them for most of the boot, and what is requested after them may
+        wait for a free one.
 
         `kept`: this browser keeps decoded copies of the wasm and the snapshot (the shipped
         mode's `KEPT_COOKIE`): they are not preloaded (a read of the HTTP cache's brotli bytes
@@ -239,10 +240,14 @@ class PageRoutes:
             f'<link rel="modulepreload" href="{pyodide}/pyodide.asm.mjs">',
         ]
         base = prefix + self.boot_path(build)
-        fetched = [] if kept else [f"{pyodide}/pyodide.asm.wasm"]
+        # The small files first: they take a connection for a moment (see above).
+        fetched = [f"{base}/pyscript_pyc.zip"] if build and build.pyscript_pyc else []
+        fetched.append(f"{prefix}/app/main.py")  # PyScript fetches it once Python is up
+        if not kept:
+            fetched.append(f"{pyodide}/pyodide.asm.wasm")
         if build and shipped and build.parts and not kept:
             # Their parts instead, the wasm's first (boot.PARTS).
-            fetched = [f"{base}/{part}" for name in PARTS for part in part_names(name)]
+            fetched[-1:] = [f"{base}/{part}" for name in PARTS for part in part_names(name)]
         elif build and shipped:
             # (Not the rest of the stdlib: it is fetched once the page is idle.)
             if not kept:
@@ -250,13 +255,10 @@ class PageRoutes:
         elif build and build.stdlib:
             # The local mode's first visit needs it, and so does a boot from the local snapshot.
             fetched.append(f"{base}/python_stdlib.zip")
-        if build and build.pyscript_pyc:
-            fetched.append(f"{base}/pyscript_pyc.zip")
         if not (build and shipped and not build.skipped):
             # A plain boot unpacks our packages before any page code (a complete shipped
             # snapshot has their modules and fetches them when the page is idle).
             fetched += [f"{prefix}/py/{name}.zip" for name in self.packages]
-        fetched.append(f"{prefix}/app/main.py")  # PyScript fetches it once Python is up
         links += [f'<link rel="preload" href="{url}" as="fetch" crossorigin>' for url in fetched]
         return "\n  ".join(links)
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
-from pyrtvi_server.boot import PARTS, BootBuild, discover_modules, part_names
+from pyrtvi_server.boot import PARTS, BootBuild, discover_modules, part_bounds, part_names
 from pyrtvi_server.runtime import Runtime
 from pyrtvi_testing.processes import LiveServer
 
@@ -178,9 +178,13 @@ def test_missing_snapshot_boots_plain(page: Page, page_server: LiveServer) -> No
     assert any(url.endswith(f"/runtime/pyodide/{VERSION}/python_stdlib.zip") for url in requested)
 
 
-def empty_pack(size: int) -> bytes:
-    """A snapshot pack (tools/boot_snapshot.mjs) of `size` zero bytes: no runs."""
-    return b"PYRS" + b"".join(n.to_bytes(4, "little") for n in (1, size, 0))
+def empty_pack(size: int, length: int = 16) -> bytes:
+    """A snapshot pack (tools/boot_snapshot.mjs) of `size` zero bytes, `length` bytes long: no
+    runs, or (to be that long) one run of zeros at the start."""
+    if length == 16:
+        return b"PYRS" + b"".join(n.to_bytes(4, "little") for n in (1, size, 0))
+    header = b"".join(n.to_bytes(4, "little") for n in (1, size, 1, 0, length - 24))
+    return b"PYRS" + header + bytes(length - 24)
 
 
 @pytest.mark.parametrize(
@@ -196,19 +200,23 @@ def test_refused_snapshot_boots_plain(
 ) -> None:
     """Bytes that are not our snapshot: Pyodide or we refuse them, and the page boots plain."""
     build = current_build()
+    length = (build.directory / "snapshot.bin").stat().st_size
     data = {
-        "zeros": empty_pack(build.snapshot_size),
+        "zeros": empty_pack(build.snapshot_size, length),  # as long as the build's
         "other size": empty_pack(4096),
         "garbage": b"\0" * 4096,
     }[body]
-    first = f"/{part_names('snapshot.bin')[0]}" if build.parts else "/snapshot.bin"
-    # The bytes in the first part, none in the others (joined: the bytes above).
-    page.route(
-        "**/snapshot.bin",
-        lambda route: route.fulfill(
-            status=200, body=data if route.request.url.endswith(first) else b"", content_type="x/y"
-        ),
+    # In parts (boot.PARTS), each part the bytes of its range in the build's pack.
+    spans = dict(
+        zip(part_names("snapshot.bin"), part_bounds(length, PARTS["snapshot.bin"]), strict=True)
     )
+
+    def serve(route: Route) -> None:
+        part = "/".join(route.request.url.split("/")[-2:])
+        start, end = spans.get(part, (0, len(data)))
+        route.fulfill(status=200, body=data[start:end], content_type="x/y")
+
+    page.route("**/snapshot.bin", serve)
     page.goto(page_server.url + "/")
     info = boot_info(page)
     assert info["mode"] == "plain" and reason in info["reason"], info

@@ -8,10 +8,12 @@ PYTHONPATH cleared, so neither `web/` nor `node_modules/` of the checkout is rea
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,11 +72,14 @@ class Installed:
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
+    # One build at a time: each pytest-xdist worker builds its own, in the checkout's `build/`.
+    with open(Path(tempfile.gettempdir()) / "pyrtvi-wheel-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+            check=True,
+            capture_output=True,
+        )
     (found,) = out.glob("pyrtvi-*-py3-none-any.whl")
     return found
 
