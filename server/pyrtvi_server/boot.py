@@ -21,8 +21,9 @@ The build (run by `make setup`) writes under `build/boot/`:
   idle, or at once (a synchronous request) when one of its modules is imported before;
 - `<key>/part<i>/snapshot.bin`, `<key>/part<i>/pyodide.asm.wasm`: the shipped snapshot and the
   wasm cut in PARTS byte ranges, each compressed on its own: a first visit requests them all at
-  once and joins them in order (interpreter.mjs), since one request of a 2.8 MB brotli body got
-  about half the link here (see PARTS). The server serves each part from the whole file; the
+  once (the wasm's joined in order for its streaming compile, the snapshot's unpacked each as
+  it arrives: interpreter.mjs), since one request of a 2.8 MB brotli body got about half the
+  link here (see PARTS). The server serves each part from the whole file; the
   build keeps the parts' bytes only to compress them (the wheel carries their forms alone);
 - `<key>/pyscript_pyc.zip`: PyScript's own `pyscript` package compiled to checked-hash `.pyc`
   files, unpacked by the interpreter module so that PyScript's start does not compile it;

@@ -154,8 +154,8 @@ function fetchOK(url, what, init) {
 /**
  * A file the build cut in parts (`BOOT.parts[name]`, boot.PARTS) as one Response: every part is
  * requested at once (the console's HTML preloads them), and their bodies are read in order into
- * one stream, so that the wasm's streaming compile and the snapshot's unpacking go on as before.
- * A part that fails fails the stream (the caller's fallback then runs).
+ * one stream (the wasm's streaming compile needs its bytes in order; see unpackShipped for the
+ * snapshot's). A part that fails fails the stream (the caller's fallback then runs).
  */
 function joinedParts(name, type) {
   const parts = BOOT.parts[name].map((part) => fetchOK(here(part.url), name));

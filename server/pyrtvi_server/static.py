@@ -51,9 +51,11 @@ class Asset:
     brotli: bytes | None = None
 
 
-def build_asset(body: bytes, suffix: str, gzipped: bytes | None = None) -> Asset:
-    """`body` as an asset of a file with `suffix`: its media type, ETag and (when worth it) gzip
-    (`gzipped`: the build's gzip form, else made here)."""
+def build_asset(
+    body: bytes, suffix: str, gzipped: bytes | None = None, etag: str | None = None
+) -> Asset:
+    """`body` as an asset of a file with `suffix`: its media type, ETag (`etag`: its
+    content_tag, when known) and (when worth it) gzip (`gzipped`: the build's, else made here)."""
     gz = gzipped
     if gz is None and suffix in COMPRESSIBLE and len(body) >= MIN_COMPRESS_BYTES:
         gz = gzip.compress(body, compresslevel=6, mtime=0)
@@ -62,7 +64,7 @@ def build_asset(body: bytes, suffix: str, gzipped: bytes | None = None) -> Asset
     media_type = mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type.endswith(("json", "javascript")):
         media_type += "; charset=utf-8"
-    return Asset(body, gz, content_tag(body), media_type)
+    return Asset(body, gz, etag or content_tag(body), media_type)
 
 
 def content_tag(body: bytes) -> str:
@@ -108,13 +110,15 @@ class AssetCache:
             cached = self._assets.get((path, span))
         if cached and cached[0] == key:
             return cached[1]
-        body = path.read_bytes()
-        if span:
-            body = body[span[0] : span[1]]
+        with path.open("rb") as file:
+            if span:
+                file.seek(span[0])
+            body = file.read(span[1] - span[0] if span else -1)
+        etag = content_tag(body)
         found = {}
         if precompressed is not None:
-            found = precompressed_forms(precompressed, content_tag(body), stat.st_mtime)
-        asset = build_asset(body, path.suffix, found.get(".gz"))
+            found = precompressed_forms(precompressed, etag, stat.st_mtime)
+        asset = build_asset(body, path.suffix, found.get(".gz"), etag)
         if found:
             asset = dataclasses.replace(asset, brotli=found.get(".br"))
         with self._lock:
