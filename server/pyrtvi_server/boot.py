@@ -57,10 +57,6 @@ KEPT_CACHE = "pyrtvi-boot-kept"
 KEPT_COOKIE = "pyrtvi-kept"
 #: The kept copies' Cache Storage entries, relative to the build's URL.
 KEPT_ENTRIES = {"snapshot": "kept/snapshot.bin", "wasm": "kept/pyodide.asm.wasm"}
-#: A kept copy is checked block by block as it is read (interpreter.mjs: checkKeptBlocks): the
-#: SHA-256 of each KEPT_BLOCK bytes of it, so that its check ends as its last byte comes in, not
-#: one SHA-256 of the whole (~14 ms for the wasm) later, which the module's creation waited for.
-KEPT_BLOCK = 1 << 20
 #: The files of a build, served under `/runtime/boot/<key>/` (immutable).
 BUILD_FILES = ("snapshot.bin", "python_stdlib.zip", "python_stdlib_rest.zip", "pyscript_pyc.zip")
 #: The packages whose modules the snapshot imports: (package dir under web/, import name).
@@ -261,19 +257,16 @@ def kept_copies(runtime: Runtime, build: BootBuild) -> dict[str, object]:
     (which keeps the brotli bytes and decodes them at every read). Each names the file it copies
     (relative to the interpreter module), its Cache Storage entry (under the build's URL: a new
     build never reads an older build's copy), and the length and SHA-256 that a copy must have
-    to be used (else the page reads the file as on a first visit), and the SHA-256 of each of
-    its KEPT_BLOCK blocks (`blocks`, `block`: what a later visit checks as the copy comes in)."""
+    to be used (else the page reads the file as on a first visit)."""
 
     def item(source: str, path: Path, entry: str, media_type: str) -> dict[str, object]:
-        size, sha256, blocks = file_digest(path)
+        size, sha256 = file_digest(path)
         return {
             "source": source,
             "entry": entry,
             "bytes": size,
             "sha256": sha256,
             "type": media_type,
-            "block": KEPT_BLOCK,
-            "blocks": list(blocks),
         }
 
     pyodide = f"../../pyodide/{runtime.pyodide_version}/"
@@ -296,21 +289,16 @@ def kept_copies(runtime: Runtime, build: BootBuild) -> dict[str, object]:
     }
 
 
-def file_digest(path: Path) -> tuple[int, str, tuple[str, ...]]:
-    """`path`'s length, SHA-256 (hex) and the SHA-256 of each of its KEPT_BLOCK blocks, computed
-    once per version of the file."""
+def file_digest(path: Path) -> tuple[int, str]:
+    """`path`'s length and SHA-256 (hex), computed once per version of the file."""
     stat = path.stat()
     return _digest(path, stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=16)
-def _digest(path: Path, mtime_ns: int, size: int) -> tuple[int, str, tuple[str, ...]]:
+def _digest(path: Path, mtime_ns: int, size: int) -> tuple[int, str]:
     data = path.read_bytes()
-    blocks = tuple(
-        hashlib.sha256(data[at : at + KEPT_BLOCK]).hexdigest()
-        for at in range(0, len(data), KEPT_BLOCK)
-    )
-    return len(data), hashlib.sha256(data).hexdigest(), blocks
+    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def lock_file(runtime: Runtime) -> str | None:

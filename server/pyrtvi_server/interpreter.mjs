@@ -158,10 +158,8 @@ async function refuseStored(reason) {
 // The HTTP cache keeps the shipped snapshot and the wasm as they crossed the network (brotli)
 // and decodes them again at every read. Once a first visit is idle, it stores both, decoded, in
 // Cache Storage (`BOOT.kept`, entries under the build's URL: a new build never reads them); a
-// later visit reads them from there, each checked against the length and SHA-256s the server
-// gave for the build's file (of each 1 MiB block, as it comes: checkKeptBlocks, checkKeptBack;
-// the whole file's where the HTML did not start the reads), and reads the file as a first visit
-// does (from the HTTP cache)
+// later visit reads them from there, each checked against the length and SHA-256 the server
+// gave for the build's file, and reads the file as a first visit does (from the HTTP cache)
 // whenever a copy is missing, wrong or unreadable: never a broken page. A wrong copy is deleted
 // and stored again once the page is idle. Where the console's HTML started their reads, the
 // snapshot's copy is written straight into the wasm memory (keptIntoMemory).
@@ -195,21 +193,13 @@ async function sha256(bytes) {
  * copy there on this machine). It is used once it has answered (`alive`); until then, or
  * where no Worker can be made (a page's CSP), the checks run on the main thread.
  */
-const HASHER_SOURCE = `const sha256 = async (bytes) => {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
-};
-onmessage = async ({ data }) => {
-  const { id, bytes, block } = data;
-  if (!bytes) return postMessage({ id });
+const HASHER_SOURCE = `onmessage = async ({ data }) => {
+  if (!data.bytes) return postMessage({ id: data.id });
   try {
-    if (!block) return postMessage({ id, hex: await sha256(bytes) });
-    // Block by block, one after the other: what is posted meanwhile is hashed in between.
-    const hex = [];
-    for (let at = 0; at < bytes.byteLength; at += block) {
-      hex.push(await sha256(new Uint8Array(bytes, at, Math.min(block, bytes.byteLength - at))));
-    }
-    postMessage({ id, hex, bytes }, [bytes]);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data.bytes));
+    const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    if (data.back) postMessage({ id: data.id, hex, bytes: data.bytes }, [data.bytes]);
+    else postMessage({ id: data.id, hex });
   } catch (error) {
     postMessage({ id: data.id, error: String(error?.message ?? error) });
   }
@@ -249,47 +239,34 @@ function startHasher() {
 // and an embedding page make no Worker for this.
 const hasher = KEPT && globalThis.pyrtviKeptReads && globalThis.Worker ? startHasher() : null;
 
-/** The hash worker's answer to `job` (see HASHER_SOURCE), which takes `job.bytes`. */
-function hashJob(job) {
+/**
+ * SHA-256 of `bytes` (an ArrayBuffer) in the hash worker when it is up (`bytes` is then
+ * transferred: the caller no longer has them, unless `back`: the worker transfers them back),
+ * else on this thread: `{ hex, bytes }` (the bytes the caller has afterwards).
+ */
+async function sha256Transferred(bytes, back = false) {
+  if (!hasher?.alive) return { hex: await sha256(bytes), bytes };
   const id = hasher.next++;
   return new Promise((resolve, reject) => {
     hasher.waiting.set(id, { resolve, reject });
-    hasher.worker.postMessage({ id, ...job }, [job.bytes]);
+    hasher.worker.postMessage({ id, bytes, back }, [bytes]);
   });
 }
 
 /**
- * SHA-256 of `bytes` (an ArrayBuffer) in the hash worker when it is up (`bytes` is then
- * transferred: the caller no longer has them), else on this thread.
+ * Throws unless `bytes` are the file `item` names (its length and SHA-256). `transfer`: the
+ * hash may be computed in the hash worker, which takes the bytes (see sha256Transferred);
+ * `"back"`: and gives them back. Returns the bytes the caller has afterwards.
  */
-async function sha256Transferred(bytes) {
-  return hasher?.alive ? (await hashJob({ bytes })).hex : sha256(bytes);
-}
-
-/**
- * `bytes` (an ArrayBuffer) once checked as the file `item` names (its length, and the SHA-256 of
- * each of its blocks, `item.blocks`), in the hash worker when it is up: it hashes the blocks one
- * after the other (the wasm's blocks, posted meanwhile, in between: checkKeptBlocks) and gives
- * the bytes back; else on this thread, as a whole (checkKept).
- */
-async function checkKeptBack(item, bytes) {
-  if (!hasher?.alive) return (await checkKept(item, bytes), bytes);
+async function checkKept(item, bytes, transfer = false) {
   if (bytes.byteLength !== item.bytes) {
     throw new Error(`${item.entry}: ${bytes.byteLength} bytes, not ${item.bytes}`);
   }
-  const { hex, bytes: back } = await hashJob({ bytes, block: item.block });
-  if (hex.length !== item.blocks.length || hex.some((one, index) => one !== item.blocks[index])) {
-    throw new Error(`${item.entry}: not the build's`);
-  }
-  return back;
-}
-
-/** Throws unless `bytes` are the file `item` names (its length and SHA-256). */
-async function checkKept(item, bytes) {
-  if (bytes.byteLength !== item.bytes) {
-    throw new Error(`${item.entry}: ${bytes.byteLength} bytes, not ${item.bytes}`);
-  }
-  if ((await sha256(bytes)) !== item.sha256) throw new Error(`${item.entry}: not the build's`);
+  const hashed = transfer
+    ? await sha256Transferred(bytes, transfer === "back")
+    : { hex: await sha256(bytes), bytes };
+  if (hashed.hex !== item.sha256) throw new Error(`${item.entry}: not the build's`);
+  return hashed.bytes;
 }
 
 /**
@@ -309,68 +286,14 @@ async function keptResponse(item) {
  */
 const keptEarly = Promise.resolve(KEPT ? globalThis.pyrtviKeptReads : null).catch(() => null);
 
-/**
- * The kept wasm, compiled, and its bytes (a stream, to check): `{ module, body }`, or null.
- */
+/** The kept wasm, compiled and read (its hash to check): `{ module, bytes }`, or null. */
 async function readKeptWasm() {
   const early = await keptEarly;
   if (early) return early.wasm;
   const response = await keptResponse(KEPT.wasm);
   if (!response) return null;
   const module = WebAssembly.compileStreaming(response.clone());
-  module.catch(() => {}); // (awaited in compileKeptWasm, unless the check failed first)
-  return { module, body: response.body };
-}
-
-/**
- * Throws unless the stream `body` carries the file `item` names: its length, and the SHA-256 of
- * each of its blocks of `item.block` bytes (`item.blocks`, which the server gives as it gives
- * the whole file's), each hashed (in the hash worker when it is up) as soon as it is in: the
- * check ends as the last byte comes, not one SHA-256 of the whole after it (~14 ms here, which
- * the module's creation waited for).
- */
-async function checkKeptBlocks(item, body) {
-  const fail = (why) => {
-    throw new Error(`${item.entry}: ${why}`);
-  };
-  const sized = (index) => new Uint8Array(Math.min(item.block, item.bytes - index * item.block));
-  const checks = [];
-  const hash = (index, block) => {
-    const check = sha256Transferred(block.buffer).then((hex) => {
-      if (hex !== item.blocks[index]) fail("not the build's");
-    });
-    check.catch(() => {}); // awaited below
-    checks.push(check);
-  };
-  const reader = body.getReader();
-  let total = 0;
-  try {
-    let block = sized(0);
-    let filled = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > item.bytes) fail(`more than ${item.bytes} bytes`);
-      let chunk = value;
-      while (chunk.length) {
-        const take = Math.min(block.length - filled, chunk.length);
-        block.set(chunk.subarray(0, take), filled);
-        filled += take;
-        chunk = chunk.subarray(take);
-        if (filled === block.length) {
-          hash(checks.length, block);
-          if (checks.length * item.block < item.bytes) block = sized(checks.length);
-          filled = 0;
-        }
-      }
-    }
-  } catch (error) {
-    reader.cancel().catch(() => {});
-    throw error;
-  }
-  if (total !== item.bytes) fail(`${total} bytes, not ${item.bytes}`);
-  await Promise.all(checks);
+  return { module, bytes: response.arrayBuffer() };
 }
 
 /** The kept snapshot's bytes (its hash to check), or null. */
@@ -474,7 +397,7 @@ function keptIntoMemory() {
     if (!bytes) return null;
     mark("kept-read");
     // Hashed in the hash worker while this thread creates the module; it gives the bytes back.
-    return new Uint8Array(await checkKeptBack(KEPT.snapshot, bytes));
+    return new Uint8Array(await checkKept(KEPT.snapshot, bytes, "back"));
   })().catch((error) => {
     dropKept(KEPT.snapshot, error);
     return null;
@@ -573,7 +496,7 @@ async function compileKeptWasm() {
   try {
     const read = await readKeptWasm();
     if (!read) return null;
-    const checked = checkKeptBlocks(KEPT.wasm, read.body);
+    const checked = read.bytes.then((bytes) => checkKept(KEPT.wasm, bytes, true));
     const [module] = await Promise.all([read.module, checked]);
     keptUsed.wasm = true;
     return module;

@@ -70,16 +70,14 @@ def pyscript_config(
 #: Cache Storage start with the page, as the preloads do on a first visit, instead of once the
 #: interpreter module runs (which takes them over: `pyrtviKeptReads`, checked there). Each is one
 #: `caches.match` naming the cache: `caches.open` first is one more round trip to the browser's
-#: storage (the copies matched at ~85-110 ms instead of ~120-150 on a later visit here). The
-#: wasm's body (a branch of what it is compiled from) is left to the interpreter module, which
-#: checks it block by block as it comes.
+#: storage (the copies matched at ~85-110 ms instead of ~120-150 on a later visit here).
 KEPT_READS = """<script>
   self.pyrtviKeptReads = self.caches && WebAssembly.compileStreaming && (() => {
     const quiet = (promise) => (promise.catch(() => {}), promise);
     const match = (url) => quiet(caches.match(url, { cacheName: %(cache)s }));
     const snapshot = quiet(match(%(snapshot)s).then((r) => r && r.arrayBuffer()));
     const wasm = quiet(match(%(wasm)s).then((r) => r && {
-      module: quiet(WebAssembly.compileStreaming(r.clone())), body: r.body,
+      module: quiet(WebAssembly.compileStreaming(r.clone())), bytes: quiet(r.arrayBuffer()),
     }));
     return { snapshot, wasm };
   })();
