@@ -190,7 +190,7 @@ TIMELINE = (
     ("kept-read", "the kept snapshot read from Cache Storage (before its hash and unpacking)"),
     ("snapshot", "memory snapshot read"),
     ("restored", "Pyodide's loadPyodide() resolved on the snapshot"),
-    ("interpreter-ready", "Python started (our packages, PyScript's .pyc)"),
+    ("interpreter-ready", "Python started (our packages; PyScript's .pyc on a first visit)"),
     ("main", "the console's start (at once after the restore: data-pyrtvi-start)"),
     ("imports", "our modules imported"),
     ("ready", "client ready"),

@@ -803,8 +803,10 @@ async function withSnapshotInstantiation(current, createModule, load) {
     };
   const factory = async (settings) => {
     const module = await createModule(settings);
-    // PyScript's .pyc meanwhile (a file system is all that needs, not Python).
-    const written = writeBytecode(module.FS);
+    // PyScript's .pyc while the snapshot downloads (a file system is all that needs, not
+    // Python); where it is written from the kept copy (`into`), nothing is waited for here: boot()
+    // writes them after the page's early start.
+    const written = current.into ? null : writeBytecode(module.FS);
     if (current.delta && !base) {
       throw new Error("snapshot: the wasm memory was not seen at instantiation");
     }
@@ -1002,9 +1004,24 @@ def files_later(names, put_now):
     finder = FilesLater()
     sys.meta_path.append(finder)
     return finder
-
-files_later
 `;
+
+/**
+ * Runs the Python `source` in a namespace of its own (`exec`) and returns its `name` (a str as
+ * a string, a function as a PyProxy). Not runPython, whose own parse and rewrite of the code
+ * (for its last expression's value) cost ~2 ms more per call on a later visit's critical path.
+ */
+function execPython(pyodide, source, name) {
+  const builtins = pyodide.pyimport("builtins");
+  const namespace = builtins.dict();
+  try {
+    builtins.exec(source, namespace);
+    return namespace.get(name);
+  } finally {
+    namespace.destroy();
+    builtins.destroy();
+  }
+}
 
 /** The bytes at `url`, synchronously (for an import, which cannot await a download). */
 function fetchNow(url) {
@@ -1025,7 +1042,9 @@ const filesLaterMade = new WeakMap();
 
 /** A FILES_LATER finder for `names`, whose files `put(bytes...)` puts in place from `urls`. */
 function filesLater(pyodide, names, urls, put) {
-  if (!filesLaterMade.has(pyodide)) filesLaterMade.set(pyodide, pyodide.runPython(FILES_LATER));
+  if (!filesLaterMade.has(pyodide)) {
+    filesLaterMade.set(pyodide, execPython(pyodide, FILES_LATER, "files_later"));
+  }
   return filesLaterMade.get(pyodide)(names, () => put(...urls.map(fetchNow)));
 }
 
@@ -1204,9 +1223,12 @@ async function boot() {
       mark("restored");
       if (stdLibURL === EMPTY_ZIP) restLater(pyodide);
       // One random state baked into every visitor's snapshot: reseed from the OS.
-      const modules = pyodide.runPython(
+      const modules = execPython(
+        pyodide,
         "import sys, json\nif 'random' in sys.modules: sys.modules['random'].seed()\n" +
-          "json.dumps(sorted(m for m in sys.modules if m.partition('.')[0] in ('rtvi', 'pyrtvi_page')))",
+          "modules = json.dumps(sorted(m for m in sys.modules" +
+          " if m.partition('.')[0] in ('rtvi', 'pyrtvi_page')))",
+        "modules",
       );
       report("snapshot", null, JSON.parse(modules), current.source);
     } catch (error) {
@@ -1239,11 +1261,13 @@ async function boot() {
     else if (!globalThis.caches) localState("unavailable", { error: "no Cache Storage here" });
     else makeLocalLater(zips);
   }
-  const compiled = bytecodeIn.has(pyodide.FS) ? null : await bytecode;
-  if (compiled) unpackPackages(pyodide, [compiled]);
   globalThis.pyrtviBootSources = sources;
   mark("interpreter-ready");
   await startEarly(pyodide);
+  // PyScript's .pyc, unless written while the snapshot downloaded: for PyScript's start, which
+  // comes after the page's (its package is not importable before).
+  const compiled = bytecodeIn.has(pyodide.FS) ? null : await bytecode;
+  if (compiled) unpackPackages(pyodide, [compiled]);
   return pyodide;
 }
 
