@@ -127,6 +127,11 @@ def whole_file(name: str, directory: Path, runtime: Runtime) -> Path:
     return runtime.pyodide_dir / name if name == "pyodide.asm.wasm" else directory / name
 
 
+def part_spans(name: str, directory: Path, runtime: Runtime) -> list[tuple[int, int]]:
+    """The byte ranges of the parts of one of PARTS' files (the build's in `directory`)."""
+    return part_bounds(whole_file(name, directory, runtime).stat().st_size, PARTS[name])
+
+
 def has_parts(directory: Path, name: str) -> bool:
     """Whether the build cut `name` in parts: the server serves each from the whole file (a
     slice, boot.part_bounds) with the compressed forms the build made of it (checked by their
@@ -296,14 +301,15 @@ def interpreter_module(
 
 def parts_config(runtime: Runtime, build: BootBuild) -> dict[str, list[dict[str, object]]]:
     """Each of PARTS' files: its parts' URLs (relative to the interpreter module) and ranges."""
-    config: dict[str, list[dict[str, object]]] = {}
-    for name, count in PARTS.items():
-        size = whole_file(name, build.directory, runtime).stat().st_size
-        config[name] = [
+    return {
+        name: [
             {"url": url, "start": start, "end": end}
-            for url, (start, end) in zip(part_names(name), part_bounds(size, count), strict=True)
+            for url, (start, end) in zip(
+                part_names(name), part_spans(name, build.directory, runtime), strict=True
+            )
         ]
-    return config
+        for name in PARTS
+    }
 
 
 def kept_copies(runtime: Runtime, build: BootBuild) -> dict[str, object]:

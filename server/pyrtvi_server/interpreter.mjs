@@ -151,6 +151,11 @@ function fetchOK(url, what, init) {
   });
 }
 
+/** The responses to the parts of `name` (`BOOT.parts[name]`, boot.PARTS), all requested now. */
+function fetchParts(name) {
+  return BOOT.parts[name].map((part) => fetchOK(here(part.url), name));
+}
+
 /**
  * A file the build cut in parts (`BOOT.parts[name]`, boot.PARTS) as one Response: every part is
  * requested at once (the console's HTML preloads them), and their bodies are read in order into
@@ -158,7 +163,7 @@ function fetchOK(url, what, init) {
  * snapshot's). A part that fails fails the stream (the caller's fallback then runs).
  */
 function joinedParts(name, type) {
-  const parts = BOOT.parts[name].map((part) => fetchOK(here(part.url), name));
+  const parts = fetchParts(name);
   for (const part of parts) part.catch(() => {}); // reported through the stream
   let next = 0;
   let reader = null;
@@ -196,7 +201,7 @@ function snapshotResponse() {
 async function unpackShipped(buffer) {
   if (!BOOT.parts) return unpack((await snapshotResponse()).body, buffer);
   const parts = BOOT.parts["snapshot.bin"];
-  const responses = parts.map((part) => fetchOK(here(part.url), "snapshot"));
+  const responses = fetchParts("snapshot.bin");
   let found, lost;
   const layout = new Promise((resolve, reject) => ((found = resolve), (lost = reject)));
   layout.catch(() => {}); // the first part reports it

@@ -23,8 +23,8 @@ from pyrtvi_server.boot import (
     SNAPSHOT_WORKER,
     BootBuild,
     interpreter_module,
-    part_bounds,
     part_names,
+    part_spans,
     plain_key,
     whole_file,
 )
@@ -174,7 +174,7 @@ class PageRoutes:
         """A part of the snapshot or of the wasm, from the whole file (with the build's forms
         of that part, by their `.etag`)."""
         whole = whole_file(name, build.directory, self.runtime)
-        span = part_bounds(whole.stat().st_size, PARTS[name])[index]
+        span = part_spans(name, build.directory, self.runtime)[index]
         return self.cache.get(whole, build.directory / part_names(name)[index], span)
 
     # -- what the URLs name ---------------------------------------------------------------------
@@ -243,16 +243,16 @@ class PageRoutes:
         # The small files first: they take a connection for a moment (see above).
         fetched = [f"{base}/pyscript_pyc.zip"] if build and build.pyscript_pyc else []
         fetched.append(f"{prefix}/app/main.py")  # PyScript fetches it once Python is up
-        if not kept:
-            fetched.append(f"{pyodide}/pyodide.asm.wasm")
-        if build and shipped and build.parts and not kept:
-            # Their parts instead, the wasm's first (boot.PARTS).
-            fetched[-1:] = [f"{base}/{part}" for name in PARTS for part in part_names(name)]
+        # The big files (not the rest of the stdlib in the shipped mode: it is fetched once the
+        # page is idle); the wasm and the snapshot in their parts, the wasm's first (boot.PARTS).
+        big = [f"{pyodide}/pyodide.asm.wasm"]
+        if build and shipped and build.parts:
+            big = [f"{base}/{part}" for name in PARTS for part in part_names(name)]
         elif build and shipped:
-            # (Not the rest of the stdlib: it is fetched once the page is idle.)
-            if not kept:
-                fetched.append(f"{base}/snapshot.bin")
-        elif build and build.stdlib:
+            big.append(f"{base}/snapshot.bin")
+        if not kept:
+            fetched += big
+        if build and not shipped and build.stdlib:
             # The local mode's first visit needs it, and so does a boot from the local snapshot.
             fetched.append(f"{base}/python_stdlib.zip")
         if not (build and shipped and not build.skipped):
